@@ -1,0 +1,164 @@
+//! Alerts: at most one open alert per (org, type, entity), enforced by a unique partial index.
+//! Every open and resolve is also an audit event.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Subject};
+use crate::ids::{self, Kind};
+use crate::{Result, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Opens the alert unless one is already open for (type, entity). Returns true if it opened.
+#[allow(clippy::too_many_arguments)]
+pub fn open(
+    tx: &Transaction,
+    org: i64,
+    now: Timestamp,
+    actor: &str,
+    alert_type: &str,
+    severity: Severity,
+    entity: &str,
+    message: &str,
+) -> Result<bool> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO alerts (org_id, type, severity, entity, status, message, opened_at)
+             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            org,
+            alert_type,
+            severity.as_str(),
+            entity,
+            message,
+            now
+        ])?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let id = tx.last_insert_rowid();
+    audit::append(
+        tx,
+        org,
+        now,
+        "alert.opened",
+        actor,
+        Subject::default(),
+        &json!({
+            "alertId": ids::format(Kind::Alert, id),
+            "type": alert_type,
+            "severity": severity.as_str(),
+            "entity": entity,
+            "message": message,
+        }),
+    )?;
+    Ok(true)
+}
+
+/// Resolves the open alert for (type, entity), if any. Returns true if one was resolved.
+pub fn resolve(
+    tx: &Transaction,
+    org: i64,
+    now: Timestamp,
+    actor: &str,
+    alert_type: &str,
+    entity: &str,
+) -> Result<bool> {
+    let id: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = 'open'",
+        )?
+        .query_row(params![org, alert_type, entity], |r| r.get(0))
+        .optional()?;
+    let Some(id) = id else { return Ok(false) };
+    resolve_by_id(tx, org, now, actor, id)
+}
+
+/// Resolves one alert by id (owner action). False if it was not open or not the org's.
+pub fn resolve_by_id(
+    tx: &Transaction,
+    org: i64,
+    now: Timestamp,
+    actor: &str,
+    id: i64,
+) -> Result<bool> {
+    let row: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT type, entity FROM alerts WHERE id = ?1 AND org_id = ?2 AND status = 'open'",
+        )?
+        .query_row(params![id, org], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((alert_type, entity)) = row else {
+        return Ok(false);
+    };
+    tx.prepare_cached("UPDATE alerts SET status = 'resolved', resolved_at = ?1 WHERE id = ?2")?
+        .execute(params![now, id])?;
+    audit::append(
+        tx,
+        org,
+        now,
+        "alert.resolved",
+        actor,
+        Subject::default(),
+        &json!({
+            "alertId": ids::format(Kind::Alert, id),
+            "type": alert_type,
+            "entity": entity,
+        }),
+    )?;
+    Ok(true)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub alert_type: String,
+    pub severity: String,
+    pub entity: String,
+    pub status: String,
+    pub message: String,
+    pub opened_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// Alerts of the org, oldest first; `open_only` filters to open ones.
+pub fn list(tx: &Transaction, org: i64, open_only: bool) -> Result<Vec<Alert>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, type, severity, entity, status, message, opened_at, resolved_at FROM alerts
+         WHERE org_id = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![org, open_only], |r| {
+        Ok(Alert {
+            id: ids::format(Kind::Alert, r.get(0)?),
+            alert_type: r.get(1)?,
+            severity: r.get(2)?,
+            entity: r.get(3)?,
+            status: r.get(4)?,
+            message: r.get(5)?,
+            opened_at: r.get(6)?,
+            resolved_at: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

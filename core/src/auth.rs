@@ -1,0 +1,101 @@
+//! Who is calling: bearer tokens map to users; users have one role in one org.
+//!
+//! The org of every request comes from here (the caller's identity), never from a body.
+
+use rusqlite::OptionalExtension;
+
+use crate::{Engine, Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Owner,
+    Admin,
+    Sitter,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Sitter => "sitter",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Role> {
+        Some(match text {
+            "owner" => Role::Owner,
+            "admin" => Role::Admin,
+            "sitter" => Role::Sitter,
+            _ => return None,
+        })
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user: i64,
+    pub org: i64,
+    pub role: Role,
+    /// Set for sitters: the sitter this user is.
+    pub sitter: Option<i64>,
+    /// `user:usr_3`, as written in audit events.
+    pub actor: String,
+}
+
+/// Who may call a route. Every route of the API declares one; there is no "anyone" variant
+/// except the provider webhook, which authenticates by signature instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Owners and admins. `sitter_denial` is the 403 message a sitter gets.
+    Staff { sitter_denial: &'static str },
+    /// Sitters only (owners are refused: sitter views are a sitter's own window on the world).
+    Sitter,
+    /// The SMS provider: the request must carry a valid signature when a secret is configured.
+    Provider,
+}
+
+impl Access {
+    pub const STAFF: Access = Access::Staff {
+        sitter_denial: "Access denied: owner or admin only",
+    };
+}
+
+impl Engine {
+    /// Resolves a bearer token to its caller; unknown tokens are `Unauthenticated`.
+    pub fn authenticate(&self, token: &str) -> Result<Caller> {
+        let row: Option<(i64, i64, String, Option<i64>)> = self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT u.id, u.org_id, u.role, u.sitter_id FROM api_tokens t JOIN users u ON u.id = t.user_id
+                     WHERE t.token = ?1",
+                )?
+                .query_row([token], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?)
+        })?;
+        let (user, org, role, sitter) = row.ok_or(Error::Unauthenticated)?;
+        let role =
+            Role::parse(&role).ok_or_else(|| Error::Corrupt(format!("role of user {user}")))?;
+        Ok(Caller {
+            user,
+            org,
+            role,
+            sitter,
+            actor: format!("user:{}", crate::ids::format(crate::ids::Kind::User, user)),
+        })
+    }
+
+    /// Applies the route's declared access to the caller.
+    pub fn authorize(&self, access: Access, caller: &Caller) -> Result<()> {
+        match (access, caller.role) {
+            (Access::Staff { .. }, Role::Owner | Role::Admin) => Ok(()),
+            (Access::Staff { sitter_denial }, Role::Sitter) => {
+                Err(Error::Forbidden(sitter_denial.into()))
+            }
+            (Access::Sitter, Role::Sitter) if caller.sitter.is_some() => Ok(()),
+            (Access::Sitter, _) => Err(Error::Forbidden("Access denied: sitters only".into())),
+            (Access::Provider, _) => Err(Error::Forbidden("provider route".into())),
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Bookings, their assignment windows, and the threads that confirmations open.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Subject};
+use crate::engine::Ctx;
+use crate::ids::{self, Kind};
+use crate::world::require_in_org;
+use crate::{Error, Result, Timestamp, pool, settings};
+
+/// Services whose assignment window is widened by two hours instead of one.
+pub const OVERNIGHT_SERVICES: [&str; 3] = ["housesitting", "overnight", "boarding"];
+
+/// How far the assignment window extends before the start and after the end of a booking.
+pub fn window_buffer(service: &str) -> i64 {
+    let service = service.to_ascii_lowercase();
+    if OVERNIGHT_SERVICES.iter().any(|s| service.contains(s)) {
+        120 * crate::time::MINUTE
+    } else {
+        60 * crate::time::MINUTE
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BookingStatus {
+    Pending,
+    Confirmed,
+    Completed,
+    Cancelled,
+}
+
+impl BookingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingStatus::Pending => "pending",
+            BookingStatus::Confirmed => "confirmed",
+            BookingStatus::Completed => "completed",
+            BookingStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BookingStatus> {
+        Some(match text {
+            "pending" => BookingStatus::Pending,
+            "confirmed" => BookingStatus::Confirmed,
+            "completed" => BookingStatus::Completed,
+            "cancelled" => BookingStatus::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub client: i64,
+    pub sitter: Option<i64>,
+    pub service: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Booking {
+    pub id: String,
+    pub client_id: String,
+    pub sitter_id: Option<String>,
+    pub service: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub status: BookingStatus,
+    pub window_start: Timestamp,
+    pub window_end: Timestamp,
+}
+
+pub fn get(tx: &Transaction, org: i64, id: i64) -> Result<Booking> {
+    tx.prepare_cached(
+        "SELECT client_id, sitter_id, service, start_at, end_at, status, window_start, window_end
+         FROM bookings WHERE id = ?1 AND org_id = ?2",
+    )?
+    .query_row(params![id, org], |r| {
+        let status: String = r.get(5)?;
+        Ok(Booking {
+            id: ids::format(Kind::Booking, id),
+            client_id: ids::format(Kind::Client, r.get(0)?),
+            sitter_id: r
+                .get::<_, Option<i64>>(1)?
+                .map(|s| ids::format(Kind::Sitter, s)),
+            service: r.get(2)?,
+            start: r.get(3)?,
+            end: r.get(4)?,
+            status: BookingStatus::parse(&status).unwrap_or(BookingStatus::Cancelled),
+            window_start: r.get(6)?,
+            window_end: r.get(7)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| Error::NotFound("booking".into()))
+}
+
+/// Creates a pending booking.
+pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<i64> {
+    if new.end <= new.start {
+        return Err(Error::invalid("end", "must be after start"));
+    }
+    if new.service.trim().is_empty() {
+        return Err(Error::invalid("service", "must not be empty"));
+    }
+    require_in_org(tx, "clients", ctx.org, new.client, "client")?;
+    if let Some(sitter) = new.sitter {
+        require_in_org(tx, "sitters", ctx.org, sitter, "sitter")?;
+    }
+    let buffer = window_buffer(&new.service);
+    tx.prepare_cached(
+        "INSERT INTO bookings (org_id, client_id, sitter_id, service, start_at, end_at, status, window_start, window_end)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8)",
+    )?
+    .execute(params![
+        ctx.org,
+        new.client,
+        new.sitter,
+        new.service,
+        new.start,
+        new.end,
+        new.start.plus(-buffer),
+        new.end.plus(buffer)
+    ])?;
+    let id = tx.last_insert_rowid();
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        "booking.created",
+        ctx.actor,
+        Subject::default(),
+        &json!({
+            "bookingId": ids::format(Kind::Booking, id),
+            "clientId": ids::format(Kind::Client, new.client),
+            "sitterId": new.sitter.map(|s| ids::format(Kind::Sitter, s)),
+            "service": new.service,
+            "start": new.start,
+            "end": new.end,
+            "windowStart": new.start.plus(-buffer),
+            "windowEnd": new.end.plus(buffer),
+        }),
+    )?;
+    Ok(id)
+}
+
+/// Moves a booking to `to`. Confirming opens the client's thread for the booking (and assigns it
+/// a pool number) unless one is open already.
+pub fn transition(tx: &Transaction, ctx: &Ctx, booking: i64, to: BookingStatus) -> Result<Booking> {
+    let current = get(tx, ctx.org, booking)?;
+    let allowed = matches!(
+        (current.status, to),
+        (BookingStatus::Pending, BookingStatus::Confirmed)
+            | (BookingStatus::Confirmed, BookingStatus::Completed)
+            | (
+                BookingStatus::Pending | BookingStatus::Confirmed,
+                BookingStatus::Cancelled
+            )
+    );
+    if !allowed {
+        return Err(Error::Conflict(format!(
+            "booking is {}; cannot become {}",
+            current.status.as_str(),
+            to.as_str()
+        )));
+    }
+    tx.prepare_cached("UPDATE bookings SET status = ?1 WHERE id = ?2")?
+        .execute(params![to.as_str(), booking])?;
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        &format!("booking.{}", to.as_str()),
+        ctx.actor,
+        Subject::default(),
+        &json!({ "bookingId": current.id, "from": current.status, "to": to }),
+    )?;
+    if to == BookingStatus::Confirmed {
+        let client = ids::parse(Kind::Client, &current.client_id).unwrap_or_default();
+        let sitter = current
+            .sitter_id
+            .as_deref()
+            .and_then(|s| ids::parse(Kind::Sitter, s));
+        let existing: Option<i64> = tx
+            .prepare_cached(
+                "SELECT id FROM threads WHERE org_id = ?1 AND client_id = ?2 AND booking_id = ?3 AND status = 'open'",
+            )?
+            .query_row(params![ctx.org, client, booking], |r| r.get(0))
+            .optional()?;
+        if existing.is_none() {
+            let thread = pool::open_thread(tx, ctx, client, sitter, Some(booking))?;
+            let settings = settings::rotation(tx, ctx.org)?;
+            pool::assign(tx, ctx, thread, &settings)?;
+        }
+    }
+    get(tx, ctx.org, booking)
+}
+
+/// Gives the booking (and its threads) another sitter.
+pub fn reassign(tx: &Transaction, ctx: &Ctx, booking: i64, sitter: Option<i64>) -> Result<Booking> {
+    let current = get(tx, ctx.org, booking)?;
+    if let Some(sitter) = sitter {
+        require_in_org(tx, "sitters", ctx.org, sitter, "sitter")?;
+    }
+    tx.prepare_cached("UPDATE bookings SET sitter_id = ?1 WHERE id = ?2")?
+        .execute(params![sitter, booking])?;
+    tx.prepare_cached("UPDATE threads SET sitter_id = ?1 WHERE booking_id = ?2")?
+        .execute(params![sitter, booking])?;
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        "booking.reassigned",
+        ctx.actor,
+        Subject::default(),
+        &json!({
+            "bookingId": current.id,
+            "from": current.sitter_id,
+            "to": sitter.map(|s| ids::format(Kind::Sitter, s)),
+        }),
+    )?;
+    get(tx, ctx.org, booking)
+}
+
+/// The sitter whose assignment window is active for the client right now, if exactly one is.
+pub fn sole_active_sitter(
+    tx: &Transaction,
+    org: i64,
+    client: i64,
+    now: Timestamp,
+) -> Result<ActiveWindows> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, sitter_id FROM bookings
+         WHERE org_id = ?1 AND client_id = ?2 AND status IN ('confirmed', 'completed')
+           AND window_start <= ?3 AND ?3 < window_end AND sitter_id IS NOT NULL
+         ORDER BY id",
+    )?;
+    let rows: Vec<(i64, i64)> = stmt
+        .query_map(params![org, client, now], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(match rows.as_slice() {
+        [] => ActiveWindows::None,
+        [(booking, sitter)] => ActiveWindows::One {
+            booking: *booking,
+            sitter: *sitter,
+        },
+        many => ActiveWindows::Several(many.len()),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveWindows {
+    None,
+    One { booking: i64, sitter: i64 },
+    Several(usize),
+}

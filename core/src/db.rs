@@ -1,0 +1,50 @@
+//! Opening a database and bringing its schema to the current version.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+use crate::Result;
+
+/// Numbered migrations; `PRAGMA user_version` records how many have been applied.
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../migrations/001_schema.sql"))]));
+
+/// Where the engine keeps its data.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// A private in-memory database (simulator, tests, benchmarks).
+    Memory,
+    /// A database file, shared by every engine that opens it (`serve`, concurrency tests).
+    File(std::path::PathBuf),
+}
+
+/// Opens the database and applies pending migrations.
+pub fn open(storage: &Storage) -> Result<Connection> {
+    let mut conn = match storage {
+        Storage::Memory => Connection::open_in_memory()?,
+        Storage::File(path) => open_file(path)?,
+    };
+    conn.pragma_update(None, "foreign_keys", true)?;
+    MIGRATIONS.to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+fn open_file(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Writers serialize on BEGIN IMMEDIATE; wait for the lock instead of failing.
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::MIGRATIONS.validate().is_ok());
+    }
+}

@@ -1,0 +1,740 @@
+//! The pool: threads, assignment of pool numbers, the release rules and the pool alerts.
+//!
+//! Invariants kept here (each write happens in the caller's transaction):
+//! - `message_numbers.open_load` = the number of open threads bound to the number.
+//! - A number never receives a new thread while `open_load >= maxConcurrentThreadsPerPoolNumber`,
+//!   nor a second open thread of the same client.
+//! - `threads.release_due_at` = the earliest release deadline of the current binding, NULL when
+//!   unbound; every input of it (binding, messages, booking, settings) refreshes it.
+//! - Every bind and unbind writes exactly one audit event (`pool.number.assigned` /
+//!   `pool.number.released`) and one `number_bindings` row change.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::alerts::{self, Severity};
+use crate::audit::{self, Subject};
+use crate::engine::Ctx;
+use crate::ids::{self, Kind};
+use crate::settings::{RotationSettings, StickyKey, Strategy};
+use crate::time::{DAY, HOUR};
+use crate::world::require_in_org;
+use crate::{Error, Result, Timestamp, rendezvous};
+
+/// Entity name of the org-wide pool alerts.
+const POOL_ENTITY: &str = "pool";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadStatus {
+    Open,
+    Closed,
+    Archived,
+}
+
+/// Opens a thread for the client (no number yet) and audits it.
+pub fn open_thread(
+    tx: &Transaction,
+    ctx: &Ctx,
+    client: i64,
+    sitter: Option<i64>,
+    booking: Option<i64>,
+) -> Result<i64> {
+    require_in_org(tx, "clients", ctx.org, client, "client")?;
+    if let Some(booking) = booking {
+        require_in_org(tx, "bookings", ctx.org, booking, "booking")?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO threads (org_id, client_id, sitter_id, booking_id, status, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'open', ?5)",
+    )?
+    .execute(params![ctx.org, client, sitter, booking, ctx.now])?;
+    let id = tx.last_insert_rowid();
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        "thread.opened",
+        ctx.actor,
+        Subject {
+            thread: Some(id),
+            ..Subject::default()
+        },
+        &json!({
+            "threadId": ids::format(Kind::Thread, id),
+            "clientId": ids::format(Kind::Client, client),
+            "sitterId": sitter.map(|s| ids::format(Kind::Sitter, s)),
+            "bookingId": booking.map(|b| ids::format(Kind::Booking, b)),
+        }),
+    )?;
+    Ok(id)
+}
+
+/// The columns of a thread the pool logic needs.
+#[derive(Debug, Clone)]
+pub struct ThreadRow {
+    pub id: i64,
+    pub org: i64,
+    pub client: i64,
+    pub sitter: Option<i64>,
+    pub booking: Option<i64>,
+    pub status: String,
+    pub number: Option<i64>,
+    pub bound_at: Option<Timestamp>,
+    pub last_message_at: Option<Timestamp>,
+    /// The booking's window end, when the thread has a booking.
+    pub window_end: Option<Timestamp>,
+}
+
+pub fn thread_row(tx: &Transaction, org: i64, id: i64) -> Result<ThreadRow> {
+    tx.prepare_cached(
+        "SELECT t.client_id, t.sitter_id, t.booking_id, t.status, t.number_id, t.bound_at,
+                t.last_message_at, b.window_end
+         FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id
+         WHERE t.id = ?1 AND t.org_id = ?2",
+    )?
+    .query_row(params![id, org], |r| {
+        Ok(ThreadRow {
+            id,
+            org,
+            client: r.get(0)?,
+            sitter: r.get(1)?,
+            booking: r.get(2)?,
+            status: r.get(3)?,
+            number: r.get(4)?,
+            bound_at: r.get(5)?,
+            last_message_at: r.get(6)?,
+            window_end: r.get(7)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| Error::NotFound("thread".into()))
+}
+
+/// The three release rules, in their tie-break order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Rule {
+    #[serde(rename = "postBookingGraceHours")]
+    Grace,
+    #[serde(rename = "inactivityReleaseDays")]
+    Inactivity,
+    #[serde(rename = "maxPoolThreadLifetimeDays")]
+    Lifetime,
+}
+
+impl Rule {
+    pub fn setting(self) -> &'static str {
+        match self {
+            Rule::Grace => "postBookingGraceHours",
+            Rule::Inactivity => "inactivityReleaseDays",
+            Rule::Lifetime => "maxPoolThreadLifetimeDays",
+        }
+    }
+
+    /// `inactivityReleaseDays (1d) expired`.
+    pub fn reason(self, settings: &RotationSettings) -> String {
+        let amount = match self {
+            Rule::Grace => format!("{}h", settings.post_booking_grace_hours),
+            Rule::Inactivity => format!("{}d", settings.inactivity_release_days),
+            Rule::Lifetime => format!("{}d", settings.max_pool_thread_lifetime_days),
+        };
+        format!("{} ({amount}) expired", self.setting())
+    }
+}
+
+/// The release deadlines of one binding; `None` where the rule is off or does not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    pub grace: Option<Timestamp>,
+    pub inactivity: Option<Timestamp>,
+    pub lifetime: Timestamp,
+}
+
+impl Deadlines {
+    /// grace = booking window end + postBookingGraceHours (whatever the booking's status);
+    /// inactivity = the later of the last message and the binding + inactivityReleaseDays (0 = off;
+    /// a message from before this binding must not release a fresh binding at once);
+    /// lifetime = binding + maxPoolThreadLifetimeDays.
+    pub fn of(thread: &ThreadRow, bound_at: Timestamp, settings: &RotationSettings) -> Deadlines {
+        let grace = thread
+            .window_end
+            .map(|end| end.plus(settings.post_booking_grace_hours * HOUR));
+        let inactivity = (settings.inactivity_release_days > 0).then(|| {
+            let last = thread.last_message_at.map_or(bound_at, |m| m.max(bound_at));
+            last.plus(settings.inactivity_release_days * DAY)
+        });
+        let lifetime = bound_at.plus(settings.max_pool_thread_lifetime_days * DAY);
+        Deadlines {
+            grace,
+            inactivity,
+            lifetime,
+        }
+    }
+
+    fn all(&self) -> [(Rule, Option<Timestamp>); 3] {
+        [
+            (Rule::Grace, self.grace),
+            (Rule::Inactivity, self.inactivity),
+            (Rule::Lifetime, Some(self.lifetime)),
+        ]
+    }
+
+    /// The rule whose deadline comes first; ties go to grace, then inactivity, then lifetime.
+    pub fn earliest(&self) -> (Rule, Timestamp) {
+        let mut best = (Rule::Lifetime, self.lifetime);
+        for (rule, at) in self.all() {
+            if let Some(at) = at
+                && (at, rule) < (best.1, best.0)
+            {
+                best = (rule, at);
+            }
+        }
+        best
+    }
+
+    /// Rules whose deadline has passed at `now`, in tie-break order.
+    pub fn matched(&self, now: Timestamp) -> Vec<Rule> {
+        self.all()
+            .into_iter()
+            .filter_map(|(rule, at)| at.filter(|at| *at <= now).map(|_| rule))
+            .collect()
+    }
+}
+
+/// Recomputes `release_due_at` of a bound thread (no-op for an unbound one).
+pub fn refresh_deadline(
+    tx: &Transaction,
+    org: i64,
+    thread: i64,
+    settings: &RotationSettings,
+) -> Result<()> {
+    let row = thread_row(tx, org, thread)?;
+    if let Some(bound_at) = row.bound_at {
+        let (_, due) = Deadlines::of(&row, bound_at, settings).earliest();
+        tx.prepare_cached("UPDATE threads SET release_due_at = ?1 WHERE id = ?2")?
+            .execute(params![due, thread])?;
+    }
+    Ok(())
+}
+
+/// Recomputes `release_due_at` of every bound thread of the org (after a settings change).
+pub fn refresh_all_deadlines(
+    tx: &Transaction,
+    org: i64,
+    settings: &RotationSettings,
+) -> Result<()> {
+    let threads: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM threads WHERE org_id = ?1 AND number_id IS NOT NULL ORDER BY id",
+        )?
+        .query_map([org], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for thread in threads {
+        refresh_deadline(tx, org, thread, settings)?;
+    }
+    Ok(())
+}
+
+/// How an assignment went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignment {
+    Bound {
+        number: i64,
+        e164: String,
+        selection: Selection,
+    },
+    /// The thread already had a number; nothing changed.
+    AlreadyBound { number: i64 },
+    /// No pool number was available; the thread stays without one.
+    Exhausted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Selection {
+    Sticky,
+    Strategy,
+}
+
+/// Counts that describe the pool at the moment of an assignment.
+#[derive(Debug, Clone, Copy)]
+struct PoolCounts {
+    total: i64,
+    available: i64,
+}
+
+/// The filter shared by every availability query: active pool numbers of the org with room,
+/// serving no other open thread of the client. Parameters: ?1 org, ?2 cap, ?3 client.
+const AVAILABLE: &str = "n.org_id = ?1 AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2
+     AND NOT EXISTS (SELECT 1 FROM threads t
+                     WHERE t.org_id = ?1 AND t.client_id = ?3 AND t.status = 'open' AND t.number_id = n.id)";
+
+fn counts(tx: &Transaction, org: i64, cap: i64, client: i64) -> Result<PoolCounts> {
+    let total: i64 = tx
+        .prepare_cached(
+            "SELECT count(*) FROM message_numbers WHERE org_id = ?1 AND class = 'pool' AND status = 'active'",
+        )?
+        .query_row([org], |r| r.get(0))?;
+    let available: i64 = tx
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM message_numbers n WHERE {AVAILABLE}"
+        ))?
+        .query_row(params![org, cap, client], |r| r.get(0))?;
+    Ok(PoolCounts { total, available })
+}
+
+fn is_available(tx: &Transaction, org: i64, cap: i64, client: i64, number: i64) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT 1 FROM message_numbers n WHERE n.id = ?4 AND {AVAILABLE}"
+        ))?
+        .query_row(params![org, cap, client, number], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The sticky key's previous number, if it held one within `stickyReuseDays` and it is available.
+fn sticky_choice(
+    tx: &Transaction,
+    ctx: &Ctx,
+    thread: &ThreadRow,
+    settings: &RotationSettings,
+) -> Result<Option<i64>> {
+    if settings.sticky_reuse_days == 0 {
+        return Ok(None);
+    }
+    let since = ctx.now.plus(-settings.sticky_reuse_days * DAY);
+    let sql = match settings.sticky_reuse_key {
+        StickyKey::Client => {
+            "SELECT number_id FROM number_bindings
+             WHERE org_id = ?1 AND client_id = ?2 AND (released_at IS NULL OR released_at >= ?3)
+             ORDER BY id DESC"
+        }
+        StickyKey::Thread => {
+            "SELECT number_id FROM number_bindings
+             WHERE org_id = ?1 AND thread_id = ?2 AND (released_at IS NULL OR released_at >= ?3)
+             ORDER BY id DESC"
+        }
+    };
+    let key = match settings.sticky_reuse_key {
+        StickyKey::Client => thread.client,
+        StickyKey::Thread => thread.id,
+    };
+    let held: Vec<i64> = tx
+        .prepare_cached(sql)?
+        .query_map(params![ctx.org, key, since], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let cap = settings.max_concurrent_threads_per_pool_number;
+    for number in held {
+        if is_available(tx, ctx.org, cap, thread.client, number)? {
+            return Ok(Some(number));
+        }
+    }
+    Ok(None)
+}
+
+fn strategy_choice(
+    tx: &Transaction,
+    ctx: &Ctx,
+    thread: &ThreadRow,
+    settings: &RotationSettings,
+) -> Result<Option<i64>> {
+    let cap = settings.max_concurrent_threads_per_pool_number;
+    let ordered = |order: &str| -> Result<Option<i64>> {
+        Ok(tx
+            .prepare_cached(&format!(
+                "SELECT n.id FROM message_numbers n WHERE {AVAILABLE} ORDER BY {order} LIMIT 1"
+            ))?
+            .query_row(params![ctx.org, cap, thread.client], |r| r.get(0))
+            .optional()?)
+    };
+    match settings.pool_selection_strategy {
+        // NULL (never assigned) sorts first in SQLite.
+        Strategy::Lru => ordered("n.last_assigned_at, n.created_at, n.id"),
+        Strategy::Fifo => ordered("n.created_at, n.id"),
+        Strategy::HashShuffle => {
+            let key = sticky_key_text(thread, settings);
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT n.id, n.e164 FROM message_numbers n WHERE {AVAILABLE}"
+            ))?;
+            let candidates: Vec<(i64, String)> = stmt
+                .query_map(params![ctx.org, cap, thread.client], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rendezvous::choose(
+                &key,
+                candidates.iter().map(|(id, e164)| (*id, e164.as_str())),
+            ))
+        }
+    }
+}
+
+fn sticky_key_text(thread: &ThreadRow, settings: &RotationSettings) -> String {
+    match settings.sticky_reuse_key {
+        StickyKey::Client => ids::format(Kind::Client, thread.client),
+        StickyKey::Thread => ids::format(Kind::Thread, thread.id),
+    }
+}
+
+/// Gives the thread a pool number (DESIGN.md §2 "Assigning a pool number"), in the caller's
+/// transaction, so the capacity check and the bind cannot interleave with another writer.
+pub fn assign(
+    tx: &Transaction,
+    ctx: &Ctx,
+    thread_id: i64,
+    settings: &RotationSettings,
+) -> Result<Assignment> {
+    let thread = thread_row(tx, ctx.org, thread_id)?;
+    if thread.status != "open" {
+        return Err(Error::Conflict(format!("thread is {}", thread.status)));
+    }
+    if let Some(number) = thread.number {
+        return Ok(Assignment::AlreadyBound { number });
+    }
+    let cap = settings.max_concurrent_threads_per_pool_number;
+    let counts = counts(tx, ctx.org, cap, thread.client)?;
+    let (number, selection) = match sticky_choice(tx, ctx, &thread, settings)? {
+        Some(number) => (Some(number), Selection::Sticky),
+        None => (
+            strategy_choice(tx, ctx, &thread, settings)?,
+            Selection::Strategy,
+        ),
+    };
+    let Some(number) = number else {
+        exhausted(tx, ctx, &thread, settings)?;
+        return Ok(Assignment::Exhausted);
+    };
+    let (e164, current): (String, i64) = tx
+        .prepare_cached("SELECT e164, open_load FROM message_numbers WHERE id = ?1")?
+        .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (_, due) = Deadlines::of(&thread, ctx.now, settings).earliest();
+    tx.prepare_cached(
+        "UPDATE threads SET number_id = ?1, bound_at = ?2, bound_cap = ?3, release_due_at = ?4 WHERE id = ?5",
+    )?
+    .execute(params![number, ctx.now, cap, due, thread.id])?;
+    tx.prepare_cached(
+        "UPDATE message_numbers SET open_load = open_load + 1, last_assigned_at = ?1 WHERE id = ?2",
+    )?
+    .execute(params![ctx.now, number])?;
+    tx.prepare_cached(
+        "INSERT INTO number_bindings (org_id, thread_id, client_id, number_id, bound_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![ctx.org, thread.id, thread.client, number, ctx.now])?;
+    let thread_ext = ids::format(Kind::Thread, thread.id);
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        "pool.number.assigned",
+        ctx.actor,
+        Subject {
+            thread: Some(thread.id),
+            number: Some(number),
+            message: None,
+        },
+        &json!({
+            "numberId": ids::format(Kind::Number, number),
+            "e164": e164,
+            "threadId": thread_ext,
+            "strategy": settings.pool_selection_strategy.as_str(),
+            "selection": selection,
+            "capacityCheck": {
+                "maxConcurrent": cap,
+                "currentCount": current,
+                "availableCount": counts.available,
+                "totalPoolCount": counts.total,
+            },
+            "context": {
+                "clientId": ids::format(Kind::Client, thread.client),
+                "threadId": thread_ext,
+                "stickyReuseKey": settings.sticky_reuse_key.as_str(),
+            },
+        }),
+    )?;
+    refresh_alerts(tx, ctx, settings)?;
+    Ok(Assignment::Bound {
+        number,
+        e164,
+        selection,
+    })
+}
+
+fn exhausted(
+    tx: &Transaction,
+    ctx: &Ctx,
+    thread: &ThreadRow,
+    settings: &RotationSettings,
+) -> Result<()> {
+    let cap = settings.max_concurrent_threads_per_pool_number;
+    let (total, bound): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT count(*), COALESCE(SUM(open_load), 0) FROM message_numbers
+             WHERE org_id = ?1 AND class = 'pool' AND status = 'active'",
+        )?
+        .query_row([ctx.org], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // Enough numbers for every bound thread plus this one at the current cap, plus the reserve.
+    let recommended = (bound + 1 + cap - 1) / cap + settings.min_pool_reserve;
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        "pool.exhausted",
+        ctx.actor,
+        Subject {
+            thread: Some(thread.id),
+            ..Subject::default()
+        },
+        &json!({
+            "threadId": ids::format(Kind::Thread, thread.id),
+            "totalPoolCount": total,
+            "boundThreadCount": bound,
+            "maxConcurrent": cap,
+            "recommendedMinimumPoolSize": recommended,
+        }),
+    )?;
+    alerts::open(
+        tx,
+        ctx.org,
+        ctx.now,
+        ctx.actor,
+        "pool.exhausted",
+        Severity::Critical,
+        POOL_ENTITY,
+        &format!(
+            "No pool number has room (pool of {total}, cap {cap}); inbound goes to the owner inbox"
+        ),
+    )?;
+    Ok(())
+}
+
+/// Opens or resolves `pool.reserve.low`, and resolves `pool.exhausted` once a number has room.
+pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) -> Result<()> {
+    let with_room: i64 = tx
+        .prepare_cached(
+            "SELECT count(*) FROM message_numbers
+             WHERE org_id = ?1 AND class = 'pool' AND status = 'active' AND open_load < ?2",
+        )?
+        .query_row(
+            params![ctx.org, settings.max_concurrent_threads_per_pool_number],
+            |r| r.get(0),
+        )?;
+    if with_room > 0 {
+        alerts::resolve(
+            tx,
+            ctx.org,
+            ctx.now,
+            ctx.actor,
+            "pool.exhausted",
+            POOL_ENTITY,
+        )?;
+    }
+    if with_room < settings.min_pool_reserve {
+        alerts::open(
+            tx,
+            ctx.org,
+            ctx.now,
+            ctx.actor,
+            "pool.reserve.low",
+            Severity::Warning,
+            POOL_ENTITY,
+            &format!(
+                "{with_room} pool numbers have room; minPoolReserve is {}",
+                settings.min_pool_reserve
+            ),
+        )?;
+    } else {
+        alerts::resolve(
+            tx,
+            ctx.org,
+            ctx.now,
+            ctx.actor,
+            "pool.reserve.low",
+            POOL_ENTITY,
+        )?;
+    }
+    Ok(())
+}
+
+/// Why a binding ended.
+#[derive(Debug, Clone)]
+pub enum Unbind {
+    Rule {
+        rule: Rule,
+        matched: Vec<Rule>,
+        deadline: Timestamp,
+    },
+    ThreadClosed {
+        status: &'static str,
+    },
+}
+
+/// Ends the thread's binding: the thread stays (open or as the caller sets it), the number loses
+/// one load, and `last_assigned_at` resets when it has no bound thread left.
+pub fn unbind(
+    tx: &Transaction,
+    ctx: &Ctx,
+    thread: &ThreadRow,
+    why: &Unbind,
+    settings: &RotationSettings,
+) -> Result<()> {
+    let (Some(number), Some(bound_at)) = (thread.number, thread.bound_at) else {
+        return Ok(());
+    };
+    tx.prepare_cached(
+        "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL WHERE id = ?1",
+    )?
+    .execute([thread.id])?;
+    let (e164, load): (String, i64) = tx
+        .prepare_cached(
+            "UPDATE message_numbers SET open_load = open_load - 1 WHERE id = ?1 RETURNING e164, open_load",
+        )?
+        .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if load == 0 {
+        tx.prepare_cached("UPDATE message_numbers SET last_assigned_at = NULL WHERE id = ?1")?
+            .execute([number])?;
+    }
+    let (rule_name, reason, matched, deadline): (&str, String, Value, Option<Timestamp>) = match why
+    {
+        Unbind::Rule {
+            rule,
+            matched,
+            deadline,
+        } => (
+            rule.setting(),
+            rule.reason(settings),
+            json!(matched),
+            Some(*deadline),
+        ),
+        Unbind::ThreadClosed { status } => {
+            ("thread_closed", format!("thread {status}"), json!([]), None)
+        }
+    };
+    tx.prepare_cached(
+        "UPDATE number_bindings SET released_at = ?1, release_rule = ?2 WHERE thread_id = ?3 AND released_at IS NULL",
+    )?
+    .execute(params![ctx.now, rule_name, thread.id])?;
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        "pool.number.released",
+        ctx.actor,
+        Subject {
+            thread: Some(thread.id),
+            number: Some(number),
+            message: None,
+        },
+        &json!({
+            "numberId": ids::format(Kind::Number, number),
+            "e164": e164,
+            "threadId": ids::format(Kind::Thread, thread.id),
+            "reason": reason,
+            "rule": rule_name,
+            "matchedRules": matched,
+            "deadline": deadline,
+            "boundAt": bound_at,
+            "settings": settings.release_rules_json(),
+        }),
+    )?;
+    Ok(())
+}
+
+/// What one run of the release job did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseStats {
+    pub released_by_grace_period: u64,
+    pub released_by_inactivity: u64,
+    pub released_by_max_lifetime: u64,
+    pub total_released: u64,
+    pub errors: Vec<String>,
+}
+
+/// The release job for one org: releases every bound thread whose earliest deadline has come.
+/// Reads only due rows (`threads_due` index), so its cost does not grow with threads not due.
+pub fn run_release(tx: &Transaction, ctx: &Ctx) -> Result<ReleaseStats> {
+    let settings = crate::settings::rotation(tx, ctx.org)?;
+    let due: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM threads WHERE org_id = ?1 AND number_id IS NOT NULL AND release_due_at <= ?2
+             ORDER BY release_due_at, id",
+        )?
+        .query_map(params![ctx.org, ctx.now], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stats = ReleaseStats::default();
+    for thread_id in due {
+        let thread = thread_row(tx, ctx.org, thread_id)?;
+        let Some(bound_at) = thread.bound_at else {
+            continue;
+        };
+        let deadlines = Deadlines::of(&thread, bound_at, &settings);
+        let (rule, deadline) = deadlines.earliest();
+        if deadline > ctx.now {
+            // The stored deadline was stale; store the real one and move on.
+            refresh_deadline(tx, ctx.org, thread_id, &settings)?;
+            continue;
+        }
+        let why = Unbind::Rule {
+            rule,
+            matched: deadlines.matched(ctx.now),
+            deadline,
+        };
+        unbind(tx, ctx, &thread, &why, &settings)?;
+        match rule {
+            Rule::Grace => stats.released_by_grace_period += 1,
+            Rule::Inactivity => stats.released_by_inactivity += 1,
+            Rule::Lifetime => stats.released_by_max_lifetime += 1,
+        }
+        stats.total_released += 1;
+    }
+    if stats.total_released > 0 {
+        refresh_alerts(tx, ctx, &settings)?;
+    }
+    Ok(stats)
+}
+
+/// Closes or archives a thread; its number is released (`rule: "thread_closed"`).
+pub fn end_thread(tx: &Transaction, ctx: &Ctx, thread_id: i64, to: ThreadStatus) -> Result<()> {
+    let thread = thread_row(tx, ctx.org, thread_id)?;
+    let status = match to {
+        ThreadStatus::Closed => "closed",
+        ThreadStatus::Archived => "archived",
+        ThreadStatus::Open => return Err(Error::invalid("status", "use open_thread to open")),
+    };
+    if thread.status == status {
+        return Ok(());
+    }
+    if thread.status == "archived" {
+        return Err(Error::Conflict("thread is archived".into()));
+    }
+    let settings = crate::settings::rotation(tx, ctx.org)?;
+    if thread.number.is_some() {
+        unbind(
+            tx,
+            ctx,
+            &thread,
+            &Unbind::ThreadClosed { status },
+            &settings,
+        )?;
+    }
+    tx.prepare_cached("UPDATE threads SET status = ?1 WHERE id = ?2")?
+        .execute(params![status, thread_id])?;
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        &format!("thread.{status}"),
+        ctx.actor,
+        Subject {
+            thread: Some(thread_id),
+            ..Subject::default()
+        },
+        &json!({ "threadId": ids::format(Kind::Thread, thread_id) }),
+    )?;
+    if thread.number.is_some() {
+        refresh_alerts(tx, ctx, &settings)?;
+    }
+    Ok(())
+}

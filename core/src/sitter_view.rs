@@ -1,0 +1,212 @@
+//! What a sitter may see (DESIGN.md §2): their own threads while an assignment window is active,
+//! with the client's first name, the thread's business number, and messages whose bodies,
+//! provider errors, routing traces and audit payloads are redacted before serialization.
+//!
+//! Every sitter response then passes [`Engine::seal_sitter_response`]: the serialized bytes are
+//! scanned for every known real phone and email, and a response with a finding is refused
+//! (500 + `sitter.response.blocked` audit). A missed redaction is an incident, not a leak.
+
+use rusqlite::{Transaction, params};
+use serde_json::{Value, json};
+
+use crate::audit::{self, AuditQuery, Subject};
+use crate::auth::Caller;
+use crate::engine::Ctx;
+use crate::ids::{self, Kind};
+use crate::leak::LeakScanner;
+use crate::{Engine, Error, Result, Timestamp};
+
+/// A thread as its sitter sees it; `None` unless it is the caller's and its window is active.
+fn visible_thread(
+    tx: &Transaction,
+    caller: &Caller,
+    thread: i64,
+    now: Timestamp,
+) -> Result<Option<Value>> {
+    let Some(sitter) = caller.sitter else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT t.status, c.first_name, n.e164, b.id, b.service, b.start_at, b.end_at, b.window_start,
+                b.window_end, t.last_message_at
+         FROM threads t
+         JOIN clients c ON c.id = t.client_id
+         JOIN bookings b ON b.id = t.booking_id
+         LEFT JOIN message_numbers n ON n.id = t.number_id
+         WHERE t.id = ?1 AND t.org_id = ?2 AND t.sitter_id = ?3
+           AND b.status IN ('confirmed', 'completed') AND b.window_start <= ?4 AND ?4 < b.window_end",
+    )?;
+    let mut rows = stmt.query(params![thread, caller.org, sitter, now])?;
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    Ok(Some(json!({
+        "id": ids::format(Kind::Thread, thread),
+        "status": r.get::<_, String>(0)?,
+        "client": { "firstName": r.get::<_, String>(1)? },
+        "number": r.get::<_, Option<String>>(2)?.map(|e164| json!({ "e164": e164 })),
+        "booking": {
+            "id": ids::format(Kind::Booking, r.get(3)?),
+            "service": r.get::<_, String>(4)?,
+            "start": r.get::<_, Timestamp>(5)?,
+            "end": r.get::<_, Timestamp>(6)?,
+            "windowStart": r.get::<_, Timestamp>(7)?,
+            "windowEnd": r.get::<_, Timestamp>(8)?,
+        },
+        "lastMessageAt": r.get::<_, Option<Timestamp>>(9)?,
+    })))
+}
+
+/// Replaces every string in `value` (keys included) with its redacted form.
+fn redact_value(scanner: &LeakScanner, value: &mut Value) {
+    match value {
+        Value::String(text) => {
+            if let std::borrow::Cow::Owned(redacted) = scanner.redact(text) {
+                *text = redacted;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_value(scanner, v)),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut v) in entries {
+                redact_value(scanner, &mut v);
+                map.insert(scanner.redact(&key).into_owned(), v);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn events_json(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Value> {
+    let events = audit::timeline(tx, org, query)?;
+    Ok(serde_json::to_value(events).unwrap_or(Value::Null))
+}
+
+impl Engine {
+    fn redact_for_sitter(&self, mut value: Value) -> Result<Value> {
+        if self.config.sitter_views.redact {
+            redact_value(&*self.leak_scanner()?, &mut value);
+        }
+        Ok(value)
+    }
+
+    /// `GET /api/sitter/threads`: the caller's threads with an active window.
+    pub fn sitter_threads(&self, caller: &Caller) -> Result<Value> {
+        let now = self.now();
+        let threads = self.read(|tx| {
+            let ids: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT id FROM threads WHERE org_id = ?1 AND sitter_id = ?2 AND status = 'open' ORDER BY id",
+                )?
+                .query_map(params![caller.org, caller.sitter], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut visible = Vec::new();
+            for id in ids {
+                if let Some(view) = visible_thread(tx, caller, id, now)? {
+                    visible.push(view);
+                }
+            }
+            Ok(visible)
+        })?;
+        self.redact_for_sitter(json!({ "threads": threads }))
+    }
+
+    /// `GET /api/sitter/threads/{id}/messages`.
+    pub fn sitter_messages(&self, caller: &Caller, thread: i64) -> Result<Value> {
+        let now = self.now();
+        let view = self.read(|tx| {
+            let Some(thread_view) = visible_thread(tx, caller, thread, now)? else {
+                return Err(Error::NotFound("thread".into()));
+            };
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, direction, body, at, delivery, metadata FROM messages WHERE thread_id = ?1 ORDER BY id",
+            )?;
+            let rows: Vec<(i64, String, String, Timestamp, String, String)> = stmt
+                .query_map([thread], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut messages = Vec::new();
+            for (id, direction, body, at, delivery, metadata) in rows {
+                let delivery: Value = serde_json::from_str(&delivery).map_err(|e| Error::Corrupt(e.to_string()))?;
+                let mut metadata: Value = serde_json::from_str(&metadata).map_err(|e| Error::Corrupt(e.to_string()))?;
+                let query = AuditQuery { message: Some(id), ..AuditQuery::default() };
+                metadata["audit"] = json!({ "events": events_json(tx, caller.org, &query)? });
+                messages.push(json!({
+                    "id": ids::format(Kind::Message, id),
+                    "direction": direction,
+                    "body": body,
+                    "at": at,
+                    "delivery": delivery,
+                    "metadata": metadata,
+                }));
+            }
+            let query = AuditQuery { thread: Some(thread), ..AuditQuery::default() };
+            Ok(json!({
+                "thread": thread_view,
+                "messages": messages,
+                "audit": { "events": events_json(tx, caller.org, &query)? },
+            }))
+        })?;
+        self.redact_for_sitter(view)
+    }
+
+    /// `POST /api/sitter/threads/{id}/messages`: the sitter writes to the client.
+    pub fn sitter_send(&self, caller: &Caller, thread: i64, body: &str) -> Result<Value> {
+        let now = self.now();
+        let visible = self.read(|tx| visible_thread(tx, caller, thread, now))?;
+        if visible.is_none() {
+            return Err(Error::NotFound("thread".into()));
+        }
+        let sent = self.send(caller.org, &caller.actor, thread, body)?;
+        let messages = self.sitter_messages(caller, thread)?;
+        let message = messages["messages"]
+            .as_array()
+            .and_then(|all| {
+                all.iter()
+                    .find(|m| m["id"] == ids::format(Kind::Message, sent.message))
+            })
+            .cloned()
+            .unwrap_or(Value::Null);
+        Ok(json!({ "message": message }))
+    }
+
+    /// Serializes a sitter response and refuses it if the leak scan finds any real contact.
+    pub fn seal_sitter_response(
+        &self,
+        caller: &Caller,
+        path: &str,
+        value: &Value,
+    ) -> Result<Vec<u8>> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::Corrupt(e.to_string()))?;
+        if !self.config.sitter_views.leak_gate {
+            return Ok(bytes);
+        }
+        let scan = self.leak_scanner()?.scan_json(&bytes);
+        if scan.findings.is_empty() {
+            return Ok(bytes);
+        }
+        let findings: Vec<Value> = scan
+            .findings
+            .iter()
+            .map(|f| json!({ "pointer": f.pointer, "kind": format!("{:?}", f.kind).to_lowercase(), "secret": f.secret_masked }))
+            .collect();
+        let now = self.now();
+        self.write(|tx| {
+            let ctx = Ctx {
+                org: caller.org,
+                now,
+                actor: &caller.actor,
+            };
+            audit::append(
+                tx,
+                ctx.org,
+                now,
+                "sitter.response.blocked",
+                ctx.actor,
+                Subject::default(),
+                &json!({ "path": path, "findings": findings }),
+            )?;
+            Ok(())
+        })?;
+        Err(Error::LeakBlocked)
+    }
+}

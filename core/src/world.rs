@@ -1,0 +1,272 @@
+//! Setting up the world: orgs, users, sitters, clients and business numbers. The simulator's
+//! world builder, `serve --demo` and tests call these directly; they are not HTTP routes.
+
+use rusqlite::{Transaction, params};
+use serde_json::json;
+
+use crate::audit::{self, Subject};
+use crate::auth::Role;
+use crate::engine::Ctx;
+use crate::ids::{self, Kind};
+use crate::leak::Contacts;
+use crate::{Engine, Error, Result, Timestamp, pool};
+
+/// A sitter or client: the real phone and email are the secrets a sitter must never see.
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    pub first_name: String,
+    pub last_name: String,
+    /// E.164.
+    pub phone: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberClass {
+    Pool,
+    FrontDesk,
+    Sitter,
+}
+
+impl NumberClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NumberClass::Pool => "pool",
+            NumberClass::FrontDesk => "front_desk",
+            NumberClass::Sitter => "sitter",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberStatus {
+    Active,
+    Quarantined,
+    Retired,
+}
+
+impl NumberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NumberStatus::Active => "active",
+            NumberStatus::Quarantined => "quarantined",
+            NumberStatus::Retired => "retired",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewNumber {
+    pub e164: String,
+    pub class: NumberClass,
+    pub status: NumberStatus,
+    /// The sitter a `sitter`-class number belongs to.
+    pub sitter: Option<i64>,
+    /// Defaults to now.
+    pub created_at: Option<Timestamp>,
+}
+
+/// `+` then 8 to 15 digits, the first not 0.
+pub fn is_e164(text: &str) -> bool {
+    let Some(digits) = text.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+fn check_contact(contact: &NewContact) -> Result<()> {
+    let mut errors = Vec::new();
+    if contact.first_name.trim().is_empty() {
+        errors.push(crate::FieldError::new("firstName", "must not be empty"));
+    }
+    if !is_e164(&contact.phone) {
+        errors.push(crate::FieldError::new(
+            "phone",
+            "must be E.164, e.g. +15551234567",
+        ));
+    }
+    if !contact.email.contains('@') {
+        errors.push(crate::FieldError::new("email", "must be an email address"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
+
+impl Engine {
+    pub fn create_org(&self, name: &str) -> Result<i64> {
+        let now = self.now();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO orgs (name, created_at) VALUES (?1, ?2)",
+                params![name, now],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    pub fn create_user(
+        &self,
+        org: i64,
+        name: &str,
+        role: Role,
+        sitter: Option<i64>,
+    ) -> Result<i64> {
+        if (role == Role::Sitter) != sitter.is_some() {
+            return Err(Error::invalid(
+                "sitter",
+                "a sitter user needs exactly its sitter",
+            ));
+        }
+        self.write(|tx| {
+            if let Some(sitter) = sitter {
+                require_in_org(tx, "sitters", org, sitter, "sitter")?;
+            }
+            tx.execute(
+                "INSERT INTO users (org_id, name, role, sitter_id) VALUES (?1, ?2, ?3, ?4)",
+                params![org, name, role.as_str(), sitter],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    /// Issues a bearer token for the user. Tokens come from the seeded RNG, so a simulation
+    /// issues the same tokens every run.
+    pub fn mint_token(&self, user: i64) -> Result<String> {
+        let token = format!("sb_{}_{:016x}", user, self.random_u64());
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO api_tokens (token, user_id) VALUES (?1, ?2)",
+                params![token, user],
+            )?;
+            Ok(())
+        })?;
+        Ok(token)
+    }
+
+    pub fn create_sitter(&self, org: i64, contact: &NewContact) -> Result<i64> {
+        self.create_contact("sitters", org, contact)
+    }
+
+    pub fn create_client(&self, org: i64, contact: &NewContact) -> Result<i64> {
+        self.create_contact("clients", org, contact)
+    }
+
+    fn create_contact(&self, table: &str, org: i64, contact: &NewContact) -> Result<i64> {
+        check_contact(contact)?;
+        let id = self.write(|tx| {
+            tx.execute(
+                &format!(
+                    "INSERT INTO {table} (org_id, first_name, last_name, phone, email) VALUES (?1, ?2, ?3, ?4, ?5)"
+                ),
+                params![org, contact.first_name, contact.last_name, contact.phone, contact.email],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })?;
+        self.contacts_changed();
+        Ok(id)
+    }
+
+    /// Adds a business number. A new active pool number may end an exhaustion or reserve alert.
+    pub fn create_number(&self, org: i64, number: &NewNumber) -> Result<i64> {
+        if !is_e164(&number.e164) {
+            return Err(Error::invalid("e164", "must be E.164, e.g. +15551234567"));
+        }
+        if (number.class == NumberClass::Sitter) != number.sitter.is_some() {
+            return Err(Error::invalid(
+                "sitter",
+                "a sitter number needs exactly its sitter",
+            ));
+        }
+        let now = self.now();
+        let id = self.write(|tx| {
+            if let Some(sitter) = number.sitter {
+                require_in_org(tx, "sitters", org, sitter, "sitter")?;
+            }
+            tx.execute(
+                "INSERT INTO message_numbers (org_id, e164, class, status, sitter_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    org,
+                    number.e164,
+                    number.class.as_str(),
+                    number.status.as_str(),
+                    number.sitter,
+                    number.created_at.unwrap_or(now)
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            let ctx = Ctx {
+                org,
+                now,
+                actor: "system:setup",
+            };
+            audit::append(
+                tx,
+                org,
+                now,
+                "number.added",
+                ctx.actor,
+                Subject {
+                    number: Some(id),
+                    ..Subject::default()
+                },
+                &json!({
+                    "numberId": ids::format(Kind::Number, id),
+                    "e164": number.e164,
+                    "class": number.class.as_str(),
+                    "status": number.status.as_str(),
+                }),
+            )?;
+            if number.class == NumberClass::Pool {
+                let settings = crate::settings::rotation(tx, org)?;
+                pool::refresh_alerts(tx, &ctx, &settings)?;
+            }
+            Ok(id)
+        })?;
+        self.contacts_changed();
+        Ok(id)
+    }
+}
+
+/// Fails with NotFound unless row `id` of `table` belongs to `org`.
+pub(crate) fn require_in_org(
+    tx: &Transaction,
+    table: &str,
+    org: i64,
+    id: i64,
+    what: &str,
+) -> Result<()> {
+    let found: i64 = tx
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM {table} WHERE id = ?1 AND org_id = ?2"
+        ))?
+        .query_row(params![id, org], |r| r.get(0))?;
+    if found == 0 {
+        return Err(Error::NotFound(what.to_string()));
+    }
+    Ok(())
+}
+
+/// Every real phone and email in the database, with all business numbers allowed.
+pub fn all_contacts(tx: &Transaction) -> Result<Contacts> {
+    let mut contacts = Contacts::default();
+    for table in ["sitters", "clients"] {
+        let mut stmt = tx.prepare(&format!("SELECT phone, email FROM {table} ORDER BY id"))?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (phone, email) = row?;
+            contacts.phones.push(phone);
+            contacts.emails.push(email);
+        }
+    }
+    let mut stmt = tx.prepare("SELECT e164 FROM message_numbers ORDER BY id")?;
+    for e164 in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        contacts.allowed_phones.push(e164?);
+    }
+    Ok(contacts)
+}
