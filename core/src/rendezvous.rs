@@ -84,7 +84,9 @@ mod tests {
         );
     }
 
-    const WEIGHT_CLI1_POOL1: u64 = 0;
+    /// Cross-checked with an independent implementation (Python, arbitrary-precision ints):
+    /// `fmix64(fnv1a64(b"cli_1" + b"\xff" + b"+15550100001"))`.
+    const WEIGHT_CLI1_POOL1: u64 = 11_116_974_978_819_907_000;
 
     #[test]
     fn choice_ignores_order_and_moves_only_displaced_keys() {

@@ -1,0 +1,9 @@
+//! Engine tests: assignment, release, routing, the API's role table, concurrency.
+//! Each file is one feature; each uses the shared [`support::Fixture`].
+
+mod api_roles;
+mod assignment;
+mod concurrency;
+mod release;
+mod routing;
+mod support;
