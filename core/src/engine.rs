@@ -143,7 +143,7 @@ impl Engine {
         if let Some(scanner) = cached.as_ref() {
             return Ok(scanner.clone());
         }
-        let contacts = self.read(|tx| crate::world::all_contacts(tx))?;
+        let contacts = self.read(crate::world::all_contacts)?;
         let scanner = Arc::new(
             LeakScanner::new(&contacts).map_err(|e| crate::Error::Corrupt(e.to_string()))?,
         );

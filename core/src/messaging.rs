@@ -89,36 +89,37 @@ pub struct InboundOutcome {
     pub duplicate: bool,
 }
 
-fn insert_message(
-    tx: &Transaction,
-    ctx: &Ctx,
+/// A message row about to be stored.
+struct NewMessage<'a> {
     thread: Option<i64>,
-    direction: &str,
-    from: &str,
-    to: &str,
-    body: &str,
-    sid: Option<&str>,
-    routed_to: &str,
-    delivery: &Value,
-    metadata: &Value,
-) -> Result<i64> {
+    direction: &'a str,
+    from: &'a str,
+    to: &'a str,
+    body: &'a str,
+    sid: Option<&'a str>,
+    routed_to: &'a str,
+    delivery: Value,
+    metadata: Value,
+}
+
+fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<i64> {
     tx.prepare_cached(
         "INSERT INTO messages (org_id, thread_id, direction, actor, from_e164, to_e164, body, at, provider_sid, routed_to, delivery, metadata)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         ctx.org,
-        thread,
-        direction,
+        m.thread,
+        m.direction,
         ctx.actor,
-        from,
-        to,
-        body,
+        m.from,
+        m.to,
+        m.body,
         ctx.now,
-        sid,
-        routed_to,
-        delivery.to_string(),
-        metadata.to_string()
+        m.sid,
+        m.routed_to,
+        m.delivery.to_string(),
+        m.metadata.to_string()
     ])?;
     Ok(tx.last_insert_rowid())
 }
@@ -215,15 +216,17 @@ impl Engine {
             let message = insert_message(
                 tx,
                 &ctx,
-                thread,
-                "inbound",
-                &inbound.from,
-                &inbound.to,
-                &inbound.body,
-                Some(&inbound.message_sid),
-                &routed_to,
-                &json!({ "status": "received", "provider": { "code": null, "error": null } }),
-                &json!({ "routing": { "trace": trace } }),
+                &NewMessage {
+                    thread,
+                    direction: "inbound",
+                    from: &inbound.from,
+                    to: &inbound.to,
+                    body: &inbound.body,
+                    sid: Some(&inbound.message_sid),
+                    routed_to: &routed_to,
+                    delivery: json!({ "status": "received", "provider": { "code": null, "error": null } }),
+                    metadata: json!({ "routing": { "trace": trace } }),
+                },
             )?;
             let message_ext = ids::format(Kind::Message, message);
             match thread {
@@ -375,15 +378,17 @@ impl Engine {
             let message = insert_message(
                 tx,
                 &ctx,
-                Some(thread_id),
-                "outbound",
-                &from,
-                &to,
-                body,
-                None,
-                "client",
-                &delivery,
-                &json!({ "routing": { "trace": trace } }),
+                &NewMessage {
+                    thread: Some(thread_id),
+                    direction: "outbound",
+                    from: &from,
+                    to: &to,
+                    body,
+                    sid: None,
+                    routed_to: "client",
+                    delivery,
+                    metadata: json!({ "routing": { "trace": trace } }),
+                },
             )?;
             touch_thread(tx, &ctx, thread_id)?;
             audit::append(
