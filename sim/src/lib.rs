@@ -1,1 +1,48 @@
+//! switchboard-sim: runs engineer-written scenario files through the real engine on a simulated
+//! clock (tokio paused time) and in-memory SQLite, checking expectations and invariants after
+//! every step and rendering the audit timeline for snapshots.
+//!
+//! Entry points: [`scenario::Scenario::load`] to read a file, [`runner::run`] to run it,
+//! [`discover`] to find scenario files under a folder.
 
+pub mod clock;
+pub mod http;
+pub mod invariants;
+pub mod names;
+pub mod runner;
+pub mod scenario;
+pub mod timeline;
+pub mod world;
+
+use std::path::{Path, PathBuf};
+
+/// Every `*.toml` file under `paths` (files as given, folders recursively), sorted, without
+/// duplicates. Errors name the path that could not be read.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for path in paths {
+        collect(path, &mut found)?;
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn collect(path: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.is_file() {
+        found.push(path.to_path_buf());
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
+        let child = entry.path();
+        if child.is_dir() {
+            collect(&child, found)?;
+        } else if child.extension().is_some_and(|e| e == "toml") {
+            found.push(child);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Scenario files: TOML descriptions of a simulated world and a sequence of
+//! timed steps with expectations, parsed into validated, fully-resolved
+//! values.
+//!
+//! ```no_run
+//! use switchboard_sim::scenario::{Action, Scenario};
+//!
+//! let scenario = match Scenario::load("scenarios/examples/lru.toml") {
+//!     Ok(s) => s,
+//!     Err(e) => {
+//!         eprintln!("{}", e.render());
+//!         std::process::exit(1);
+//!     }
+//! };
+//! for step in &scenario.steps {
+//!     if let Action::Request(req) = &step.action {
+//!         println!("{} {} at {}", req.method, req.path.raw, step.when);
+//!     }
+//! }
+//! ```
+//!
+//! The format itself is documented in `scenarios/README.md`.
+//!
+//! What the parser guarantees (so the runner need not re-check):
+//! * no unknown keys anywhere; every value has the right type and form;
+//! * every symbolic name is unique across numbers, sitters, clients,
+//!   bookings, threads and users, and every reference names an entity of the
+//!   right kind that is defined at that point (world entities always; names
+//!   created by `booking.create`/`thread.open` from that step on);
+//! * every time is resolved to unix seconds, and steps' `when` never
+//!   decreases;
+//! * expectations only appear on steps that can produce them.
+//!
+//! What it does not check: the contents of `settings`/`chaos` tables and
+//! request bodies (the engine validates those; report its errors with
+//! [`Scenario::error_at`] and [`JsonTable::span_of`]), and whether an
+//! entity is in the right state for an action at run time.
+
+mod diagnostic;
+mod model;
+mod parse;
+mod template;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use diagnostic::{MAX_SNIPPET_GAP, RENDER_WIDTH, ScenarioError, Span, Spanned, line_col};
+pub use model::*;
+pub use template::{Part, Template, TemplateError, render_json};
+
+/// A parsed and validated scenario file.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The `name` title.
+    pub name: String,
+    /// The optional `description`.
+    pub description: Option<String>,
+    /// RNG seed for the simulation (default 0).
+    pub seed: u64,
+    /// The simulated clock's starting instant (unix seconds).
+    pub start: i64,
+    /// Initial rotation settings (`[settings]`), API camelCase keys kept as
+    /// JSON for the engine's validator.
+    pub settings: Option<JsonTable>,
+    /// The initial world.
+    pub world: World,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    names: BTreeMap<String, (NameKind, Span)>,
+    path: PathBuf,
+    display_path: String,
+    source: Arc<str>,
+}
+
+impl Scenario {
+    /// Parses `source`, the text of the file at `path`. `path` is only used
+    /// in messages: pass the path the way it should appear in them
+    /// (typically relative to the repository root).
+    pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {
+        let text: Arc<str> = Arc::from(source);
+        let display = diagnostic::display_path(path);
+        match parse::parse_document(source) {
+            Ok(p) => Ok(Scenario {
+                name: p.name,
+                description: p.description,
+                seed: p.seed,
+                start: p.start,
+                settings: p.settings,
+                world: p.world,
+                steps: p.steps,
+                names: p.names,
+                path: path.to_path_buf(),
+                display_path: display,
+                source: text,
+            }),
+            Err(issue) => {
+                let mut err = ScenarioError::at_shared(display, text, issue.span, issue.message)
+                    .with_label(issue.label);
+                for (span, label) in issue.secondary {
+                    err = err.with_secondary(span, label);
+                }
+                if let Some(help) = issue.help {
+                    err = err.with_help(help);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Reads and parses the file at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        let path = path.as_ref();
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::file(path, format!("cannot read scenario file: {e}")))?;
+        Scenario::parse(path, &source)
+    }
+
+    /// The file's text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The file's path, as given to [`parse`](Self::parse) or
+    /// [`load`](Self::load).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// 1-based line and column of the start of `span`.
+    pub fn line_col(&self, span: Span) -> (usize, usize) {
+        line_col(&self.source, span.start)
+    }
+
+    /// An error at `span` of this scenario's file, for failures found by the
+    /// runner. Refine it with [`ScenarioError::with_label`],
+    /// [`with_help`](ScenarioError::with_help) and
+    /// [`with_secondary`](ScenarioError::with_secondary).
+    pub fn error_at(&self, span: Span, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::at_shared(
+            self.display_path.clone(),
+            self.source.clone(),
+            span,
+            message,
+        )
+    }
+
+    /// What `name` refers to, if it is a name of this scenario (including
+    /// names created by steps).
+    pub fn name_kind(&self, name: &str) -> Option<NameKind> {
+        self.names.get(name).map(|(kind, _)| *kind)
+    }
+
+    /// Where `name` is defined.
+    pub fn name_span(&self, name: &str) -> Option<Span> {
+        self.names.get(name).map(|(_, span)| *span)
+    }
+
+    /// The simulated time after the last step (the start if there are no
+    /// steps).
+    pub fn end(&self) -> i64 {
+        self.steps.last().map_or(self.start, |s| s.when)
+    }
+
+    /// The world number named `name`.
+    pub fn number(&self, name: &str) -> Option<&Number> {
+        self.world.numbers.iter().find(|n| n.name == name)
+    }
+
+    /// The world sitter named `name`.
+    pub fn sitter(&self, name: &str) -> Option<&Person> {
+        self.world.sitters.iter().find(|n| n.name == name)
+    }
+
+    /// The world client named `name`.
+    pub fn client(&self, name: &str) -> Option<&Person> {
+        self.world.clients.iter().find(|n| n.name == name)
+    }
+}

@@ -1,0 +1,572 @@
+//! The typed, validated, fully-resolved form of a scenario file.
+//!
+//! Names are kept as the symbolic names written in the file (`"pool-1"`,
+//! `"walk-1"`); the parser has checked that each refers to an entity of the
+//! right kind that exists at that point of the scenario. Times are absolute
+//! unix seconds (UTC).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::diagnostic::{Span, Spanned};
+use super::template::Template;
+
+/// The two organisations every world has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Org {
+    /// The business under test (`main`, the default).
+    Main,
+    /// A second, unrelated business (`rival`), for isolation tests.
+    Rival,
+}
+
+/// What a number of the world is used for (`class`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NumberClass {
+    /// `pool`: assigned to conversations by the rotation (the default).
+    Pool,
+    /// `front_desk`: the business's front-desk number.
+    FrontDesk,
+    /// `sitter`: a number dedicated to one sitter.
+    Sitter,
+}
+
+/// Lifecycle status of a number (`status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NumberStatus {
+    /// `active` (the default).
+    Active,
+    /// `quarantined`.
+    Quarantined,
+    /// `retired`.
+    Retired,
+}
+
+/// Status of a booking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BookingStatus {
+    /// `pending`.
+    Pending,
+    /// `confirmed` (the default for world bookings).
+    Confirmed,
+    /// `completed`.
+    Completed,
+    /// `cancelled`.
+    Cancelled,
+}
+
+/// Role of an explicit `[[users]]` entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UserRole {
+    /// `owner`.
+    Owner,
+    /// `admin`.
+    Admin,
+}
+
+/// The initial state of the simulated world.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct World {
+    /// `[[numbers]]`, in file order.
+    pub numbers: Vec<Number>,
+    /// `[[sitters]]`, in file order.
+    pub sitters: Vec<Person>,
+    /// `[[clients]]`, in file order.
+    pub clients: Vec<Person>,
+    /// `[[bookings]]`, in file order.
+    pub bookings: Vec<Booking>,
+    /// Explicit `[[users]]`, in file order (the implicit users of [`Role`]
+    /// always exist in addition).
+    pub users: Vec<User>,
+}
+
+/// A phone number of the world (`[[numbers]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Number {
+    /// Symbolic name.
+    pub name: String,
+    /// The number in E.164 form (`+15550100001`).
+    pub e164: String,
+    /// What it is used for.
+    pub class: NumberClass,
+    /// Lifecycle status.
+    pub status: NumberStatus,
+    /// When it was created (unix seconds; defaults to the scenario start).
+    pub created: i64,
+    /// The sitter it belongs to; `Some` exactly when `class` is
+    /// [`NumberClass::Sitter`].
+    pub sitter: Option<String>,
+    /// Owning organisation.
+    pub org: Org,
+    /// The `[[numbers]]` table in the source.
+    pub span: Span,
+}
+
+/// A sitter or a client (`[[sitters]]`, `[[clients]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Person {
+    /// Symbolic name.
+    pub name: String,
+    /// First name; defaults to the symbolic name with its first letter
+    /// capitalised (`sam` → `Sam`).
+    pub first_name: String,
+    /// Phone number in E.164 form.
+    pub phone: String,
+    /// E-mail address.
+    pub email: String,
+    /// Organisation.
+    pub org: Org,
+    /// The table in the source.
+    pub span: Span,
+}
+
+/// A booking of the world (`[[bookings]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Booking {
+    /// Symbolic name; also the name of the booking's thread.
+    pub name: String,
+    /// The client's symbolic name.
+    pub client: String,
+    /// The sitter's symbolic name, if assigned.
+    pub sitter: Option<String>,
+    /// Service label, e.g. `Dog Walking`.
+    pub service: String,
+    /// Start (unix seconds).
+    pub start: i64,
+    /// End (unix seconds), after `start`.
+    pub end: i64,
+    /// Status (default confirmed).
+    pub status: BookingStatus,
+    /// The table in the source.
+    pub span: Span,
+}
+
+/// An explicit user (`[[users]]`), addressed as `user:NAME`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    /// Symbolic name.
+    pub name: String,
+    /// Role in its organisation.
+    pub role: UserRole,
+    /// Organisation.
+    pub org: Org,
+    /// The table in the source.
+    pub span: Span,
+}
+
+/// Who performs an action (the `as` field).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// `owner`: the implicit owner of org main.
+    Owner,
+    /// `admin`: the implicit admin of org main.
+    Admin,
+    /// `rival-owner`: the implicit owner of org rival.
+    RivalOwner,
+    /// `sitter:NAME`: the user of sitter NAME.
+    Sitter(String),
+    /// `user:NAME`: an explicit `[[users]]` entry.
+    User(String),
+    /// `anonymous`: no credentials.
+    Anonymous,
+}
+
+impl fmt::Display for Role {
+    /// The role as written in a scenario (`owner`, `sitter:sam`, ...).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Owner => f.write_str("owner"),
+            Role::Admin => f.write_str("admin"),
+            Role::RivalOwner => f.write_str("rival-owner"),
+            Role::Sitter(name) => write!(f, "sitter:{name}"),
+            Role::User(name) => write!(f, "user:{name}"),
+            Role::Anonymous => f.write_str("anonymous"),
+        }
+    }
+}
+
+/// A TOML table kept as a JSON object, with the span of each key so the
+/// runner can report the engine's validation errors at the offending key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonTable {
+    /// The keys and values, converted to JSON.
+    pub values: Map<String, Value>,
+    /// The whole table in the source.
+    pub span: Span,
+    /// Span of each top-level key.
+    pub key_spans: BTreeMap<String, Span>,
+}
+
+impl JsonTable {
+    /// The span of top-level `key`, or of the whole table if there is no
+    /// such key. `key` may be a dotted or slash-separated path
+    /// (`a.b`, `/a/b`); only its first segment is looked up.
+    pub fn span_of(&self, key: &str) -> Span {
+        let first = key
+            .trim_start_matches('/')
+            .split(['.', '/'])
+            .next()
+            .unwrap_or("");
+        self.key_spans.get(first).copied().unwrap_or(self.span)
+    }
+
+    /// The table as a JSON object value.
+    pub fn to_value(&self) -> Value {
+        Value::Object(self.values.clone())
+    }
+}
+
+/// HTTP method of a `request` action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method in upper case (`GET`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One end of an inbound message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// A symbolic name of a client or sitter (→ their phone) or of a number
+    /// (→ its E.164).
+    Name(String),
+    /// A literal E.164 phone number that belongs to nobody in the world.
+    Phone(String),
+}
+
+/// How the inbound webhook is signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Signature {
+    /// `valid`: a correct signature (the default).
+    Valid,
+    /// `missing`: no signature header.
+    Missing,
+    /// `bad`: a wrong signature.
+    Bad,
+}
+
+/// An HTTP request to the engine's API (`request = { ... }`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiRequest {
+    /// Who sends it.
+    pub actor: Role,
+    /// HTTP method.
+    pub method: Method,
+    /// Path, with `{NAME}` placeholders for the runner to fill in.
+    pub path: Spanned<Template>,
+    /// JSON body, if any.
+    pub body: Option<Spanned<Value>>,
+}
+
+/// An inbound SMS delivered to the webhook (`inbound = { ... }`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inbound {
+    /// Sender.
+    pub from: Spanned<Endpoint>,
+    /// Recipient.
+    pub to: Spanned<Endpoint>,
+    /// Message text.
+    pub body: String,
+    /// Provider message id (default `SM{step index}`).
+    pub sid: String,
+    /// Webhook signature.
+    pub signature: Signature,
+}
+
+/// An outbound message on a thread (`send = { ... }`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outbound {
+    /// Who sends it (any role is accepted; the engine decides).
+    pub actor: Role,
+    /// The thread's name.
+    pub thread: String,
+    /// Message text.
+    pub body: String,
+}
+
+/// A change to a booking (`booking = { action = ..., ... }`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum BookingAction {
+    /// `create`: a new booking, in status pending.
+    Create {
+        /// Name of the new booking (and of its future thread).
+        name: String,
+        /// Client name.
+        client: String,
+        /// Sitter name, if assigned.
+        sitter: Option<String>,
+        /// Service label.
+        service: String,
+        /// Start (unix seconds).
+        start: i64,
+        /// End (unix seconds), after `start`.
+        end: i64,
+    },
+    /// `confirm` a booking (this opens its thread).
+    Confirm {
+        /// Booking name.
+        booking: String,
+    },
+    /// `complete` a booking.
+    Complete {
+        /// Booking name.
+        booking: String,
+    },
+    /// `cancel` a booking.
+    Cancel {
+        /// Booking name.
+        booking: String,
+    },
+    /// `reassign` a booking to another sitter.
+    Reassign {
+        /// Booking name.
+        booking: String,
+        /// The new sitter's name.
+        sitter: String,
+    },
+}
+
+/// A change to a thread (`thread = { action = ..., ... }`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ThreadAction {
+    /// `open` a new thread with a client.
+    Open {
+        /// Name of the new thread.
+        name: String,
+        /// Client name.
+        client: String,
+        /// Booking it belongs to, if any.
+        booking: Option<String>,
+    },
+    /// `close` a thread.
+    Close {
+        /// Thread name.
+        thread: String,
+    },
+    /// `archive` a thread.
+    Archive {
+        /// Thread name.
+        thread: String,
+    },
+}
+
+/// What a step does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// No action: the step only moves the clock and/or checks expectations.
+    Wait,
+    /// `request`: an HTTP request to the API.
+    Request(ApiRequest),
+    /// `inbound`: an SMS arrives at the webhook.
+    Inbound(Inbound),
+    /// `send`: an outbound message on a thread.
+    Send(Outbound),
+    /// `booking`: create or change a booking.
+    Booking(BookingAction),
+    /// `thread`: open, close or archive a thread.
+    Thread(ThreadAction),
+    /// `settings`: update rotation settings (camelCase API keys, validated
+    /// by the engine).
+    Settings {
+        /// Who updates them (step-level `as`, default owner).
+        actor: Role,
+        /// The settings to change.
+        values: JsonTable,
+    },
+    /// `chaos`: configure fault injection (validated by the engine).
+    Chaos {
+        /// Who configures it (step-level `as`, default owner).
+        actor: Role,
+        /// The chaos configuration.
+        config: JsonTable,
+    },
+    /// `release = true`: run the number release job now.
+    Release {
+        /// On whose behalf (step-level `as`, default owner).
+        actor: Role,
+    },
+}
+
+impl Action {
+    /// The step key of this action (`request`, `inbound`, ...; `wait` for
+    /// [`Action::Wait`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Wait => "wait",
+            Action::Request(_) => "request",
+            Action::Inbound(_) => "inbound",
+            Action::Send(_) => "send",
+            Action::Booking(_) => "booking",
+            Action::Thread(_) => "thread",
+            Action::Settings { .. } => "settings",
+            Action::Chaos { .. } => "chaos",
+            Action::Release { .. } => "release",
+        }
+    }
+
+    /// Whether the action produces an HTTP response that `expect.status`
+    /// and `expect.json` can check (everything but waits; `release` answers
+    /// with the job's statistics from `POST /api/ops/pool-release`).
+    pub fn has_response(&self) -> bool {
+        !matches!(self, Action::Wait)
+    }
+}
+
+/// An audit event a step must emit (`expect.events`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectedEvent {
+    /// Event type, e.g. `pool.number.assigned`.
+    pub event_type: String,
+    /// JSON subset the event payload must contain, if given. String values
+    /// may contain `{NAME}` placeholders (see [`Template`]).
+    pub payload: Option<Value>,
+    /// The entry in the source.
+    pub span: Span,
+}
+
+/// The binding a thread must have after a step (`expect.bindings`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectedBinding {
+    /// Thread name.
+    pub thread: String,
+    /// Number name, or `None` for `number = "none"` (no binding).
+    pub number: Option<String>,
+    /// The entry in the source.
+    pub span: Span,
+}
+
+/// The expectations of a step (`[steps.expect]`). Empty when absent.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Expect {
+    /// HTTP status of the action's response.
+    pub status: Option<Spanned<u16>>,
+    /// JSON subset the response body must contain. String values may
+    /// contain `{NAME}` placeholders (see [`Template`]).
+    pub json: Option<Spanned<Value>>,
+    /// Events the step must emit, as an ordered subsequence.
+    pub events: Vec<ExpectedEvent>,
+    /// Event types the step must not emit.
+    pub no_events: Vec<Spanned<String>>,
+    /// Thread bindings after the step.
+    pub bindings: Vec<ExpectedBinding>,
+    /// The exact set of open alert types of org main after the step, sorted
+    /// (`Some(vec![])`: no open alert; `None`: not checked).
+    pub alerts: Option<Spanned<Vec<String>>>,
+    /// The `expect` table in the source, if present.
+    pub span: Option<Span>,
+}
+
+impl Expect {
+    /// Whether the step checks nothing.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none()
+            && self.json.is_none()
+            && self.events.is_empty()
+            && self.no_events.is_empty()
+            && self.bindings.is_empty()
+            && self.alerts.is_none()
+    }
+}
+
+/// One `[[steps]]` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// 0-based position in [`Scenario::steps`](super::Scenario::steps).
+    pub index: usize,
+    /// The optional `name` label.
+    pub label: Option<String>,
+    /// The simulated time before the step (where the previous step left
+    /// the clock; the scenario start for the first step).
+    pub advance_from: i64,
+    /// The instant at which the action happens and expectations are
+    /// checked: `advance_from` plus `advance`, or `at`, or `advance_from`.
+    pub when: i64,
+    /// What the step does.
+    pub action: Action,
+    /// What must hold afterwards.
+    pub expect: Expect,
+    /// The whole step table in the source.
+    pub span: Span,
+    /// The `[[steps]]` header (or the inline table's start), a compact
+    /// place to point at for step-level failures.
+    pub header_span: Span,
+    /// The `advance`/`at` value, if any.
+    pub time_span: Option<Span>,
+    /// The action's value, if any.
+    pub action_span: Option<Span>,
+}
+
+impl Step {
+    /// A short description for messages: `step 3 "label"` (1-based).
+    pub fn describe(&self) -> String {
+        match &self.label {
+            Some(label) => format!("step {} ({label:?})", self.index + 1),
+            None => format!("step {}", self.index + 1),
+        }
+    }
+}
+
+/// What a symbolic name refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NameKind {
+    /// A `[[numbers]]` entry.
+    Number,
+    /// A `[[sitters]]` entry.
+    Sitter,
+    /// A `[[clients]]` entry.
+    Client,
+    /// A booking (world or `booking.create`); also names its thread.
+    Booking,
+    /// A thread opened by `thread.open`.
+    Thread,
+    /// A `[[users]]` entry.
+    User,
+}
+
+impl NameKind {
+    /// `number`, `sitter`, ... for messages.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NameKind::Number => "number",
+            NameKind::Sitter => "sitter",
+            NameKind::Client => "client",
+            NameKind::Booking => "booking",
+            NameKind::Thread => "thread",
+            NameKind::User => "user",
+        }
+    }
+}
+
+impl fmt::Display for NameKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

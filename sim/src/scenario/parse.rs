@@ -1,0 +1,1579 @@
+//! TOML → [`Scenario`](super::Scenario) conversion and validation.
+//!
+//! The file is parsed with `toml`'s span-preserving document tree
+//! ([`DeTable`]) and converted by hand, so that every error can point at the
+//! exact key or value at fault and explain what was expected.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Number as JsonNumber, Value};
+use toml::de::{DeTable, DeValue};
+
+use super::diagnostic::{Span, Spanned};
+use super::model::*;
+use super::template::{Template, is_name_char};
+use super::time::{
+    DURATION_FORMS, TIME_FORMS, format_duration, format_instant, parse_duration, parse_instant,
+    parse_time,
+};
+
+type Val<'i> = toml::Spanned<DeValue<'i>>;
+
+/// A located problem, turned into a `ScenarioError` by the caller.
+#[derive(Debug)]
+pub(crate) struct Issue {
+    pub span: Span,
+    pub message: String,
+    pub label: String,
+    pub help: Option<String>,
+    pub secondary: Vec<(Span, String)>,
+}
+
+impl Issue {
+    fn new(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
+        Issue {
+            span,
+            message: message.into(),
+            label: label.into(),
+            help: None,
+            secondary: Vec::new(),
+        }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    fn also(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.secondary.push((span, label.into()));
+        self
+    }
+}
+
+type PResult<T> = Result<T, Issue>;
+
+/// Everything the parser produces, assembled into a `Scenario` by `mod.rs`.
+pub(crate) struct Parsed {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub start: i64,
+    pub settings: Option<JsonTable>,
+    pub world: World,
+    pub steps: Vec<Step>,
+    pub names: BTreeMap<String, (NameKind, Span)>,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seed",
+    "start",
+    "settings",
+    "numbers",
+    "sitters",
+    "clients",
+    "bookings",
+    "users",
+    "steps",
+];
+const NUMBER_KEYS: &[&str] = &[
+    "name", "e164", "class", "status", "created", "sitter", "org",
+];
+const PERSON_KEYS: &[&str] = &["name", "first_name", "phone", "email", "org"];
+const BOOKING_KEYS: &[&str] = &[
+    "name", "client", "sitter", "service", "start", "end", "status",
+];
+const USER_KEYS: &[&str] = &["name", "role", "org"];
+const ACTION_KEYS: &[&str] = &[
+    "request", "inbound", "send", "booking", "thread", "settings", "chaos", "release",
+];
+const STEP_KEYS: &[&str] = &[
+    "name", "advance", "at", "as", "expect", "request", "inbound", "send", "booking", "thread",
+    "settings", "chaos", "release",
+];
+const EXPECT_KEYS: &[&str] = &[
+    "status",
+    "json",
+    "events",
+    "no_events",
+    "bindings",
+    "alerts",
+];
+
+fn sp(r: std::ops::Range<usize>) -> Span {
+    Span::from(r)
+}
+
+fn vspan(v: &Val<'_>) -> Span {
+    sp(v.span())
+}
+
+/// The span of a value including everything nested in it (a `[[steps]]`
+/// table's own span is only its header).
+fn extent(v: &Val<'_>) -> Span {
+    let mut s = vspan(v);
+    match v.get_ref() {
+        DeValue::Table(t) => {
+            for (k, child) in t.iter() {
+                s = s.join(sp(k.span())).join(extent(child));
+            }
+        }
+        DeValue::Array(a) => {
+            for child in a.iter() {
+                s = s.join(extent(child));
+            }
+        }
+        _ => {}
+    }
+    s
+}
+
+fn type_name(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn quoted_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest candidate to `word`, if close enough to be a likely typo.
+fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    if word.len() > 64 {
+        return None;
+    }
+    candidates
+        .into_iter()
+        .filter(|c| c.len() <= 64)
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= (c.chars().count().max(word.chars().count()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// A TOML table being read, with a description for messages.
+struct Tbl<'a, 'i> {
+    map: &'a DeTable<'i>,
+    header: Span,
+    what: String,
+}
+
+impl<'a, 'i> Tbl<'a, 'i> {
+    fn of(v: &'a Val<'i>, what: impl Into<String>) -> PResult<Self> {
+        let what = what.into();
+        match v.get_ref() {
+            DeValue::Table(map) => Ok(Tbl {
+                map,
+                header: vspan(v),
+                what,
+            }),
+            other => Err(Issue::new(
+                vspan(v),
+                format!("{what} must be a table, not {}", type_name(other)),
+                "expected a table",
+            )),
+        }
+    }
+
+    /// Entries in source order.
+    fn entries(&self) -> Vec<(&'a str, Span, &'a Val<'i>)> {
+        let mut out: Vec<_> = self
+            .map
+            .iter()
+            .map(|(k, v)| (k.get_ref().as_ref(), sp(k.span()), v))
+            .collect();
+        out.sort_by_key(|(_, s, _)| *s);
+        out
+    }
+
+    fn check_keys(&self, allowed: &[&str]) -> PResult<()> {
+        for (key, span, _) in self.entries() {
+            if !allowed.contains(&key) {
+                let mut help = format!("allowed keys: {}", quoted_list(allowed));
+                if let Some(s) = suggest(key, allowed.iter().copied()) {
+                    help = format!("did you mean `{s}`? {help}");
+                }
+                return Err(Issue::new(
+                    span,
+                    format!("unknown key `{key}` in {}", self.what),
+                    "unknown key",
+                )
+                .help(help));
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Val<'i>> {
+        self.map
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(_, v)| v)
+    }
+
+    fn key_span(&self, key: &str) -> Option<Span> {
+        self.map
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(k, _)| sp(k.span()))
+    }
+
+    fn missing(&self, key: &str) -> Issue {
+        let label = if self.header.is_empty() {
+            format!("the scenario needs a top-level `{key}`")
+        } else {
+            format!("this needs a `{key}`")
+        };
+        Issue::new(
+            self.header,
+            format!("missing required key `{key}` in {}", self.what),
+            label,
+        )
+    }
+
+    fn req(&self, key: &str) -> PResult<&'a Val<'i>> {
+        self.get(key).ok_or_else(|| self.missing(key))
+    }
+
+    fn opt_str(&self, key: &str) -> PResult<Option<Spanned<String>>> {
+        self.get(key).map(|v| string(v, key)).transpose()
+    }
+
+    fn req_str(&self, key: &str) -> PResult<Spanned<String>> {
+        string(self.req(key)?, key)
+    }
+}
+
+fn string(v: &Val<'_>, key: &str) -> PResult<Spanned<String>> {
+    match v.get_ref() {
+        DeValue::String(s) => Ok(Spanned::new(s.to_string(), vspan(v))),
+        other => Err(Issue::new(
+            vspan(v),
+            format!("`{key}` must be a string, not {}", type_name(other)),
+            "expected a string",
+        )),
+    }
+}
+
+/// A time value: a string, or a TOML offset date-time written unquoted.
+fn time_text(v: &Val<'_>, key: &str) -> PResult<Spanned<String>> {
+    match v.get_ref() {
+        DeValue::String(s) => Ok(Spanned::new(s.to_string(), vspan(v))),
+        DeValue::Datetime(d) => Ok(Spanned::new(d.to_string(), vspan(v))),
+        other => Err(Issue::new(
+            vspan(v),
+            format!("`{key}` must be a string, not {}", type_name(other)),
+            "expected a string",
+        )
+        .help(format!("write {TIME_FORMS}"))),
+    }
+}
+
+fn integer(v: &Val<'_>, key: &str) -> PResult<Spanned<i128>> {
+    match v.get_ref() {
+        DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix())
+            .map(|n| Spanned::new(n, vspan(v)))
+            .map_err(|_| Issue::new(vspan(v), format!("`{key}` is out of range"), "too large")),
+        other => Err(Issue::new(
+            vspan(v),
+            format!("`{key}` must be an integer, not {}", type_name(other)),
+            "expected an integer",
+        )),
+    }
+}
+
+fn array<'a, 'i>(v: &'a Val<'i>, key: &str) -> PResult<Vec<&'a Val<'i>>> {
+    match v.get_ref() {
+        DeValue::Array(a) => Ok(a.iter().collect()),
+        other => Err(Issue::new(
+            vspan(v),
+            format!("`{key}` must be an array, not {}", type_name(other)),
+            "expected an array",
+        )),
+    }
+}
+
+fn choice<T: Copy>(s: &Spanned<String>, key: &str, options: &[(&str, T)]) -> PResult<T> {
+    if let Some((_, t)) = options.iter().find(|(n, _)| *n == s.value) {
+        return Ok(*t);
+    }
+    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+    let mut help = format!("expected one of {}", quoted_list(&names));
+    if let Some(sug) = suggest(&s.value, names.iter().copied()) {
+        help = format!("did you mean `{sug}`? {help}");
+    }
+    Err(Issue::new(
+        s.span,
+        format!("invalid `{key}` value `{}`", s.value),
+        format!("not a valid `{key}`"),
+    )
+    .help(help))
+}
+
+fn opt_choice<T: Copy>(
+    t: &Tbl<'_, '_>,
+    key: &str,
+    options: &[(&str, T)],
+    default: T,
+) -> PResult<T> {
+    match t.opt_str(key)? {
+        Some(s) => choice(&s, key, options),
+        None => Ok(default),
+    }
+}
+
+const ORGS: &[(&str, Org)] = &[("main", Org::Main), ("rival", Org::Rival)];
+
+fn check_e164(s: &Spanned<String>, key: &str) -> PResult<()> {
+    let digits = s.value.strip_prefix('+').unwrap_or("");
+    let ok = s.value.starts_with('+')
+        && (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Issue::new(
+            s.span,
+            format!("`{key}` `{}` is not an E.164 phone number", s.value),
+            "not E.164",
+        )
+        .help("write `+` followed by 8 to 15 digits, e.g. `+15550100001`"))
+    }
+}
+
+fn check_email(s: &Spanned<String>) -> PResult<()> {
+    let ok = match s.value.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !s.value.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Issue::new(
+            s.span,
+            format!("`email` `{}` is not an e-mail address", s.value),
+            "not an e-mail address",
+        )
+        .help("write an address like `sam@example.com`"))
+    }
+}
+
+fn capitalise(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Converts any TOML value to JSON.
+fn to_json(v: &Val<'_>) -> PResult<Value> {
+    Ok(match v.get_ref() {
+        DeValue::String(s) => Value::String(s.to_string()),
+        DeValue::Integer(i) => {
+            if let Ok(n) = i64::from_str_radix(i.as_str(), i.radix()) {
+                Value::from(n)
+            } else if let Ok(n) = u64::from_str_radix(i.as_str(), i.radix()) {
+                Value::from(n)
+            } else {
+                return Err(Issue::new(
+                    vspan(v),
+                    "integer out of range",
+                    "does not fit in 64 bits",
+                ));
+            }
+        }
+        DeValue::Float(f) => {
+            let n = f
+                .as_str()
+                .parse::<f64>()
+                .ok()
+                .and_then(JsonNumber::from_f64)
+                .ok_or_else(|| {
+                    Issue::new(
+                        vspan(v),
+                        format!("`{}` cannot be represented in JSON", f.as_str()),
+                        "not a finite number",
+                    )
+                })?;
+            Value::Number(n)
+        }
+        DeValue::Boolean(b) => Value::Bool(*b),
+        DeValue::Datetime(d) => Value::String(d.to_string()),
+        DeValue::Array(a) => Value::Array(a.iter().map(to_json).collect::<PResult<_>>()?),
+        DeValue::Table(t) => {
+            let mut map = Map::new();
+            for (k, child) in t.iter() {
+                map.insert(k.get_ref().to_string(), to_json(child)?);
+            }
+            Value::Object(map)
+        }
+    })
+}
+
+fn json_table(v: &Val<'_>, what: &str) -> PResult<JsonTable> {
+    let t = Tbl::of(v, what)?;
+    let mut values = Map::new();
+    let mut key_spans = BTreeMap::new();
+    for (key, span, child) in t.entries() {
+        values.insert(key.to_string(), to_json(child)?);
+        key_spans.insert(key.to_string(), span);
+    }
+    Ok(JsonTable {
+        values,
+        span: extent(v),
+        key_spans,
+    })
+}
+
+/// A name defined later in the steps, for "used before defined" errors.
+struct Future {
+    step: usize,
+    span: Span,
+}
+
+/// The symbolic names defined so far.
+#[derive(Default)]
+struct Names {
+    defs: BTreeMap<String, (NameKind, Span)>,
+    future: BTreeMap<String, Future>,
+}
+
+fn kind_noun(kind: NameKind) -> &'static str {
+    match kind {
+        NameKind::Number => "a number",
+        NameKind::Sitter => "a sitter",
+        NameKind::Client => "a client",
+        NameKind::Booking => "a booking",
+        NameKind::Thread => "a thread",
+        NameKind::User => "a user",
+    }
+}
+
+impl Names {
+    fn define(&mut self, name: &Spanned<String>, kind: NameKind) -> PResult<()> {
+        let n = &name.value;
+        if n.is_empty() || !n.chars().all(is_name_char) {
+            return Err(
+                Issue::new(name.span, format!("invalid name `{n}`"), "invalid name")
+                    .help("names may contain only letters, digits, `-`, `_` and `.`"),
+            );
+        }
+        if n == "none" {
+            return Err(
+                Issue::new(name.span, "`none` is a reserved word", "reserved")
+                    .help("`none` means \"no number\" in `expect.bindings`; pick another name"),
+            );
+        }
+        if let Some((other, first)) = self.defs.get(n) {
+            return Err(Issue::new(
+                name.span,
+                format!("duplicate name `{n}`"),
+                "defined again here",
+            )
+            .also(*first, format!("first defined here, as {}", kind_noun(*other)))
+            .help(
+                "names must be unique across numbers, sitters, clients, bookings, threads and users",
+            ));
+        }
+        self.defs.insert(n.clone(), (kind, name.span));
+        Ok(())
+    }
+
+    /// Checks that `name` is defined and is one of `kinds`; `what` names
+    /// the expectation for messages ("client", "thread", ...).
+    fn resolve(&self, name: &Spanned<String>, kinds: &[NameKind], what: &str) -> PResult<NameKind> {
+        let n = &name.value;
+        match self.defs.get(n) {
+            Some((kind, _)) if kinds.contains(kind) => Ok(*kind),
+            Some((kind, def)) => Err(Issue::new(
+                name.span,
+                format!("`{n}` is {}, not {}", kind_noun(*kind), with_article(what)),
+                format!("expected {}", with_article(what)),
+            )
+            .also(*def, format!("`{n}` is defined here"))),
+            None => {
+                if let Some(future) = self.future.get(n) {
+                    return Err(Issue::new(
+                        name.span,
+                        format!("`{n}` is used before the step that defines it"),
+                        "not defined yet",
+                    )
+                    .also(future.span, format!("defined here, by step {}", future.step + 1))
+                    .help(format!(
+                        "names created by steps can only be used by that step's expectations and by later steps; move this after step {}",
+                        future.step + 1
+                    )));
+                }
+                let known: Vec<&str> = self
+                    .defs
+                    .iter()
+                    .filter(|(_, (k, _))| kinds.contains(k))
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                let help = if let Some(s) = suggest(n, known.iter().copied()) {
+                    format!("did you mean `{s}`?")
+                } else if known.is_empty() {
+                    format!("no {what} is defined at this point")
+                } else if known.len() <= 12 {
+                    format!("known at this point: {}", quoted_list(&known))
+                } else {
+                    format!(
+                        "{} names of this kind are defined; check the spelling",
+                        known.len()
+                    )
+                };
+                let label = if kinds.len() == ALL_KINDS.len() {
+                    format!("nothing is named `{n}`")
+                } else {
+                    format!("no {what} named `{n}`")
+                };
+                Err(Issue::new(name.span, format!("unknown {what} `{n}`"), label).help(help))
+            }
+        }
+    }
+}
+
+fn with_article(what: &str) -> String {
+    if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {what}")
+    } else {
+        format!("a {what}")
+    }
+}
+
+const THREADS: &[NameKind] = &[NameKind::Booking, NameKind::Thread];
+const ALL_KINDS: &[NameKind] = &[
+    NameKind::Number,
+    NameKind::Sitter,
+    NameKind::Client,
+    NameKind::Booking,
+    NameKind::Thread,
+    NameKind::User,
+];
+
+struct Parser<'s> {
+    src: &'s str,
+    start: i64,
+    names: Names,
+}
+
+/// Converts a TOML syntax error.
+fn toml_issue(source: &str, e: &toml::de::Error) -> Issue {
+    let span = e.span().map(sp).unwrap_or_else(|| Span::new(0, 0));
+    let message = e.message().trim().replace('\n', "; ");
+    let _ = source;
+    Issue::new(span, format!("invalid TOML: {message}"), "syntax error")
+}
+
+pub(crate) fn parse_document(source: &str) -> PResult<Parsed> {
+    let root = DeTable::parse(source).map_err(|e| toml_issue(source, &e))?;
+    let top = Tbl {
+        map: root.get_ref(),
+        header: Span::new(0, 0),
+        what: "the scenario (top level)".to_string(),
+    };
+    top.check_keys(TOP_KEYS)?;
+
+    let name = top.req_str("name")?;
+    if name.value.trim().is_empty() {
+        return Err(Issue::new(name.span, "`name` is empty", "empty name")
+            .help("give the scenario a short title"));
+    }
+    let description = top.opt_str("description")?.map(|d| d.value);
+    let seed = match top.get("seed") {
+        Some(v) => {
+            let n = integer(v, "seed")?;
+            u64::try_from(n.value).map_err(|_| {
+                Issue::new(n.span, "`seed` must not be negative", "negative")
+                    .help("the seed is an unsigned 64-bit integer")
+            })?
+        }
+        None => 0,
+    };
+    let start_text = time_text(top.req("start")?, "start")?;
+    let start = parse_instant(&start_text.value).map_err(|e| {
+        Issue::new(
+            start_text.span,
+            format!("invalid instant `{}` for `start`: {e}", start_text.value),
+            "invalid instant",
+        )
+        .help("write the RFC 3339 instant the simulated clock starts at, like `2026-03-02T09:00:00Z` (`start` cannot be an offset)")
+    })?;
+    let settings = top
+        .get("settings")
+        .map(|v| json_table(v, "`settings`"))
+        .transpose()?;
+
+    let mut p = Parser {
+        src: source,
+        start,
+        names: Names::default(),
+    };
+    let world = p.world(&top)?;
+    let steps = match top.get("steps") {
+        Some(v) => p.steps(v)?,
+        None => Vec::new(),
+    };
+    Ok(Parsed {
+        name: name.value,
+        description,
+        seed,
+        start,
+        settings,
+        world,
+        steps,
+        names: p.names.defs,
+    })
+}
+
+impl<'s> Parser<'s> {
+    /// The span of `raw[start..end]` inside the string literal at `span`,
+    /// when the literal is written without escapes; else the whole literal.
+    fn sub_span(&self, span: Span, raw: &str, start: usize, end: usize) -> Span {
+        let lit = self.src.get(span.range()).unwrap_or("");
+        if lit.len() == raw.len() + 2 && lit.get(1..lit.len() - 1) == Some(raw) {
+            Span::new(span.start + 1 + start, span.start + 1 + end)
+        } else {
+            span
+        }
+    }
+
+    fn time(&self, v: &Val<'_>, key: &str) -> PResult<Spanned<i64>> {
+        let text = time_text(v, key)?;
+        parse_time(&text.value, self.start)
+            .map(|t| Spanned::new(t, text.span))
+            .map_err(|e| {
+                Issue::new(
+                    text.span,
+                    format!("invalid time `{}` for `{key}`: {e}", text.value),
+                    "invalid time",
+                )
+                .help(format!("write {TIME_FORMS}"))
+            })
+    }
+
+    fn tables<'a, 'i>(
+        &self,
+        top: &Tbl<'a, 'i>,
+        key: &str,
+        what: &str,
+    ) -> PResult<Vec<(Tbl<'a, 'i>, Span)>> {
+        let Some(v) = top.get(key) else {
+            return Ok(Vec::new());
+        };
+        let items = array(v, key).map_err(|i| i.help(format!("write `[[{key}]]` tables")))?;
+        items
+            .into_iter()
+            .map(|item| Ok((Tbl::of(item, what)?, extent(item))))
+            .collect()
+    }
+
+    fn world(&mut self, top: &Tbl<'_, '_>) -> PResult<World> {
+        let mut world = World::default();
+        // Every defined name and the references to check once all are known.
+        let mut defs: Vec<(Spanned<String>, NameKind)> = Vec::new();
+        let mut refs: Vec<(Spanned<String>, NameKind, &str)> = Vec::new();
+
+        let mut e164s: BTreeMap<String, Span> = BTreeMap::new();
+        for (t, span) in self.tables(top, "numbers", "a `[[numbers]]` entry")? {
+            t.check_keys(NUMBER_KEYS)?;
+            let name = t.req_str("name")?;
+            let e164 = t.req_str("e164")?;
+            check_e164(&e164, "e164")?;
+            if let Some(first) = e164s.insert(e164.value.clone(), e164.span) {
+                return Err(Issue::new(
+                    e164.span,
+                    format!("two numbers have the E.164 `{}`", e164.value),
+                    "duplicate number",
+                )
+                .also(first, "first used here"));
+            }
+            let class = opt_choice(
+                &t,
+                "class",
+                &[
+                    ("pool", NumberClass::Pool),
+                    ("front_desk", NumberClass::FrontDesk),
+                    ("sitter", NumberClass::Sitter),
+                ],
+                NumberClass::Pool,
+            )?;
+            let status = opt_choice(
+                &t,
+                "status",
+                &[
+                    ("active", NumberStatus::Active),
+                    ("quarantined", NumberStatus::Quarantined),
+                    ("retired", NumberStatus::Retired),
+                ],
+                NumberStatus::Active,
+            )?;
+            let created = match t.get("created") {
+                Some(v) => self.time(v, "created")?.value,
+                None => self.start,
+            };
+            let sitter = t.opt_str("sitter")?;
+            match (&sitter, class) {
+                (None, NumberClass::Sitter) => {
+                    return Err(t.missing("sitter").help(
+                        "a number with class = \"sitter\" must name the sitter it belongs to",
+                    ));
+                }
+                (Some(s), NumberClass::Pool | NumberClass::FrontDesk) => {
+                    return Err(Issue::new(
+                        t.key_span("sitter").unwrap_or(s.span),
+                        "`sitter` is only allowed on numbers with class = \"sitter\"",
+                        "not a sitter number",
+                    )
+                    .help("add `class = \"sitter\"` or remove `sitter`"));
+                }
+                _ => {}
+            }
+            if let Some(s) = &sitter {
+                refs.push((s.clone(), NameKind::Sitter, "sitter"));
+            }
+            let org = opt_choice(&t, "org", ORGS, Org::Main)?;
+            defs.push((name.clone(), NameKind::Number));
+            world.numbers.push(Number {
+                name: name.value,
+                e164: e164.value,
+                class,
+                status,
+                created,
+                sitter: sitter.map(|s| s.value),
+                org,
+                span,
+            });
+        }
+
+        for (key, kind) in [("sitters", NameKind::Sitter), ("clients", NameKind::Client)] {
+            let what = format!("a `[[{key}]]` entry");
+            for (t, span) in self.tables(top, key, &what)? {
+                t.check_keys(PERSON_KEYS)?;
+                let name = t.req_str("name")?;
+                let first_name = t.opt_str("first_name")?;
+                let phone = t.req_str("phone")?;
+                check_e164(&phone, "phone")?;
+                let email = t.req_str("email")?;
+                check_email(&email)?;
+                let org = opt_choice(&t, "org", ORGS, Org::Main)?;
+                defs.push((name.clone(), kind));
+                let person = Person {
+                    first_name: first_name
+                        .map(|f| f.value)
+                        .unwrap_or_else(|| capitalise(&name.value)),
+                    name: name.value,
+                    phone: phone.value,
+                    email: email.value,
+                    org,
+                    span,
+                };
+                if kind == NameKind::Sitter {
+                    world.sitters.push(person);
+                } else {
+                    world.clients.push(person);
+                }
+            }
+        }
+
+        for (t, span) in self.tables(top, "bookings", "a `[[bookings]]` entry")? {
+            t.check_keys(BOOKING_KEYS)?;
+            let name = t.req_str("name")?;
+            let client = t.req_str("client")?;
+            let sitter = t.opt_str("sitter")?;
+            let service = t.req_str("service")?;
+            let start = self.time(t.req("start")?, "start")?;
+            let end = self.time(t.req("end")?, "end")?;
+            check_order(&start, &end)?;
+            let status = opt_choice(&t, "status", BOOKING_STATUSES, BookingStatus::Confirmed)?;
+            refs.push((client.clone(), NameKind::Client, "client"));
+            if let Some(s) = &sitter {
+                refs.push((s.clone(), NameKind::Sitter, "sitter"));
+            }
+            defs.push((name.clone(), NameKind::Booking));
+            world.bookings.push(Booking {
+                name: name.value,
+                client: client.value,
+                sitter: sitter.map(|s| s.value),
+                service: service.value,
+                start: start.value,
+                end: end.value,
+                status,
+                span,
+            });
+        }
+
+        for (t, span) in self.tables(top, "users", "a `[[users]]` entry")? {
+            t.check_keys(USER_KEYS)?;
+            let name = t.req_str("name")?;
+            let role = choice(
+                &t.req_str("role")?,
+                "role",
+                &[("owner", UserRole::Owner), ("admin", UserRole::Admin)],
+            )?;
+            let org = opt_choice(&t, "org", ORGS, Org::Main)?;
+            defs.push((name.clone(), NameKind::User));
+            world.users.push(User {
+                name: name.value,
+                role,
+                org,
+                span,
+            });
+        }
+
+        // Define in source order so a duplicate is reported at the later one.
+        defs.sort_by_key(|(n, _)| n.span);
+        for (name, kind) in &defs {
+            self.names.define(name, *kind)?;
+        }
+        refs.sort_by_key(|(n, _, _)| n.span);
+        for (name, kind, what) in &refs {
+            self.names.resolve(name, &[*kind], what)?;
+        }
+        Ok(world)
+    }
+
+    fn steps(&mut self, v: &Val<'_>) -> PResult<Vec<Step>> {
+        let items = array(v, "steps").map_err(|i| i.help("write `[[steps]]` tables"))?;
+        // Names that steps create, so that using one too early gets a
+        // precise message. Best effort: errors are reported in order later.
+        for (index, item) in items.iter().enumerate() {
+            if let DeValue::Table(t) = item.get_ref() {
+                for (key, sub) in t.iter() {
+                    let (action, new) = match key.get_ref().as_ref() {
+                        "booking" => ("create", "name"),
+                        "thread" => ("open", "name"),
+                        _ => continue,
+                    };
+                    if let DeValue::Table(a) = sub.get_ref()
+                        && let Some(act) = a.iter().find(|(k, _)| k.get_ref() == "action")
+                        && act.1.get_ref().as_str() == Some(action)
+                        && let Some((_, n)) = a.iter().find(|(k, _)| k.get_ref() == new)
+                        && let Some(name) = n.get_ref().as_str()
+                    {
+                        self.names.future.entry(name.to_string()).or_insert(Future {
+                            step: index,
+                            span: vspan(n),
+                        });
+                    }
+                }
+            }
+        }
+        let mut steps = Vec::new();
+        let mut now = self.start;
+        for (index, item) in items.into_iter().enumerate() {
+            let step = self.step(index, item, now)?;
+            now = step.when;
+            steps.push(step);
+        }
+        Ok(steps)
+    }
+
+    fn step(&mut self, index: usize, v: &Val<'_>, now: i64) -> PResult<Step> {
+        let t = Tbl::of(v, "a step")?;
+        t.check_keys(STEP_KEYS)?;
+        let entries = t.entries();
+        let label = t.opt_str("name")?.map(|l| l.value);
+
+        let actions: Vec<(&str, Span, &Val<'_>)> = entries
+            .iter()
+            .filter(|(k, _, _)| ACTION_KEYS.contains(k))
+            .copied()
+            .collect();
+        if let [(first, first_span, _), (second, second_span, _), ..] = actions[..] {
+            return Err(Issue::new(
+                second_span,
+                format!("a step can have only one action, but this one has `{first}` and `{second}`"),
+                "second action",
+            )
+            .also(first_span, "first action")
+            .help("split it into two steps; a step without `advance` or `at` happens at the same instant as the previous one"));
+        }
+        let action_entry = actions.first().copied();
+
+        let advance = t.get("advance");
+        let at = t.get("at");
+        if let (Some(adv_key), Some(at_key)) = (t.key_span("advance"), t.key_span("at")) {
+            let (first, later, later_name, first_name) = if adv_key < at_key {
+                (adv_key, at_key, "at", "advance")
+            } else {
+                (at_key, adv_key, "advance", "at")
+            };
+            return Err(Issue::new(
+                later,
+                "a step can't have both `advance` and `at`",
+                format!("`{later_name}` here"),
+            )
+            .also(first, format!("`{first_name}` here"))
+            .help("`advance` moves the clock forward from the previous step; `at` sets it to an instant or to an offset from the scenario start. Keep one."));
+        }
+
+        let expect_value = t.get("expect");
+        let expect_empty = match expect_value.map(|e| e.get_ref()) {
+            None => true,
+            Some(DeValue::Table(e)) => e.is_empty(),
+            Some(_) => false,
+        };
+        if advance.is_none() && at.is_none() && action_entry.is_none() && expect_empty {
+            return Err(
+                Issue::new(t.header, "this step does nothing", "empty step").help(format!(
+                    "give it a time (`advance` or `at`), an action ({}) or an `expect` table",
+                    quoted_list(ACTION_KEYS)
+                )),
+            );
+        }
+
+        let (when, time_span) = if let Some(v) = advance {
+            let text = string(v, "advance")?;
+            let secs = parse_duration(&text.value).map_err(|e| {
+                Issue::new(
+                    text.span,
+                    format!("invalid duration `{}` for `advance`: {e}", text.value),
+                    "invalid duration",
+                )
+                .help(format!("write {DURATION_FORMS}"))
+            })?;
+            let when = now
+                .checked_add(secs)
+                .ok_or_else(|| Issue::new(text.span, "the simulated clock overflows", "too far"))?;
+            (when, Some(text.span))
+        } else if let Some(v) = at {
+            let when = self.time(v, "at")?;
+            if when.value < now {
+                return Err(Issue::new(
+                    when.span,
+                    format!(
+                        "time goes backwards: `at` is {}, but the previous steps already reached {} ({} later)",
+                        format_instant(when.value),
+                        format_instant(now),
+                        format_duration(now - when.value),
+                    ),
+                    "earlier than the current simulated time",
+                )
+                .help("steps run in order and the clock never moves back; an offset like `+1d` in `at` counts from the scenario `start`, not from the previous step (use `advance` for that)"));
+            }
+            (when.value, Some(when.span))
+        } else {
+            (now, None)
+        };
+
+        let as_value = t.get("as");
+        let takes_as = matches!(
+            action_entry.map(|a| a.0),
+            Some("settings" | "chaos" | "release")
+        );
+        if let (Some(key_span), false) = (t.key_span("as"), takes_as) {
+            let (message, help) = match action_entry.map(|a| a.0) {
+                Some(kind @ ("request" | "send")) => (
+                    format!("`as` is not a step key for a `{kind}` step"),
+                    format!("put it inside the action: `{kind} = {{ as = \"...\", ... }}`"),
+                ),
+                Some(kind) => (
+                    format!("a `{kind}` step does not take `as`"),
+                    "only `settings`, `chaos` and `release` steps take a step-level `as`"
+                        .to_string(),
+                ),
+                None => (
+                    "`as` on a step without an action".to_string(),
+                    "only `settings`, `chaos` and `release` steps take a step-level `as`"
+                        .to_string(),
+                ),
+            };
+            return Err(Issue::new(key_span, message, "`as` not allowed here").help(help));
+        }
+        let step_actor = match as_value {
+            Some(v) => self.role(&string(v, "as")?)?,
+            None => Role::Owner,
+        };
+
+        let (action, action_span) = match action_entry {
+            None => (Action::Wait, None),
+            Some((kind, _, value)) => (
+                self.action(index, kind, value, step_actor)?,
+                Some(extent(value)),
+            ),
+        };
+
+        let expect = match expect_value {
+            Some(v) => self.expect(v, &action)?,
+            None => Expect::default(),
+        };
+
+        Ok(Step {
+            index,
+            label,
+            advance_from: now,
+            when,
+            action,
+            expect,
+            span: extent(v),
+            header_span: t.header,
+            time_span,
+            action_span,
+        })
+    }
+
+    fn role(&self, s: &Spanned<String>) -> PResult<Role> {
+        let prefixed = |prefix: &str| {
+            s.value.strip_prefix(prefix).map(|name| {
+                let span = self.sub_span(s.span, &s.value, prefix.len(), s.value.len());
+                Spanned::new(name.to_string(), span)
+            })
+        };
+        Ok(match s.value.as_str() {
+            "owner" => Role::Owner,
+            "admin" => Role::Admin,
+            "rival-owner" => Role::RivalOwner,
+            "anonymous" => Role::Anonymous,
+            _ => {
+                if let Some(name) = prefixed("sitter:") {
+                    self.names.resolve(&name, &[NameKind::Sitter], "sitter")?;
+                    Role::Sitter(name.value)
+                } else if let Some(name) = prefixed("user:") {
+                    self.names.resolve(&name, &[NameKind::User], "user")?;
+                    Role::User(name.value)
+                } else {
+                    return Err(Issue::new(
+                        s.span,
+                        format!("unknown role `{}`", s.value),
+                        "not a role",
+                    )
+                    .help("roles are `owner`, `admin`, `rival-owner`, `sitter:NAME`, `user:NAME` and `anonymous`"));
+                }
+            }
+        })
+    }
+
+    fn name_ref(
+        &self,
+        t: &Tbl<'_, '_>,
+        key: &str,
+        kinds: &[NameKind],
+        what: &str,
+    ) -> PResult<String> {
+        let name = t.req_str(key)?;
+        self.names.resolve(&name, kinds, what)?;
+        Ok(name.value)
+    }
+
+    fn opt_name_ref(
+        &self,
+        t: &Tbl<'_, '_>,
+        key: &str,
+        kinds: &[NameKind],
+        what: &str,
+    ) -> PResult<Option<String>> {
+        match t.opt_str(key)? {
+            Some(name) => {
+                self.names.resolve(&name, kinds, what)?;
+                Ok(Some(name.value))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn template(&self, s: &Spanned<String>) -> PResult<Template> {
+        let template = Template::parse(&s.value).map_err(|e| {
+            Issue::new(
+                self.sub_span(s.span, &s.value, e.start, e.end),
+                "invalid placeholder",
+                "here",
+            )
+            .help(e.message)
+        })?;
+        let mut offset = 0;
+        for name in template.names() {
+            // Locate the placeholder in the raw text for a precise caret.
+            let needle = format!("{{{name}}}");
+            let at = s
+                .value
+                .get(offset..)
+                .and_then(|rest| rest.find(&needle))
+                .map_or(offset, |i| i + offset);
+            offset = at + needle.len();
+            let span = self.sub_span(s.span, &s.value, at, at + needle.len());
+            self.names
+                .resolve(&Spanned::new(name.to_string(), span), ALL_KINDS, "name")
+                .map_err(|i| Issue {
+                    message: if i.message.starts_with("unknown") {
+                        format!("unknown placeholder `{{{name}}}`")
+                    } else {
+                        format!("placeholder `{{{name}}}`: {}", i.message)
+                    },
+                    ..i
+                })?;
+        }
+        Ok(template)
+    }
+
+    /// Validates the placeholders of every string inside a JSON-ish value.
+    fn check_placeholders(&self, v: &Val<'_>) -> PResult<()> {
+        match v.get_ref() {
+            DeValue::String(s) => {
+                self.template(&Spanned::new(s.to_string(), vspan(v)))?;
+            }
+            DeValue::Array(a) => {
+                for child in a.iter() {
+                    self.check_placeholders(child)?;
+                }
+            }
+            DeValue::Table(t) => {
+                for (_, child) in t.iter() {
+                    self.check_placeholders(child)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn endpoint(&self, t: &Tbl<'_, '_>, key: &str) -> PResult<Spanned<Endpoint>> {
+        let s = t.req_str(key)?;
+        if s.value.starts_with('+') {
+            check_e164(&s, key)?;
+            return Ok(Spanned::new(Endpoint::Phone(s.value), s.span));
+        }
+        self.names
+            .resolve(
+                &s,
+                &[NameKind::Client, NameKind::Sitter, NameKind::Number],
+                "client, sitter or number",
+            )
+            .map_err(|i| {
+                i.help("use the name of a client, sitter or number, or a literal E.164 phone number like `+15550100001`")
+            })?;
+        Ok(Spanned::new(Endpoint::Name(s.value), s.span))
+    }
+
+    fn action(&mut self, index: usize, kind: &str, v: &Val<'_>, actor: Role) -> PResult<Action> {
+        Ok(match kind {
+            "request" => {
+                let t = Tbl::of(v, "the `request` action")?;
+                t.check_keys(&["as", "method", "path", "body"])?;
+                let actor = self.role(&t.req_str("as")?)?;
+                let method = choice(
+                    &t.req_str("method")?,
+                    "method",
+                    &[
+                        ("GET", Method::Get),
+                        ("POST", Method::Post),
+                        ("PUT", Method::Put),
+                        ("PATCH", Method::Patch),
+                        ("DELETE", Method::Delete),
+                    ],
+                )?;
+                let path = t.req_str("path")?;
+                if !path.value.starts_with('/') {
+                    return Err(Issue::new(
+                        path.span,
+                        format!("`path` `{}` must start with `/`", path.value),
+                        "not an absolute path",
+                    )
+                    .help("write the API path, like `/api/settings/rotation`"));
+                }
+                let template = self.template(&path)?;
+                let body = match t.get("body") {
+                    Some(b) => Some(Spanned::new(to_json(b)?, extent(b))),
+                    None => None,
+                };
+                Action::Request(ApiRequest {
+                    actor,
+                    method,
+                    path: Spanned::new(template, path.span),
+                    body,
+                })
+            }
+            "inbound" => {
+                let t = Tbl::of(v, "the `inbound` action")?;
+                t.check_keys(&["from", "to", "body", "sid", "signature"])?;
+                let from = self.endpoint(&t, "from")?;
+                let to = self.endpoint(&t, "to")?;
+                let body = t.req_str("body")?.value;
+                let sid = match t.opt_str("sid")? {
+                    Some(s) if s.value.is_empty() => {
+                        return Err(Issue::new(s.span, "`sid` is empty", "empty")
+                            .help(format!("remove it to use the default `SM{index}`")));
+                    }
+                    Some(s) => s.value,
+                    None => format!("SM{index}"),
+                };
+                let signature = opt_choice(
+                    &t,
+                    "signature",
+                    &[
+                        ("valid", Signature::Valid),
+                        ("missing", Signature::Missing),
+                        ("bad", Signature::Bad),
+                    ],
+                    Signature::Valid,
+                )?;
+                Action::Inbound(Inbound {
+                    from,
+                    to,
+                    body,
+                    sid,
+                    signature,
+                })
+            }
+            "send" => {
+                let t = Tbl::of(v, "the `send` action")?;
+                t.check_keys(&["as", "thread", "body"])?;
+                let actor = self.role(&t.req_str("as")?)?;
+                let thread = self.name_ref(&t, "thread", THREADS, "thread")?;
+                let body = t.req_str("body")?.value;
+                Action::Send(Outbound {
+                    actor,
+                    thread,
+                    body,
+                })
+            }
+            "booking" => Action::Booking(self.booking_action(v)?),
+            "thread" => Action::Thread(self.thread_action(v)?),
+            "settings" => Action::Settings {
+                actor,
+                values: json_table(v, "`settings`")?,
+            },
+            "chaos" => Action::Chaos {
+                actor,
+                config: json_table(v, "`chaos`")?,
+            },
+            _ => {
+                // "release"
+                match v.get_ref() {
+                    DeValue::Boolean(true) => {}
+                    DeValue::Boolean(false) => {
+                        return Err(Issue::new(
+                            vspan(v),
+                            "`release = false` does nothing",
+                            "false",
+                        )
+                        .help("write `release = true` to run the release job, or remove the key"));
+                    }
+                    other => {
+                        return Err(Issue::new(
+                            vspan(v),
+                            format!("`release` must be `true`, not {}", type_name(other)),
+                            "expected `true`",
+                        ));
+                    }
+                }
+                Action::Release { actor }
+            }
+        })
+    }
+
+    /// Reads `action` and checks the keys allowed for it.
+    fn sub_action<'a, 'i>(
+        &self,
+        v: &'a Val<'i>,
+        kind: &str,
+        actions: &[(&str, &[&str])],
+    ) -> PResult<(Tbl<'a, 'i>, String)> {
+        let mut t = Tbl::of(v, format!("the `{kind}` action"))?;
+        let action = t.req_str("action")?;
+        let names: Vec<&str> = actions.iter().map(|(n, _)| *n).collect();
+        let Some((_, keys)) = actions.iter().find(|(n, _)| *n == action.value) else {
+            let mut help = format!("expected one of {}", quoted_list(&names));
+            if let Some(s) = suggest(&action.value, names.iter().copied()) {
+                help = format!("did you mean `{s}`? {help}");
+            }
+            return Err(Issue::new(
+                action.span,
+                format!("unknown {kind} action `{}`", action.value),
+                "unknown action",
+            )
+            .help(help));
+        };
+        t.what = format!("`{kind}` action `{}`", action.value);
+        t.check_keys(keys)?;
+        Ok((t, action.value))
+    }
+
+    fn booking_action(&mut self, v: &Val<'_>) -> PResult<BookingAction> {
+        const ONLY_BOOKING: &[&str] = &["action", "booking"];
+        let (t, action) = self.sub_action(
+            v,
+            "booking",
+            &[
+                (
+                    "create",
+                    &[
+                        "action", "name", "client", "sitter", "service", "start", "end",
+                    ],
+                ),
+                ("confirm", ONLY_BOOKING),
+                ("complete", ONLY_BOOKING),
+                ("cancel", ONLY_BOOKING),
+                ("reassign", &["action", "booking", "sitter"]),
+            ],
+        )?;
+        let booking = || self.name_ref(&t, "booking", &[NameKind::Booking], "booking");
+        Ok(match action.as_str() {
+            "create" => {
+                let name = t.req_str("name")?;
+                let client = self.name_ref(&t, "client", &[NameKind::Client], "client")?;
+                let sitter = self.opt_name_ref(&t, "sitter", &[NameKind::Sitter], "sitter")?;
+                let service = t.req_str("service")?.value;
+                let start = self.time(t.req("start")?, "start")?;
+                let end = self.time(t.req("end")?, "end")?;
+                check_order(&start, &end)?;
+                self.names.define(&name, NameKind::Booking)?;
+                BookingAction::Create {
+                    name: name.value,
+                    client,
+                    sitter,
+                    service,
+                    start: start.value,
+                    end: end.value,
+                }
+            }
+            "confirm" => BookingAction::Confirm {
+                booking: booking()?,
+            },
+            "complete" => BookingAction::Complete {
+                booking: booking()?,
+            },
+            "cancel" => BookingAction::Cancel {
+                booking: booking()?,
+            },
+            _ => BookingAction::Reassign {
+                booking: booking()?,
+                sitter: self.name_ref(&t, "sitter", &[NameKind::Sitter], "sitter")?,
+            },
+        })
+    }
+
+    fn thread_action(&mut self, v: &Val<'_>) -> PResult<ThreadAction> {
+        const ONLY_THREAD: &[&str] = &["action", "thread"];
+        let (t, action) = self.sub_action(
+            v,
+            "thread",
+            &[
+                ("open", &["action", "name", "client", "booking"]),
+                ("close", ONLY_THREAD),
+                ("archive", ONLY_THREAD),
+            ],
+        )?;
+        Ok(match action.as_str() {
+            "open" => {
+                let name = t.req_str("name")?;
+                let client = self.name_ref(&t, "client", &[NameKind::Client], "client")?;
+                let booking = self.opt_name_ref(&t, "booking", &[NameKind::Booking], "booking")?;
+                self.names.define(&name, NameKind::Thread)?;
+                ThreadAction::Open {
+                    name: name.value,
+                    client,
+                    booking,
+                }
+            }
+            "close" => ThreadAction::Close {
+                thread: self.name_ref(&t, "thread", THREADS, "thread")?,
+            },
+            _ => ThreadAction::Archive {
+                thread: self.name_ref(&t, "thread", THREADS, "thread")?,
+            },
+        })
+    }
+
+    fn expect(&self, v: &Val<'_>, action: &Action) -> PResult<Expect> {
+        let t = Tbl::of(v, "`expect`")?;
+        t.check_keys(EXPECT_KEYS)?;
+        let mut expect = Expect {
+            span: Some(extent(v)),
+            ..Expect::default()
+        };
+        for key in ["status", "json"] {
+            if let (Some(key_span), false) = (t.key_span(key), action.has_response()) {
+                let (message, help) = match action {
+                    Action::Wait => (
+                        "this step has no response to check".to_string(),
+                        format!("add an action or remove `{key}`"),
+                    ),
+                    _ => (
+                        format!(
+                            "a `{}` step runs a background job and has no HTTP response",
+                            action.kind()
+                        ),
+                        format!(
+                            "remove `{key}`; check the job's effects with `events`, `bindings` or `alerts`"
+                        ),
+                    ),
+                };
+                return Err(Issue::new(
+                    key_span,
+                    message,
+                    format!("`{key}` can't be checked here"),
+                )
+                .help(help));
+            }
+        }
+        if let Some(v) = t.get("status") {
+            let n = integer(v, "status")?;
+            let status = u16::try_from(n.value)
+                .ok()
+                .filter(|s| (100..=599).contains(s))
+                .ok_or_else(|| {
+                    Issue::new(
+                        n.span,
+                        format!("`{}` is not an HTTP status", n.value),
+                        "not 100..=599",
+                    )
+                })?;
+            expect.status = Some(Spanned::new(status, n.span));
+        }
+        if let Some(v) = t.get("json") {
+            self.check_placeholders(v)?;
+            expect.json = Some(Spanned::new(to_json(v)?, extent(v)));
+        }
+        if let Some(v) = t.get("events") {
+            for item in array(v, "events")? {
+                let e = Tbl::of(item, "an `expect.events` entry")?;
+                e.check_keys(&["type", "payload"])?;
+                let event_type = e.req_str("type")?;
+                check_event_type(&event_type)?;
+                let payload = match e.get("payload") {
+                    Some(p) => {
+                        self.check_placeholders(p)?;
+                        Some(to_json(p)?)
+                    }
+                    None => None,
+                };
+                expect.events.push(ExpectedEvent {
+                    event_type: event_type.value,
+                    payload,
+                    span: extent(item),
+                });
+            }
+        }
+        if let Some(v) = t.get("no_events") {
+            for item in array(v, "no_events")? {
+                let ty = string(item, "no_events")?;
+                check_event_type(&ty)?;
+                if let Some(e) = expect.events.iter().find(|e| e.event_type == ty.value) {
+                    return Err(Issue::new(
+                        ty.span,
+                        format!("`{}` is both expected and forbidden", ty.value),
+                        "forbidden here",
+                    )
+                    .also(e.span, "expected here"));
+                }
+                expect.no_events.push(ty);
+            }
+        }
+        if let Some(v) = t.get("bindings") {
+            for item in array(v, "bindings")? {
+                let b = Tbl::of(item, "an `expect.bindings` entry")?;
+                b.check_keys(&["thread", "number"])?;
+                let thread = self.name_ref(&b, "thread", THREADS, "thread")?;
+                let number = b.req_str("number")?;
+                let number = if number.value == "none" {
+                    None
+                } else {
+                    self.names
+                        .resolve(&number, &[NameKind::Number], "number")
+                        .map_err(|i| i.help("name a number, or write \"none\" for no binding"))?;
+                    Some(number.value)
+                };
+                expect.bindings.push(ExpectedBinding {
+                    thread,
+                    number,
+                    span: extent(item),
+                });
+            }
+        }
+        if let Some(v) = t.get("alerts") {
+            let mut alerts: Vec<Spanned<String>> = Vec::new();
+            for item in array(v, "alerts")? {
+                let a = string(item, "alerts")?;
+                check_event_type(&a)?;
+                if let Some(first) = alerts.iter().find(|x| x.value == a.value) {
+                    return Err(Issue::new(
+                        a.span,
+                        format!("alert `{}` is listed twice", a.value),
+                        "duplicate",
+                    )
+                    .also(first.span, "first listed here"));
+                }
+                alerts.push(a);
+            }
+            let mut types: Vec<String> = alerts.into_iter().map(|a| a.value).collect();
+            types.sort();
+            expect.alerts = Some(Spanned::new(types, extent(v)));
+        }
+        Ok(expect)
+    }
+}
+
+const BOOKING_STATUSES: &[(&str, BookingStatus)] = &[
+    ("pending", BookingStatus::Pending),
+    ("confirmed", BookingStatus::Confirmed),
+    ("completed", BookingStatus::Completed),
+    ("cancelled", BookingStatus::Cancelled),
+];
+
+fn check_order(start: &Spanned<i64>, end: &Spanned<i64>) -> PResult<()> {
+    if end.value > start.value {
+        return Ok(());
+    }
+    Err(Issue::new(
+        end.span,
+        format!(
+            "the booking ends at {}, which is not after its start {}",
+            format_instant(end.value),
+            format_instant(start.value)
+        ),
+        "not after `start`",
+    )
+    .also(start.span, "start")
+    .help("`end` must be later than `start`; both offsets count from the scenario start"))
+}
+
+fn check_event_type(s: &Spanned<String>) -> PResult<()> {
+    let ok = !s.value.is_empty()
+        && s.value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Issue::new(
+            s.span,
+            format!("`{}` is not an event or alert type", s.value),
+            "invalid type",
+        )
+        .help("types are dotted identifiers like `pool.number.assigned`"))
+    }
+}

@@ -1,0 +1,529 @@
+//! Valid scenarios parse into the expected typed values.
+
+use std::path::Path;
+
+use serde_json::json;
+use switchboard_sim::scenario::*;
+
+/// Parses `source` (shown as `tests/inline.toml`), failing the test with
+/// the rendered report if it does not parse.
+fn check(source: &str) -> Scenario {
+    match Scenario::parse(Path::new("tests/inline.toml"), source) {
+        Ok(s) => s,
+        Err(e) => panic!("scenario should parse:\n{}", e.render()),
+    }
+}
+
+/// The text a span covers.
+fn text(s: &Scenario, span: Span) -> &str {
+    &s.source()[span.range()]
+}
+
+const START: i64 = 1_772_442_000; // 2026-03-02T09:00:00Z
+const MIN: i64 = 60;
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+
+const FULL: &str = r#"
+name = "everything"
+start = "2026-03-02T09:00:00Z"
+
+[settings]
+poolSelectionStrategy = "LRU"
+maxConcurrentThreadsPerPoolNumber = 1
+
+[[numbers]]
+name = "pool-1"
+e164 = "+15550100001"
+
+[[numbers]]
+name = "sam-line"
+e164 = "+15550100002"
+class = "sitter"
+status = "quarantined"
+created = "-30d"
+sitter = "sam"
+org = "rival"
+
+[[sitters]]
+name = "sam"
+phone = "+15550200001"
+email = "sam@example.com"
+
+[[sitters]]
+name = "sue"
+first_name = "Susan"
+phone = "+15550200002"
+email = "sue@example.com"
+org = "main"
+
+[[clients]]
+name = "alice"
+phone = "+15550300001"
+email = "alice@example.com"
+
+[[bookings]]
+name = "walk-1"
+client = "alice"
+sitter = "sam"
+service = "Dog Walking"
+start = "+1d"
+end = "2026-03-03T10:00:00Z"
+
+[[bookings]]
+name = "walk-0"
+client = "alice"
+service = "Cat Sitting"
+start = "-2d"
+end = "-1d"
+status = "completed"
+
+[[users]]
+name = "ada"
+role = "admin"
+
+[[users]]
+name = "rick"
+role = "owner"
+org = "rival"
+
+[[steps]]
+name = "wait a bit"
+advance = "30m"
+
+[[steps]]
+request = { as = "owner", method = "POST", path = "/api/threads/{walk-1}/notes", body = { text = "hi", n = [1, 2.5, true] } }
+
+[steps.expect]
+status = 201
+json = { id = "{walk-1}", nested = { list = ["{{literal}}"] } }
+
+[[steps]]
+advance = "1h30m"
+inbound = { from = "alice", to = "pool-1", body = "hello" }
+expect = { events = [{ type = "pool.number.assigned", payload = { number = "{pool-1}" } }, { type = "message.received" }], no_events = ["pool.exhausted"] }
+
+[[steps]]
+inbound = { from = "+15559990000", to = "+15550100001", body = "who?", sid = "SMcustom", signature = "missing" }
+
+[[steps]]
+at = "+1d"
+send = { as = "sitter:sam", thread = "walk-1", body = "On my way" }
+
+[[steps]]
+booking = { action = "create", name = "walk-2", client = "alice", service = "Dog Walking", start = "+2d", end = "+2d1h" }
+expect = { json = { name = "{walk-2}" } }
+
+[[steps]]
+booking = { action = "confirm", booking = "walk-2" }
+expect.bindings = [{ thread = "walk-2", number = "pool-1" }, { thread = "walk-1", number = "none" }]
+
+[[steps]]
+booking = { action = "reassign", booking = "walk-2", sitter = "sue" }
+
+[[steps]]
+booking = { action = "complete", booking = "walk-1" }
+
+[[steps]]
+booking = { action = "cancel", booking = "walk-2" }
+
+[[steps]]
+thread = { action = "open", name = "t-alice", client = "alice", booking = "walk-1" }
+
+[[steps]]
+thread = { action = "close", thread = "t-alice" }
+
+[[steps]]
+thread = { action = "archive", thread = "walk-2" }
+
+[[steps]]
+settings = { maxConcurrentThreadsPerPoolNumber = 2 }
+
+[[steps]]
+as = "user:ada"
+chaos = { enabled = true, failureProbability = 1.0, delayMs = 0 }
+
+[[steps]]
+advance = "2w"
+release = true
+as = "rival-owner"
+
+[steps.expect]
+alerts = ["pool.exhausted", "number.quarantined"]
+
+[[steps]]
+at = "2026-03-20T00:00:00+01:00"
+expect = { alerts = [] }
+"#;
+
+#[test]
+fn full_scenario() {
+    let s = check(FULL);
+    assert_eq!(s.name, "everything");
+    assert_eq!(s.description, None);
+    assert_eq!(s.seed, 0);
+    assert_eq!(s.start, START);
+    assert_eq!(s.path(), Path::new("tests/inline.toml"));
+
+    let settings = s.settings.as_ref().expect("settings");
+    assert_eq!(
+        settings.to_value(),
+        json!({ "poolSelectionStrategy": "LRU", "maxConcurrentThreadsPerPoolNumber": 1 })
+    );
+    assert_eq!(
+        text(&s, settings.span_of("maxConcurrentThreadsPerPoolNumber")),
+        "maxConcurrentThreadsPerPoolNumber"
+    );
+    assert_eq!(
+        text(&s, settings.span_of("/poolSelectionStrategy")),
+        "poolSelectionStrategy"
+    );
+    assert_eq!(
+        text(&s, settings.span_of("nope")),
+        "[settings]\npoolSelectionStrategy = \"LRU\"\nmaxConcurrentThreadsPerPoolNumber = 1"
+    );
+
+    // World, with defaults applied.
+    let w = &s.world;
+    assert_eq!(
+        w.numbers[0],
+        Number {
+            name: "pool-1".into(),
+            e164: "+15550100001".into(),
+            class: NumberClass::Pool,
+            status: NumberStatus::Active,
+            created: START,
+            sitter: None,
+            org: Org::Main,
+            span: w.numbers[0].span,
+        }
+    );
+    assert!(text(&s, w.numbers[0].span).starts_with("[[numbers]]\nname = \"pool-1\""));
+    let line = &w.numbers[1];
+    assert_eq!(line.class, NumberClass::Sitter);
+    assert_eq!(line.status, NumberStatus::Quarantined);
+    assert_eq!(line.created, START - 30 * DAY);
+    assert_eq!(line.sitter.as_deref(), Some("sam"));
+    assert_eq!(line.org, Org::Rival);
+    assert_eq!(w.sitters[0].first_name, "Sam");
+    assert_eq!(w.sitters[1].first_name, "Susan");
+    assert_eq!(w.clients[0].email, "alice@example.com");
+    assert_eq!(w.clients[0].org, Org::Main);
+    let b = &w.bookings[0];
+    assert_eq!((b.start, b.end), (START + DAY, START + DAY + HOUR));
+    assert_eq!(b.status, BookingStatus::Confirmed);
+    assert_eq!(b.sitter.as_deref(), Some("sam"));
+    assert_eq!(w.bookings[1].status, BookingStatus::Completed);
+    assert_eq!(w.bookings[1].sitter, None);
+    assert_eq!(
+        (w.users[0].role, w.users[0].org),
+        (UserRole::Admin, Org::Main)
+    );
+    assert_eq!(
+        (w.users[1].role, w.users[1].org),
+        (UserRole::Owner, Org::Rival)
+    );
+
+    assert_eq!(s.name_kind("walk-2"), Some(NameKind::Booking));
+    assert_eq!(s.name_kind("t-alice"), Some(NameKind::Thread));
+    assert_eq!(s.name_kind("ada"), Some(NameKind::User));
+    assert_eq!(s.name_kind("nobody"), None);
+
+    // Steps: times.
+    let times: Vec<(i64, i64)> = s
+        .steps
+        .iter()
+        .map(|st| (st.advance_from, st.when))
+        .collect();
+    let t1 = START + 30 * MIN;
+    let t2 = t1 + HOUR + 30 * MIN;
+    let t3 = START + DAY;
+    let t4 = t3 + 14 * DAY;
+    let t5 = 1_773_961_200; // 2026-03-20T00:00:00+01:00
+    let mut expected = vec![(START, t1), (t1, t1), (t1, t2), (t2, t2), (t2, t3)];
+    expected.extend(std::iter::repeat_n((t3, t3), 10));
+    expected.extend([(t3, t4), (t4, t5)]);
+    assert_eq!(times, expected);
+    assert_eq!(s.end(), t5);
+    for (i, step) in s.steps.iter().enumerate() {
+        assert_eq!(step.index, i);
+        assert!(text(&s, step.span).starts_with("[[steps]]"));
+        assert_eq!(text(&s, step.header_span), "[[steps]]");
+    }
+
+    let st = &s.steps[0];
+    assert_eq!(st.label.as_deref(), Some("wait a bit"));
+    assert_eq!(st.action, Action::Wait);
+    assert!(st.expect.is_empty());
+    assert_eq!(text(&s, st.time_span.unwrap()), "\"30m\"");
+    assert_eq!(st.describe(), "step 1 (\"wait a bit\")");
+
+    let Action::Request(req) = &s.steps[1].action else {
+        panic!("request expected")
+    };
+    assert_eq!(req.actor, Role::Owner);
+    assert_eq!(req.method, Method::Post);
+    assert_eq!(req.path.raw, "/api/threads/{walk-1}/notes");
+    assert_eq!(
+        req.path.parts,
+        vec![
+            Part::Text("/api/threads/".into()),
+            Part::Name("walk-1".into()),
+            Part::Text("/notes".into())
+        ]
+    );
+    assert_eq!(
+        req.path.render(|n| Some(format!("id-{n}"))).unwrap(),
+        "/api/threads/id-walk-1/notes"
+    );
+    assert_eq!(
+        req.body.as_ref().unwrap().value,
+        json!({ "text": "hi", "n": [1, 2.5, true] })
+    );
+    let e = &s.steps[1].expect;
+    assert_eq!(e.status.as_ref().map(|x| x.value), Some(201));
+    let j = &e.json.as_ref().unwrap().value;
+    assert_eq!(
+        *j,
+        json!({ "id": "{walk-1}", "nested": { "list": ["{{literal}}"] } })
+    );
+    assert_eq!(
+        render_json(j, &mut |n| Some(format!("id-{n}"))).unwrap(),
+        json!({ "id": "id-walk-1", "nested": { "list": ["{literal}"] } })
+    );
+    assert_eq!(s.steps[1].action.kind(), "request");
+    assert_eq!(
+        text(&s, s.steps[1].action_span.unwrap()).chars().next(),
+        Some('{')
+    );
+
+    let Action::Inbound(inb) = &s.steps[2].action else {
+        panic!("inbound expected")
+    };
+    assert_eq!(inb.from.value, Endpoint::Name("alice".into()));
+    assert_eq!(inb.to.value, Endpoint::Name("pool-1".into()));
+    assert_eq!(inb.sid, "SM2");
+    assert_eq!(inb.signature, Signature::Valid);
+    let e = &s.steps[2].expect;
+    assert_eq!(e.events.len(), 2);
+    assert_eq!(e.events[0].event_type, "pool.number.assigned");
+    assert_eq!(e.events[0].payload, Some(json!({ "number": "{pool-1}" })));
+    assert_eq!(e.events[1].payload, None);
+    assert_eq!(e.no_events[0].value, "pool.exhausted");
+
+    let Action::Inbound(inb) = &s.steps[3].action else {
+        panic!("inbound expected")
+    };
+    assert_eq!(inb.from.value, Endpoint::Phone("+15559990000".into()));
+    assert_eq!(inb.to.value, Endpoint::Phone("+15550100001".into()));
+    assert_eq!(inb.sid, "SMcustom");
+    assert_eq!(inb.signature, Signature::Missing);
+
+    assert_eq!(
+        s.steps[4].action,
+        Action::Send(Outbound {
+            actor: Role::Sitter("sam".into()),
+            thread: "walk-1".into(),
+            body: "On my way".into()
+        })
+    );
+    assert_eq!(
+        s.steps[5].action,
+        Action::Booking(BookingAction::Create {
+            name: "walk-2".into(),
+            client: "alice".into(),
+            sitter: None,
+            service: "Dog Walking".into(),
+            start: START + 2 * DAY,
+            end: START + 2 * DAY + HOUR,
+        })
+    );
+    assert_eq!(
+        s.steps[6].action,
+        Action::Booking(BookingAction::Confirm {
+            booking: "walk-2".into()
+        })
+    );
+    let binds = &s.steps[6].expect.bindings;
+    assert_eq!(
+        (binds[0].thread.as_str(), binds[0].number.as_deref()),
+        ("walk-2", Some("pool-1"))
+    );
+    assert_eq!(
+        (binds[1].thread.as_str(), binds[1].number.as_deref()),
+        ("walk-1", None)
+    );
+    assert_eq!(
+        s.steps[7].action,
+        Action::Booking(BookingAction::Reassign {
+            booking: "walk-2".into(),
+            sitter: "sue".into()
+        })
+    );
+    assert_eq!(
+        s.steps[8].action,
+        Action::Booking(BookingAction::Complete {
+            booking: "walk-1".into()
+        })
+    );
+    assert_eq!(
+        s.steps[9].action,
+        Action::Booking(BookingAction::Cancel {
+            booking: "walk-2".into()
+        })
+    );
+    assert_eq!(
+        s.steps[10].action,
+        Action::Thread(ThreadAction::Open {
+            name: "t-alice".into(),
+            client: "alice".into(),
+            booking: Some("walk-1".into())
+        })
+    );
+    assert_eq!(
+        s.steps[11].action,
+        Action::Thread(ThreadAction::Close {
+            thread: "t-alice".into()
+        })
+    );
+    assert_eq!(
+        s.steps[12].action,
+        Action::Thread(ThreadAction::Archive {
+            thread: "walk-2".into()
+        })
+    );
+    let Action::Settings { actor, values } = &s.steps[13].action else {
+        panic!("settings expected")
+    };
+    assert_eq!(*actor, Role::Owner);
+    assert_eq!(
+        values.to_value(),
+        json!({ "maxConcurrentThreadsPerPoolNumber": 2 })
+    );
+    let Action::Chaos { actor, config } = &s.steps[14].action else {
+        panic!("chaos expected")
+    };
+    assert_eq!(*actor, Role::User("ada".into()));
+    assert_eq!(
+        config.to_value(),
+        json!({ "enabled": true, "failureProbability": 1.0, "delayMs": 0 })
+    );
+    assert_eq!(text(&s, config.span_of("delayMs")), "delayMs");
+    assert_eq!(
+        s.steps[15].action,
+        Action::Release {
+            actor: Role::RivalOwner
+        }
+    );
+    assert!(!s.steps[15].action.has_response());
+    let alerts = s.steps[15].expect.alerts.as_ref().unwrap();
+    assert_eq!(alerts.value, vec!["number.quarantined", "pool.exhausted"]);
+    assert_eq!(s.steps[16].action, Action::Wait);
+    assert_eq!(
+        s.steps[16].expect.alerts.as_ref().unwrap().value,
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn minimal_scenario_and_unquoted_datetime() {
+    let s = check("name = \"m\"\nseed = 9\nstart = 2026-03-02T09:00:00Z\n");
+    assert_eq!((s.seed, s.start), (9, START));
+    assert!(s.steps.is_empty() && s.settings.is_none());
+    assert_eq!(s.world, World::default());
+    assert_eq!(s.end(), START);
+}
+
+#[test]
+fn examples_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/examples");
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            if let Err(e) = Scenario::load(&path) {
+                panic!("{} should parse:\n{}", path.display(), e.render());
+            }
+            count += 1;
+        }
+    }
+    assert!(count >= 2);
+}
+
+#[test]
+fn runner_errors_point_at_spans() {
+    let s = check(FULL);
+    let step = &s.steps[1];
+    let status = step.expect.status.as_ref().unwrap();
+    let err = s
+        .error_at(status.span, "expected status 201, got 500")
+        .with_label("expected here")
+        .with_help("the response body was: {}");
+    assert_eq!(s.line_col(status.span), (72, 10));
+    assert_eq!(
+        err.one_line(),
+        "tests/inline.toml:72:10: expected status 201, got 500"
+    );
+    let rendered = err.render();
+    assert!(rendered.contains("[tests/inline.toml:72:10]"), "{rendered}");
+    assert!(rendered.contains("72 │ status = 201"), "{rendered}");
+    assert!(rendered.contains("╰── expected here"), "{rendered}");
+
+    // The standalone constructor clamps any span.
+    let err = ScenarioError::at(Path::new("x.toml"), "a = 1\n", Span::new(3, 999), "boom");
+    assert_eq!(err.one_line(), "x.toml:1:4: boom");
+    assert!(err.render().contains("[x.toml:1:4]"));
+}
+
+#[test]
+fn load_reports_missing_files() {
+    let err = Scenario::load("tests/does-not-exist.toml").unwrap_err();
+    assert!(
+        err.one_line()
+            .starts_with("tests/does-not-exist.toml: cannot read scenario file")
+    );
+    assert!(err.render().contains("cannot read scenario file"));
+}
+
+/// No input makes the parser panic: every prefix of a valid file, and the
+/// file with each line removed, yields a scenario or an error.
+#[test]
+fn never_panics_on_mangled_input() {
+    let sources = [
+        FULL.to_string(),
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/examples/lru-capacity.toml"),
+        )
+        .unwrap(),
+    ];
+    for source in &sources {
+        let mut cut = 0;
+        while cut <= source.len() {
+            if source.is_char_boundary(cut)
+                && let Err(e) = Scenario::parse(Path::new("m.toml"), &source[..cut])
+            {
+                let _ = e.render();
+            }
+            cut += 7;
+        }
+        let lines: Vec<&str> = source.lines().collect();
+        for skip in 0..lines.len() {
+            let mangled: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, l)| *l)
+                .collect();
+            if let Err(e) = Scenario::parse(Path::new("m.toml"), &mangled.join("\n")) {
+                let _ = e.render();
+            }
+        }
+    }
+}
+
+#[test]
+fn types_are_thread_safe() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Scenario>();
+    assert_send_sync::<ScenarioError>();
+}

@@ -1,0 +1,196 @@
+//! The subcommands, each returning its exit code.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use switchboard_sim::runner::{self, RunOptions};
+use switchboard_sim::scenario::Scenario;
+
+pub const OK: u8 = 0;
+pub const FAILED: u8 = 1;
+pub const UNUSABLE: u8 = 2;
+
+/// `switchboard run`: one line per scenario, reports for failures, a summary line.
+pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
+    let started = std::time::Instant::now();
+    let files = match switchboard_sim::discover(paths) {
+        Ok(files) => files,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return UNUSABLE;
+        }
+    };
+    let (mut passed, mut failed, mut unusable, mut skipped) = (0, 0, 0, 0);
+    let mut stdout = std::io::stdout().lock();
+    for file in &files {
+        let scenario = match Scenario::load(file) {
+            Ok(scenario) => scenario,
+            Err(report) => {
+                if filter.is_some_and(|f| !file.to_string_lossy().contains(f)) {
+                    skipped += 1;
+                    continue;
+                }
+                unusable += 1;
+                let _ = writeln!(stdout, "ERROR {}\n{}", file.display(), report.render());
+                continue;
+            }
+        };
+        if let Some(filter) = filter
+            && !file.to_string_lossy().contains(filter)
+            && !scenario.name.contains(filter)
+        {
+            skipped += 1;
+            continue;
+        }
+        let outcome = runner::run(&scenario, &RunOptions::default());
+        match &outcome.failure {
+            None => {
+                passed += 1;
+                let _ = writeln!(
+                    stdout,
+                    "ok    {}  ({} steps, {} release-job runs)",
+                    file.display(),
+                    outcome.steps_run,
+                    outcome.ticks
+                );
+            }
+            Some(failure) => {
+                failed += 1;
+                let _ = writeln!(stdout, "FAIL  {}\n{}", file.display(), failure.report.render());
+                let _ = writeln!(stdout, "replay: {}\n", runner::replay_command(&scenario));
+            }
+        }
+    }
+    let _ = writeln!(
+        stdout,
+        "\n{} scenarios: {passed} passed, {failed} failed, {unusable} unusable, {skipped} filtered out ({:.2}s)",
+        files.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if files.is_empty() {
+        let _ = writeln!(stdout, "error: no scenario files found");
+        return UNUSABLE;
+    }
+    if unusable > 0 {
+        UNUSABLE
+    } else if failed > 0 {
+        FAILED
+    } else {
+        OK
+    }
+}
+
+/// `switchboard scan`.
+pub fn scan(contacts: &Path, files: &[PathBuf]) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    match switchboard_core::leak::cli::run_scan(contacts, files, &mut stdout) {
+        Ok(outcome) if outcome.is_clean() => OK,
+        Ok(_) => FAILED,
+        Err(error) => {
+            eprintln!("error: {error}");
+            UNUSABLE
+        }
+    }
+}
+
+pub struct ServeConfig {
+    pub db: PathBuf,
+    pub addr: String,
+    pub production: bool,
+    pub webhook_secret: Option<String>,
+    pub demo: bool,
+}
+
+/// `switchboard serve`: the real Router on a socket, a file database, the release job every 5
+/// minutes of wall time.
+pub fn serve(config: ServeConfig) -> u8 {
+    use switchboard_core::db::Storage;
+    use switchboard_core::messaging::RecordingProvider;
+    use switchboard_core::{Engine, EngineConfig, SystemClock};
+
+    let engine_config = EngineConfig {
+        storage: Storage::File(config.db.clone()),
+        seed: 0,
+        production: config.production,
+        webhook_secret: config.webhook_secret,
+        ..EngineConfig::default()
+    };
+    let engine = match Engine::new(engine_config, Arc::new(SystemClock), Arc::new(RecordingProvider::default())) {
+        Ok(engine) => Arc::new(engine),
+        Err(error) => {
+            eprintln!("error: cannot open {}: {error}", config.db.display());
+            return UNUSABLE;
+        }
+    };
+    if config.demo
+        && let Err(error) = demo(&engine)
+    {
+        eprintln!("error: demo setup failed: {error}");
+        return UNUSABLE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return UNUSABLE;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(&config.addr).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("error: cannot listen on {}: {error}", config.addr);
+                return UNUSABLE;
+            }
+        };
+        eprintln!("switchboard: serving {} on http://{}", config.db.display(), config.addr);
+        let job_engine = engine.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(std::time::Duration::from_secs(300));
+            loop {
+                interval.tick().await;
+                if let Err(error) = job_engine.run_scheduled_release() {
+                    eprintln!("release job failed: {error}");
+                }
+            }
+        });
+        match axum::serve(listener, switchboard_core::api::router(engine)).await {
+            Ok(()) => OK,
+            Err(error) => {
+                eprintln!("error: {error}");
+                FAILED
+            }
+        }
+    })
+}
+
+/// A small org to try the API with; prints the tokens.
+fn demo(engine: &switchboard_core::Engine) -> switchboard_core::Result<()> {
+    use switchboard_core::auth::Role;
+    use switchboard_core::world::{NewContact, NewNumber, NumberClass, NumberStatus};
+    if !engine.org_ids()?.is_empty() {
+        eprintln!("switchboard: database not empty; --demo skipped");
+        return Ok(());
+    }
+    let org = engine.create_org("demo")?;
+    let owner = engine.create_user(org, "owner", Role::Owner, None)?;
+    let sitter = engine.create_sitter(
+        org,
+        &NewContact { first_name: "Sam".into(), last_name: "Sitter".into(), phone: "+15550200001".into(), email: "sam@example.com".into() },
+    )?;
+    let sitter_user = engine.create_user(org, "sam", Role::Sitter, Some(sitter))?;
+    engine.create_client(
+        org,
+        &NewContact { first_name: "Alice".into(), last_name: "Client".into(), phone: "+15550300001".into(), email: "alice@example.com".into() },
+    )?;
+    for i in 1..=3 {
+        engine.create_number(
+            org,
+            &NewNumber { e164: format!("+1555010000{i}"), class: NumberClass::Pool, status: NumberStatus::Active, sitter: None, created_at: None },
+        )?;
+    }
+    println!("owner token:  {}", engine.mint_token(owner)?);
+    println!("sitter token: {}", engine.mint_token(sitter_user)?);
+    Ok(())
+}
