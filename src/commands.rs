@@ -58,7 +58,6 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
             Some(failure) => {
                 failed += 1;
                 let _ = writeln!(stdout, "FAIL  {}\n{}", file.display(), failure.report.render());
-                let _ = writeln!(stdout, "replay: {}\n", runner::replay_command(&scenario));
             }
         }
     }
