@@ -57,7 +57,12 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
             }
             Some(failure) => {
                 failed += 1;
-                let _ = writeln!(stdout, "FAIL  {}\n{}", file.display(), failure.report.render());
+                let _ = writeln!(
+                    stdout,
+                    "FAIL  {}\n{}",
+                    file.display(),
+                    failure.report.render()
+                );
             }
         }
     }
@@ -115,7 +120,11 @@ pub fn serve(config: ServeConfig) -> u8 {
         webhook_secret: config.webhook_secret,
         ..EngineConfig::default()
     };
-    let engine = match Engine::new(engine_config, Arc::new(SystemClock), Arc::new(RecordingProvider::default())) {
+    let engine = match Engine::new(
+        engine_config,
+        Arc::new(SystemClock),
+        Arc::new(RecordingProvider::default()),
+    ) {
         Ok(engine) => Arc::new(engine),
         Err(error) => {
             eprintln!("error: cannot open {}: {error}", config.db.display());
@@ -128,7 +137,10 @@ pub fn serve(config: ServeConfig) -> u8 {
         eprintln!("error: demo setup failed: {error}");
         return UNUSABLE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: {error}");
@@ -143,7 +155,11 @@ pub fn serve(config: ServeConfig) -> u8 {
                 return UNUSABLE;
             }
         };
-        eprintln!("switchboard: serving {} on http://{}", config.db.display(), config.addr);
+        eprintln!(
+            "switchboard: serving {} on http://{}",
+            config.db.display(),
+            config.addr
+        );
         let job_engine = engine.clone();
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(std::time::Duration::from_secs(300));
@@ -176,17 +192,33 @@ fn demo(engine: &switchboard_core::Engine) -> switchboard_core::Result<()> {
     let owner = engine.create_user(org, "owner", Role::Owner, None)?;
     let sitter = engine.create_sitter(
         org,
-        &NewContact { first_name: "Sam".into(), last_name: "Sitter".into(), phone: "+15550200001".into(), email: "sam@example.com".into() },
+        &NewContact {
+            first_name: "Sam".into(),
+            last_name: "Sitter".into(),
+            phone: "+15550200001".into(),
+            email: "sam@example.com".into(),
+        },
     )?;
     let sitter_user = engine.create_user(org, "sam", Role::Sitter, Some(sitter))?;
     engine.create_client(
         org,
-        &NewContact { first_name: "Alice".into(), last_name: "Client".into(), phone: "+15550300001".into(), email: "alice@example.com".into() },
+        &NewContact {
+            first_name: "Alice".into(),
+            last_name: "Client".into(),
+            phone: "+15550300001".into(),
+            email: "alice@example.com".into(),
+        },
     )?;
     for i in 1..=3 {
         engine.create_number(
             org,
-            &NewNumber { e164: format!("+1555010000{i}"), class: NumberClass::Pool, status: NumberStatus::Active, sitter: None, created_at: None },
+            &NewNumber {
+                e164: format!("+1555010000{i}"),
+                class: NumberClass::Pool,
+                status: NumberStatus::Active,
+                sitter: None,
+                created_at: None,
+            },
         )?;
     }
     println!("owner token:  {}", engine.mint_token(owner)?);

@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 mod commands;
 
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about = "Deterministic simulation harness for the Switchboard proxy-number engine")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Deterministic simulation harness for the Switchboard proxy-number engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,9 +64,19 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run { paths, filter } => commands::run(&paths, filter.as_deref()),
         Command::Scan { contacts, files } => commands::scan(&contacts, &files),
-        Command::Serve { db, addr, production, webhook_secret, demo } => {
-            commands::serve(commands::ServeConfig { db, addr, production, webhook_secret, demo })
-        }
+        Command::Serve {
+            db,
+            addr,
+            production,
+            webhook_secret,
+            demo,
+        } => commands::serve(commands::ServeConfig {
+            db,
+            addr,
+            production,
+            webhook_secret,
+            demo,
+        }),
     };
     ExitCode::from(code)
 }

@@ -21,7 +21,10 @@ fn root() -> PathBuf {
 /// `scenarios/capacity/lru.toml` → `capacity/lru`.
 fn test_name(file: &Path) -> String {
     let relative = file.strip_prefix(root().join("scenarios")).unwrap_or(file);
-    relative.with_extension("").to_string_lossy().replace('\\', "/")
+    relative
+        .with_extension("")
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// `capacity/lru` → `capacity__lru` (the snapshot file is `snapshots/capacity__lru.snap`).
@@ -39,8 +42,17 @@ fn check_scenario(file: &Path, test: &str) -> Result<(), Failed> {
     }
     let second = runner::run(&scenario, &RunOptions::default());
     if first.timeline != second.timeline {
-        let line = first.timeline.lines().zip(second.timeline.lines()).position(|(a, b)| a != b).unwrap_or(0);
-        return Err(format!("not deterministic: two runs of the same file and seed differ at timeline line {}", line + 1).into());
+        let line = first
+            .timeline
+            .lines()
+            .zip(second.timeline.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        return Err(format!(
+            "not deterministic: two runs of the same file and seed differ at timeline line {}",
+            line + 1
+        )
+        .into());
     }
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(root().join("snapshots"));
@@ -49,8 +61,15 @@ fn check_scenario(file: &Path, test: &str) -> Result<(), Failed> {
     settings.set_input_file(file);
     let name = snapshot_name(test);
     let timeline = first.timeline;
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| settings.bind(|| insta::assert_snapshot!(name, timeline))))
-        .map_err(|_| Failed::from(format!("audit timeline differs from snapshots/{}.snap (see above)", snapshot_name(test))))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(name, timeline))
+    }))
+    .map_err(|_| {
+        Failed::from(format!(
+            "audit timeline differs from snapshots/{}.snap (see above)",
+            snapshot_name(test)
+        ))
+    })
 }
 
 /// No `.snap.new` files left behind, and every snapshot belongs to a scenario.
@@ -62,25 +81,39 @@ fn check_snapshots(tests: &[String]) -> Result<(), Failed> {
         let file = entry.file_name().to_string_lossy().into_owned();
         if let Some(stem) = file.strip_suffix(".snap") {
             if !tests.iter().any(|t| snapshot_name(t) == stem) {
-                problems.push(format!("unreferenced snapshot snapshots/{file}: no scenario produces it (delete it)"));
+                problems.push(format!(
+                    "unreferenced snapshot snapshots/{file}: no scenario produces it (delete it)"
+                ));
             }
         } else if file.ends_with(".snap.new") || file.ends_with(".pending-snap") {
-            problems.push(format!("pending snapshot snapshots/{file}: review it (cargo insta review) or delete it"));
+            problems.push(format!(
+                "pending snapshot snapshots/{file}: review it (cargo insta review) or delete it"
+            ));
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n").into()) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
 }
 
 fn main() {
     let args = Arguments::from_args();
-    let files = switchboard_sim::discover(&[root().join("scenarios")]).unwrap_or_else(|e| panic!("cannot list scenarios: {e}"));
+    let files = switchboard_sim::discover(&[root().join("scenarios")])
+        .unwrap_or_else(|e| panic!("cannot list scenarios: {e}"));
     let mut trials = Vec::new();
     let mut names = Vec::new();
     for file in files {
         let name = test_name(&file);
         names.push(name.clone());
-        trials.push(Trial::test(name.clone(), move || check_scenario(&file, &name)));
+        trials.push(Trial::test(name.clone(), move || {
+            check_scenario(&file, &name)
+        }));
     }
-    trials.push(Trial::test("snapshots/no-pending-or-unreferenced", move || check_snapshots(&names)));
+    trials.push(Trial::test(
+        "snapshots/no-pending-or-unreferenced",
+        move || check_snapshots(&names),
+    ));
     libtest_mimic::run(&args, trials).exit();
 }

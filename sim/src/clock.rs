@@ -17,7 +17,10 @@ pub struct SimClock {
 impl SimClock {
     /// Must be called inside the paused runtime: `base` is tokio's "now" at the scenario start.
     pub fn new(start: Timestamp) -> SimClock {
-        SimClock { base: tokio::time::Instant::now(), start }
+        SimClock {
+            base: tokio::time::Instant::now(),
+            start,
+        }
     }
 
     /// The tokio instant at which the simulated clock reads `at` (never before the base).

@@ -44,7 +44,9 @@ pub async fn send(router: &Router, call: Call<'_>) -> Result<Exchange, String> {
     for (name, value) in &call.headers {
         request = request.header(*name, value);
     }
-    let request = request.body(Body::from(call.body)).map_err(|e| format!("bad request: {e}"))?;
+    let request = request
+        .body(Body::from(call.body))
+        .map_err(|e| format!("bad request: {e}"))?;
     let Ok(response) = router.clone().oneshot(request).await;
     let status = response.status().as_u16();
     let body = response

@@ -26,7 +26,10 @@ pub struct Violation {
 }
 
 fn violation(invariant: &'static str, detail: impl Into<String>) -> Violation {
-    Violation { invariant, detail: detail.into() }
+    Violation {
+        invariant,
+        detail: detail.into(),
+    }
 }
 
 /// What happened in one step, as the checks need it.
@@ -62,7 +65,12 @@ pub struct Checker {
 
 type Key = (i64, i64, i64); // (thread, number, at)
 
-fn q<T>(conn: &Connection, sql: &str, params: impl rusqlite::Params, row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>) -> Vec<T> {
+fn q<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Vec<T> {
     match conn.prepare_cached(sql) {
         Ok(mut stmt) => match stmt.query_map(params, row) {
             Ok(rows) => rows.filter_map(Result::ok).collect(),
@@ -125,7 +133,11 @@ impl Checker {
                 ext_id(&payload["numberId"], "num_").unwrap_or(-1),
                 *at,
             );
-            let map = if event_type == "pool.number.assigned" { &mut assigned } else { &mut released };
+            let map = if event_type == "pool.number.assigned" {
+                &mut assigned
+            } else {
+                &mut released
+            };
             *map.entry(key).or_default() += 1;
         }
         let mut expect = |kind: &str, changes: &[(i64, Key)], events: &mut BTreeMap<Key, i64>| {
@@ -152,8 +164,14 @@ impl Checker {
         if let Some((id, _)) = binds.last() {
             self.binding_cursor = *id;
         }
-        self.released_seen.extend(releases.iter().map(|(id, _)| *id));
-        let max_event: Vec<i64> = q(conn, "SELECT COALESCE(MAX(id), 0) FROM audit_events", [], |r| r.get(0));
+        self.released_seen
+            .extend(releases.iter().map(|(id, _)| *id));
+        let max_event: Vec<i64> = q(
+            conn,
+            "SELECT COALESCE(MAX(id), 0) FROM audit_events",
+            [],
+            |r| r.get(0),
+        );
         self.event_cursor = max_event.first().copied().unwrap_or(0);
         // Alerts: every row has its opened event, every resolved row its resolved event.
         let counts: Vec<(i64, i64, i64, i64)> = q(
@@ -197,11 +215,24 @@ fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     );
     for (number, stored, actual) in drift {
-        out.push(violation("capacity", format!("number num_{number} records a load of {stored} but serves {actual} open threads")));
+        out.push(violation(
+            "capacity",
+            format!(
+                "number num_{number} records a load of {stored} but serves {actual} open threads"
+            ),
+        ));
     }
-    let closed: Vec<i64> = q(conn, "SELECT id FROM threads WHERE number_id IS NOT NULL AND status != 'open'", [], |r| r.get(0));
+    let closed: Vec<i64> = q(
+        conn,
+        "SELECT id FROM threads WHERE number_id IS NOT NULL AND status != 'open'",
+        [],
+        |r| r.get(0),
+    );
     for thread in closed {
-        out.push(violation("capacity", format!("thread thr_{thread} is not open but still holds a number")));
+        out.push(violation(
+            "capacity",
+            format!("thread thr_{thread} is not open but still holds a number"),
+        ));
     }
 }
 
@@ -214,13 +245,21 @@ fn client_uniqueness(conn: &Connection, out: &mut Vec<Violation>) {
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     );
     for (number, client, n) in dup {
-        out.push(violation("client-uniqueness", format!("client cli_{client} has {n} open threads on number num_{number}")));
+        out.push(violation(
+            "client-uniqueness",
+            format!("client cli_{client} has {n} open threads on number num_{number}"),
+        ));
     }
 }
 
 /// The earliest release deadline, from DESIGN.md §2: grace = window end + grace hours; inactivity
 /// = (later of last message and binding) + days, 0 = off; lifetime = binding + days.
-fn earliest_deadline(settings: &Value, bound_at: i64, last_message: Option<i64>, window_end: Option<i64>) -> i64 {
+fn earliest_deadline(
+    settings: &Value,
+    bound_at: i64,
+    last_message: Option<i64>,
+    window_end: Option<i64>,
+) -> i64 {
     let int = |key: &str| settings[key].as_i64().unwrap_or(0);
     let mut deadline = bound_at + int("maxPoolThreadLifetimeDays") * 86_400;
     if let Some(end) = window_end {
@@ -236,7 +275,9 @@ fn earliest_deadline(settings: &Value, bound_at: i64, last_message: Option<i64>,
 fn release(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
     let orgs = engine.org_ids().unwrap_or_default();
     for org in orgs {
-        let Ok(settings) = engine.rotation_settings(org) else { continue };
+        let Ok(settings) = engine.rotation_settings(org) else {
+            continue;
+        };
         let settings = settings.to_json();
         engine.inspect(|conn| {
             if let Some(run) = facts.last_job_run {
@@ -289,29 +330,65 @@ fn release(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
 }
 
 fn refused_unchanged(facts: &StepFacts, out: &mut Vec<Violation>) {
-    let refused = facts.responses.iter().any(|r| matches!(r.status, 400 | 401 | 403 | 404));
+    let refused = facts
+        .responses
+        .iter()
+        .any(|r| matches!(r.status, 400 | 401 | 403 | 404));
     if let (true, Some((before, after))) = (refused, facts.changes_around_action)
         && before != after
     {
-        out.push(violation("refused-unchanged", format!("a refused call changed {} row(s)", after - before)));
+        out.push(violation(
+            "refused-unchanged",
+            format!("a refused call changed {} row(s)", after - before),
+        ));
     }
 }
 
 fn org_isolation_rows(conn: &Connection, out: &mut Vec<Violation>) {
     const CHECKS: [(&str, &str); 9] = [
-        ("thread's client", "SELECT t.id FROM threads t JOIN clients c ON c.id = t.client_id WHERE c.org_id != t.org_id"),
-        ("thread's sitter", "SELECT t.id FROM threads t JOIN sitters s ON s.id = t.sitter_id WHERE s.org_id != t.org_id"),
-        ("thread's number", "SELECT t.id FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE n.org_id != t.org_id"),
-        ("thread's booking", "SELECT t.id FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE b.org_id != t.org_id"),
-        ("booking's client", "SELECT b.id FROM bookings b JOIN clients c ON c.id = b.client_id WHERE c.org_id != b.org_id"),
-        ("booking's sitter", "SELECT b.id FROM bookings b JOIN sitters s ON s.id = b.sitter_id WHERE s.org_id != b.org_id"),
-        ("message's thread", "SELECT m.id FROM messages m JOIN threads t ON t.id = m.thread_id WHERE t.org_id != m.org_id"),
-        ("binding's thread", "SELECT nb.id FROM number_bindings nb JOIN threads t ON t.id = nb.thread_id WHERE t.org_id != nb.org_id"),
-        ("audit event's thread", "SELECT a.id FROM audit_events a JOIN threads t ON t.id = a.thread_id WHERE t.org_id != a.org_id"),
+        (
+            "thread's client",
+            "SELECT t.id FROM threads t JOIN clients c ON c.id = t.client_id WHERE c.org_id != t.org_id",
+        ),
+        (
+            "thread's sitter",
+            "SELECT t.id FROM threads t JOIN sitters s ON s.id = t.sitter_id WHERE s.org_id != t.org_id",
+        ),
+        (
+            "thread's number",
+            "SELECT t.id FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE n.org_id != t.org_id",
+        ),
+        (
+            "thread's booking",
+            "SELECT t.id FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE b.org_id != t.org_id",
+        ),
+        (
+            "booking's client",
+            "SELECT b.id FROM bookings b JOIN clients c ON c.id = b.client_id WHERE c.org_id != b.org_id",
+        ),
+        (
+            "booking's sitter",
+            "SELECT b.id FROM bookings b JOIN sitters s ON s.id = b.sitter_id WHERE s.org_id != b.org_id",
+        ),
+        (
+            "message's thread",
+            "SELECT m.id FROM messages m JOIN threads t ON t.id = m.thread_id WHERE t.org_id != m.org_id",
+        ),
+        (
+            "binding's thread",
+            "SELECT nb.id FROM number_bindings nb JOIN threads t ON t.id = nb.thread_id WHERE t.org_id != nb.org_id",
+        ),
+        (
+            "audit event's thread",
+            "SELECT a.id FROM audit_events a JOIN threads t ON t.id = a.thread_id WHERE t.org_id != a.org_id",
+        ),
     ];
     for (what, sql) in CHECKS {
         for id in q(conn, sql, [], |r| r.get::<_, i64>(0)) {
-            out.push(violation("org-isolation", format!("row {id}: the {what} belongs to another org")));
+            out.push(violation(
+                "org-isolation",
+                format!("row {id}: the {what} belongs to another org"),
+            ));
         }
     }
 }
@@ -322,7 +399,9 @@ fn org_isolation_responses(engine: &Engine, facts: &StepFacts, out: &mut Vec<Vio
         let text = String::from_utf8_lossy(&response.body);
         let ids: BTreeSet<&str> = crate::names::external_ids(&text).collect();
         for id in ids {
-            let Some((prefix, number)) = id.split_once('_') else { continue };
+            let Some((prefix, number)) = id.split_once('_') else {
+                continue;
+            };
             let table = match prefix {
                 "sit" => "sitters",
                 "cli" => "clients",
@@ -334,11 +413,21 @@ fn org_isolation_responses(engine: &Engine, facts: &StepFacts, out: &mut Vec<Vio
                 "usr" => "users",
                 _ => continue,
             };
-            let owner: Vec<i64> = engine.inspect(|conn| q(conn, &format!("SELECT org_id FROM {table} WHERE id = ?1"), [number], |r| r.get(0)));
+            let owner: Vec<i64> = engine.inspect(|conn| {
+                q(
+                    conn,
+                    &format!("SELECT org_id FROM {table} WHERE id = ?1"),
+                    [number],
+                    |r| r.get(0),
+                )
+            });
             if let Some(&other) = owner.first()
                 && other != org
             {
-                out.push(violation("org-isolation", format!("a response to org org_{org} names {id} of org org_{other}")));
+                out.push(violation(
+                    "org-isolation",
+                    format!("a response to org org_{org} names {id} of org org_{other}"),
+                ));
             }
         }
     }
@@ -351,7 +440,13 @@ fn leaks(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
     };
     for response in facts.responses.iter().filter(|r| r.sitter) {
         for finding in scanner.scan_json(&response.body).findings {
-            out.push(violation("leak", format!("sitter response leaks a {:?} ({}) at {}", finding.kind, finding.secret_masked, finding.pointer)));
+            out.push(violation(
+                "leak",
+                format!(
+                    "sitter response leaks a {:?} ({}) at {}",
+                    finding.kind, finding.secret_masked, finding.pointer
+                ),
+            ));
         }
     }
 }

@@ -18,15 +18,20 @@ pub struct Names {
     by_name: BTreeMap<String, BTreeMap<Kind, String>>,
 }
 
-static EXTERNAL_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(org|usr|sit|cli|bkg|num|thr|msg|alr)_[0-9]+\b").expect("valid regex"));
+static EXTERNAL_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(org|usr|sit|cli|bkg|num|thr|msg|alr)_[0-9]+\b").expect("valid regex")
+});
 
-static ACTOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^user:(usr_[0-9]+)$").expect("valid regex"));
+static ACTOR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^user:(usr_[0-9]+)$").expect("valid regex"));
 
 impl Names {
     pub fn insert(&mut self, name: &str, kind: Kind, id: i64) {
         let external = switchboard_core::ids::format(kind, id);
-        self.by_name.entry(name.to_string()).or_default().insert(kind, external.clone());
+        self.by_name
+            .entry(name.to_string())
+            .or_default()
+            .insert(kind, external.clone());
         self.by_id.insert(external, name.to_string());
     }
 
@@ -44,21 +49,30 @@ impl Names {
     /// otherwise the thread when the name has one, otherwise whatever the name names.
     pub fn path_id(&self, name: &str, before: &str) -> Option<String> {
         let ids = self.by_name.get(name)?;
-        let preferred = if before.ends_with("/bookings/") { Kind::Booking } else { Kind::Thread };
+        let preferred = if before.ends_with("/bookings/") {
+            Kind::Booking
+        } else {
+            Kind::Thread
+        };
         ids.get(&preferred).or_else(|| ids.values().next()).cloned()
     }
 
     /// Replaces every external id in `text` with its name (unknown ids stay as they are).
     pub fn symbolize(&self, text: &str) -> String {
         EXTERNAL_ID
-            .replace_all(text, |c: &Captures| self.name(&c[0]).unwrap_or(&c[0]).to_string())
+            .replace_all(text, |c: &Captures| {
+                self.name(&c[0]).unwrap_or(&c[0]).to_string()
+            })
             .into_owned()
     }
 
     /// `user:usr_3` → `owner`.
     pub fn actor(&self, actor: &str) -> String {
         match ACTOR.captures(actor) {
-            Some(c) => self.name(&c[1]).map(str::to_string).unwrap_or_else(|| actor.to_string()),
+            Some(c) => self
+                .name(&c[1])
+                .map(str::to_string)
+                .unwrap_or_else(|| actor.to_string()),
             None => actor.to_string(),
         }
     }
@@ -79,9 +93,18 @@ mod tests {
         names.insert("walk-1", Kind::Booking, 3);
         names.insert("walk-1", Kind::Thread, 12);
         names.insert("owner", Kind::User, 1);
-        assert_eq!(names.symbolize("thread thr_12, bkg_3, not thr_123 or xthr_12"), "thread walk-1, walk-1, not thr_123 or xthr_12");
-        assert_eq!(names.path_id("walk-1", "/api/threads/").as_deref(), Some("thr_12"));
-        assert_eq!(names.path_id("walk-1", "/api/bookings/").as_deref(), Some("bkg_3"));
+        assert_eq!(
+            names.symbolize("thread thr_12, bkg_3, not thr_123 or xthr_12"),
+            "thread walk-1, walk-1, not thr_123 or xthr_12"
+        );
+        assert_eq!(
+            names.path_id("walk-1", "/api/threads/").as_deref(),
+            Some("thr_12")
+        );
+        assert_eq!(
+            names.path_id("walk-1", "/api/bookings/").as_deref(),
+            Some("bkg_3")
+        );
         assert_eq!(names.actor("user:usr_1"), "owner");
         assert_eq!(names.actor("system:release-job"), "system:release-job");
     }

@@ -17,8 +17,8 @@ use crate::clock::SimClock;
 use crate::http::{self, Call, Exchange};
 use crate::invariants::{Checker, ResponseFacts, StepFacts, Violation};
 use crate::scenario::{
-    Action, BookingAction, Endpoint, Role, Scenario, ScenarioError, Signature, Span, Step, ThreadAction,
-    render_json,
+    Action, BookingAction, Endpoint, Role, Scenario, ScenarioError, Signature, Span, Step,
+    ThreadAction, render_json,
 };
 use crate::world::{self, BuiltWorld};
 
@@ -72,14 +72,24 @@ pub fn replay_command(scenario: &Scenario) -> String {
 
 /// Runs a scenario to the end or to its first failure.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Outcome {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             return Outcome {
                 timeline: String::new(),
                 steps_run: 0,
                 ticks: 0,
-                failure: Some(Failure { step: None, report: ScenarioError::file(scenario.path(), format!("cannot start the runtime: {error}")) }),
+                failure: Some(Failure {
+                    step: None,
+                    report: ScenarioError::file(
+                        scenario.path(),
+                        format!("cannot start the runtime: {error}"),
+                    ),
+                }),
             };
         }
     };
@@ -119,29 +129,65 @@ impl<'a> Run<'a> {
             ticks: 0,
             failure: Some(Failure { step, report }),
         };
-        let engine = match Engine::new(config, Arc::new(clock), Arc::new(RecordingProvider::default())) {
+        let engine = match Engine::new(
+            config,
+            Arc::new(clock),
+            Arc::new(RecordingProvider::default()),
+        ) {
             Ok(engine) => Arc::new(engine),
-            Err(error) => return fail(None, ScenarioError::file(scenario.path(), format!("cannot start the engine: {error}"))),
+            Err(error) => {
+                return fail(
+                    None,
+                    ScenarioError::file(
+                        scenario.path(),
+                        format!("cannot start the engine: {error}"),
+                    ),
+                );
+            }
         };
         let mut built = match world::build(&engine, scenario) {
             Ok(built) => built,
             Err(report) => return fail(None, report),
         };
         let router = api::router(engine.clone());
-        let ticker = Rc::new(Ticker { ticks: AtomicU64::new(0), done_through: AtomicI64::new(scenario.start), error: RefCell::new(None) });
+        let ticker = Rc::new(Ticker {
+            ticks: AtomicU64::new(0),
+            done_through: AtomicI64::new(scenario.start),
+            error: RefCell::new(None),
+        });
         let local = tokio::task::LocalSet::new();
         let outcome = local
             .run_until(async {
-                tokio::task::spawn_local(release_job(engine.clone(), clock, scenario.start, ticker.clone()));
+                tokio::task::spawn_local(release_job(
+                    engine.clone(),
+                    clock,
+                    scenario.start,
+                    ticker.clone(),
+                ));
                 let mut checker = Checker::default();
                 let mut failure = None;
                 let mut steps_run = 0;
                 let mut now = scenario.start;
                 for step in &scenario.steps {
-                    match self.step(&engine, &router, clock, &ticker, &mut built, &mut checker, step, now).await {
+                    match self
+                        .step(
+                            &engine,
+                            &router,
+                            clock,
+                            &ticker,
+                            &mut built,
+                            &mut checker,
+                            step,
+                            now,
+                        )
+                        .await
+                    {
                         Ok(()) => steps_run += 1,
                         Err(report) => {
-                            failure = Some(Failure { step: Some(step.index), report });
+                            failure = Some(Failure {
+                                step: Some(step.index),
+                                report,
+                            });
                             break;
                         }
                     }
@@ -177,23 +223,31 @@ impl<'a> Run<'a> {
         // Move the clock: the release task runs at every 5-minute mark on the way.
         tokio::time::sleep_until(clock.instant_of(Timestamp(step.when))).await;
         let due_ticks = (step.when - scenario.start) / RELEASE_INTERVAL;
-        while ticker.done_through.load(Ordering::SeqCst) < scenario.start + due_ticks * RELEASE_INTERVAL {
+        while ticker.done_through.load(Ordering::SeqCst)
+            < scenario.start + due_ticks * RELEASE_INTERVAL
+        {
             tokio::task::yield_now().await;
         }
         if let Some(error) = ticker.error.borrow_mut().take() {
-            return Err(self.fail(step, step.span, format!("the scheduled release job failed: {error}")));
+            return Err(self.fail(
+                step,
+                step.span,
+                format!("the scheduled release job failed: {error}"),
+            ));
         }
-        let mut last_job_run = (due_ticks > 0 && scenario.start + due_ticks * RELEASE_INTERVAL > started_at)
+        let mut last_job_run = (due_ticks > 0
+            && scenario.start + due_ticks * RELEASE_INTERVAL > started_at)
             .then_some(scenario.start + due_ticks * RELEASE_INTERVAL);
 
         let changes_before = engine.inspect(|c| c.total_changes());
         let exchange = self.act(engine, router, built, step).await?;
+        // A planted bug acts as part of the step's action.
+        if let Some(plant) = &self.options.plant {
+            engine.inspect(|c| plant(c, step));
+        }
         let changes_after = engine.inspect(|c| c.total_changes());
         if matches!(step.action, Action::Release { .. }) {
             last_job_run = Some(step.when);
-        }
-        if let Some(plant) = &self.options.plant {
-            engine.inspect(|c| plant(c, step));
         }
 
         // Expectations.
@@ -201,21 +255,38 @@ impl<'a> Run<'a> {
         if let Some((exchange, _)) = &exchange {
             match &step.expect.status {
                 Some(expected) if expected.value != exchange.status => {
-                    return Err(self.fail(step, expected.span, format!(
-                        "expected status {}, got {}: {}", expected.value, exchange.status, names.symbolize(&String::from_utf8_lossy(&exchange.body))
-                    )));
+                    return Err(self.fail(
+                        step,
+                        expected.span,
+                        format!(
+                            "expected status {}, got {}: {}",
+                            expected.value,
+                            exchange.status,
+                            names.symbolize(&String::from_utf8_lossy(&exchange.body))
+                        ),
+                    ));
                 }
                 None if !(200..300).contains(&exchange.status) => {
-                    return Err(self.fail(step, step.action_span.unwrap_or(step.span), format!(
-                        "the {} step got {} {}; add `expect.status = {}` if that is intended",
-                        step.action.kind(), exchange.status, names.symbolize(&String::from_utf8_lossy(&exchange.body)), exchange.status
-                    )));
+                    return Err(self.fail(
+                        step,
+                        step.action_span.unwrap_or(step.span),
+                        format!(
+                            "the {} step got {} {}; add `expect.status = {}` if that is intended",
+                            step.action.kind(),
+                            exchange.status,
+                            names.symbolize(&String::from_utf8_lossy(&exchange.body)),
+                            exchange.status
+                        ),
+                    ));
                 }
                 _ => {}
             }
             if let Some(expected) = &step.expect.json {
                 let expected_value = symbolic(&expected.value);
-                let actual: Value = serde_json::from_str(&names.symbolize(&String::from_utf8_lossy(&exchange.body))).unwrap_or(Value::Null);
+                let actual: Value = serde_json::from_str(
+                    &names.symbolize(&String::from_utf8_lossy(&exchange.body)),
+                )
+                .unwrap_or(Value::Null);
                 if let Err(at) = subset(&expected_value, &actual, "") {
                     return Err(self.fail(step, expected.span, format!(
                         "response body does not match at `{at}`:\n  expected (subset): {expected_value}\n  actual: {actual}"
@@ -223,11 +294,20 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        let events = engine.audit_timeline(main, &AuditQuery { after_seq: Some(seq_before), ..AuditQuery::default() }).unwrap_or_default();
+        let events = engine
+            .audit_timeline(
+                main,
+                &AuditQuery {
+                    after_seq: Some(seq_before),
+                    ..AuditQuery::default()
+                },
+            )
+            .unwrap_or_default();
         let events: Vec<(String, Value)> = events
             .into_iter()
             .map(|e| {
-                let payload = serde_json::from_str(&names.symbolize(&e.payload.to_string())).unwrap_or(Value::Null);
+                let payload = serde_json::from_str(&names.symbolize(&e.payload.to_string()))
+                    .unwrap_or(Value::Null);
                 (e.event_type, payload)
             })
             .collect();
@@ -235,49 +315,93 @@ impl<'a> Run<'a> {
         for expected in &step.expect.events {
             let want = expected.payload.as_ref().map(symbolic);
             let found = events[position..].iter().position(|(t, payload)| {
-                *t == expected.event_type && want.as_ref().is_none_or(|w| subset(w, payload, "").is_ok())
+                *t == expected.event_type
+                    && want.as_ref().is_none_or(|w| subset(w, payload, "").is_ok())
             });
             match found {
                 Some(offset) => position += offset + 1,
                 None => {
-                    let seen: Vec<String> = events.iter().map(|(t, p)| format!("{t} {p}")).collect();
-                    return Err(self.fail(step, expected.span, format!(
-                        "expected event `{}`{} (in order), but the step emitted:\n  {}",
-                        expected.event_type,
-                        want.map(|w| format!(" with payload ⊇ {w}")).unwrap_or_default(),
-                        if seen.is_empty() { "nothing".to_string() } else { seen.join("\n  ") }
-                    )));
+                    let seen: Vec<String> =
+                        events.iter().map(|(t, p)| format!("{t} {p}")).collect();
+                    return Err(self.fail(
+                        step,
+                        expected.span,
+                        format!(
+                            "expected event `{}`{} (in order), but the step emitted:\n  {}",
+                            expected.event_type,
+                            want.map(|w| format!(" with payload ⊇ {w}"))
+                                .unwrap_or_default(),
+                            if seen.is_empty() {
+                                "nothing".to_string()
+                            } else {
+                                seen.join("\n  ")
+                            }
+                        ),
+                    ));
                 }
             }
         }
         for forbidden in &step.expect.no_events {
             if let Some((_, payload)) = events.iter().find(|(t, _)| *t == forbidden.value) {
-                return Err(self.fail(step, forbidden.span, format!("the step emitted `{}` {payload}", forbidden.value)));
+                return Err(self.fail(
+                    step,
+                    forbidden.span,
+                    format!("the step emitted `{}` {payload}", forbidden.value),
+                ));
             }
         }
         for binding in &step.expect.bindings {
             let Some(thread) = built.names.id(&binding.thread, Kind::Thread) else {
-                return Err(self.fail(step, binding.span, format!("thread `{}` does not exist (yet)", binding.thread)));
+                return Err(self.fail(
+                    step,
+                    binding.span,
+                    format!("thread `{}` does not exist (yet)", binding.thread),
+                ));
             };
             let number: Option<i64> = engine.inspect(|c| {
-                c.query_row("SELECT number_id FROM threads WHERE id = ?1", [thread], |r| r.get(0)).ok().flatten()
+                c.query_row(
+                    "SELECT number_id FROM threads WHERE id = ?1",
+                    [thread],
+                    |r| r.get(0),
+                )
+                .ok()
+                .flatten()
             });
-            let actual = number.map(|n| built.names.name(&switchboard_core::ids::format(Kind::Number, n)).unwrap_or("?").to_string());
+            let actual = number.map(|n| {
+                built
+                    .names
+                    .name(&switchboard_core::ids::format(Kind::Number, n))
+                    .unwrap_or("?")
+                    .to_string()
+            });
             if actual != binding.number {
-                return Err(self.fail(step, binding.span, format!(
-                    "thread `{}` is bound to {}, expected {}",
-                    binding.thread,
-                    actual.as_deref().unwrap_or("no number"),
-                    binding.number.as_deref().unwrap_or("no number")
-                )));
+                return Err(self.fail(
+                    step,
+                    binding.span,
+                    format!(
+                        "thread `{}` is bound to {}, expected {}",
+                        binding.thread,
+                        actual.as_deref().unwrap_or("no number"),
+                        binding.number.as_deref().unwrap_or("no number")
+                    ),
+                ));
             }
         }
         if let Some(expected) = &step.expect.alerts {
-            let mut open: Vec<String> = engine.alerts(main, true).unwrap_or_default().into_iter().map(|a| a.alert_type).collect();
+            let mut open: Vec<String> = engine
+                .alerts(main, true)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| a.alert_type)
+                .collect();
             open.sort();
             open.dedup();
             if open != expected.value {
-                return Err(self.fail(step, expected.span, format!("open alerts are {open:?}, expected {:?}", expected.value)));
+                return Err(self.fail(
+                    step,
+                    expected.span,
+                    format!("open alerts are {open:?}, expected {:?}", expected.value),
+                ));
             }
         }
 
@@ -288,15 +412,33 @@ impl<'a> Run<'a> {
             last_job_run,
             responses: exchange
                 .map(|(exchange, caller)| {
-                    vec![ResponseFacts { org: caller.org, sitter: caller.sitter, status: exchange.status, body: exchange.body }]
+                    vec![ResponseFacts {
+                        org: caller.org,
+                        sitter: caller.sitter,
+                        status: exchange.status,
+                        body: exchange.body,
+                    }]
                 })
                 .unwrap_or_default(),
             changes_around_action: Some((changes_before, changes_after)),
         };
         let violations = checker.check(engine, &facts);
         if !violations.is_empty() {
-            let list: Vec<String> = violations.iter().map(|Violation { invariant, detail }| format!("[{invariant}] {}", built.names.symbolize(detail))).collect();
-            return Err(self.fail(step, step.header_span, format!("invariant violated after {}:\n  {}", step.describe(), list.join("\n  "))));
+            let list: Vec<String> = violations
+                .iter()
+                .map(|Violation { invariant, detail }| {
+                    format!("[{invariant}] {}", built.names.symbolize(detail))
+                })
+                .collect();
+            return Err(self.fail(
+                step,
+                step.header_span,
+                format!(
+                    "invariant violated after {}:\n  {}",
+                    step.describe(),
+                    list.join("\n  ")
+                ),
+            ));
         }
         Ok(())
     }
@@ -308,19 +450,45 @@ impl<'a> Run<'a> {
     }
 
     /// Performs the step's action through the API. Returns the exchange and who made it.
-    async fn act(&self, engine: &Engine, router: &axum::Router, built: &mut BuiltWorld, step: &Step) -> Result<Option<(Exchange, CallerFacts)>, ScenarioError> {
+    async fn act(
+        &self,
+        engine: &Engine,
+        router: &axum::Router,
+        built: &mut BuiltWorld,
+        step: &Step,
+    ) -> Result<Option<(Exchange, CallerFacts)>, ScenarioError> {
         let scenario = self.scenario;
         let span = step.action_span.unwrap_or(step.span);
         let names_snapshot = built.names.clone();
-        let thread_path = |name: &str, suffix: &str, sitter: bool| -> Result<String, ScenarioError> {
-            let id = names_snapshot.id(name, Kind::Thread).ok_or_else(|| self.fail(step, span, format!("thread `{name}` does not exist (yet): is its booking confirmed?")))?;
-            let base = if sitter { "/api/sitter/threads" } else { "/api/threads" };
-            Ok(format!("{base}/thr_{id}{suffix}"))
-        };
+        let thread_path =
+            |name: &str, suffix: &str, sitter: bool| -> Result<String, ScenarioError> {
+                let id = names_snapshot.id(name, Kind::Thread).ok_or_else(|| {
+                    self.fail(
+                        step,
+                        span,
+                        format!("thread `{name}` does not exist (yet): is its booking confirmed?"),
+                    )
+                })?;
+                let base = if sitter {
+                    "/api/sitter/threads"
+                } else {
+                    "/api/threads"
+                };
+                Ok(format!("{base}/thr_{id}{suffix}"))
+            };
         let booking_id = |name: &str| -> Result<String, ScenarioError> {
-            names_snapshot.id(name, Kind::Booking).map(|id| format!("bkg_{id}")).ok_or_else(|| self.fail(step, span, format!("booking `{name}` does not exist (yet)")))
+            names_snapshot
+                .id(name, Kind::Booking)
+                .map(|id| format!("bkg_{id}"))
+                .ok_or_else(|| {
+                    self.fail(step, span, format!("booking `{name}` does not exist (yet)"))
+                })
         };
-        let id_of = |name: &str, kind: Kind| names_snapshot.id(name, kind).map(|id| switchboard_core::ids::format(kind, id));
+        let id_of = |name: &str, kind: Kind| {
+            names_snapshot
+                .id(name, kind)
+                .map(|id| switchboard_core::ids::format(kind, id))
+        };
         let (role, method, path, body): (Role, &str, String, Option<Value>) = match &step.action {
             Action::Wait => return Ok(None),
             Action::Request(request) => {
@@ -328,20 +496,51 @@ impl<'a> Run<'a> {
                     .path
                     .value
                     .render_with_context(|name, before| names_snapshot.path_id(name, before))
-                    .map_err(|name| self.fail(step, request.path.span, format!("`{{{name}}}` names nothing that exists yet")))?;
+                    .map_err(|name| {
+                        self.fail(
+                            step,
+                            request.path.span,
+                            format!("`{{{name}}}` names nothing that exists yet"),
+                        )
+                    })?;
                 let body = match &request.body {
-                    Some(body) => Some(render_json(&body.value, &mut |name| id_of(name, Kind::Thread).or_else(|| names_snapshot.path_id(name, ""))).map_err(|name| self.fail(step, body.span, format!("`{{{name}}}` names nothing that exists yet")))?),
+                    Some(body) => Some(
+                        render_json(&body.value, &mut |name| {
+                            id_of(name, Kind::Thread).or_else(|| names_snapshot.path_id(name, ""))
+                        })
+                        .map_err(|name| {
+                            self.fail(
+                                step,
+                                body.span,
+                                format!("`{{{name}}}` names nothing that exists yet"),
+                            )
+                        })?,
+                    ),
                     None => None,
                 };
                 (request.actor.clone(), request.method.as_str(), path, body)
             }
-            Action::Inbound(inbound) => return self.inbound(router, built, step, inbound).await.map(Some),
+            Action::Inbound(inbound) => {
+                return self.inbound(router, built, step, inbound).await.map(Some);
+            }
             Action::Send(send) => {
                 let sitter = matches!(send.actor, Role::Sitter(_));
-                (send.actor.clone(), "POST", thread_path(&send.thread, "/messages", sitter)?, Some(json!({ "body": send.body })))
+                (
+                    send.actor.clone(),
+                    "POST",
+                    thread_path(&send.thread, "/messages", sitter)?,
+                    Some(json!({ "body": send.body })),
+                )
             }
             Action::Booking(action) => match action {
-                BookingAction::Create { client, sitter, service, start, end, .. } => (
+                BookingAction::Create {
+                    client,
+                    sitter,
+                    service,
+                    start,
+                    end,
+                    ..
+                } => (
                     Role::Owner,
                     "POST",
                     "/api/bookings".into(),
@@ -353,9 +552,24 @@ impl<'a> Run<'a> {
                         "end": Timestamp(*end),
                     })),
                 ),
-                BookingAction::Confirm { booking } => (Role::Owner, "POST", format!("/api/bookings/{}/confirm", booking_id(booking)?), None),
-                BookingAction::Complete { booking } => (Role::Owner, "POST", format!("/api/bookings/{}/complete", booking_id(booking)?), None),
-                BookingAction::Cancel { booking } => (Role::Owner, "POST", format!("/api/bookings/{}/cancel", booking_id(booking)?), None),
+                BookingAction::Confirm { booking } => (
+                    Role::Owner,
+                    "POST",
+                    format!("/api/bookings/{}/confirm", booking_id(booking)?),
+                    None,
+                ),
+                BookingAction::Complete { booking } => (
+                    Role::Owner,
+                    "POST",
+                    format!("/api/bookings/{}/complete", booking_id(booking)?),
+                    None,
+                ),
+                BookingAction::Cancel { booking } => (
+                    Role::Owner,
+                    "POST",
+                    format!("/api/bookings/{}/cancel", booking_id(booking)?),
+                    None,
+                ),
                 BookingAction::Reassign { booking, sitter } => (
                     Role::Owner,
                     "POST",
@@ -364,7 +578,9 @@ impl<'a> Run<'a> {
                 ),
             },
             Action::Thread(action) => match action {
-                ThreadAction::Open { client, booking, .. } => (
+                ThreadAction::Open {
+                    client, booking, ..
+                } => (
                     Role::Owner,
                     "POST",
                     "/api/threads".into(),
@@ -373,12 +589,34 @@ impl<'a> Run<'a> {
                         "bookingId": booking.as_deref().and_then(|b| id_of(b, Kind::Booking)),
                     })),
                 ),
-                ThreadAction::Close { thread } => (Role::Owner, "POST", thread_path(thread, "/close", false)?, None),
-                ThreadAction::Archive { thread } => (Role::Owner, "POST", thread_path(thread, "/archive", false)?, None),
+                ThreadAction::Close { thread } => (
+                    Role::Owner,
+                    "POST",
+                    thread_path(thread, "/close", false)?,
+                    None,
+                ),
+                ThreadAction::Archive { thread } => (
+                    Role::Owner,
+                    "POST",
+                    thread_path(thread, "/archive", false)?,
+                    None,
+                ),
             },
-            Action::Settings { actor, values } => (actor.clone(), "POST", "/api/settings/rotation".into(), Some(values.to_value())),
-            Action::Chaos { actor, config } => (actor.clone(), "POST", "/api/ops/chaos-mode".into(), Some(config.to_value())),
-            Action::Release { actor } => (actor.clone(), "POST", "/api/ops/pool-release".into(), None),
+            Action::Settings { actor, values } => (
+                actor.clone(),
+                "POST",
+                "/api/settings/rotation".into(),
+                Some(values.to_value()),
+            ),
+            Action::Chaos { actor, config } => (
+                actor.clone(),
+                "POST",
+                "/api/ops/chaos-mode".into(),
+                Some(config.to_value()),
+            ),
+            Action::Release { actor } => {
+                (actor.clone(), "POST", "/api/ops/pool-release".into(), None)
+            }
         };
         let caller = CallerFacts::of(engine, built, &role);
         let token = built.token(&role).map(str::to_string);
@@ -400,17 +638,27 @@ impl<'a> Run<'a> {
             let response = exchange.json();
             match &step.action {
                 Action::Booking(BookingAction::Create { name, .. }) => {
-                    if let Some(id) = response["id"].as_str().and_then(|id| switchboard_core::ids::parse(Kind::Booking, id)) {
+                    if let Some(id) = response["id"]
+                        .as_str()
+                        .and_then(|id| switchboard_core::ids::parse(Kind::Booking, id))
+                    {
                         built.names.insert(name, Kind::Booking, id);
                     }
                 }
                 Action::Booking(BookingAction::Confirm { booking }) => {
-                    if let Some(thread) = built.names.id(booking, Kind::Booking).and_then(|b| world::thread_of_booking(engine, b)) {
+                    if let Some(thread) = built
+                        .names
+                        .id(booking, Kind::Booking)
+                        .and_then(|b| world::thread_of_booking(engine, b))
+                    {
                         built.names.insert(booking, Kind::Thread, thread);
                     }
                 }
                 Action::Thread(ThreadAction::Open { name, .. }) => {
-                    if let Some(id) = response["id"].as_str().and_then(|id| switchboard_core::ids::parse(Kind::Thread, id)) {
+                    if let Some(id) = response["id"]
+                        .as_str()
+                        .and_then(|id| switchboard_core::ids::parse(Kind::Thread, id))
+                    {
                         built.names.insert(name, Kind::Thread, id);
                     }
                 }
@@ -420,19 +668,28 @@ impl<'a> Run<'a> {
         Ok(Some((exchange, caller)))
     }
 
-    async fn inbound(&self, router: &axum::Router, built: &BuiltWorld, step: &Step, inbound: &crate::scenario::Inbound) -> Result<(Exchange, CallerFacts), ScenarioError> {
+    async fn inbound(
+        &self,
+        router: &axum::Router,
+        built: &BuiltWorld,
+        step: &Step,
+        inbound: &crate::scenario::Inbound,
+    ) -> Result<(Exchange, CallerFacts), ScenarioError> {
         let scenario = self.scenario;
-        let phone = |endpoint: &crate::scenario::Spanned<Endpoint>| -> Result<String, ScenarioError> {
-            match &endpoint.value {
-                Endpoint::Phone(phone) => Ok(phone.clone()),
-                Endpoint::Name(name) => scenario
-                    .client(name)
-                    .map(|c| c.phone.clone())
-                    .or_else(|| scenario.sitter(name).map(|s| s.phone.clone()))
-                    .or_else(|| scenario.number(name).map(|n| n.e164.clone()))
-                    .ok_or_else(|| self.fail(step, endpoint.span, format!("`{name}` has no phone number"))),
-            }
-        };
+        let phone =
+            |endpoint: &crate::scenario::Spanned<Endpoint>| -> Result<String, ScenarioError> {
+                match &endpoint.value {
+                    Endpoint::Phone(phone) => Ok(phone.clone()),
+                    Endpoint::Name(name) => scenario
+                        .client(name)
+                        .map(|c| c.phone.clone())
+                        .or_else(|| scenario.sitter(name).map(|s| s.phone.clone()))
+                        .or_else(|| scenario.number(name).map(|n| n.e164.clone()))
+                        .ok_or_else(|| {
+                            self.fail(step, endpoint.span, format!("`{name}` has no phone number"))
+                        }),
+                }
+            };
         let form: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("From", &phone(&inbound.from)?)
             .append_pair("To", &phone(&inbound.to)?)
@@ -440,8 +697,14 @@ impl<'a> Run<'a> {
             .append_pair("MessageSid", &inbound.sid)
             .finish();
         let headers = match inbound.signature {
-            Signature::Valid => vec![(api::SIGNATURE_HEADER, api::sign_webhook(WEBHOOK_SECRET, form.as_bytes()))],
-            Signature::Bad => vec![(api::SIGNATURE_HEADER, api::sign_webhook("not-the-secret", form.as_bytes()))],
+            Signature::Valid => vec![(
+                api::SIGNATURE_HEADER,
+                api::sign_webhook(WEBHOOK_SECRET, form.as_bytes()),
+            )],
+            Signature::Bad => vec![(
+                api::SIGNATURE_HEADER,
+                api::sign_webhook("not-the-secret", form.as_bytes()),
+            )],
             Signature::Missing => Vec::new(),
         };
         let _ = built;
@@ -458,7 +721,13 @@ impl<'a> Run<'a> {
         )
         .await
         .map_err(|e| scenario.error_at(step.span, e))?;
-        Ok((exchange, CallerFacts { org: None, sitter: false }))
+        Ok((
+            exchange,
+            CallerFacts {
+                org: None,
+                sitter: false,
+            },
+        ))
     }
 }
 
@@ -471,8 +740,14 @@ struct CallerFacts {
 
 impl CallerFacts {
     fn of(engine: &Engine, built: &BuiltWorld, role: &Role) -> CallerFacts {
-        let org = built.token(role).and_then(|token| engine.authenticate(token).ok()).map(|caller| caller.org);
-        CallerFacts { org, sitter: matches!(role, Role::Sitter(_)) }
+        let org = built
+            .token(role)
+            .and_then(|token| engine.authenticate(token).ok())
+            .map(|caller| caller.org);
+        CallerFacts {
+            org,
+            sitter: matches!(role, Role::Sitter(_)),
+        }
     }
 }
 
@@ -491,7 +766,14 @@ async fn release_job(engine: Arc<Engine>, clock: SimClock, start: i64, ticker: R
 }
 
 fn last_seq(engine: &Engine, org: i64) -> i64 {
-    engine.inspect(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?1", [org], |r| r.get(0)).unwrap_or(0))
+    engine.inspect(|c| {
+        c.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?1",
+            [org],
+            |r| r.get(0),
+        )
+        .unwrap_or(0)
+    })
 }
 
 /// Expected values are compared in the symbolic domain: `"{walk-1}"` becomes `"walk-1"`, which is
@@ -531,7 +813,14 @@ pub fn timeline(engine: &Engine, scenario: &Scenario, built: &BuiltWorld) -> Str
     let orgs: Vec<(&str, Vec<_>)> = built
         .orgs
         .iter()
-        .map(|(name, id)| (*name, engine.audit_timeline(*id, &AuditQuery::default()).unwrap_or_default()))
+        .map(|(name, id)| {
+            (
+                *name,
+                engine
+                    .audit_timeline(*id, &AuditQuery::default())
+                    .unwrap_or_default(),
+            )
+        })
         .collect();
     crate::timeline::render(&scenario.name, scenario.start, &orgs, &built.names)
 }
@@ -543,7 +832,14 @@ mod tests {
     #[test]
     fn subset_semantics() {
         assert!(subset(&json!({"a": 1}), &json!({"a": 1.0, "b": 2}), "").is_ok());
-        assert_eq!(subset(&json!({"a": {"b": [1, 2]}}), &json!({"a": {"b": [1, 3]}}), ""), Err("/a/b/1".into()));
+        assert_eq!(
+            subset(
+                &json!({"a": {"b": [1, 2]}}),
+                &json!({"a": {"b": [1, 3]}}),
+                ""
+            ),
+            Err("/a/b/1".into())
+        );
         assert_eq!(subset(&json!({"x": 1}), &json!({}), ""), Err("/x".into()));
         assert!(subset(&json!([{"a": 1}]), &json!([{"a": 1, "b": 0}]), "").is_ok());
         assert!(subset(&json!([1]), &json!([1, 2]), "").is_err());

@@ -20,7 +20,11 @@ pub fn render(title: &str, start: i64, orgs: &[(&str, Vec<AuditEvent>)], names: 
         let _ = writeln!(out, "\n## org {org}: {} events", events.len());
         for event in events {
             let offset = event.at.0 - start;
-            let offset = if offset == 0 { "+0s".to_string() } else { format!("+{}", format_duration(offset)) };
+            let offset = if offset == 0 {
+                "+0s".to_string()
+            } else {
+                format!("+{}", format_duration(offset))
+            };
             let _ = writeln!(
                 out,
                 "\n#{} {offset} ({}) {} by {}",

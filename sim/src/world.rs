@@ -6,11 +6,15 @@ use std::collections::BTreeMap;
 use switchboard_core::auth::Role as UserKind;
 use switchboard_core::bookings::{BookingStatus as CoreBookingStatus, NewBooking};
 use switchboard_core::ids::{self, Kind};
-use switchboard_core::world::{NewContact, NewNumber, NumberClass as CoreClass, NumberStatus as CoreStatus};
+use switchboard_core::world::{
+    NewContact, NewNumber, NumberClass as CoreClass, NumberStatus as CoreStatus,
+};
 use switchboard_core::{Engine, Error, Timestamp};
 
 use crate::names::Names;
-use crate::scenario::{BookingStatus, NumberClass, NumberStatus, Org, Role, Scenario, ScenarioError, Span, UserRole};
+use crate::scenario::{
+    BookingStatus, NumberClass, NumberStatus, Org, Role, Scenario, ScenarioError, Span, UserRole,
+};
 
 /// What the runner needs to know about the world it built.
 pub struct BuiltWorld {
@@ -41,7 +45,11 @@ fn org_name(org: Org) -> &'static str {
 fn at(scenario: &Scenario, span: Span) -> impl Fn(Error) -> ScenarioError + '_ {
     move |error| {
         let message = match &error {
-            Error::Invalid(fields) => fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
+            Error::Invalid(fields) => fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
             other => other.to_string(),
         };
         scenario.error_at(span, format!("the engine refused this: {message}"))
@@ -58,16 +66,48 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
         orgs.insert(org, id);
         names.insert(org, Kind::Org, id);
     }
-    let mut user = |names: &mut Names, org: i64, name: &str, role_text: String, kind: UserKind, sitter: Option<i64>, span: Span| {
-        let id = engine.create_user(org, name, kind, sitter).map_err(at(scenario, span))?;
+    let mut user = |names: &mut Names,
+                    org: i64,
+                    name: &str,
+                    role_text: String,
+                    kind: UserKind,
+                    sitter: Option<i64>,
+                    span: Span| {
+        let id = engine
+            .create_user(org, name, kind, sitter)
+            .map_err(at(scenario, span))?;
         let token = engine.mint_token(id).map_err(at(scenario, span))?;
         names.insert(&role_text, Kind::User, id);
         tokens.insert(role_text, token);
         Ok::<_, ScenarioError>(())
     };
-    user(&mut names, orgs["main"], "owner", "owner".into(), UserKind::Owner, None, whole)?;
-    user(&mut names, orgs["main"], "admin", "admin".into(), UserKind::Admin, None, whole)?;
-    user(&mut names, orgs["rival"], "owner", "rival-owner".into(), UserKind::Owner, None, whole)?;
+    user(
+        &mut names,
+        orgs["main"],
+        "owner",
+        "owner".into(),
+        UserKind::Owner,
+        None,
+        whole,
+    )?;
+    user(
+        &mut names,
+        orgs["main"],
+        "admin",
+        "admin".into(),
+        UserKind::Admin,
+        None,
+        whole,
+    )?;
+    user(
+        &mut names,
+        orgs["rival"],
+        "owner",
+        "rival-owner".into(),
+        UserKind::Owner,
+        None,
+        whole,
+    )?;
 
     if let Some(settings) = &scenario.settings {
         engine
@@ -75,7 +115,10 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
             .map_err(|error| match error {
                 Error::Invalid(fields) if !fields.is_empty() => {
                     let first = &fields[0];
-                    scenario.error_at(settings.span_of(&first.field), format!("invalid setting `{}`: {}", first.field, first.message))
+                    scenario.error_at(
+                        settings.span_of(&first.field),
+                        format!("invalid setting `{}`: {}", first.field, first.message),
+                    )
                 }
                 other => at(scenario, settings.span)(other),
             })?;
@@ -83,13 +126,31 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
 
     for sitter in &scenario.world.sitters {
         let org = orgs[org_name(sitter.org)];
-        let id = engine.create_sitter(org, &contact(&sitter.first_name, &sitter.phone, &sitter.email)).map_err(at(scenario, sitter.span))?;
+        let id = engine
+            .create_sitter(
+                org,
+                &contact(&sitter.first_name, &sitter.phone, &sitter.email),
+            )
+            .map_err(at(scenario, sitter.span))?;
         names.insert(&sitter.name, Kind::Sitter, id);
-        user(&mut names, org, &format!("sitter:{}", sitter.name), format!("sitter:{}", sitter.name), UserKind::Sitter, Some(id), sitter.span)?;
+        user(
+            &mut names,
+            org,
+            &format!("sitter:{}", sitter.name),
+            format!("sitter:{}", sitter.name),
+            UserKind::Sitter,
+            Some(id),
+            sitter.span,
+        )?;
     }
     for client in &scenario.world.clients {
         let org = orgs[org_name(client.org)];
-        let id = engine.create_client(org, &contact(&client.first_name, &client.phone, &client.email)).map_err(at(scenario, client.span))?;
+        let id = engine
+            .create_client(
+                org,
+                &contact(&client.first_name, &client.phone, &client.email),
+            )
+            .map_err(at(scenario, client.span))?;
         names.insert(&client.name, Kind::Client, id);
     }
     for number in &scenario.world.numbers {
@@ -106,10 +167,15 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
                 NumberStatus::Quarantined => CoreStatus::Quarantined,
                 NumberStatus::Retired => CoreStatus::Retired,
             },
-            sitter: number.sitter.as_deref().and_then(|s| names.id(s, Kind::Sitter)),
+            sitter: number
+                .sitter
+                .as_deref()
+                .and_then(|s| names.id(s, Kind::Sitter)),
             created_at: Some(Timestamp(number.created)),
         };
-        let id = engine.create_number(org, &new).map_err(at(scenario, number.span))?;
+        let id = engine
+            .create_number(org, &new)
+            .map_err(at(scenario, number.span))?;
         names.insert(&number.name, Kind::Number, id);
     }
     for extra in &scenario.world.users {
@@ -118,7 +184,15 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
             UserRole::Owner => UserKind::Owner,
             UserRole::Admin => UserKind::Admin,
         };
-        user(&mut names, org, &extra.name, format!("user:{}", extra.name), kind, None, extra.span)?;
+        user(
+            &mut names,
+            org,
+            &extra.name,
+            format!("user:{}", extra.name),
+            kind,
+            None,
+            extra.span,
+        )?;
     }
     for booking in &scenario.world.bookings {
         let org = orgs["main"];
@@ -129,37 +203,60 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
         };
         let new = NewBooking {
             client: client.unwrap_or_default(),
-            sitter: booking.sitter.as_deref().and_then(|s| names.id(s, Kind::Sitter)),
+            sitter: booking
+                .sitter
+                .as_deref()
+                .and_then(|s| names.id(s, Kind::Sitter)),
             service: booking.service.clone(),
             start: Timestamp(booking.start),
             end: Timestamp(booking.end),
         };
-        let created = engine.create_booking(org, "system:setup", &new).map_err(at(scenario, booking.span))?;
+        let created = engine
+            .create_booking(org, "system:setup", &new)
+            .map_err(at(scenario, booking.span))?;
         let id = ids::parse(Kind::Booking, &created.id).unwrap_or_default();
         names.insert(&booking.name, Kind::Booking, id);
         let path: &[CoreBookingStatus] = match booking.status {
             BookingStatus::Pending => &[],
             BookingStatus::Confirmed => &[CoreBookingStatus::Confirmed],
-            BookingStatus::Completed => &[CoreBookingStatus::Confirmed, CoreBookingStatus::Completed],
+            BookingStatus::Completed => {
+                &[CoreBookingStatus::Confirmed, CoreBookingStatus::Completed]
+            }
             BookingStatus::Cancelled => &[CoreBookingStatus::Cancelled],
         };
         for to in path {
-            engine.transition_booking(org, "system:setup", id, *to).map_err(at(scenario, booking.span))?;
+            engine
+                .transition_booking(org, "system:setup", id, *to)
+                .map_err(at(scenario, booking.span))?;
         }
         if let Some(thread) = thread_of_booking(engine, id) {
             names.insert(&booking.name, Kind::Thread, thread);
         }
     }
-    Ok(BuiltWorld { names, orgs, tokens })
+    Ok(BuiltWorld {
+        names,
+        orgs,
+        tokens,
+    })
 }
 
 fn contact(first_name: &str, phone: &str, email: &str) -> NewContact {
-    NewContact { first_name: first_name.into(), last_name: String::new(), phone: phone.into(), email: email.into() }
+    NewContact {
+        first_name: first_name.into(),
+        last_name: String::new(),
+        phone: phone.into(),
+        email: email.into(),
+    }
 }
 
 /// The newest thread a booking's confirmation opened.
 pub fn thread_of_booking(engine: &Engine, booking: i64) -> Option<i64> {
     engine.inspect(|c| {
-        c.query_row("SELECT id FROM threads WHERE booking_id = ?1 ORDER BY id DESC LIMIT 1", [booking], |r| r.get(0)).ok()
+        c.query_row(
+            "SELECT id FROM threads WHERE booking_id = ?1 ORDER BY id DESC LIMIT 1",
+            [booking],
+            |r| r.get(0),
+        )
+        .ok()
     })
 }

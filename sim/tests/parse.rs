@@ -415,7 +415,10 @@ fn full_scenario() {
             actor: Role::RivalOwner
         }
     );
-    assert!(!s.steps[15].action.has_response());
+    assert!(
+        s.steps[15].action.has_response(),
+        "release answers with the job's stats"
+    );
     let alerts = s.steps[15].expect.alerts.as_ref().unwrap();
     assert_eq!(alerts.value, vec!["number.quarantined", "pool.exhausted"]);
     assert_eq!(s.steps[16].action, Action::Wait);
@@ -436,10 +439,9 @@ fn minimal_scenario_and_unquoted_datetime() {
 
 #[test]
 fn examples_parse() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/examples");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let mut count = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in switchboard_sim::discover(&[dir]).unwrap() {
         if path.extension().is_some_and(|e| e == "toml") {
             if let Err(e) = Scenario::load(&path) {
                 panic!("{} should parse:\n{}", path.display(), e.render());
@@ -447,7 +449,7 @@ fn examples_parse() {
             count += 1;
         }
     }
-    assert!(count >= 2);
+    assert!(count >= 1);
 }
 
 #[test]
@@ -492,7 +494,8 @@ fn never_panics_on_mangled_input() {
     let sources = [
         FULL.to_string(),
         std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/examples/lru-capacity.toml"),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../scenarios/capacity/lru-skips-full-numbers.toml"),
         )
         .unwrap(),
     ];

@@ -1,0 +1,253 @@
+//! The runner's own guarantees: the scheduled release job fires at every 5-minute mark, and
+//! every invariant catches a planted bug (a raw SQL write that a correct engine never makes).
+
+use std::path::Path;
+
+use switchboard_core::SitterViewConfig;
+use switchboard_sim::runner::{self, Outcome, RunOptions};
+use switchboard_sim::scenario::Scenario;
+
+const WORLD: &str = r#"
+name = "invariant probe"
+start = "2026-03-02T09:00:00Z"
+
+[settings]
+minPoolReserve = 0
+inactivityReleaseDays = 1
+maxConcurrentThreadsPerPoolNumber = 1
+
+[[numbers]]
+name = "pool-1"
+e164 = "+15550100001"
+
+[[numbers]]
+name = "pool-2"
+e164 = "+15550100002"
+
+[[sitters]]
+name = "sam"
+phone = "+15550200001"
+email = "sam@example.com"
+
+[[clients]]
+name = "alice"
+phone = "+15550300001"
+email = "alice@example.com"
+
+[[clients]]
+name = "bob"
+phone = "+15550300002"
+email = "bob@example.com"
+
+[[clients]]
+name = "zed"
+phone = "+15550300099"
+email = "zed@example.com"
+org = "rival"
+
+[[bookings]]
+name = "walk-alice"
+client = "alice"
+sitter = "sam"
+service = "Dog Walking"
+start = "+1h"
+end = "+3h"
+
+[[bookings]]
+name = "walk-bob"
+client = "bob"
+sitter = "sam"
+service = "Dog Walking"
+start = "+5d"
+end = "+5d1h"
+status = "pending"
+"#;
+
+fn run(steps: &str, options: RunOptions) -> Outcome {
+    let source = format!("{WORLD}\n{steps}");
+    let scenario = Scenario::parse(Path::new("probe.toml"), &source)
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    runner::run(&scenario, &options)
+}
+
+/// Runs `steps` with `plant` applied after step `at`, and requires a failure naming `invariant`
+/// at step `at` (or at `caught_at` for bugs that show only later, such as a skipped release).
+fn check_caught(invariant: &str, steps: &str, at: usize, plant: &'static str) {
+    check_caught_at(invariant, steps, at, at, plant)
+}
+
+fn check_caught_at(invariant: &str, steps: &str, at: usize, caught_at: usize, plant: &'static str) {
+    let clean = run(steps, RunOptions::default());
+    assert!(
+        clean.passed(),
+        "the probe must pass without the planted bug: {}",
+        clean.failure.unwrap().report.render()
+    );
+    let options = RunOptions {
+        plant: Some(Box::new(move |conn, step| {
+            if step.index == at {
+                conn.execute_batch(plant).expect("planted SQL runs");
+            }
+        })),
+        ..RunOptions::default()
+    };
+    let outcome = run(steps, options);
+    let failure = outcome
+        .failure
+        .unwrap_or_else(|| panic!("[{invariant}] did not catch the planted bug"));
+    let report = failure.report.render();
+    assert!(
+        report.contains(&format!("[{invariant}]")),
+        "expected a [{invariant}] violation, got:\n{report}"
+    );
+    assert_eq!(
+        failure.step,
+        Some(caught_at),
+        "the violation names the step"
+    );
+}
+
+const TWO_STEPS: &str = r#"
+[[steps]]
+advance = "10m"
+booking = { action = "confirm", booking = "walk-bob" }
+
+[[steps]]
+advance = "10m"
+request = { as = "owner", method = "GET", path = "/api/alerts" }
+"#;
+
+#[test]
+fn three_days_fire_the_release_job_864_times_in_order() {
+    let outcome = run("[[steps]]\nadvance = \"3d\"\n", RunOptions::default());
+    assert!(outcome.passed());
+    assert_eq!(outcome.ticks, 864);
+}
+
+#[test]
+fn capacity_catches_a_second_thread_on_a_full_number() {
+    // Bind bob's thread to alice's number behind the engine's back (load kept consistent).
+    check_caught(
+        "capacity",
+        TWO_STEPS,
+        0,
+        "UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 2);
+         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1), bound_cap = 1 WHERE booking_id = 2;
+         UPDATE message_numbers SET open_load = open_load + 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);",
+    );
+}
+
+#[test]
+fn client_uniqueness_catches_two_open_threads_of_a_client_on_one_number() {
+    check_caught(
+        "client-uniqueness",
+        TWO_STEPS,
+        0,
+        "UPDATE threads SET client_id = (SELECT client_id FROM threads WHERE booking_id = 1), bound_cap = 5 WHERE booking_id = 2;
+         UPDATE threads SET bound_cap = 5;
+         UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 2);
+         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1) WHERE booking_id = 2;
+         UPDATE message_numbers SET open_load = open_load + 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);",
+    );
+}
+
+#[test]
+fn release_catches_a_thread_the_job_skipped() {
+    // A stale deadline index: the job never sees alice's thread, which is due after 1 day.
+    let steps = "[[steps]]\nadvance = \"1m\"\n\n[[steps]]\nadvance = \"1d\"\n";
+    check_caught_at(
+        "release",
+        steps,
+        0,
+        1,
+        "UPDATE threads SET release_due_at = 99999999999 WHERE booking_id = 1;",
+    );
+}
+
+#[test]
+fn audit_catches_a_binding_without_its_event() {
+    check_caught(
+        "audit",
+        TWO_STEPS,
+        0,
+        "DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events WHERE type = 'pool.number.assigned');",
+    );
+}
+
+#[test]
+fn refused_unchanged_catches_a_write_by_a_refused_call() {
+    let steps = r#"
+[[steps]]
+advance = "1m"
+request = { as = "sitter:sam", method = "POST", path = "/api/settings/rotation", body = { minPoolReserve = 5 } }
+expect = { status = 403 }
+"#;
+    check_caught(
+        "refused-unchanged",
+        steps,
+        0,
+        "UPDATE rotation_settings SET settings = settings;",
+    );
+}
+
+#[test]
+fn org_isolation_catches_a_thread_pointing_at_another_orgs_client() {
+    check_caught(
+        "org-isolation",
+        TWO_STEPS,
+        1,
+        "UPDATE threads SET client_id = (SELECT id FROM clients WHERE org_id = 2 LIMIT 1) WHERE booking_id = 2;",
+    );
+}
+
+#[test]
+fn leak_catches_a_sitter_response_with_a_real_phone_when_both_defences_are_off() {
+    let steps = r#"
+[[steps]]
+advance = "1h"
+inbound = { from = "alice", to = "pool-1", body = "call me on 555-030-0001 or alice@example.com" }
+
+[[steps]]
+advance = "1m"
+request = { as = "sitter:sam", method = "GET", path = "/api/sitter/threads/{walk-alice}/messages" }
+expect = { status = 200 }
+"#;
+    assert!(
+        run(steps, RunOptions::default()).passed(),
+        "with redaction on, the sitter view is clean"
+    );
+    // Redaction off, leak gate on: the engine refuses to send the response (500).
+    let gated = run(
+        steps,
+        RunOptions {
+            sitter_views: SitterViewConfig {
+                redact: false,
+                leak_gate: true,
+            },
+            plant: None,
+        },
+    );
+    let report = gated
+        .failure
+        .expect("the gate turns the leak into a 500")
+        .report
+        .render();
+    assert!(report.contains("expected status 200, got 500"), "{report}");
+    // Both off: the harness's own scan of the bytes the sitter received catches it.
+    let open = run(
+        steps,
+        RunOptions {
+            sitter_views: SitterViewConfig {
+                redact: false,
+                leak_gate: false,
+            },
+            plant: None,
+        },
+    );
+    let report = open
+        .failure
+        .expect("the harness scan catches the leak")
+        .report
+        .render();
+    assert!(report.contains("[leak]"), "{report}");
+}
