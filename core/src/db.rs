@@ -9,8 +9,12 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// Numbered migrations; `PRAGMA user_version` records how many have been applied.
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../migrations/001_schema.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/001_schema.sql")),
+        M::up(include_str!("../migrations/002_audit_type_index.sql")),
+    ])
+});
 
 /// Where the engine keeps its data.
 #[derive(Debug, Clone)]

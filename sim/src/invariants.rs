@@ -43,8 +43,8 @@ pub struct StepFacts {
     pub last_job_run: Option<i64>,
     /// Responses the step received: (caller's org, whether the caller is a sitter, status, body).
     pub responses: Vec<ResponseFacts>,
-    /// `total_changes` of the engine's connection before and after the action.
-    pub changes_around_action: Option<(u64, u64)>,
+    /// Refused calls (status) that nevertheless changed rows (how many).
+    pub refused_writes: Vec<(u16, u64)>,
 }
 
 #[derive(Debug)]
@@ -55,12 +55,15 @@ pub struct ResponseFacts {
     pub body: Vec<u8>,
 }
 
-/// Cursors so that each step looks only at what it added.
+/// Cursors so that each step looks only at what it added or touched: the checks cost what the
+/// step did, not what the database holds.
 #[derive(Debug, Default)]
 pub struct Checker {
     binding_cursor: i64,
     event_cursor: i64,
     released_seen: BTreeSet<i64>,
+    /// Highest row id already checked for org isolation, per table.
+    isolation_cursors: BTreeMap<&'static str, i64>,
 }
 
 type Key = (i64, i64, i64); // (thread, number, at)
@@ -87,13 +90,14 @@ fn ext_id(text: &Value, prefix: &str) -> Option<i64> {
 impl Checker {
     pub fn check(&mut self, engine: &Engine, facts: &StepFacts) -> Vec<Violation> {
         let mut out = Vec::new();
+        let step_events_after = self.event_cursor;
         engine.inspect(|conn| {
             capacity(conn, &mut out);
             client_uniqueness(conn, &mut out);
             self.audit(conn, facts, &mut out);
-            org_isolation_rows(conn, &mut out);
+            self.org_isolation_rows(conn, step_events_after, &mut out);
         });
-        release(engine, facts, &mut out);
+        release(engine, facts, step_events_after, &mut out);
         refused_unchanged(facts, &mut out);
         org_isolation_responses(engine, facts, &mut out);
         leaks(engine, facts, &mut out);
@@ -177,8 +181,8 @@ impl Checker {
         let counts: Vec<(i64, i64, i64, i64)> = q(
             conn,
             "SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM alerts WHERE status = 'resolved'),
-                    (SELECT count(*) FROM audit_events WHERE type = 'alert.opened'),
-                    (SELECT count(*) FROM audit_events WHERE type = 'alert.resolved')",
+                    (SELECT count(*) FROM audit_events INDEXED BY audit_type WHERE type = 'alert.opened'),
+                    (SELECT count(*) FROM audit_events INDEXED BY audit_type WHERE type = 'alert.resolved')",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         );
@@ -272,7 +276,7 @@ fn earliest_deadline(
     deadline
 }
 
-fn release(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
+fn release(engine: &Engine, facts: &StepFacts, events_after: i64, out: &mut Vec<Violation>) {
     let orgs = engine.org_ids().unwrap_or_default();
     for org in orgs {
         let Ok(settings) = engine.rotation_settings(org) else {
@@ -303,8 +307,8 @@ fn release(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
             // Every rule release in this step came at or after its deadline.
             let released: Vec<(i64, String)> = q(
                 conn,
-                "SELECT at, payload FROM audit_events WHERE org_id = ?1 AND type = 'pool.number.released' AND at >= ?2",
-                rusqlite::params![org, facts.started_at],
+                "SELECT at, payload FROM audit_events WHERE org_id = ?1 AND id > ?2 AND type = 'pool.number.released'",
+                rusqlite::params![org, events_after],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             );
             for (at, payload) in released {
@@ -330,65 +334,118 @@ fn release(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
 }
 
 fn refused_unchanged(facts: &StepFacts, out: &mut Vec<Violation>) {
-    let refused = facts
-        .responses
-        .iter()
-        .any(|r| matches!(r.status, 400 | 401 | 403 | 404));
-    if let (true, Some((before, after))) = (refused, facts.changes_around_action)
-        && before != after
-    {
+    for (status, rows) in &facts.refused_writes {
         out.push(violation(
             "refused-unchanged",
-            format!("a refused call changed {} row(s)", after - before),
+            format!("a call refused with {status} changed {rows} row(s)"),
         ));
     }
 }
 
-fn org_isolation_rows(conn: &Connection, out: &mut Vec<Violation>) {
-    const CHECKS: [(&str, &str); 9] = [
-        (
-            "thread's client",
-            "SELECT t.id FROM threads t JOIN clients c ON c.id = t.client_id WHERE c.org_id != t.org_id",
-        ),
-        (
-            "thread's sitter",
-            "SELECT t.id FROM threads t JOIN sitters s ON s.id = t.sitter_id WHERE s.org_id != t.org_id",
-        ),
-        (
-            "thread's number",
-            "SELECT t.id FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE n.org_id != t.org_id",
-        ),
-        (
-            "thread's booking",
-            "SELECT t.id FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE b.org_id != t.org_id",
-        ),
-        (
-            "booking's client",
-            "SELECT b.id FROM bookings b JOIN clients c ON c.id = b.client_id WHERE c.org_id != b.org_id",
-        ),
-        (
-            "booking's sitter",
-            "SELECT b.id FROM bookings b JOIN sitters s ON s.id = b.sitter_id WHERE s.org_id != b.org_id",
-        ),
-        (
-            "message's thread",
-            "SELECT m.id FROM messages m JOIN threads t ON t.id = m.thread_id WHERE t.org_id != m.org_id",
-        ),
-        (
-            "binding's thread",
-            "SELECT nb.id FROM number_bindings nb JOIN threads t ON t.id = nb.thread_id WHERE t.org_id != nb.org_id",
-        ),
-        (
-            "audit event's thread",
-            "SELECT a.id FROM audit_events a JOIN threads t ON t.id = a.thread_id WHERE t.org_id != a.org_id",
-        ),
-    ];
-    for (what, sql) in CHECKS {
-        for id in q(conn, sql, [], |r| r.get::<_, i64>(0)) {
-            out.push(violation(
-                "org-isolation",
-                format!("row {id}: the {what} belongs to another org"),
-            ));
+/// Cross-org references among the rows this step added or touched. `?1` is the table's cursor,
+/// `?2` a JSON array of ids the step's audit events touched (threads, bookings).
+const ISOLATION_CHECKS: [(&str, &str, &str); 9] = [
+    (
+        "threads",
+        "thread's client",
+        "SELECT t.id FROM threads t JOIN clients c ON c.id = t.client_id WHERE (t.id > ?1 OR t.number_id IS NOT NULL OR t.id IN (SELECT value FROM json_each(?2))) AND c.org_id != t.org_id",
+    ),
+    (
+        "threads",
+        "thread's sitter",
+        "SELECT t.id FROM threads t JOIN sitters s ON s.id = t.sitter_id WHERE (t.id > ?1 OR t.number_id IS NOT NULL OR t.id IN (SELECT value FROM json_each(?2))) AND s.org_id != t.org_id",
+    ),
+    (
+        "threads",
+        "thread's number",
+        "SELECT t.id FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE (t.id > ?1 OR t.number_id IS NOT NULL OR t.id IN (SELECT value FROM json_each(?2))) AND n.org_id != t.org_id",
+    ),
+    (
+        "threads",
+        "thread's booking",
+        "SELECT t.id FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE (t.id > ?1 OR t.number_id IS NOT NULL OR t.id IN (SELECT value FROM json_each(?2))) AND b.org_id != t.org_id",
+    ),
+    (
+        "bookings",
+        "booking's client",
+        "SELECT b.id FROM bookings b JOIN clients c ON c.id = b.client_id WHERE (b.id > ?1 OR b.id IN (SELECT value FROM json_each(?2))) AND c.org_id != b.org_id",
+    ),
+    (
+        "bookings",
+        "booking's sitter",
+        "SELECT b.id FROM bookings b JOIN sitters s ON s.id = b.sitter_id WHERE (b.id > ?1 OR b.id IN (SELECT value FROM json_each(?2))) AND s.org_id != b.org_id",
+    ),
+    (
+        "messages",
+        "message's thread",
+        "SELECT m.id FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.id > ?1 AND ?2 IS NOT NULL AND t.org_id != m.org_id",
+    ),
+    (
+        "number_bindings",
+        "binding's thread",
+        "SELECT nb.id FROM number_bindings nb JOIN threads t ON t.id = nb.thread_id WHERE nb.id > ?1 AND ?2 IS NOT NULL AND t.org_id != nb.org_id",
+    ),
+    (
+        "audit_events",
+        "audit event's thread",
+        "SELECT a.id FROM audit_events a JOIN threads t ON t.id = a.thread_id WHERE a.id > ?1 AND ?2 IS NOT NULL AND t.org_id != a.org_id",
+    ),
+];
+
+impl Checker {
+    fn org_isolation_rows(
+        &mut self,
+        conn: &Connection,
+        events_after: i64,
+        out: &mut Vec<Violation>,
+    ) {
+        // Threads and bookings the step's events touched (updates do not move the id cursors).
+        let touched = |sql: &str| -> String {
+            let ids: Vec<i64> = q(conn, sql, [events_after], |r| r.get(0));
+            serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
+        };
+        let threads = touched(
+            "SELECT thread_id FROM audit_events WHERE id > ?1 AND thread_id IS NOT NULL
+             UNION
+             SELECT t.id FROM threads t WHERE t.booking_id IN (
+                 SELECT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
+                 WHERE id > ?1 AND json_extract(payload, '$.bookingId') IS NOT NULL)",
+        );
+        let bookings = touched(
+            "SELECT DISTINCT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
+             WHERE id > ?1 AND json_extract(payload, '$.bookingId') IS NOT NULL",
+        );
+        for (table, what, sql) in ISOLATION_CHECKS {
+            let cursor = self.isolation_cursors.get(table).copied().unwrap_or(0);
+            let ids = if table == "bookings" {
+                &bookings
+            } else {
+                &threads
+            };
+            for id in q(conn, sql, rusqlite::params![cursor, ids], |r| {
+                r.get::<_, i64>(0)
+            }) {
+                out.push(violation(
+                    "org-isolation",
+                    format!("{table} row {id}: the {what} belongs to another org"),
+                ));
+            }
+        }
+        for table in [
+            "threads",
+            "bookings",
+            "messages",
+            "number_bindings",
+            "audit_events",
+        ] {
+            let max: Vec<i64> = q(
+                conn,
+                &format!("SELECT COALESCE(MAX(id), 0) FROM {table}"),
+                [],
+                |r| r.get(0),
+            );
+            self.isolation_cursors
+                .insert(table, max.first().copied().unwrap_or(0));
         }
     }
 }

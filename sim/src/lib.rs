@@ -11,6 +11,7 @@ pub mod invariants;
 pub mod names;
 pub mod runner;
 pub mod scenario;
+pub mod simulation;
 pub mod timeline;
 pub mod world;
 

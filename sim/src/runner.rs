@@ -2,10 +2,7 @@
 //! release job as a task every 5 simulated minutes, each step sent through the real Router,
 //! its expectations and every invariant checked, the audit timeline rendered at the end.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 use switchboard_core::audit::AuditQuery;
@@ -14,16 +11,14 @@ use switchboard_core::messaging::RecordingProvider;
 use switchboard_core::{Engine, EngineConfig, SitterViewConfig, Timestamp, api};
 
 use crate::clock::SimClock;
-use crate::http::{self, Call, Exchange};
-use crate::invariants::{Checker, ResponseFacts, StepFacts, Violation};
+use crate::http::{Call, Exchange};
+use crate::invariants::Violation;
 use crate::scenario::{
     Action, BookingAction, Endpoint, Role, Scenario, ScenarioError, Signature, Span, Step,
     ThreadAction, render_json,
 };
+use crate::simulation::{CallerFacts, Simulation, block_on_paused};
 use crate::world::{self, BuiltWorld};
-
-/// How often the release job runs, in simulated seconds.
-pub const RELEASE_INTERVAL: i64 = 5 * 60;
 
 /// The webhook secret of every simulated engine: inbound steps sign with it unless they ask for a
 /// missing or bad signature.
@@ -63,6 +58,15 @@ impl Outcome {
     pub fn passed(&self) -> bool {
         self.failure.is_none()
     }
+
+    fn failed(step: Option<usize>, report: ScenarioError) -> Outcome {
+        Outcome {
+            timeline: String::new(),
+            steps_run: 0,
+            ticks: 0,
+            failure: Some(Failure { step, report }),
+        }
+    }
 }
 
 /// The command that replays exactly this scenario.
@@ -72,28 +76,8 @@ pub fn replay_command(scenario: &Scenario) -> String {
 
 /// Runs a scenario to the end or to its first failure.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Outcome {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            return Outcome {
-                timeline: String::new(),
-                steps_run: 0,
-                ticks: 0,
-                failure: Some(Failure {
-                    step: None,
-                    report: ScenarioError::file(
-                        scenario.path(),
-                        format!("cannot start the runtime: {error}"),
-                    ),
-                }),
-            };
-        }
-    };
-    runtime.block_on(Run::start(scenario, options).execute())
+    block_on_paused(Run { scenario, options }.execute())
+        .unwrap_or_else(|error| Outcome::failed(None, ScenarioError::file(scenario.path(), error)))
 }
 
 struct Run<'a> {
@@ -101,19 +85,7 @@ struct Run<'a> {
     options: &'a RunOptions,
 }
 
-/// The state shared with the release-job task.
-struct Ticker {
-    ticks: AtomicU64,
-    /// The instant of the last completed tick.
-    done_through: AtomicI64,
-    error: RefCell<Option<String>>,
-}
-
 impl<'a> Run<'a> {
-    fn start(scenario: &'a Scenario, options: &'a RunOptions) -> Run<'a> {
-        Run { scenario, options }
-    }
-
     async fn execute(self) -> Outcome {
         let scenario = self.scenario;
         let clock = SimClock::new(Timestamp(scenario.start));
@@ -123,12 +95,6 @@ impl<'a> Run<'a> {
             sitter_views: self.options.sitter_views,
             ..EngineConfig::default()
         };
-        let fail = |step: Option<usize>, report: ScenarioError| Outcome {
-            timeline: String::new(),
-            steps_run: 0,
-            ticks: 0,
-            failure: Some(Failure { step, report }),
-        };
         let engine = match Engine::new(
             config,
             Arc::new(clock),
@@ -136,7 +102,7 @@ impl<'a> Run<'a> {
         ) {
             Ok(engine) => Arc::new(engine),
             Err(error) => {
-                return fail(
+                return Outcome::failed(
                     None,
                     ScenarioError::file(
                         scenario.path(),
@@ -147,112 +113,64 @@ impl<'a> Run<'a> {
         };
         let mut built = match world::build(&engine, scenario) {
             Ok(built) => built,
-            Err(report) => return fail(None, report),
+            Err(report) => return Outcome::failed(None, report),
         };
-        let router = api::router(engine.clone());
-        let ticker = Rc::new(Ticker {
-            ticks: AtomicU64::new(0),
-            done_through: AtomicI64::new(scenario.start),
-            error: RefCell::new(None),
-        });
-        let local = tokio::task::LocalSet::new();
-        let outcome = local
-            .run_until(async {
-                tokio::task::spawn_local(release_job(
-                    engine.clone(),
-                    clock,
-                    scenario.start,
-                    ticker.clone(),
-                ));
-                let mut checker = Checker::default();
-                let mut failure = None;
-                let mut steps_run = 0;
-                let mut now = scenario.start;
-                for step in &scenario.steps {
-                    match self
-                        .step(
-                            &engine,
-                            &router,
-                            clock,
-                            &ticker,
-                            &mut built,
-                            &mut checker,
-                            step,
-                            now,
-                        )
-                        .await
-                    {
-                        Ok(()) => steps_run += 1,
-                        Err(report) => {
-                            failure = Some(Failure {
-                                step: Some(step.index),
-                                report,
-                            });
-                            break;
-                        }
-                    }
-                    now = step.when;
+        let mut sim = Simulation::new(engine.clone(), clock, scenario.start);
+        let mut failure = None;
+        let mut steps_run = 0;
+        for step in &scenario.steps {
+            match self.step(&mut sim, &mut built, step).await {
+                Ok(()) => steps_run += 1,
+                Err(report) => {
+                    failure = Some(Failure {
+                        step: Some(step.index),
+                        report,
+                    });
+                    break;
                 }
-                (steps_run, failure)
-            })
-            .await;
-        let (steps_run, failure) = outcome;
+            }
+        }
         Outcome {
             timeline: timeline(&engine, scenario, &built),
             steps_run,
-            ticks: ticker.ticks.load(Ordering::SeqCst),
+            ticks: sim.release_runs(),
             failure,
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn step(
         &self,
-        engine: &Engine,
-        router: &axum::Router,
-        clock: SimClock,
-        ticker: &Ticker,
+        sim: &mut Simulation,
         built: &mut BuiltWorld,
-        checker: &mut Checker,
         step: &Step,
-        started_at: i64,
     ) -> Result<(), ScenarioError> {
-        let scenario = self.scenario;
+        let engine = sim.engine.clone();
         let main = built.main_org();
-        let seq_before = last_seq(engine, main);
+        let seq_before = last_seq(&engine, main);
         // Move the clock: the release task runs at every 5-minute mark on the way.
-        tokio::time::sleep_until(clock.instant_of(Timestamp(step.when))).await;
-        let due_ticks = (step.when - scenario.start) / RELEASE_INTERVAL;
-        while ticker.done_through.load(Ordering::SeqCst)
-            < scenario.start + due_ticks * RELEASE_INTERVAL
-        {
-            tokio::task::yield_now().await;
+        sim.advance_to(step.when)
+            .await
+            .map_err(|e| self.fail(step, step.span, e))?;
+        let exchange = self.act(sim, built, step).await?;
+        if matches!(step.action, Action::Release { .. }) {
+            sim.note_release_run();
         }
-        if let Some(error) = ticker.error.borrow_mut().take() {
-            return Err(self.fail(
-                step,
-                step.span,
-                format!("the scheduled release job failed: {error}"),
-            ));
-        }
-        let mut last_job_run = (due_ticks > 0
-            && scenario.start + due_ticks * RELEASE_INTERVAL > started_at)
-            .then_some(scenario.start + due_ticks * RELEASE_INTERVAL);
-
-        let changes_before = engine.inspect(|c| c.total_changes());
-        let exchange = self.act(engine, router, built, step).await?;
         // A planted bug acts as part of the step's action.
         if let Some(plant) = &self.options.plant {
+            let before = engine.inspect(|c| c.total_changes());
             engine.inspect(|c| plant(c, step));
-        }
-        let changes_after = engine.inspect(|c| c.total_changes());
-        if matches!(step.action, Action::Release { .. }) {
-            last_job_run = Some(step.when);
+            let after = engine.inspect(|c| c.total_changes());
+            if let Some(exchange) = &exchange
+                && matches!(exchange.status, 400 | 401 | 403 | 404)
+                && after != before
+            {
+                sim.note_refused_write(exchange.status, after - before);
+            }
         }
 
         // Expectations.
         let names = &built.names;
-        if let Some((exchange, _)) = &exchange {
+        if let Some(exchange) = &exchange {
             match &step.expect.status {
                 Some(expected) if expected.value != exchange.status => {
                     return Err(self.fail(
@@ -406,23 +324,7 @@ impl<'a> Run<'a> {
         }
 
         // Invariants.
-        let facts = StepFacts {
-            started_at,
-            now: step.when,
-            last_job_run,
-            responses: exchange
-                .map(|(exchange, caller)| {
-                    vec![ResponseFacts {
-                        org: caller.org,
-                        sitter: caller.sitter,
-                        status: exchange.status,
-                        body: exchange.body,
-                    }]
-                })
-                .unwrap_or_default(),
-            changes_around_action: Some((changes_before, changes_after)),
-        };
-        let violations = checker.check(engine, &facts);
+        let violations = sim.finish_step();
         if !violations.is_empty() {
             let list: Vec<String> = violations
                 .iter()
@@ -452,11 +354,11 @@ impl<'a> Run<'a> {
     /// Performs the step's action through the API. Returns the exchange and who made it.
     async fn act(
         &self,
-        engine: &Engine,
-        router: &axum::Router,
+        sim: &mut Simulation,
         built: &mut BuiltWorld,
         step: &Step,
-    ) -> Result<Option<(Exchange, CallerFacts)>, ScenarioError> {
+    ) -> Result<Option<Exchange>, ScenarioError> {
+        let engine = sim.engine.clone();
         let scenario = self.scenario;
         let span = step.action_span.unwrap_or(step.span);
         let names_snapshot = built.names.clone();
@@ -521,7 +423,7 @@ impl<'a> Run<'a> {
                 (request.actor.clone(), request.method.as_str(), path, body)
             }
             Action::Inbound(inbound) => {
-                return self.inbound(router, built, step, inbound).await.map(Some);
+                return self.inbound(sim, step, inbound).await.map(Some);
             }
             Action::Send(send) => {
                 let sitter = matches!(send.actor, Role::Sitter(_));
@@ -618,21 +520,22 @@ impl<'a> Run<'a> {
                 (actor.clone(), "POST", "/api/ops/pool-release".into(), None)
             }
         };
-        let caller = CallerFacts::of(engine, built, &role);
+        let caller = caller_facts(&engine, built, &role);
         let token = built.token(&role).map(str::to_string);
-        let exchange = http::send(
-            router,
-            Call {
-                method,
-                path: &path,
-                token: token.as_deref(),
-                content_type: "application/json",
-                headers: Vec::new(),
-                body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
-            },
-        )
-        .await
-        .map_err(|e| scenario.error_at(span, e))?;
+        let exchange = sim
+            .call(
+                caller,
+                Call {
+                    method,
+                    path: &path,
+                    token: token.as_deref(),
+                    content_type: "application/json",
+                    headers: Vec::new(),
+                    body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+                },
+            )
+            .await
+            .map_err(|e| scenario.error_at(span, e))?;
         // Record the names of what the step created.
         if (200..300).contains(&exchange.status) {
             let response = exchange.json();
@@ -649,7 +552,7 @@ impl<'a> Run<'a> {
                     if let Some(thread) = built
                         .names
                         .id(booking, Kind::Booking)
-                        .and_then(|b| world::thread_of_booking(engine, b))
+                        .and_then(|b| world::thread_of_booking(&engine, b))
                     {
                         built.names.insert(booking, Kind::Thread, thread);
                     }
@@ -665,16 +568,15 @@ impl<'a> Run<'a> {
                 _ => {}
             }
         }
-        Ok(Some((exchange, caller)))
+        Ok(Some(exchange))
     }
 
     async fn inbound(
         &self,
-        router: &axum::Router,
-        built: &BuiltWorld,
+        sim: &mut Simulation,
         step: &Step,
         inbound: &crate::scenario::Inbound,
-    ) -> Result<(Exchange, CallerFacts), ScenarioError> {
+    ) -> Result<Exchange, ScenarioError> {
         let scenario = self.scenario;
         let phone =
             |endpoint: &crate::scenario::Spanned<Endpoint>| -> Result<String, ScenarioError> {
@@ -707,9 +609,8 @@ impl<'a> Run<'a> {
             )],
             Signature::Missing => Vec::new(),
         };
-        let _ = built;
-        let exchange = http::send(
-            router,
+        sim.call(
+            CallerFacts::default(),
             Call {
                 method: "POST",
                 path: "/api/messages/webhook",
@@ -720,48 +621,19 @@ impl<'a> Run<'a> {
             },
         )
         .await
-        .map_err(|e| scenario.error_at(step.span, e))?;
-        Ok((
-            exchange,
-            CallerFacts {
-                org: None,
-                sitter: false,
-            },
-        ))
+        .map_err(|e| scenario.error_at(step.span, e))
     }
 }
 
-/// Who made a call, for the invariants.
-#[derive(Debug, Clone, Copy)]
-struct CallerFacts {
-    org: Option<i64>,
-    sitter: bool,
-}
-
-impl CallerFacts {
-    fn of(engine: &Engine, built: &BuiltWorld, role: &Role) -> CallerFacts {
-        let org = built
-            .token(role)
-            .and_then(|token| engine.authenticate(token).ok())
-            .map(|caller| caller.org);
-        CallerFacts {
-            org,
-            sitter: matches!(role, Role::Sitter(_)),
-        }
-    }
-}
-
-/// The scheduled release job: every [`RELEASE_INTERVAL`] of simulated time, forever.
-async fn release_job(engine: Arc<Engine>, clock: SimClock, start: i64, ticker: Rc<Ticker>) {
-    let mut next = start + RELEASE_INTERVAL;
-    loop {
-        tokio::time::sleep_until(clock.instant_of(Timestamp(next))).await;
-        if let Err(error) = engine.run_scheduled_release() {
-            *ticker.error.borrow_mut() = Some(error.to_string());
-        }
-        ticker.ticks.fetch_add(1, Ordering::SeqCst);
-        ticker.done_through.store(next, Ordering::SeqCst);
-        next += RELEASE_INTERVAL;
+/// Who a role is, for the invariants.
+fn caller_facts(engine: &Engine, built: &BuiltWorld, role: &Role) -> CallerFacts {
+    let org = built
+        .token(role)
+        .and_then(|token| engine.authenticate(token).ok())
+        .map(|caller| caller.org);
+    CallerFacts {
+        org,
+        sitter: matches!(role, Role::Sitter(_)),
     }
 }
 

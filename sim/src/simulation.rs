@@ -1,0 +1,169 @@
+//! A running simulation: an engine on a simulated clock, the release job as a task every
+//! [`RELEASE_INTERVAL`] of simulated time, calls through the real Router, and the invariants.
+//!
+//! The scenario runner drives one of these from a file; the busy-year benchmark and the explorer
+//! drive it from generated input. All of it runs on one paused current-thread runtime
+//! ([`block_on_paused`]); nothing here may call `spawn_blocking` (it would stop paused time).
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use axum::Router;
+use switchboard_core::{Engine, Timestamp, api};
+
+use crate::clock::SimClock;
+use crate::http::{self, Call, Exchange};
+use crate::invariants::{Checker, ResponseFacts, StepFacts, Violation};
+
+/// How often the release job runs, in simulated seconds.
+pub const RELEASE_INTERVAL: i64 = 5 * 60;
+
+/// Runs `future` on a current-thread runtime with paused time, inside a `LocalSet` (the release
+/// task is a local task). Fails only if the runtime cannot be built.
+pub fn block_on_paused<F: Future>(future: F) -> Result<F::Output, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let local = tokio::task::LocalSet::new();
+    Ok(runtime.block_on(local.run_until(future)))
+}
+
+/// What the release task shares with the simulation.
+#[derive(Default)]
+struct Ticker {
+    runs: Cell<u64>,
+    /// The instant of the last completed run.
+    done_through: Cell<i64>,
+    error: RefCell<Option<String>>,
+}
+
+/// Who made a call, for the invariants.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallerFacts {
+    /// The caller's org (None for anonymous and the provider).
+    pub org: Option<i64>,
+    pub sitter: bool,
+}
+
+pub struct Simulation {
+    pub engine: Arc<Engine>,
+    router: Router,
+    clock: SimClock,
+    start: i64,
+    ticker: Rc<Ticker>,
+    checker: Checker,
+    step: StepFacts,
+}
+
+impl Simulation {
+    /// Starts the release task. Call inside [`block_on_paused`], with the engine on `clock`.
+    pub fn new(engine: Arc<Engine>, clock: SimClock, start: i64) -> Simulation {
+        let ticker = Rc::new(Ticker {
+            done_through: Cell::new(start),
+            ..Ticker::default()
+        });
+        tokio::task::spawn_local(release_task(engine.clone(), clock, start, ticker.clone()));
+        Simulation {
+            router: api::router(engine.clone()),
+            engine,
+            clock,
+            start,
+            ticker,
+            checker: Checker::default(),
+            step: StepFacts {
+                started_at: start,
+                ..StepFacts::default()
+            },
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.step.now.max(self.start)
+    }
+
+    /// How many times the scheduled release job has run.
+    pub fn release_runs(&self) -> u64 {
+        self.ticker.runs.get()
+    }
+
+    /// Moves simulated time to `at` (never back). Every release run due at or before `at` has
+    /// completed when this returns.
+    pub async fn advance_to(&mut self, at: i64) -> Result<(), String> {
+        let at = at.max(self.now());
+        tokio::time::sleep_until(self.clock.instant_of(Timestamp(at))).await;
+        let last_due = self.start + (at - self.start) / RELEASE_INTERVAL * RELEASE_INTERVAL;
+        while self.ticker.done_through.get() < last_due {
+            tokio::task::yield_now().await;
+        }
+        if last_due > self.start && last_due > self.step.started_at {
+            self.step.last_job_run = Some(last_due);
+        }
+        self.step.now = at;
+        match self.ticker.error.borrow_mut().take() {
+            Some(error) => Err(format!("the scheduled release job failed: {error}")),
+            None => Ok(()),
+        }
+    }
+
+    /// Records that the release job ran now (an explicit run through the API).
+    pub fn note_release_run(&mut self) {
+        self.step.last_job_run = Some(self.now());
+    }
+
+    /// Sends a call through the Router and records what the invariants need.
+    pub async fn call(&mut self, caller: CallerFacts, call: Call<'_>) -> Result<Exchange, String> {
+        let before = self.engine.inspect(|c| c.total_changes());
+        let exchange = http::send(&self.router, call).await?;
+        let after = self.engine.inspect(|c| c.total_changes());
+        if matches!(exchange.status, 400 | 401 | 403 | 404) && after != before {
+            self.step
+                .refused_writes
+                .push((exchange.status, after - before));
+        }
+        self.step.responses.push(ResponseFacts {
+            org: caller.org,
+            sitter: caller.sitter,
+            status: exchange.status,
+            body: exchange.body.clone(),
+        });
+        Ok(exchange)
+    }
+
+    /// Records a write that happened outside the Router during this step's last call (used by
+    /// fault-injection tests to make a refused call "write").
+    pub fn note_refused_write(&mut self, status: u16, rows: u64) {
+        self.step.refused_writes.push((status, rows));
+    }
+
+    /// Ends a step: runs every invariant over what the step did, then starts the next step.
+    pub fn finish_step(&mut self) -> Vec<Violation> {
+        let now = self.now();
+        let facts = std::mem::replace(
+            &mut self.step,
+            StepFacts {
+                started_at: now,
+                now,
+                ..StepFacts::default()
+            },
+        );
+        self.checker.check(&self.engine, &facts)
+    }
+}
+
+/// The scheduled release job: every [`RELEASE_INTERVAL`] of simulated time, forever.
+async fn release_task(engine: Arc<Engine>, clock: SimClock, start: i64, ticker: Rc<Ticker>) {
+    let mut next = start + RELEASE_INTERVAL;
+    loop {
+        tokio::time::sleep_until(clock.instant_of(Timestamp(next))).await;
+        if let Err(error) = engine.run_scheduled_release() {
+            *ticker.error.borrow_mut() = Some(error.to_string());
+        }
+        ticker.runs.set(ticker.runs.get() + 1);
+        ticker.done_through.set(next);
+        next += RELEASE_INTERVAL;
+    }
+}
