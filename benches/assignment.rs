@@ -1,1 +1,227 @@
-fn main() {}
+//! One full assignment (open a thread, assign it a pool number, audit) on a pool of 10,000
+//! numbers with 10k / 100k / 1M threads, per strategy, beside the original system's algorithm on
+//! the same database.
+//!
+//! Ours: `Engine::open_thread` (one `BEGIN IMMEDIATE` transaction: insert the thread, audit
+//! `thread.opened`, choose a number from `open_load`, bind, `number_bindings` row,
+//! `pool.number.assigned` event, reserve alerts). After each measured call the thread is closed
+//! outside the timing (`iter_custom`), so every iteration sees the same pool.
+//!
+//! Baseline: the original algorithm (see `support::build_legacy` for the emulation): in one
+//! transaction, insert the thread, `GROUP BY` every non-archived thread per number, read the
+//! pool, drop numbers at the cap, order in memory per strategy, bind (thread + number + audit row).
+//! The inserted thread is deleted outside the timing.
+//!
+//! World: 10,000 active pool numbers, cap 128 (`maxConcurrentThreadsPerPoolNumber`), 10% of the
+//! threads open and bound (spread evenly: 10 per number at 1M), 90% closed with one released
+//! binding each; `stickyReuseDays` = 0 so every assignment runs the strategy.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use rusqlite::{Connection, params};
+use serde_json::json;
+use switchboard_core::pool::{Assignment, ThreadStatus};
+use switchboard_core::rendezvous;
+use switchboard_core::settings::Strategy;
+
+use support::{ACTOR, Spec, World};
+
+const NUMBERS: usize = 10_000;
+const CAP: i64 = 128;
+const STRATEGIES: [Strategy; 3] = [Strategy::Lru, Strategy::Fifo, Strategy::HashShuffle];
+
+fn world(threads: usize) -> World {
+    let world = support::build(Spec {
+        numbers: NUMBERS,
+        threads,
+        clients: (threads / 20).max(100),
+        open_every: 10,
+        due: false,
+        active_windows: false,
+        settings: json!({
+            "maxConcurrentThreadsPerPoolNumber": CAP,
+            "stickyReuseDays": 0,
+        }),
+    });
+    support::build_legacy(&world);
+    world
+}
+
+/// Ours: one `open_thread` (thread + assignment + audit) per iteration.
+fn ours(world: &World, iters: u64) -> Duration {
+    let engine = &world.engine;
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let start = Instant::now();
+        let (thread, assignment) = engine
+            .open_thread(world.org, ACTOR, world.fresh_client, None, None)
+            .expect("open_thread");
+        total += start.elapsed();
+        assert!(
+            matches!(assignment, Assignment::Bound { .. }),
+            "{assignment:?}"
+        );
+        engine
+            .end_thread(world.org, ACTOR, thread, ThreadStatus::Closed)
+            .expect("close");
+    }
+    total
+}
+
+/// The original algorithm, on the legacy tables. Returns (thread, number, the number's previous
+/// `last_assigned_at`) so the caller can undo it outside the timing.
+fn baseline_assign(
+    conn: &Connection,
+    org: i64,
+    client: i64,
+    now: i64,
+    strategy: Strategy,
+) -> (i64, i64, Option<i64>) {
+    let tx = conn.unchecked_transaction().unwrap();
+    tx.prepare_cached(
+        "INSERT INTO legacy_threads (org_id, client_id, status, created_at) VALUES (?1, ?2, 'open', ?3)",
+    )
+    .unwrap()
+    .execute(params![org, client, now])
+    .unwrap();
+    let thread = tx.last_insert_rowid();
+    // The original's capacity check: count every non-archived thread of every number.
+    let mut counts = std::collections::HashMap::<i64, i64>::new();
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT number_id, count(*) FROM legacy_threads
+                 WHERE org_id = ?1 AND number_id IS NOT NULL AND status != 'archived'
+                 GROUP BY number_id",
+            )
+            .unwrap();
+        let rows = stmt
+            .query_map([org], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .unwrap();
+        for row in rows {
+            let (number, count) = row.unwrap();
+            counts.insert(number, count);
+        }
+    }
+    type Candidate = (i64, String, Option<i64>, i64);
+    let mut candidates: Vec<Candidate> = tx
+        .prepare_cached(
+            "SELECT id, e164, last_assigned_at, created_at FROM legacy_numbers
+             WHERE org_id = ?1 AND class = 'pool' AND status = 'active'",
+        )
+        .unwrap()
+        .query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    candidates.retain(|(id, ..)| counts.get(id).copied().unwrap_or(0) < CAP);
+    let chosen = match strategy {
+        Strategy::Lru => {
+            candidates.sort_by(|a, b| (a.2, a.3, a.0).cmp(&(b.2, b.3, b.0)));
+            candidates.first()
+        }
+        Strategy::Fifo => {
+            candidates.sort_by(|a, b| (a.3, a.0).cmp(&(b.3, b.0)));
+            candidates.first()
+        }
+        Strategy::HashShuffle => {
+            let key = format!("cli_{client}");
+            let id = rendezvous::choose(&key, candidates.iter().map(|c| (c.0, c.1.as_str())));
+            candidates.iter().find(|c| Some(c.0) == id)
+        }
+    };
+    let (number, e164, previous, _) = chosen.expect("baseline found no number").clone();
+    let current = counts.get(&number).copied().unwrap_or(0);
+    tx.prepare_cached("UPDATE legacy_threads SET number_id = ?1, bound_at = ?2 WHERE id = ?3")
+        .unwrap()
+        .execute(params![number, now, thread])
+        .unwrap();
+    tx.prepare_cached("UPDATE legacy_numbers SET last_assigned_at = ?1 WHERE id = ?2")
+        .unwrap()
+        .execute(params![now, number])
+        .unwrap();
+    support::legacy_audit(
+        &tx,
+        "legacy_audit",
+        org,
+        now,
+        "pool.number.assigned",
+        thread,
+        number,
+        &json!({
+            "numberId": format!("num_{number}"),
+            "e164": e164,
+            "threadId": format!("thr_{thread}"),
+            "strategy": strategy.as_str(),
+            "capacityCheck": {
+                "maxConcurrent": CAP,
+                "currentCount": current,
+                "availableCount": candidates.len(),
+                "totalPoolCount": NUMBERS,
+            },
+        }),
+    );
+    tx.commit().unwrap();
+    (thread, number, previous)
+}
+
+fn baseline(world: &World, strategy: Strategy, iters: u64) -> Duration {
+    let now = world.engine.now().0;
+    world.engine.inspect(|conn| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let start = Instant::now();
+            let (thread, number, previous) =
+                baseline_assign(conn, world.org, world.fresh_client, now, strategy);
+            total += start.elapsed();
+            conn.execute("DELETE FROM legacy_threads WHERE id = ?1", [thread])
+                .unwrap();
+            conn.execute(
+                "UPDATE legacy_numbers SET last_assigned_at = ?1 WHERE id = ?2",
+                params![previous, number],
+            )
+            .unwrap();
+        }
+        total
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    for threads in support::sizes(&[10_000, 100_000, 1_000_000]) {
+        let world = world(threads);
+        let size = support::label(threads);
+        let mut group = c.benchmark_group("assignment");
+        for strategy in STRATEGIES {
+            world
+                .engine
+                .update_rotation_settings(
+                    world.org,
+                    ACTOR,
+                    &json!({ "poolSelectionStrategy": strategy.as_str() }),
+                )
+                .expect("strategy");
+            group.sampling_mode(SamplingMode::Auto);
+            group.bench_function(
+                BenchmarkId::new(format!("ours/{}", strategy.as_str()), &size),
+                |b| b.iter_custom(|iters| ours(&world, iters)),
+            );
+            // The baseline takes up to a second per call at 1M: one call per sample.
+            group.sampling_mode(SamplingMode::Flat);
+            group.bench_function(
+                BenchmarkId::new(format!("baseline/{}", strategy.as_str()), &size),
+                |b| b.iter_custom(|iters| baseline(&world, strategy, iters)),
+            );
+        }
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = bench
+}
+criterion_main!(benches);

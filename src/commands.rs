@@ -85,6 +85,37 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
     }
 }
 
+/// `switchboard explore`: generated cases until the first failure, which is shrunk and written.
+pub fn explore(seed: u64, cases: u64, steps: usize, out: &Path) -> u8 {
+    use switchboard_sim::explore;
+    let started = std::time::Instant::now();
+    let options = explore::options();
+    for case in 0..cases {
+        let ops = explore::generate(seed, case, steps);
+        if let Err(report) = explore::check(seed, &ops, &options) {
+            println!("case {case} of seed {seed} failed:\n{report}");
+            let shrunk = explore::shrink(seed, ops, &options);
+            let file = out.join(format!("explore-seed-{seed}-case-{case}.toml"));
+            let written = std::fs::create_dir_all(out).and_then(|()| {
+                std::fs::write(&file, explore::failure_file(seed, &shrunk, &options))
+            });
+            match written {
+                Ok(()) => {
+                    println!("shrunk to {} steps: {}", shrunk.len(), file.display());
+                    println!("replay: cargo run --release -- run {}", file.display());
+                }
+                Err(error) => eprintln!("error: cannot write {}: {error}", file.display()),
+            }
+            return FAILED;
+        }
+    }
+    println!(
+        "{cases} generated scenarios of {steps} steps (seed {seed}): every invariant held ({:.2}s)",
+        started.elapsed().as_secs_f64()
+    );
+    OK
+}
+
 /// `switchboard scan`.
 pub fn scan(contacts: &Path, files: &[PathBuf]) -> u8 {
     let mut stdout = std::io::stdout().lock();

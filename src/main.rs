@@ -32,6 +32,21 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Generate random scenarios from a seed and run them with every invariant on; a failure is
+    /// shrunk and written as an ordinary scenario file.
+    Explore {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How many scenarios to generate.
+        #[arg(long, default_value_t = 200)]
+        cases: u64,
+        /// Operations per scenario.
+        #[arg(long, default_value_t = 40)]
+        steps: usize,
+        /// Where a shrunk failing scenario is written.
+        #[arg(long, default_value = "target/explore-failures")]
+        out: PathBuf,
+    },
     /// Scan JSON or HAR files for known real phone numbers and emails.
     Scan {
         /// `{"secrets": {"phones": [...], "emails": [...]}, "allowed": {"phones": [...]}}`
@@ -63,6 +78,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run { paths, filter } => commands::run(&paths, filter.as_deref()),
+        Command::Explore {
+            seed,
+            cases,
+            steps,
+            out,
+        } => commands::explore(seed, cases, steps, &out),
         Command::Scan { contacts, files } => commands::scan(&contacts, &files),
         Command::Serve {
             db,

@@ -39,8 +39,10 @@ pub struct StepFacts {
     pub started_at: i64,
     /// The simulated time after the step.
     pub now: i64,
-    /// The instant of the last release-job run in this step (tick or explicit), if any.
+    /// The instant of the last scheduled release-job run (all orgs) in this step, if any.
     pub last_job_run: Option<i64>,
+    /// Explicit runs for one org (`POST /api/ops/pool-release`): org → instant.
+    pub org_job_runs: BTreeMap<i64, i64>,
     /// Responses the step received: (caller's org, whether the caller is a sitter, status, body).
     pub responses: Vec<ResponseFacts>,
     /// Refused calls (status) that nevertheless changed rows (how many).
@@ -284,7 +286,8 @@ fn release(engine: &Engine, facts: &StepFacts, events_after: i64, out: &mut Vec<
         };
         let settings = settings.to_json();
         engine.inspect(|conn| {
-            if let Some(run) = facts.last_job_run {
+            let run = facts.last_job_run.max(facts.org_job_runs.get(&org).copied());
+            if let Some(run) = run {
                 let bound: Vec<(i64, i64, Option<i64>, Option<i64>)> = q(
                     conn,
                     "SELECT t.id, t.bound_at,

@@ -6,6 +6,7 @@
 //! [`discover`] to find scenario files under a folder.
 
 pub mod clock;
+pub mod explore;
 pub mod http;
 pub mod invariants;
 pub mod names;

@@ -109,9 +109,10 @@ impl Simulation {
         }
     }
 
-    /// Records that the release job ran now (an explicit run through the API).
-    pub fn note_release_run(&mut self) {
-        self.step.last_job_run = Some(self.now());
+    /// Records that the release job ran now for one org (an explicit run through the API).
+    pub fn note_release_run(&mut self, org: i64) {
+        let now = self.now();
+        self.step.org_job_runs.insert(org, now);
     }
 
     /// Sends a call through the Router and records what the invariants need.

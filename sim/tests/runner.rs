@@ -224,7 +224,7 @@ expect = { status = 200 }
                 redact: false,
                 leak_gate: true,
             },
-            plant: None,
+            ..RunOptions::default()
         },
     );
     let report = gated
@@ -241,7 +241,7 @@ expect = { status = 200 }
                 redact: false,
                 leak_gate: false,
             },
-            plant: None,
+            ..RunOptions::default()
         },
     );
     let report = open
