@@ -72,6 +72,40 @@ fn check_scenario(file: &Path, test: &str) -> Result<(), Failed> {
     })
 }
 
+/// A `leaks/` scenario passes only because redaction works: with redaction off, the engine's leak
+/// gate refuses the sitter response (500), and with the gate off too, the harness's scan of the
+/// bytes the sitter received fails the step.
+fn check_fails_without_redaction(file: &Path) -> Result<(), Failed> {
+    use switchboard_core::SitterViewConfig;
+    let relative = file.strip_prefix(root()).unwrap_or(file);
+    let source = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let scenario = Scenario::parse(relative, &source).map_err(|e| e.render())?;
+    let run = |redact, leak_gate| {
+        let options = RunOptions {
+            sitter_views: SitterViewConfig { redact, leak_gate },
+            ..RunOptions::default()
+        };
+        runner::run(&scenario, &options)
+            .failure
+            .map(|f| f.report.render())
+    };
+    let gated = run(false, true).ok_or(
+        "with redaction off the scenario still passed: the leak gate let a response through",
+    )?;
+    if !gated.contains("got 500") {
+        return Err(
+            format!("with redaction off, expected the leak gate's 500, got:\n{gated}").into(),
+        );
+    }
+    let open = run(false, false).ok_or(
+        "with redaction and the gate off the scenario still passed: the harness scan missed a leak",
+    )?;
+    if !open.contains("[leak]") && !open.contains("redacted") {
+        return Err(format!("with both defences off, expected a [leak] violation or a redaction mismatch, got:\n{open}").into());
+    }
+    Ok(())
+}
+
 /// No `.snap.new` files left behind, and every snapshot belongs to a scenario.
 fn check_snapshots(tests: &[String]) -> Result<(), Failed> {
     let dir = root().join("snapshots");
@@ -107,6 +141,13 @@ fn main() {
     for file in files {
         let name = test_name(&file);
         names.push(name.clone());
+        if name.starts_with("leaks/") {
+            let file = file.clone();
+            trials.push(Trial::test(
+                format!("{name}/fails-without-redaction"),
+                move || check_fails_without_redaction(&file),
+            ));
+        }
         trials.push(Trial::test(name.clone(), move || {
             check_scenario(&file, &name)
         }));

@@ -32,6 +32,9 @@ pub fn open(storage: &Storage) -> Result<Connection> {
         Storage::File(path) => open_file(path)?,
     };
     conn.pragma_update(None, "foreign_keys", true)?;
+    // The engine and the harness use a few dozen distinct statements; rusqlite's default cache of
+    // 16 would re-parse them over and over.
+    conn.set_prepared_statement_cache_capacity(256);
     MIGRATIONS.to_latest(&mut conn)?;
     Ok(conn)
 }

@@ -266,9 +266,11 @@ struct PoolCounts {
 
 /// The filter shared by every availability query: active pool numbers of the org with room,
 /// serving no other open thread of the client. Parameters: ?1 org, ?2 cap, ?3 client.
+/// The client's numbers are an uncorrelated subquery: SQLite evaluates it once (a client holds
+/// a handful of numbers at most) instead of once per candidate number.
 const AVAILABLE: &str = "n.org_id = ?1 AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2
-     AND NOT EXISTS (SELECT 1 FROM threads t
-                     WHERE t.org_id = ?1 AND t.client_id = ?3 AND t.status = 'open' AND t.number_id = n.id)";
+     AND n.id NOT IN (SELECT t.number_id FROM threads t
+                      WHERE t.org_id = ?1 AND t.client_id = ?3 AND t.status = 'open' AND t.number_id IS NOT NULL)";
 
 fn counts(tx: &Transaction, org: i64, cap: i64, client: i64) -> Result<PoolCounts> {
     let total: i64 = tx

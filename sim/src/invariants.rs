@@ -203,10 +203,11 @@ fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
     // The k-th thread bound to a number (in binding order) needs a cap of at least k when bound.
     let over: Vec<(i64, i64, i64, i64)> = q(
         conn,
-        "SELECT t.id, t.number_id, t.bound_cap,
-                (SELECT count(*) FROM threads o WHERE o.number_id = t.number_id AND o.status = 'open'
-                   AND (o.bound_at < t.bound_at OR (o.bound_at = t.bound_at AND o.id <= t.id))) AS rank
-         FROM threads t WHERE t.number_id IS NOT NULL AND t.status = 'open' AND rank > t.bound_cap",
+        "SELECT id, number_id, bound_cap, rank FROM (
+             SELECT id, number_id, bound_cap,
+                    row_number() OVER (PARTITION BY number_id ORDER BY bound_at, id) AS rank
+             FROM threads WHERE number_id IS NOT NULL AND status = 'open')
+         WHERE rank > bound_cap",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     );
@@ -215,8 +216,10 @@ fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
     }
     let drift: Vec<(i64, i64, i64)> = q(
         conn,
-        "SELECT n.id, n.open_load, (SELECT count(*) FROM threads t WHERE t.number_id = n.id AND t.status = 'open') AS actual
-         FROM message_numbers n WHERE n.open_load != actual",
+        "SELECT n.id, n.open_load, COALESCE(c.open, 0) FROM message_numbers n
+         LEFT JOIN (SELECT number_id, count(*) AS open FROM threads
+                    WHERE number_id IS NOT NULL AND status = 'open' GROUP BY number_id) c ON c.number_id = n.id
+         WHERE n.open_load != COALESCE(c.open, 0)",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     );
@@ -291,7 +294,7 @@ fn release(engine: &Engine, facts: &StepFacts, events_after: i64, out: &mut Vec<
                 let bound: Vec<(i64, i64, Option<i64>, Option<i64>)> = q(
                     conn,
                     "SELECT t.id, t.bound_at,
-                            (SELECT max(m.at) FROM messages m WHERE m.thread_id = t.id),
+                            (SELECT m.at FROM messages m WHERE m.thread_id = t.id ORDER BY m.id DESC LIMIT 1),
                             b.window_end
                      FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id
                      WHERE t.org_id = ?1 AND t.number_id IS NOT NULL AND t.bound_at <= ?2",
@@ -351,32 +354,32 @@ const ISOLATION_CHECKS: [(&str, &str, &str); 9] = [
     (
         "threads",
         "thread's client",
-        "SELECT t.id FROM threads t JOIN clients c ON c.id = t.client_id WHERE (t.id > ?1 OR t.number_id IS NOT NULL OR t.id IN (SELECT value FROM json_each(?2))) AND c.org_id != t.org_id",
+        "SELECT t.id FROM threads t JOIN clients c ON c.id = t.client_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND c.org_id != t.org_id",
     ),
     (
         "threads",
         "thread's sitter",
-        "SELECT t.id FROM threads t JOIN sitters s ON s.id = t.sitter_id WHERE (t.id > ?1 OR t.number_id IS NOT NULL OR t.id IN (SELECT value FROM json_each(?2))) AND s.org_id != t.org_id",
+        "SELECT t.id FROM threads t JOIN sitters s ON s.id = t.sitter_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND s.org_id != t.org_id",
     ),
     (
         "threads",
         "thread's number",
-        "SELECT t.id FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE (t.id > ?1 OR t.number_id IS NOT NULL OR t.id IN (SELECT value FROM json_each(?2))) AND n.org_id != t.org_id",
+        "SELECT t.id FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND n.org_id != t.org_id",
     ),
     (
         "threads",
         "thread's booking",
-        "SELECT t.id FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE (t.id > ?1 OR t.number_id IS NOT NULL OR t.id IN (SELECT value FROM json_each(?2))) AND b.org_id != t.org_id",
+        "SELECT t.id FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND b.org_id != t.org_id",
     ),
     (
         "bookings",
         "booking's client",
-        "SELECT b.id FROM bookings b JOIN clients c ON c.id = b.client_id WHERE (b.id > ?1 OR b.id IN (SELECT value FROM json_each(?2))) AND c.org_id != b.org_id",
+        "SELECT b.id FROM bookings b JOIN clients c ON c.id = b.client_id WHERE b.id IN (SELECT value FROM json_each(?2)) AND c.org_id != b.org_id",
     ),
     (
         "bookings",
         "booking's sitter",
-        "SELECT b.id FROM bookings b JOIN sitters s ON s.id = b.sitter_id WHERE (b.id > ?1 OR b.id IN (SELECT value FROM json_each(?2))) AND s.org_id != b.org_id",
+        "SELECT b.id FROM bookings b JOIN sitters s ON s.id = b.sitter_id WHERE b.id IN (SELECT value FROM json_each(?2)) AND s.org_id != b.org_id",
     ),
     (
         "messages",
@@ -402,21 +405,31 @@ impl Checker {
         events_after: i64,
         out: &mut Vec<Violation>,
     ) {
-        // Threads and bookings the step's events touched (updates do not move the id cursors).
-        let touched = |sql: &str| -> String {
-            let ids: Vec<i64> = q(conn, sql, [events_after], |r| r.get(0));
+        // Candidates: rows added since the last check, and threads and bookings the step's
+        // events touched (updates do not move the id cursors). Each query
+        // uses an index, so the check costs what the step did, not what the database holds.
+        let ids = |sql: &str, cursor: i64| -> String {
+            let mut ids: Vec<i64> = q(conn, sql, rusqlite::params![events_after, cursor], |r| {
+                r.get(0)
+            });
+            ids.sort_unstable();
+            ids.dedup();
             serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
         };
-        let threads = touched(
-            "SELECT thread_id FROM audit_events WHERE id > ?1 AND thread_id IS NOT NULL
-             UNION
-             SELECT t.id FROM threads t WHERE t.booking_id IN (
+        let cursor = |table: &str| self.isolation_cursors.get(table).copied().unwrap_or(0);
+        let threads = ids(
+            "SELECT id FROM threads WHERE id > ?2
+             UNION ALL SELECT thread_id FROM audit_events WHERE id > ?1 AND thread_id IS NOT NULL
+             UNION ALL SELECT t.id FROM threads t WHERE t.booking_id IN (
                  SELECT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
                  WHERE id > ?1 AND json_extract(payload, '$.bookingId') IS NOT NULL)",
+            cursor("threads"),
         );
-        let bookings = touched(
-            "SELECT DISTINCT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
+        let bookings = ids(
+            "SELECT id FROM bookings WHERE id > ?2
+             UNION ALL SELECT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
              WHERE id > ?1 AND json_extract(payload, '$.bookingId') IS NOT NULL",
+            cursor("bookings"),
         );
         for (table, what, sql) in ISOLATION_CHECKS {
             let cursor = self.isolation_cursors.get(table).copied().unwrap_or(0);

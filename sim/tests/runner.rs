@@ -191,12 +191,13 @@ expect = { status = 403 }
 }
 
 #[test]
-fn org_isolation_catches_a_thread_pointing_at_another_orgs_client() {
+fn org_isolation_catches_a_message_stored_under_another_org() {
     check_caught(
         "org-isolation",
         TWO_STEPS,
         1,
-        "UPDATE threads SET client_id = (SELECT id FROM clients WHERE org_id = 2 LIMIT 1) WHERE booking_id = 2;",
+        "INSERT INTO messages (org_id, thread_id, direction, actor, from_e164, to_e164, body, at, routed_to, delivery, metadata)
+         SELECT 2, id, 'inbound', 'provider', '+15550300001', '+15550100001', 'hi', 0, 'owner_inbox', '{}', '{}' FROM threads WHERE booking_id = 2;",
     );
 }
 
