@@ -146,7 +146,7 @@ pub fn serve(config: ServeConfig) -> u8 {
 
     let engine_config = EngineConfig {
         storage: Storage::File(config.db.clone()),
-        seed: 0,
+        seed: unpredictable_seed(),
         production: config.production,
         webhook_secret: config.webhook_secret,
         ..EngineConfig::default()
@@ -209,6 +209,16 @@ pub fn serve(config: ServeConfig) -> u8 {
             }
         }
     })
+}
+
+/// `serve` mints real bearer tokens, so its RNG must not be guessable: it is seeded from the OS
+/// (std's `RandomState` keys come from the OS random source). Only `serve` does this; the
+/// simulator seeds from the scenario file.
+fn unpredictable_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(std::process::id() as u64);
+    hasher.finish()
 }
 
 /// A small org to try the API with; prints the tokens.
