@@ -102,21 +102,7 @@ impl RotationSettings {
     /// Applies a partial update. Either every key is valid and all are applied, or nothing is
     /// changed and every bad key gets one message.
     pub fn patched(&self, patch: &Value) -> Result<RotationSettings> {
-        let Some(patch) = patch.as_object() else {
-            return Err(Error::invalid("", "body must be a JSON object"));
-        };
-        let mut next = self.clone();
-        let mut errors = Vec::new();
-        for (key, value) in patch {
-            if let Err(message) = next.set(key, value) {
-                errors.push(FieldError::new(key.clone(), message));
-            }
-        }
-        if errors.is_empty() {
-            Ok(next)
-        } else {
-            Err(Error::Invalid(errors))
-        }
+        patched(self, patch, Self::set)
     }
 
     fn set(&mut self, key: &str, value: &Value) -> Result<(), String> {
@@ -192,22 +178,9 @@ impl ChaosSettings {
         "delayMs",
     ];
 
+    /// Applies a partial update, all or nothing, like [`RotationSettings::patched`].
     pub fn patched(&self, patch: &Value) -> Result<ChaosSettings> {
-        let Some(patch) = patch.as_object() else {
-            return Err(Error::invalid("", "body must be a JSON object"));
-        };
-        let mut next = self.clone();
-        let mut errors = Vec::new();
-        for (key, value) in patch {
-            if let Err(message) = next.set(key, value) {
-                errors.push(FieldError::new(key.clone(), message));
-            }
-        }
-        if errors.is_empty() {
-            Ok(next)
-        } else {
-            Err(Error::Invalid(errors))
-        }
+        patched(self, patch, Self::set)
     }
 
     fn set(&mut self, key: &str, value: &Value) -> Result<(), String> {
@@ -233,6 +206,32 @@ impl ChaosSettings {
             }
         }
         Ok(())
+    }
+}
+
+/// Applies `set` to a copy for every key of the JSON object `patch`: the copy if every key was
+/// accepted, otherwise one error per rejected key (in key order) and no copy.
+fn patched<T: Clone>(
+    current: &T,
+    patch: &Value,
+    set: fn(&mut T, &str, &Value) -> Result<(), String>,
+) -> Result<T> {
+    let Some(patch) = patch.as_object() else {
+        return Err(Error::invalid("", "body must be a JSON object"));
+    };
+    let mut next = current.clone();
+    let errors: Vec<FieldError> = patch
+        .iter()
+        .filter_map(|(key, value)| {
+            set(&mut next, key, value)
+                .err()
+                .map(|m| FieldError::new(key.clone(), m))
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(next)
+    } else {
+        Err(Error::Invalid(errors))
     }
 }
 
