@@ -120,11 +120,11 @@ fn baseline_assign(
     candidates.retain(|(id, ..)| counts.get(id).copied().unwrap_or(0) < CAP);
     let chosen = match strategy {
         Strategy::Lru => {
-            candidates.sort_by(|a, b| (a.2, a.3, a.0).cmp(&(b.2, b.3, b.0)));
+            candidates.sort_by_key(|c| (c.2, c.3, c.0));
             candidates.first()
         }
         Strategy::Fifo => {
-            candidates.sort_by(|a, b| (a.3, a.0).cmp(&(b.3, b.0)));
+            candidates.sort_by_key(|c| (c.3, c.0));
             candidates.first()
         }
         Strategy::HashShuffle => {
@@ -149,8 +149,7 @@ fn baseline_assign(
         org,
         now,
         "pool.number.assigned",
-        thread,
-        number,
+        (thread, number),
         &json!({
             "numberId": format!("num_{number}"),
             "e164": e164,

@@ -149,7 +149,7 @@ fn simulate(hours: u64) -> Profile {
                 };
                 sid += 1;
                 // One in fifty webhooks is a provider retry of the previous one.
-                let message_sid = if sid % 50 == 0 { format!("SM{}", sid - 1) } else { format!("SM{sid}") };
+                let message_sid = if sid.is_multiple_of(50) { format!("SM{}", sid - 1) } else { format!("SM{sid}") };
                 let form = form_urlencoded::Serializer::new(String::new())
                     .append_pair("From", &from)
                     .append_pair("To", &to)

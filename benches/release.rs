@@ -110,8 +110,7 @@ fn baseline_release(conn: &Connection, org: i64, now: i64, settings: &RotationSe
             org,
             now,
             "pool.number.released",
-            thread,
-            number,
+            (thread, number),
             &json!({
                 "numberId": format!("num_{number}"),
                 "threadId": format!("thr_{thread}"),

@@ -116,15 +116,14 @@ pub fn explore(seed: u64, cases: u64, steps: usize, out: &Path) -> u8 {
     OK
 }
 
-/// `switchboard scan`.
+/// `switchboard scan`: one line per finding; exit 1 when anything is found, 2 on unusable input.
 pub fn scan(contacts: &Path, files: &[PathBuf]) -> u8 {
     let mut stdout = std::io::stdout().lock();
     match switchboard_core::leak::cli::run_scan(contacts, files, &mut stdout) {
-        Ok(outcome) if outcome.is_clean() => OK,
-        Ok(_) => FAILED,
+        Ok(outcome) => outcome.exit_code() as u8,
         Err(error) => {
             eprintln!("error: {error}");
-            UNUSABLE
+            error.exit_code() as u8
         }
     }
 }

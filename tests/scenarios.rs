@@ -87,7 +87,7 @@ fn check_fails_without_redaction(file: &Path) -> Result<(), Failed> {
         };
         runner::run(&scenario, &options)
             .failure
-            .map(|f| f.report.render())
+            .map(|f| f.report.message().to_string())
     };
     let gated = run(false, true).ok_or(
         "with redaction off the scenario still passed: the leak gate let a response through",

@@ -142,7 +142,7 @@ pub fn build(spec: Spec) -> World {
 
 /// Window end and grace relevant times of client `c`'s booking.
 fn booking_times(spec: &Spec, c: usize) -> (i64, i64) {
-    if spec.due && c % 3 == 0 {
+    if spec.due && c.is_multiple_of(3) {
         // Ended 30 days ago: its grace (72 h) comes before the other two deadlines.
         (T0.0 - 30 * DAY - 2 * HOUR, T0.0 - 30 * DAY)
     } else if spec.active_windows {
@@ -257,7 +257,7 @@ fn write_rows(
                 let num = (c + j / c_count) % n;
                 let (bound_at, last_message_at) = if spec.due {
                     let bound = T0.0 - 31 * DAY - (j % 3600) as i64;
-                    if j % 2 == 0 {
+                    if j.is_multiple_of(2) {
                         (bound, bound + HOUR) // inactivity comes first
                     } else {
                         (bound, T0.0 - HOUR) // lifetime comes first
@@ -428,8 +428,7 @@ pub fn legacy_audit(
     org: i64,
     at: i64,
     event_type: &str,
-    thread: i64,
-    number: i64,
+    (thread, number): (i64, i64),
     payload: &Value,
 ) {
     let seq: i64 = conn
@@ -479,9 +478,9 @@ pub fn sizes(default: &[usize]) -> Vec<usize> {
 
 /// `10k`, `100k`, `1M`.
 pub fn label(n: usize) -> String {
-    if n >= 1_000_000 && n % 1_000_000 == 0 {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
-    } else if n >= 1_000 && n % 1_000 == 0 {
+    } else if n >= 1_000 && n.is_multiple_of(1_000) {
         format!("{}k", n / 1_000)
     } else {
         n.to_string()

@@ -108,7 +108,7 @@ pub fn random_op(rng: &mut ChaCha8Rng) -> Op {
             Op::Settings(format!("{key} = {value}"))
         }
         _ => {
-            if rng.next_u32() % 2 == 0 {
+            if rng.next_u32().is_multiple_of(2) {
                 Op::Reassign {
                     booking: below(rng, BOOKINGS),
                     sitter: below(rng, SITTERS.len()),

@@ -781,16 +781,20 @@ mod tests {
 
     #[test]
     fn subset_semantics() {
+        let mismatch = |e: Result<(), Mismatch>| e.unwrap_err().to_string();
         assert!(subset(&json!({"a": 1}), &json!({"a": 1.0, "b": 2}), "").is_ok());
         assert_eq!(
-            subset(
+            mismatch(subset(
                 &json!({"a": {"b": [1, 2]}}),
                 &json!({"a": {"b": [1, 3]}}),
                 ""
-            ),
-            Err("/a/b/1".into())
+            )),
+            "at `/a/b/1`: expected 2, got 3"
         );
-        assert_eq!(subset(&json!({"x": 1}), &json!({}), ""), Err("/x".into()));
+        assert_eq!(
+            mismatch(subset(&json!({"x": 1}), &json!({}), "")),
+            "at `/x`: expected 1, but there is nothing there"
+        );
         assert!(subset(&json!([{"a": 1}]), &json!([{"a": 1, "b": 0}]), "").is_ok());
         assert!(subset(&json!([1]), &json!([1, 2]), "").is_err());
     }

@@ -1,0 +1,380 @@
+//! A small allocation-free JSON tokenizer that drives the scanner.
+//!
+//! Why not `serde_json::Value`? Building a tree allocates for every string
+//! and key, which alone costs more than the whole scan budget. This walker
+//! validates the document, tracks where it is (so findings get a JSON
+//! pointer) and hands the scanner each string token *in place*, with a
+//! summary of which byte classes it contains, so strings that cannot hold a
+//! secret are skipped after a single pass over their bytes.
+
+/// Byte-class flags accumulated over a string token.
+pub(crate) mod flag {
+    pub const BACKSLASH: u8 = 1;
+    pub const DIGIT: u8 = 2;
+    pub const NON_ASCII: u8 = 4;
+    pub const AT: u8 = 8;
+    pub const PERCENT: u8 = 16;
+    pub const AMP: u8 = 32;
+    pub const PLUS: u8 = 64;
+    pub const QUOTE: u8 = 128;
+}
+
+/// Per-byte flags; `QUOTE` marks the bytes that end the fast loop.
+pub(crate) const FLAGS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        if i >= 0x80 {
+            t[i] = flag::NON_ASCII;
+        }
+        i += 1;
+    }
+    let mut d = b'0';
+    while d <= b'9' {
+        t[d as usize] = flag::DIGIT;
+        d += 1;
+    }
+    t[b'@' as usize] = flag::AT;
+    t[b'%' as usize] = flag::PERCENT;
+    t[b'&' as usize] = flag::AMP;
+    t[b'+' as usize] = flag::PLUS;
+    t[b'"' as usize] = flag::QUOTE;
+    t[b'\\' as usize] = flag::QUOTE | flag::BACKSLASH;
+    t
+};
+
+/// Pre-scan tables for the longest possible digit run: `RUN_ADD` is 1 for
+/// an ASCII digit and (conservatively) for any non-ASCII byte, `RUN_KEEP`
+/// is all-ones for bytes that continue a run (digits, the ASCII separators
+/// of [`super::chars`], non-ASCII) and 0 for bytes that end it. Updating
+/// `run = (run + ADD) & KEEP` is branch-free, so it rides along the
+/// tokenizer's byte loop almost for free.
+const RUN_ADD: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        if i >= 0x80 || (i >= b'0' as usize && i <= b'9' as usize) {
+            t[i] = 1;
+        }
+        i += 1;
+    }
+    t
+};
+const RUN_KEEP: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        if RUN_ADD[i] == 1 {
+            t[i] = u32::MAX;
+        }
+        i += 1;
+    }
+    let seps = b" \t.-()[]/+";
+    let mut k = 0;
+    while k < seps.len() {
+        t[seps[k] as usize] = u32::MAX;
+        k += 1;
+    }
+    t
+};
+
+/// What a text contains, cheaply: byte-class [`flag`]s and an upper bound
+/// on the digits in any phone digit run. The scanner skips every pass that
+/// the summary proves useless.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Summary {
+    pub flags: u8,
+    pub max_run: u32,
+}
+
+impl Summary {
+    /// "Could contain anything": used where computing it would cost a pass.
+    pub const ALL: Summary = Summary {
+        flags: u8::MAX,
+        max_run: u32::MAX,
+    };
+
+    pub fn of(text: &str) -> Summary {
+        let (mut flags, mut run, mut max_run) = (0u8, 0u32, 0u32);
+        for b in text.bytes() {
+            flags |= FLAGS[b as usize];
+            run = (run + RUN_ADD[b as usize]) & RUN_KEEP[b as usize];
+            max_run = max_run.max(run);
+        }
+        Summary {
+            flags: flags & !flag::QUOTE,
+            max_run,
+        }
+    }
+}
+
+/// Deepest nesting accepted before the document is treated as text
+/// (keeps recursion far from the stack limit on hostile input).
+const MAX_DEPTH: usize = 128;
+
+/// Callbacks for the walk. Ranges are byte ranges of `text` (string ranges
+/// exclude the quotes).
+pub(crate) trait Visitor {
+    /// An object key; stays "current" until `end_member`.
+    fn key(&mut self, start: usize, end: usize, sum: Summary);
+    fn end_member(&mut self);
+    fn index(&mut self, i: usize);
+    fn end_index(&mut self);
+    fn string(&mut self, start: usize, end: usize, sum: Summary);
+    fn number(&mut self, start: usize, end: usize);
+}
+
+/// The document is not (entirely) JSON.
+#[derive(Debug)]
+pub(crate) struct NotJson;
+
+/// Walk `text` as one JSON value surrounded by optional whitespace.
+pub(crate) fn walk(text: &str, v: &mut impl Visitor) -> Result<(), NotJson> {
+    let mut p = Parser {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    p.ws();
+    p.value(v, 0)?;
+    p.ws();
+    if p.i == p.b.len() {
+        Ok(())
+    } else {
+        Err(NotJson)
+    }
+}
+
+/// True if the text's first non-blank byte opens an object or array: the
+/// cheap test before trying to walk a string as embedded JSON.
+pub(crate) fn looks_like_json(text: &str) -> bool {
+    matches!(
+        text.bytes().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{') | Some(b'[')
+    )
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Result<(), NotJson> {
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(NotJson)
+        }
+    }
+
+    fn value(&mut self, v: &mut impl Visitor, depth: usize) -> Result<(), NotJson> {
+        if depth > MAX_DEPTH {
+            return Err(NotJson);
+        }
+        match *self.b.get(self.i).ok_or(NotJson)? {
+            b'{' => self.object(v, depth),
+            b'[' => self.array(v, depth),
+            b'"' => {
+                let (s, e, f) = self.string()?;
+                v.string(s, e, f);
+                Ok(())
+            }
+            b't' => self.lit(b"true"),
+            b'f' => self.lit(b"false"),
+            b'n' => self.lit(b"null"),
+            b'-' | b'0'..=b'9' => {
+                let s = self.i;
+                self.number()?;
+                v.number(s, self.i);
+                Ok(())
+            }
+            _ => Err(NotJson),
+        }
+    }
+
+    fn lit(&mut self, word: &[u8]) -> Result<(), NotJson> {
+        if self.b.get(self.i..self.i + word.len()) == Some(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(NotJson)
+        }
+    }
+
+    fn number(&mut self) -> Result<(), NotJson> {
+        let start = self.i;
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let digits = |p: &mut Self| {
+            let s = p.i;
+            while p.b.get(p.i).is_some_and(u8::is_ascii_digit) {
+                p.i += 1;
+            }
+            p.i - s
+        };
+        if digits(self) == 0 {
+            return Err(NotJson);
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return Err(NotJson);
+            }
+        }
+        if matches!(self.b.get(self.i), Some(b'e') | Some(b'E')) {
+            self.i += 1;
+            if matches!(self.b.get(self.i), Some(b'+') | Some(b'-')) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(NotJson);
+            }
+        }
+        debug_assert!(self.i > start);
+        Ok(())
+    }
+
+    /// A string token starting at the opening quote. Returns the content
+    /// range and its [`Summary`].
+    #[inline]
+    fn string(&mut self) -> Result<(usize, usize, Summary), NotJson> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let b = self.b;
+        let (mut flags, mut run, mut max_run) = (0u8, 0u32, 0u32);
+        let mut i = self.i;
+        loop {
+            // Hot loop: table loads, OR, add/and/max per byte; no
+            // data-dependent branch except the terminator.
+            while let Some(&c) = b.get(i) {
+                let f = FLAGS[c as usize];
+                if f & flag::QUOTE != 0 {
+                    break;
+                }
+                flags |= f;
+                run = (run + RUN_ADD[c as usize]) & RUN_KEEP[c as usize];
+                max_run = max_run.max(run);
+                i += 1;
+            }
+            match b.get(i) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    flags |= flag::BACKSLASH;
+                    // Skip the escaped byte (a `\uXXXX` tail is ordinary
+                    // text for the loop above).
+                    if i + 1 >= b.len() {
+                        return Err(NotJson);
+                    }
+                    i += 2;
+                }
+                _ => return Err(NotJson),
+            }
+        }
+        self.i = i + 1;
+        Ok((start, i, Summary { flags, max_run }))
+    }
+
+    fn object(&mut self, v: &mut impl Visitor, depth: usize) -> Result<(), NotJson> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_ok() {
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let (s, e, f) = self.string()?;
+            v.key(s, e, f);
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            self.value(v, depth + 1)?;
+            v.end_member();
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(NotJson),
+            }
+        }
+    }
+
+    fn array(&mut self, v: &mut impl Visitor, depth: usize) -> Result<(), NotJson> {
+        self.eat(b'[')?;
+        self.ws();
+        if self.eat(b']').is_ok() {
+            return Ok(());
+        }
+        let mut n = 0;
+        loop {
+            self.ws();
+            v.index(n);
+            self.value(v, depth + 1)?;
+            v.end_index();
+            n += 1;
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(NotJson),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Rec(Vec<String>);
+    impl Visitor for Rec {
+        fn key(&mut self, s: usize, e: usize, _: Summary) {
+            self.0.push(format!("k{s}-{e}"));
+        }
+        fn end_member(&mut self) {}
+        fn index(&mut self, i: usize) {
+            self.0.push(format!("i{i}"));
+        }
+        fn end_index(&mut self) {}
+        fn string(&mut self, s: usize, e: usize, _: Summary) {
+            self.0.push(format!("s{s}-{e}"));
+        }
+        fn number(&mut self, s: usize, e: usize) {
+            self.0.push(format!("n{s}-{e}"));
+        }
+    }
+
+    #[test]
+    fn walks_and_rejects() {
+        let mut r = Rec::default();
+        walk(r#"{"a":[1,"x\"y"],"b":null}"#, &mut r).expect("valid");
+        assert_eq!(r.0, ["k2-3", "i0", "n6-7", "i1", "s9-13", "k17-18"]);
+        for bad in [
+            "", "{", "[1,]", "{\"a\"}", "\"abc", "1 2", "tru", "-", "1.", "\"\\",
+        ] {
+            assert!(walk(bad, &mut Rec::default()).is_err(), "{bad}");
+        }
+        let deep = "[".repeat(10_000);
+        assert!(walk(&deep, &mut Rec::default()).is_err());
+    }
+}

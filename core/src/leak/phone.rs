@@ -1,0 +1,479 @@
+//! Known phone numbers: E.164 parsing, the window index and the digit walker.
+//!
+//! A number leaks as soon as its *national significant number* (NSN) appears
+//! as consecutive digits, whatever the formatting around it: the country code
+//! may be present, absent or written as a trunk `0`, groups may be split by
+//! any separator, and the digits may be embedded in a longer id. So the walker
+//! reduces text to runs of digits (skipping separators) and looks up every
+//! window of an NSN length in a hash table. A trunk-`0` or country-code form
+//! contains the NSN as a suffix window, so indexing the NSN alone already
+//! catches those; the prefix is only used to extend the reported match.
+
+use super::chars::{self, Class};
+
+/// Powers of ten up to 10^18.
+const POW10: [u64; 19] = {
+    let mut t = [1u64; 19];
+    let mut i = 1;
+    while i < 19 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// Longest NSN we index (E.164 allows 15 digits including the country code).
+const MAX_NSN: usize = 14;
+/// Shortest NSN we accept: shorter windows would match ordinary numbers.
+const MIN_NSN: usize = 6;
+
+/// Two-digit country codes; `1` and `7` are the only one-digit codes and
+/// every other code has three digits (E.164 country codes are prefix-free).
+const CC2: &[u16] = &[
+    20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56,
+    57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
+];
+
+/// A parsed E.164 number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct E164 {
+    /// Country code digits, e.g. "1" or "44".
+    pub cc: String,
+    /// National significant number digits.
+    pub nsn: String,
+}
+
+impl E164 {
+    /// Parse strict E.164: `+`, a country code, then digits only.
+    pub fn parse(s: &str) -> Result<E164, &'static str> {
+        let digits = s.strip_prefix('+').ok_or("must start with '+' (E.164)")?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("only ASCII digits may follow '+'");
+        }
+        if digits.starts_with('0') {
+            return Err("country code cannot start with 0");
+        }
+        if digits.len() > 15 {
+            return Err("more than 15 digits");
+        }
+        let cc_len = match digits.as_bytes()[0] {
+            b'1' | b'7' => 1,
+            _ => {
+                let two: u16 = digits.get(..2).and_then(|t| t.parse().ok()).unwrap_or(0);
+                if CC2.contains(&two) { 2 } else { 3 }
+            }
+        };
+        let (cc, nsn) = digits.split_at(cc_len.min(digits.len()));
+        if cc == "1" && nsn.len() != 10 {
+            return Err("NANP (+1) numbers need exactly 10 national digits");
+        }
+        if nsn.len() < MIN_NSN {
+            return Err("national number too short to match safely (< 6 digits)");
+        }
+        if nsn.len() > MAX_NSN {
+            return Err("national number too long");
+        }
+        Ok(E164 {
+            cc: cc.to_string(),
+            nsn: nsn.to_string(),
+        })
+    }
+}
+
+/// Open-addressing hash table from encoded windows to phone ids.
+///
+/// Hand-rolled rather than `HashMap` because lookups run once per digit of
+/// every long digit run in a document; a multiplicative hash plus linear
+/// probing over a flat array keeps that to a few nanoseconds.
+#[derive(Clone)]
+struct WindowTable {
+    keys: Vec<u64>,
+    vals: Vec<u32>,
+    shift: u32,
+}
+
+const EMPTY: u64 = u64::MAX;
+
+impl WindowTable {
+    fn with_capacity(n: usize) -> WindowTable {
+        let cap = (n.max(4) * 2).next_power_of_two();
+        WindowTable {
+            keys: vec![EMPTY; cap],
+            vals: vec![0; cap],
+            shift: 64 - cap.trailing_zeros(),
+        }
+    }
+
+    #[inline(always)]
+    fn slot(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// Insert unless present; returns the id stored for `key`.
+    fn insert(&mut self, key: u64, val: u32) -> u32 {
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            if self.keys[i] == EMPTY {
+                self.keys[i] = key;
+                self.vals[i] = val;
+                return val;
+            }
+            if self.keys[i] == key {
+                return self.vals[i];
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[inline(always)]
+    fn get(&self, key: u64) -> Option<u32> {
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            let k = self.keys[i];
+            if k == key {
+                return Some(self.vals[i]);
+            }
+            if k == EMPTY {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// One indexed number (a secret or an allow-listed business number).
+#[derive(Clone, Debug)]
+pub(crate) struct PhoneEntry {
+    pub number: E164,
+    /// Allow-listed numbers are indexed so the walker can recognise and
+    /// skip them; they never become findings.
+    pub allowed: bool,
+}
+
+/// A window of a digit run that equals an indexed NSN.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PhoneHit {
+    /// Byte range of the rendering in the walked text, extended over a
+    /// preceding country code / trunk zero and `+` / `(`.
+    pub start: usize,
+    pub end: usize,
+    pub id: u32,
+}
+
+/// The index of known numbers.
+#[derive(Clone)]
+pub(crate) struct PhoneIndex {
+    pub entries: Vec<PhoneEntry>,
+    table: WindowTable,
+    /// Distinct NSN lengths with 10^length, ascending; usually `[(10, 1e10)]`.
+    lengths: Vec<(usize, u64)>,
+    /// One bit per indexed key hash (see [`BLOOM_BITS`]).
+    bloom: Vec<u64>,
+}
+
+/// Result of walking one text: whether any digit run (not already
+/// explained by a known or allow-listed number) has a shape the generic
+/// phone regexes could match. Lets the scanner skip those regexes on the
+/// vast majority of strings (timestamps, ids) that cannot match them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WalkStats {
+    /// 7..=15 contiguous digits right after a `+`.
+    pub e164_shaped: bool,
+    /// A bare run of 10 digits starting with 2-9, or of 10+ digits with
+    /// separators.
+    pub us_shaped: bool,
+}
+
+/// State of the digit run being walked.
+#[derive(Default)]
+struct Run {
+    digits: usize,
+    had_sep: bool,
+    pending_sep: bool,
+    /// Digits of the run covered by hits (union of their windows).
+    covered: usize,
+    covered_until: usize,
+    /// Value of the run's first digit (a bare 10-digit run starting with
+    /// 0 or 1, like epoch seconds, cannot be a NANP number).
+    first_digit: u8,
+    /// Was the previous character a digit?
+    prev_digit: bool,
+    /// Contiguous digits right after a `+`: run index of the first, count,
+    /// and whether a hit starts at or before it (then the E.164 regex could
+    /// only re-find a known or allowed number).
+    plus_seg: Option<(usize, usize, bool)>,
+}
+
+impl Run {
+    fn close_plus_seg(&mut self, stats: &mut WalkStats) {
+        if let Some((_, len, covered)) = self.plus_seg.take()
+            && (7..=15).contains(&len)
+            && !covered
+        {
+            stats.e164_shaped = true;
+        }
+    }
+
+    fn end(&mut self, stats: &mut WalkStats) {
+        self.close_plus_seg(stats);
+        if self.digits >= 10
+            && self.digits - self.covered >= 7
+            && (self.had_sep || (self.digits == 10 && self.first_digit >= 2))
+        {
+            stats.us_shaped = true;
+        }
+        *self = Run::default();
+    }
+}
+
+/// Bits of the Bloom-style prefilter in front of the window table: 2^18
+/// bits = 32 KiB, small enough to stay in L1/L2 while the table itself
+/// (hundreds of KiB for 10k contacts) would miss cache on most lookups.
+const BLOOM_BITS: u32 = 18;
+
+impl PhoneIndex {
+    /// Build from secrets and allow-listed numbers. A number that is both is
+    /// treated as allowed: the business's own numbers are never a leak.
+    pub fn new(secrets: Vec<E164>, allowed: Vec<E164>) -> PhoneIndex {
+        let mut table = WindowTable::with_capacity(secrets.len() + allowed.len());
+        let mut entries: Vec<PhoneEntry> = Vec::with_capacity(secrets.len() + allowed.len());
+        let mut lengths: Vec<(usize, u64)> = Vec::new();
+        let mut bloom = vec![0u64; 1 << (BLOOM_BITS - 6)];
+        // Allowed first so they win the slot of a duplicate NSN.
+        let all = allowed
+            .into_iter()
+            .map(|n| (n, true))
+            .chain(secrets.into_iter().map(|n| (n, false)));
+        for (number, is_allowed) in all {
+            let len = number.nsn.len();
+            let key = encode(&number.nsn);
+            let id = entries.len() as u32;
+            if table.insert(key, id) == id {
+                if !lengths.iter().any(|l| l.0 == len) {
+                    lengths.push((len, POW10[len]));
+                }
+                let bit = bloom_bit(key);
+                bloom[bit >> 6] |= 1 << (bit & 63);
+                entries.push(PhoneEntry {
+                    number,
+                    allowed: is_allowed,
+                });
+            }
+        }
+        lengths.sort_unstable();
+        PhoneIndex {
+            entries,
+            table,
+            lengths,
+            bloom,
+        }
+    }
+
+    /// Shortest indexed NSN (`u32::MAX` when there are no numbers).
+    pub fn min_len(&self) -> u32 {
+        self.lengths.first().map_or(u32::MAX, |l| l.0 as u32)
+    }
+
+    /// Walk `text`, calling `on_hit` for every window equal to an indexed
+    /// number (allow-listed ones included; callers filter on `allowed`).
+    ///
+    /// ASCII bytes go through a table; only non-ASCII characters are decoded.
+    /// Each NSN length keeps a rolling window value (multiply-add, subtract
+    /// the digit leaving), so there is no division per digit, and a 32 KiB
+    /// bit filter rejects almost every window before the hash table.
+    pub fn walk(&self, text: &str, mut on_hit: impl FnMut(PhoneHit)) -> WalkStats {
+        const RING: usize = 32;
+        const MAX_LENGTHS: usize = MAX_NSN - MIN_NSN + 1;
+        let bytes = text.as_bytes();
+        let mut stats = WalkStats::default();
+        let mut ring_start = [0usize; RING];
+        let mut ring_digit = [0u8; RING];
+        let mut win = [0u64; MAX_LENGTHS];
+        let lengths = &self.lengths[..self.lengths.len().min(MAX_LENGTHS)];
+        let mut run = Run::default();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let (cls, width) = if b < 0x80 {
+                (chars::ascii_class(b), 1)
+            } else {
+                match text.get(i..).and_then(|t| t.chars().next()) {
+                    Some(c) => (chars::class(c), c.len_utf8()),
+                    None => (Class::Other, 1),
+                }
+            };
+            match cls {
+                Class::Digit(d) => {
+                    if run.digits == 0 {
+                        win = [0; MAX_LENGTHS];
+                        run.first_digit = d;
+                    } else if run.pending_sep {
+                        run.had_sep = true;
+                    }
+                    run.pending_sep = false;
+                    if i > 0 && bytes[i - 1] == b'+' {
+                        run.close_plus_seg(&mut stats);
+                        run.plus_seg = Some((run.digits, 0, false));
+                    } else if !run.prev_digit {
+                        run.close_plus_seg(&mut stats);
+                    }
+                    if let Some(seg) = &mut run.plus_seg {
+                        seg.1 += 1;
+                    }
+                    run.prev_digit = true;
+                    ring_start[run.digits % RING] = i;
+                    ring_digit[run.digits % RING] = d;
+                    run.digits += 1;
+                    let n = run.digits;
+                    for (k, &(len, p)) in lengths.iter().enumerate() {
+                        let mut w = win[k] * 10 + d as u64;
+                        if n > len {
+                            w -= ring_digit[(n - len - 1) % RING] as u64 * p;
+                        }
+                        win[k] = w;
+                        if n < len {
+                            continue;
+                        }
+                        let key = w * 32 + len as u64;
+                        let bit = bloom_bit(key);
+                        if self.bloom[bit >> 6] & (1 << (bit & 63)) == 0 {
+                            continue;
+                        }
+                        if let Some(id) = self.table.get(key) {
+                            let first = n - len;
+                            let (start, prefix) =
+                                self.extend_start(text, id, first, &ring_start, &ring_digit);
+                            let lo = first - prefix;
+                            run.covered += n - lo.max(run.covered_until);
+                            run.covered_until = n;
+                            if let Some(seg) = &mut run.plus_seg
+                                && lo <= seg.0
+                            {
+                                seg.2 = true;
+                            }
+                            on_hit(PhoneHit {
+                                start,
+                                end: i + width,
+                                id,
+                            });
+                        }
+                    }
+                }
+                Class::Sep => {
+                    if run.digits > 0 {
+                        run.pending_sep = true;
+                    }
+                    run.prev_digit = false;
+                }
+                Class::Other => {
+                    if run.digits > 0 {
+                        run.end(&mut stats);
+                    }
+                }
+            }
+            i += width;
+        }
+        if run.digits > 0 {
+            run.end(&mut stats);
+        }
+        stats
+    }
+
+    /// Start of the rendering: the window's first digit, moved back over a
+    /// country code (or trunk `0`) that precedes it in the same run, then
+    /// over `+` / `(` openers, so "+1 (555) 123-4567" is reported whole.
+    fn extend_start(
+        &self,
+        text: &str,
+        id: u32,
+        first: usize,
+        ring_start: &[usize; 32],
+        ring_digit: &[u8; 32],
+    ) -> (usize, usize) {
+        let mut k = first; // index (in run) of the first digit included
+        if let Some(entry) = self.entries.get(id as usize) {
+            let cc = entry.number.cc.as_bytes();
+            let matches_cc = cc.len() <= k
+                && cc
+                    .iter()
+                    .enumerate()
+                    .all(|(j, &c)| ring_digit[(k - cc.len() + j) % 32] == c - b'0');
+            if matches_cc {
+                k -= cc.len();
+            } else if k >= 1 && ring_digit[(k - 1) % 32] == 0 && entry.number.cc != "1" {
+                k -= 1;
+            }
+        }
+        let mut start = ring_start[k % 32];
+        for _ in 0..2 {
+            match text.get(..start).and_then(|t| t.chars().next_back()) {
+                Some(c) if chars::is_opener(c) => start -= c.len_utf8(),
+                _ => break,
+            }
+        }
+        (start, first - k)
+    }
+}
+
+#[inline(always)]
+fn bloom_bit(key: u64) -> usize {
+    (key.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - BLOOM_BITS)) as usize
+}
+
+/// Encode an all-ASCII-digit string as a window key: value * 32 + length,
+/// so "0123" and "123" differ.
+fn encode(digits: &str) -> u64 {
+    let v = digits
+        .bytes()
+        .fold(0u64, |a, b| a * 10 + (b.saturating_sub(b'0')) as u64);
+    v * 32 + digits.len() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idx(nums: &[&str]) -> PhoneIndex {
+        PhoneIndex::new(
+            nums.iter()
+                .map(|n| E164::parse(n).expect("valid"))
+                .collect(),
+            vec![],
+        )
+    }
+
+    fn hits(ix: &PhoneIndex, text: &str) -> Vec<String> {
+        let mut out = vec![];
+        ix.walk(text, |h| out.push(text[h.start..h.end].to_string()));
+        out
+    }
+
+    #[test]
+    fn parse() {
+        let n = E164::parse("+447700900123").expect("valid");
+        assert_eq!((n.cc.as_str(), n.nsn.as_str()), ("44", "7700900123"));
+        let n = E164::parse("+15551234567").expect("valid");
+        assert_eq!((n.cc.as_str(), n.nsn.as_str()), ("1", "5551234567"));
+        assert!(E164::parse("15551234567").is_err());
+        assert!(E164::parse("+1555123456").is_err());
+        assert!(E164::parse("+1 555").is_err());
+        assert!(E164::parse("+").is_err());
+    }
+
+    #[test]
+    fn walk_renderings() {
+        let ix = idx(&["+15551234567", "+447700900123"]);
+        assert_eq!(
+            hits(&ix, "call +1 (555) 123-4567 now"),
+            ["+1 (555) 123-4567"]
+        );
+        assert_eq!(hits(&ix, "(555) 123-4567"), ["(555) 123-4567"]);
+        assert_eq!(hits(&ix, "ord-15551234567x"), ["15551234567"]);
+        assert_eq!(hits(&ix, "07700 900123"), ["07700 900123"]);
+        assert_eq!(hits(&ix, "+44 7700 900123"), ["+44 7700 900123"]);
+        assert_eq!(hits(&ix, "٥٥٥١٢٣٤٥٦٧"), ["٥٥٥١٢٣٤٥٦٧"]);
+        assert_eq!(hits(&ix, "555a1234567"), Vec::<String>::new());
+    }
+}
