@@ -8,13 +8,29 @@ use rusqlite_migration::{M, Migrations};
 
 use crate::Result;
 
+/// The migration files, in order; the position of a file is its version.
+const MIGRATION_FILES: [(&str, &str); 4] = [
+    (
+        "001_schema.sql",
+        include_str!("../migrations/001_schema.sql"),
+    ),
+    (
+        "002_audit_type_index.sql",
+        include_str!("../migrations/002_audit_type_index.sql"),
+    ),
+    (
+        "003_released_bindings_index.sql",
+        include_str!("../migrations/003_released_bindings_index.sql"),
+    ),
+    (
+        "004_pool_stats.sql",
+        include_str!("../migrations/004_pool_stats.sql"),
+    ),
+];
+
 /// Numbered migrations; `PRAGMA user_version` records how many have been applied.
-static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![
-        M::up(include_str!("../migrations/001_schema.sql")),
-        M::up(include_str!("../migrations/002_audit_type_index.sql")),
-    ])
-});
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(MIGRATION_FILES.iter().map(|(_, sql)| M::up(sql)).collect()));
 
 /// Where the engine keeps its data.
 #[derive(Debug, Clone)]
@@ -53,5 +69,21 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(super::MIGRATIONS.validate().is_ok());
+    }
+
+    #[test]
+    fn every_migration_file_is_registered_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        on_disk.sort();
+        let registered: Vec<&str> = super::MIGRATION_FILES
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(on_disk, registered);
     }
 }

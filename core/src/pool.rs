@@ -272,18 +272,65 @@ const AVAILABLE: &str = "n.org_id = ?1 AND n.class = 'pool' AND n.status = 'acti
      AND n.id NOT IN (SELECT t.number_id FROM threads t
                       WHERE t.org_id = ?1 AND t.client_id = ?3 AND t.status = 'open' AND t.number_id IS NOT NULL)";
 
-fn counts(tx: &Transaction, org: i64, cap: i64, client: i64) -> Result<PoolCounts> {
-    let total: i64 = tx
+/// The org's pool counters for `cap`: (active pool numbers, those with room). Read from
+/// `pool_stats`; counted afresh (and stored) only when the row is missing or was counted for
+/// another cap.
+pub fn pool_stats(tx: &Transaction, org: i64, cap: i64) -> Result<(i64, i64)> {
+    let stored: Option<(i64, i64, i64)> = tx
+        .prepare_cached("SELECT cap, active_numbers, with_room FROM pool_stats WHERE org_id = ?1")?
+        .query_row([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match stored {
+        Some((stored_cap, active, with_room)) if stored_cap == cap => Ok((active, with_room)),
+        _ => recount_pool_stats(tx, org, cap),
+    }
+}
+
+/// Counts the pool afresh (after a number is added or the cap changes) and stores the counters.
+pub fn recount_pool_stats(tx: &Transaction, org: i64, cap: i64) -> Result<(i64, i64)> {
+    let (active, with_room): (i64, i64) = tx
         .prepare_cached(
-            "SELECT count(*) FROM message_numbers WHERE org_id = ?1 AND class = 'pool' AND status = 'active'",
+            "SELECT count(*), COALESCE(SUM(open_load < ?2), 0) FROM message_numbers
+             WHERE org_id = ?1 AND class = 'pool' AND status = 'active'",
         )?
-        .query_row([org], |r| r.get(0))?;
-    let available: i64 = tx
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM message_numbers n WHERE {AVAILABLE}"
-        ))?
+        .query_row(params![org, cap], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    tx.prepare_cached(
+        "INSERT INTO pool_stats (org_id, cap, active_numbers, with_room) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (org_id) DO UPDATE SET cap = excluded.cap, active_numbers = excluded.active_numbers,
+                                            with_room = excluded.with_room",
+    )?
+    .execute(params![org, cap, active, with_room])?;
+    Ok((active, with_room))
+}
+
+/// A pool number's load went from `new_load - delta` to `new_load`: it gains or loses room when
+/// the load crosses the cap.
+fn track_room(tx: &Transaction, org: i64, cap: i64, new_load: i64, delta: i64) -> Result<()> {
+    pool_stats(tx, org, cap)?;
+    let change = match delta {
+        1 if new_load == cap => -1,
+        -1 if new_load == cap - 1 => 1,
+        _ => return Ok(()),
+    };
+    tx.prepare_cached("UPDATE pool_stats SET with_room = with_room + ?2 WHERE org_id = ?1")?
+        .execute(params![org, change])?;
+    Ok(())
+}
+
+fn counts(tx: &Transaction, org: i64, cap: i64, client: i64) -> Result<PoolCounts> {
+    let (total, with_room) = pool_stats(tx, org, cap)?;
+    // Numbers with room that this client already holds are not available to it.
+    let held: i64 = tx
+        .prepare_cached(
+            "SELECT count(DISTINCT n.id) FROM threads t JOIN message_numbers n ON n.id = t.number_id
+             WHERE t.org_id = ?1 AND t.client_id = ?3 AND t.status = 'open'
+               AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2",
+        )?
         .query_row(params![org, cap, client], |r| r.get(0))?;
-    Ok(PoolCounts { total, available })
+    Ok(PoolCounts {
+        total,
+        available: with_room - held,
+    })
 }
 
 fn is_available(tx: &Transaction, org: i64, cap: i64, client: i64, number: i64) -> Result<bool> {
@@ -420,6 +467,7 @@ pub fn assign(
         "UPDATE message_numbers SET open_load = open_load + 1, last_assigned_at = ?1 WHERE id = ?2",
     )?
     .execute(params![ctx.now, number])?;
+    track_room(tx, ctx.org, cap, current + 1, 1)?;
     tx.prepare_cached(
         "INSERT INTO number_bindings (org_id, thread_id, client_id, number_id, bound_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -513,15 +561,7 @@ fn exhausted(
 
 /// Opens or resolves `pool.reserve.low`, and resolves `pool.exhausted` once a number has room.
 pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) -> Result<()> {
-    let with_room: i64 = tx
-        .prepare_cached(
-            "SELECT count(*) FROM message_numbers
-             WHERE org_id = ?1 AND class = 'pool' AND status = 'active' AND open_load < ?2",
-        )?
-        .query_row(
-            params![ctx.org, settings.max_concurrent_threads_per_pool_number],
-            |r| r.get(0),
-        )?;
+    let (_, with_room) = pool_stats(tx, ctx.org, settings.max_concurrent_threads_per_pool_number)?;
     if with_room > 0 {
         alerts::resolve(
             tx,
@@ -588,11 +628,23 @@ pub fn unbind(
         "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL WHERE id = ?1",
     )?
     .execute([thread.id])?;
-    let (e164, load): (String, i64) = tx
+    let (e164, load, counted_in_pool): (String, i64, bool) = tx
         .prepare_cached(
-            "UPDATE message_numbers SET open_load = open_load - 1 WHERE id = ?1 RETURNING e164, open_load",
+            "UPDATE message_numbers SET open_load = open_load - 1 WHERE id = ?1
+             RETURNING e164, open_load, class = 'pool' AND status = 'active'",
         )?
-        .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row([number], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, bool>(2)?))
+        })?;
+    if counted_in_pool {
+        track_room(
+            tx,
+            ctx.org,
+            settings.max_concurrent_threads_per_pool_number,
+            load,
+            -1,
+        )?;
+    }
     if load == 0 {
         tx.prepare_cached("UPDATE message_numbers SET last_assigned_at = NULL WHERE id = ?1")?
             .execute([number])?;

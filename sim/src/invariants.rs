@@ -58,7 +58,8 @@ pub struct ResponseFacts {
 }
 
 /// Cursors so that each step looks only at what it added or touched: the checks cost what the
-/// step did, not what the database holds.
+/// step did, not what the database holds. (Queries that must walk a rowid range say `+column`
+/// to keep SQLite from preferring an index that would visit every older row.)
 #[derive(Debug, Default)]
 pub struct Checker {
     binding_cursor: i64,
@@ -70,19 +71,31 @@ pub struct Checker {
 
 type Key = (i64, i64, i64); // (thread, number, at)
 
+thread_local! {
+    /// Errors of check queries; `Checker::check` turns them into violations, so a check that
+    /// cannot run fails the step instead of passing silently.
+    static QUERY_ERRORS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn q<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
     row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
 ) -> Vec<T> {
-    match conn.prepare_cached(sql) {
-        Ok(mut stmt) => match stmt.query_map(params, row) {
-            Ok(rows) => rows.filter_map(Result::ok).collect(),
-            Err(_) => Vec::new(),
-        },
-        Err(_) => Vec::new(),
-    }
+    let result = conn.prepare_cached(sql).and_then(|mut stmt| {
+        stmt.query_map(params, row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<T>>>())
+    });
+    result.unwrap_or_else(|error| {
+        QUERY_ERRORS.with(|errors| {
+            errors.borrow_mut().push(format!(
+                "{error} in `{}`",
+                sql.split_whitespace().collect::<Vec<_>>().join(" ")
+            ))
+        });
+        Vec::new()
+    })
 }
 
 fn ext_id(text: &Value, prefix: &str) -> Option<i64> {
@@ -103,6 +116,12 @@ impl Checker {
         refused_unchanged(facts, &mut out);
         org_isolation_responses(engine, facts, &mut out);
         leaks(engine, facts, &mut out);
+        for error in QUERY_ERRORS.with(|errors| std::mem::take(&mut *errors.borrow_mut())) {
+            out.push(violation(
+                "harness",
+                format!("a check could not run: {error}"),
+            ));
+        }
         out
     }
 
@@ -116,7 +135,7 @@ impl Checker {
         );
         let releases: Vec<(i64, Key)> = q(
             conn,
-            "SELECT id, thread_id, number_id, released_at FROM number_bindings WHERE released_at >= ?1 ORDER BY id",
+            "SELECT id, thread_id, number_id, released_at FROM number_bindings INDEXED BY bindings_released WHERE released_at IS NOT NULL AND released_at >= ?1 ORDER BY id",
             [facts.started_at],
             |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))),
         )
@@ -126,7 +145,7 @@ impl Checker {
         // Events since the last check.
         let events: Vec<(i64, String, String, i64)> = q(
             conn,
-            "SELECT id, type, payload, at FROM audit_events WHERE id > ?1 AND type IN ('pool.number.assigned', 'pool.number.released') ORDER BY id",
+            "SELECT id, type, payload, at FROM audit_events WHERE id > ?1 AND +type IN ('pool.number.assigned', 'pool.number.released') ORDER BY id",
             [self.event_cursor],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         );
@@ -231,6 +250,24 @@ fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
             ),
         ));
     }
+    // The engine's per-org counters, which assignment and the reserve alert read.
+    let counters: Vec<(i64, i64, i64, i64, i64)> = q(
+        conn,
+        "SELECT s.org_id, s.active_numbers, s.with_room,
+                (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active'),
+                (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active' AND n.open_load < s.cap)
+         FROM pool_stats s",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    );
+    for (org, active, with_room, actual_active, actual_with_room) in counters {
+        if (active, with_room) != (actual_active, actual_with_room) {
+            out.push(violation(
+                "capacity",
+                format!("org org_{org} counts {active} pool numbers ({with_room} with room) but has {actual_active} ({actual_with_room} with room)"),
+            ));
+        }
+    }
     let closed: Vec<i64> = q(
         conn,
         "SELECT id FROM threads WHERE number_id IS NOT NULL AND status != 'open'",
@@ -313,7 +350,7 @@ fn release(engine: &Engine, facts: &StepFacts, events_after: i64, out: &mut Vec<
             // Every rule release in this step came at or after its deadline.
             let released: Vec<(i64, String)> = q(
                 conn,
-                "SELECT at, payload FROM audit_events WHERE org_id = ?1 AND id > ?2 AND type = 'pool.number.released'",
+                "SELECT at, payload FROM audit_events WHERE id > ?2 AND +org_id = ?1 AND +type = 'pool.number.released'",
                 rusqlite::params![org, events_after],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             );
