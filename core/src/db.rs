@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 4] = [
+const MIGRATION_FILES: [(&str, &str); 5] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -25,6 +25,10 @@ const MIGRATION_FILES: [(&str, &str); 4] = [
     (
         "004_pool_stats.sql",
         include_str!("../migrations/004_pool_stats.sql"),
+    ),
+    (
+        "005_hash_candidates_index.sql",
+        include_str!("../migrations/005_hash_candidates_index.sql"),
     ),
 ];
 

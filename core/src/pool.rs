@@ -390,32 +390,34 @@ fn strategy_choice(
     settings: &RotationSettings,
 ) -> Result<Option<i64>> {
     let cap = settings.max_concurrent_threads_per_pool_number;
-    let ordered = |order: &str| -> Result<Option<i64>> {
+    // LRU and FIFO walk their order's index and stop at the first available number; the index
+    // is named so that SQLite does not prefer the room index and sort every number with room.
+    let ordered = |index: &str, order: &str| -> Result<Option<i64>> {
         Ok(tx
             .prepare_cached(&format!(
-                "SELECT n.id FROM message_numbers n WHERE {AVAILABLE} ORDER BY {order} LIMIT 1"
+                "SELECT n.id FROM message_numbers n INDEXED BY {index} WHERE {AVAILABLE} ORDER BY {order} LIMIT 1"
             ))?
             .query_row(params![ctx.org, cap, thread.client], |r| r.get(0))
             .optional()?)
     };
     match settings.pool_selection_strategy {
         // NULL (never assigned) sorts first in SQLite.
-        Strategy::Lru => ordered("n.last_assigned_at, n.created_at, n.id"),
-        Strategy::Fifo => ordered("n.created_at, n.id"),
+        Strategy::Lru => ordered("numbers_lru", "n.last_assigned_at, n.created_at, n.id"),
+        Strategy::Fifo => ordered("numbers_fifo", "n.created_at, n.id"),
         Strategy::HashShuffle => {
+            // Weigh each candidate as it is read (no per-row allocation); the covering room index
+            // yields exactly the numbers with room.
             let key = sticky_key_text(thread, settings);
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT n.id, n.e164 FROM message_numbers n WHERE {AVAILABLE}"
+                "SELECT n.id, n.e164 FROM message_numbers n INDEXED BY numbers_with_room WHERE {AVAILABLE}"
             ))?;
-            let candidates: Vec<(i64, String)> = stmt
-                .query_map(params![ctx.org, cap, thread.client], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(rendezvous::choose(
-                &key,
-                candidates.iter().map(|(id, e164)| (*id, e164.as_str())),
-            ))
+            let mut rows = stmt.query(params![ctx.org, cap, thread.client])?;
+            let mut best = rendezvous::Best::new(&key);
+            while let Some(row) = rows.next()? {
+                let e164 = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+                best.offer(row.get(0)?, e164);
+            }
+            Ok(best.winner())
         }
     }
 }

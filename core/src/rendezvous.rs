@@ -41,13 +41,37 @@ pub fn weight(key: &str, e164: &str) -> u64 {
     fmix64(fnv1a64(&[key.as_bytes(), &[0xFF], e164.as_bytes()]))
 }
 
+/// Keeps the best candidate offered so far: the highest weight, equal weights to the lower id.
+#[derive(Debug)]
+pub struct Best<'k> {
+    key: &'k str,
+    best: Option<(u64, std::cmp::Reverse<i64>)>,
+}
+
+impl<'k> Best<'k> {
+    pub fn new(key: &'k str) -> Best<'k> {
+        Best { key, best: None }
+    }
+
+    pub fn offer(&mut self, id: i64, e164: &str) {
+        let candidate = (weight(self.key, e164), std::cmp::Reverse(id));
+        if self.best.is_none_or(|best| candidate > best) {
+            self.best = Some(candidate);
+        }
+    }
+
+    pub fn winner(&self) -> Option<i64> {
+        self.best.map(|(_, std::cmp::Reverse(id))| id)
+    }
+}
+
 /// Picks the candidate with the highest weight; candidates are `(id, e164)`.
 pub fn choose<'a>(key: &str, candidates: impl IntoIterator<Item = (i64, &'a str)>) -> Option<i64> {
-    candidates
-        .into_iter()
-        .map(|(id, e164)| (weight(key, e164), std::cmp::Reverse(id)))
-        .max()
-        .map(|(_, std::cmp::Reverse(id))| id)
+    let mut best = Best::new(key);
+    for (id, e164) in candidates {
+        best.offer(id, e164);
+    }
+    best.winner()
 }
 
 #[cfg(test)]
