@@ -26,26 +26,54 @@ pub fn append(
     subject: Subject,
     payload: &Value,
 ) -> Result<i64> {
-    let seq: i64 = tx
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events WHERE org_id = ?1")?
-        .query_row([org], |r| r.get(0))?;
-    let payload = serde_json::to_string(payload).map_err(|e| Error::Corrupt(e.to_string()))?;
-    tx.prepare_cached(
-        "INSERT INTO audit_events (org_id, seq, at, type, actor, thread_id, number_id, message_id, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        org,
-        seq,
-        at,
-        event_type,
-        actor,
-        subject.thread,
-        subject.number,
-        subject.message,
-        payload
-    ])?;
-    Ok(seq)
+    Appender::new(tx, org)?.append(at, event_type, actor, subject, payload)
+}
+
+/// Appends many events of one org in one transaction, reading the org's last sequence number
+/// once (the release job writes thousands of events per run).
+pub struct Appender<'t> {
+    tx: &'t Transaction<'t>,
+    org: i64,
+    next_seq: i64,
+}
+
+impl<'t> Appender<'t> {
+    pub fn new(tx: &'t Transaction<'t>, org: i64) -> Result<Appender<'t>> {
+        let next_seq: i64 = tx
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events WHERE org_id = ?1")?
+            .query_row([org], |r| r.get(0))?;
+        Ok(Appender { tx, org, next_seq })
+    }
+
+    pub fn append(
+        &mut self,
+        at: Timestamp,
+        event_type: &str,
+        actor: &str,
+        subject: Subject,
+        payload: &Value,
+    ) -> Result<i64> {
+        let payload = serde_json::to_string(payload).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let seq = self.next_seq;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO audit_events (org_id, seq, at, type, actor, thread_id, number_id, message_id, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                self.org,
+                seq,
+                at,
+                event_type,
+                actor,
+                subject.thread,
+                subject.number,
+                subject.message,
+                payload
+            ])?;
+        self.next_seq += 1;
+        Ok(seq)
+    }
 }
 
 /// One event as the API and the simulator show it.

@@ -87,27 +87,32 @@ pub struct ThreadRow {
     pub window_end: Option<Timestamp>,
 }
 
-pub fn thread_row(tx: &Transaction, org: i64, id: i64) -> Result<ThreadRow> {
-    tx.prepare_cached(
-        "SELECT t.client_id, t.sitter_id, t.booking_id, t.status, t.number_id, t.bound_at,
-                t.last_message_at, b.window_end
-         FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id
-         WHERE t.id = ?1 AND t.org_id = ?2",
-    )?
-    .query_row(params![id, org], |r| {
-        Ok(ThreadRow {
-            id,
-            org,
-            client: r.get(0)?,
-            sitter: r.get(1)?,
-            booking: r.get(2)?,
-            status: r.get(3)?,
-            number: r.get(4)?,
-            bound_at: r.get(5)?,
-            last_message_at: r.get(6)?,
-            window_end: r.get(7)?,
-        })
+/// The columns of [`ThreadRow`], for `SELECT {THREAD_COLUMNS} WHERE ...`.
+const THREAD_COLUMNS: &str =
+    "t.id, t.client_id, t.sitter_id, t.booking_id, t.status, t.number_id, t.bound_at,
+        t.last_message_at, b.window_end
+     FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id";
+
+fn thread_from_row(r: &rusqlite::Row, org: i64) -> rusqlite::Result<ThreadRow> {
+    Ok(ThreadRow {
+        id: r.get(0)?,
+        org,
+        client: r.get(1)?,
+        sitter: r.get(2)?,
+        booking: r.get(3)?,
+        status: r.get(4)?,
+        number: r.get(5)?,
+        bound_at: r.get(6)?,
+        last_message_at: r.get(7)?,
+        window_end: r.get(8)?,
     })
+}
+
+pub fn thread_row(tx: &Transaction, org: i64, id: i64) -> Result<ThreadRow> {
+    tx.prepare_cached(&format!(
+        "SELECT {THREAD_COLUMNS} WHERE t.id = ?1 AND t.org_id = ?2"
+    ))?
+    .query_row(params![id, org], |r| thread_from_row(r, org))
     .optional()?
     .ok_or_else(|| Error::NotFound("thread".into()))
 }
@@ -614,86 +619,119 @@ pub enum Unbind {
     },
 }
 
-/// Ends the thread's binding: the thread stays (open or as the caller sets it), the number loses
-/// one load, and `last_assigned_at` resets when it has no bound thread left.
-pub fn unbind(
+/// Ends bindings: each thread stays (open, or as the caller then sets it), each number loses
+/// one load per thread, `last_assigned_at` resets on a number left without bound threads, the
+/// binding rows close and each release gets its `pool.number.released` event, in the given order.
+/// Set-based where it can be (one statement for all threads, one per number and per rule), so
+/// the release job's cost per release stays small.
+pub fn unbind_all(
     tx: &Transaction,
     ctx: &Ctx,
-    thread: &ThreadRow,
-    why: &Unbind,
+    releases: &[(ThreadRow, Unbind)],
     settings: &RotationSettings,
 ) -> Result<()> {
-    let (Some(number), Some(bound_at)) = (thread.number, thread.bound_at) else {
+    let releases: Vec<&(ThreadRow, Unbind)> = releases
+        .iter()
+        .filter(|(t, _)| t.number.is_some() && t.bound_at.is_some())
+        .collect();
+    if releases.is_empty() {
         return Ok(());
+    }
+    let ids = |filter: &dyn Fn(&Unbind) -> bool| -> String {
+        let ids: Vec<i64> = releases
+            .iter()
+            .filter(|(_, why)| filter(why))
+            .map(|(t, _)| t.id)
+            .collect();
+        serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
     };
     tx.prepare_cached(
-        "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL WHERE id = ?1",
+        "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL
+         WHERE id IN (SELECT value FROM json_each(?1))",
     )?
-    .execute([thread.id])?;
-    let (e164, load, counted_in_pool): (String, i64, bool) = tx
-        .prepare_cached(
-            "UPDATE message_numbers SET open_load = open_load - 1 WHERE id = ?1
-             RETURNING e164, open_load, class = 'pool' AND status = 'active'",
+    .execute([ids(&|_| true)])?;
+
+    // Loads, per number.
+    let mut per_number: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    for (thread, _) in &releases {
+        *per_number
+            .entry(thread.number.unwrap_or_default())
+            .or_default() += 1;
+    }
+    let cap = settings.max_concurrent_threads_per_pool_number;
+    let mut e164_of = std::collections::BTreeMap::new();
+    let mut regained_room = 0;
+    for (number, released) in per_number {
+        let (e164, load, counted_in_pool): (String, i64, bool) = tx
+            .prepare_cached(
+                "UPDATE message_numbers SET open_load = open_load - ?2,
+                        last_assigned_at = CASE WHEN open_load - ?2 = 0 THEN NULL ELSE last_assigned_at END
+                 WHERE id = ?1
+                 RETURNING e164, open_load, class = 'pool' AND status = 'active'",
+            )?
+            .query_row(params![number, released], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        if counted_in_pool && load + released >= cap && load < cap {
+            regained_room += 1;
+        }
+        e164_of.insert(number, e164);
+    }
+    if regained_room > 0 {
+        pool_stats(tx, ctx.org, cap)?;
+        tx.prepare_cached("UPDATE pool_stats SET with_room = with_room + ?2 WHERE org_id = ?1")?
+            .execute(params![ctx.org, regained_room])?;
+    }
+
+    // Binding rows, one statement per rule name.
+    let rule_name = |why: &Unbind| match why {
+        Unbind::Rule { rule, .. } => rule.setting(),
+        Unbind::ThreadClosed { .. } => "thread_closed",
+    };
+    let mut names: Vec<&str> = releases.iter().map(|(_, why)| rule_name(why)).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        tx.prepare_cached(
+            "UPDATE number_bindings SET released_at = ?1, release_rule = ?2
+             WHERE thread_id IN (SELECT value FROM json_each(?3)) AND released_at IS NULL",
         )?
-        .query_row([number], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, bool>(2)?))
-        })?;
-    if counted_in_pool {
-        track_room(
-            tx,
-            ctx.org,
-            settings.max_concurrent_threads_per_pool_number,
-            load,
-            -1,
+        .execute(params![ctx.now, name, ids(&|why| rule_name(why) == name)])?;
+    }
+
+    // One event per release, in order.
+    let settings_json = settings.release_rules_json();
+    let mut audit = audit::Appender::new(tx, ctx.org)?;
+    for (thread, why) in releases {
+        let number = thread.number.unwrap_or_default();
+        let (reason, matched, deadline): (String, Value, Option<Timestamp>) = match why {
+            Unbind::Rule {
+                rule,
+                matched,
+                deadline,
+            } => (rule.reason(settings), json!(matched), Some(*deadline)),
+            Unbind::ThreadClosed { status } => (format!("thread {status}"), json!([]), None),
+        };
+        audit.append(
+            ctx.now,
+            "pool.number.released",
+            ctx.actor,
+            Subject {
+                thread: Some(thread.id),
+                number: Some(number),
+                message: None,
+            },
+            &json!({
+                "numberId": ids::format(Kind::Number, number),
+                "e164": e164_of.get(&number),
+                "threadId": ids::format(Kind::Thread, thread.id),
+                "reason": reason,
+                "rule": rule_name(why),
+                "matchedRules": matched,
+                "deadline": deadline,
+                "boundAt": thread.bound_at,
+                "settings": settings_json,
+            }),
         )?;
     }
-    if load == 0 {
-        tx.prepare_cached("UPDATE message_numbers SET last_assigned_at = NULL WHERE id = ?1")?
-            .execute([number])?;
-    }
-    let (rule_name, reason, matched, deadline): (&str, String, Value, Option<Timestamp>) = match why
-    {
-        Unbind::Rule {
-            rule,
-            matched,
-            deadline,
-        } => (
-            rule.setting(),
-            rule.reason(settings),
-            json!(matched),
-            Some(*deadline),
-        ),
-        Unbind::ThreadClosed { status } => {
-            ("thread_closed", format!("thread {status}"), json!([]), None)
-        }
-    };
-    tx.prepare_cached(
-        "UPDATE number_bindings SET released_at = ?1, release_rule = ?2 WHERE thread_id = ?3 AND released_at IS NULL",
-    )?
-    .execute(params![ctx.now, rule_name, thread.id])?;
-    audit::append(
-        tx,
-        ctx.org,
-        ctx.now,
-        "pool.number.released",
-        ctx.actor,
-        Subject {
-            thread: Some(thread.id),
-            number: Some(number),
-            message: None,
-        },
-        &json!({
-            "numberId": ids::format(Kind::Number, number),
-            "e164": e164,
-            "threadId": ids::format(Kind::Thread, thread.id),
-            "reason": reason,
-            "rule": rule_name,
-            "matchedRules": matched,
-            "deadline": deadline,
-            "boundAt": bound_at,
-            "settings": settings.release_rules_json(),
-        }),
-    )?;
     Ok(())
 }
 
@@ -712,16 +750,16 @@ pub struct ReleaseStats {
 /// Reads only due rows (`threads_due` index), so its cost does not grow with threads not due.
 pub fn run_release(tx: &Transaction, ctx: &Ctx) -> Result<ReleaseStats> {
     let settings = crate::settings::rotation(tx, ctx.org)?;
-    let due: Vec<i64> = tx
-        .prepare_cached(
-            "SELECT id FROM threads WHERE org_id = ?1 AND number_id IS NOT NULL AND release_due_at <= ?2
-             ORDER BY release_due_at, id",
-        )?
-        .query_map(params![ctx.org, ctx.now], |r| r.get(0))?
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {THREAD_COLUMNS} WHERE t.org_id = ?1 AND t.number_id IS NOT NULL AND t.release_due_at <= ?2
+         ORDER BY t.release_due_at, t.id"
+    ))?;
+    let due: Vec<ThreadRow> = stmt
+        .query_map(params![ctx.org, ctx.now], |r| thread_from_row(r, ctx.org))?
         .collect::<rusqlite::Result<_>>()?;
     let mut stats = ReleaseStats::default();
-    for thread_id in due {
-        let thread = thread_row(tx, ctx.org, thread_id)?;
+    let mut releases = Vec::with_capacity(due.len());
+    for thread in due {
         let Some(bound_at) = thread.bound_at else {
             continue;
         };
@@ -729,22 +767,23 @@ pub fn run_release(tx: &Transaction, ctx: &Ctx) -> Result<ReleaseStats> {
         let (rule, deadline) = deadlines.earliest();
         if deadline > ctx.now {
             // The stored deadline was stale; store the real one and move on.
-            refresh_deadline(tx, ctx.org, thread_id, &settings)?;
+            refresh_deadline(tx, ctx.org, thread.id, &settings)?;
             continue;
         }
-        let why = Unbind::Rule {
-            rule,
-            matched: deadlines.matched(ctx.now),
-            deadline,
-        };
-        unbind(tx, ctx, &thread, &why, &settings)?;
         match rule {
             Rule::Grace => stats.released_by_grace_period += 1,
             Rule::Inactivity => stats.released_by_inactivity += 1,
             Rule::Lifetime => stats.released_by_max_lifetime += 1,
         }
         stats.total_released += 1;
+        let why = Unbind::Rule {
+            rule,
+            matched: deadlines.matched(ctx.now),
+            deadline,
+        };
+        releases.push((thread, why));
     }
+    unbind_all(tx, ctx, &releases, &settings)?;
     if stats.total_released > 0 {
         refresh_alerts(tx, ctx, &settings)?;
     }
@@ -767,11 +806,10 @@ pub fn end_thread(tx: &Transaction, ctx: &Ctx, thread_id: i64, to: ThreadStatus)
     }
     let settings = crate::settings::rotation(tx, ctx.org)?;
     if thread.number.is_some() {
-        unbind(
+        unbind_all(
             tx,
             ctx,
-            &thread,
-            &Unbind::ThreadClosed { status },
+            &[(thread.clone(), Unbind::ThreadClosed { status })],
             &settings,
         )?;
     }
