@@ -126,10 +126,8 @@ fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<i64> {
 
 /// Records activity on a thread: `last_message_at` moves and the inactivity deadline with it.
 fn touch_thread(tx: &Transaction, ctx: &Ctx, thread: i64) -> Result<()> {
-    tx.prepare_cached("UPDATE threads SET last_message_at = ?1 WHERE id = ?2")?
-        .execute(params![ctx.now, thread])?;
     let settings = settings::rotation(tx, ctx.org)?;
-    pool::refresh_deadline(tx, ctx.org, thread, &settings)
+    pool::record_activity(tx, ctx.org, thread, ctx.now, &settings)
 }
 
 impl Engine {

@@ -223,6 +223,27 @@ pub fn refresh_deadline(
     Ok(())
 }
 
+/// A message on the thread at `at`: moves `last_message_at` and, for a bound thread, the release
+/// deadline with it, in one statement.
+pub fn record_activity(
+    tx: &Transaction,
+    org: i64,
+    thread: i64,
+    at: Timestamp,
+    settings: &RotationSettings,
+) -> Result<()> {
+    let mut row = thread_row(tx, org, thread)?;
+    row.last_message_at = Some(at);
+    let due = row
+        .bound_at
+        .map(|bound_at| Deadlines::of(&row, bound_at, settings).earliest().1);
+    tx.prepare_cached(
+        "UPDATE threads SET last_message_at = ?1, release_due_at = ?2 WHERE id = ?3",
+    )?
+    .execute(params![at, due, thread])?;
+    Ok(())
+}
+
 /// Recomputes `release_due_at` of every bound thread of the org (after a settings change).
 pub fn refresh_all_deadlines(
     tx: &Transaction,
