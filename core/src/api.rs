@@ -471,12 +471,7 @@ async fn post_thread_close(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ok(engine.end_thread(
-        caller.org,
-        &caller.actor,
-        path_id(Kind::Thread, &id)?,
-        ThreadStatus::Closed,
-    )?)
+    end_thread(&engine, &caller, &id, ThreadStatus::Closed)
 }
 
 async fn post_thread_archive(
@@ -484,12 +479,12 @@ async fn post_thread_archive(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ok(engine.end_thread(
-        caller.org,
-        &caller.actor,
-        path_id(Kind::Thread, &id)?,
-        ThreadStatus::Archived,
-    )?)
+    end_thread(&engine, &caller, &id, ThreadStatus::Archived)
+}
+
+fn end_thread(engine: &Engine, caller: &Caller, id: &str, to: ThreadStatus) -> ApiResult {
+    let thread = path_id(Kind::Thread, id)?;
+    ok(engine.end_thread(caller.org, &caller.actor, thread, to)?)
 }
 
 async fn get_thread_messages(
