@@ -203,6 +203,27 @@ impl<'a> Run<'a> {
             }
         }
 
+        // Invariants first: a broken rule (a leak, a capacity breach) is the finding that
+        // matters, even when an expectation of the same step would also fail.
+        let violations = sim.finish_step();
+        if !violations.is_empty() {
+            let list: Vec<String> = violations
+                .iter()
+                .map(|Violation { invariant, detail }| {
+                    format!("[{invariant}] {}", built.names.symbolize(detail))
+                })
+                .collect();
+            return Err(self.fail(
+                step,
+                step.header_span,
+                format!(
+                    "invariant violated after {}:\n  {}",
+                    step.describe(),
+                    list.join("\n  ")
+                ),
+            ));
+        }
+
         // Expectations.
         let names = &built.names;
         if let Some(exchange) = &exchange {
@@ -360,25 +381,6 @@ impl<'a> Run<'a> {
             }
         }
 
-        // Invariants.
-        let violations = sim.finish_step();
-        if !violations.is_empty() {
-            let list: Vec<String> = violations
-                .iter()
-                .map(|Violation { invariant, detail }| {
-                    format!("[{invariant}] {}", built.names.symbolize(detail))
-                })
-                .collect();
-            return Err(self.fail(
-                step,
-                step.header_span,
-                format!(
-                    "invariant violated after {}:\n  {}",
-                    step.describe(),
-                    list.join("\n  ")
-                ),
-            ));
-        }
         Ok(())
     }
 

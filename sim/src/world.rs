@@ -195,12 +195,11 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
         )?;
     }
     for booking in &scenario.world.bookings {
-        let org = orgs["main"];
+        // A booking lives in its client's org (the parser checked that the client exists).
         let client = names.id(&booking.client, Kind::Client);
-        let org = match scenario.client(&booking.client) {
-            Some(c) => orgs[org_name(c.org)],
-            None => org,
-        };
+        let org = orgs[scenario
+            .client(&booking.client)
+            .map_or("main", |c| org_name(c.org))];
         let new = NewBooking {
             client: client.unwrap_or_default(),
             sitter: booking
