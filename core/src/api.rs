@@ -511,10 +511,7 @@ async fn post_thread_message(
     let thread = path_id(Kind::Thread, &id)?;
     engine.thread(caller.org, thread)?;
     let sent = engine.send(caller.org, &caller.actor, thread, &body.body)?;
-    let messages = engine.thread_messages(caller.org, thread)?;
-    let message = messages
-        .into_iter()
-        .find(|m| m.id == ids::format(Kind::Message, sent.message));
+    let message = engine.message(caller.org, sent.message)?;
     Ok((StatusCode::CREATED, Json(json!({ "message": message }))).into_response())
 }
 

@@ -325,6 +325,18 @@ impl Engine {
         })
     }
 
+    /// One message of the org.
+    pub fn message(&self, org: i64, id: i64) -> Result<MessageView> {
+        self.read(|tx| {
+            tx.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} WHERE id = ?1 AND org_id = ?2"
+            ))?
+            .query_row(params![id, org], message_view)
+            .optional()?
+            .ok_or_else(|| Error::NotFound("message".into()))
+        })
+    }
+
     /// Messages routed to the owner inbox.
     pub fn inbox(&self, org: i64) -> Result<Vec<MessageView>> {
         self.read(|tx| {

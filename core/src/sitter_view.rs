@@ -77,6 +77,47 @@ fn redact_value(scanner: &LeakScanner, value: &mut Value) {
     }
 }
 
+/// The thread's messages (or just `only`), each with its delivery, routing trace and the audit
+/// events about it, unredacted (callers redact the whole view).
+fn messages_json(tx: &Transaction, org: i64, thread: i64, only: Option<i64>) -> Result<Vec<Value>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, direction, body, at, delivery, metadata FROM messages
+         WHERE thread_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id",
+    )?;
+    let rows: Vec<(i64, String, String, Timestamp, String, String)> = stmt
+        .query_map(params![thread, only], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let parse =
+        |text: &str| serde_json::from_str::<Value>(text).map_err(|e| Error::Corrupt(e.to_string()));
+    let mut messages = Vec::with_capacity(rows.len());
+    for (id, direction, body, at, delivery, metadata) in rows {
+        let mut metadata = parse(&metadata)?;
+        let query = AuditQuery {
+            message: Some(id),
+            ..AuditQuery::default()
+        };
+        metadata["audit"] = json!({ "events": events_json(tx, org, &query)? });
+        messages.push(json!({
+            "id": ids::format(Kind::Message, id),
+            "direction": direction,
+            "body": body,
+            "at": at,
+            "delivery": parse(&delivery)?,
+            "metadata": metadata,
+        }));
+    }
+    Ok(messages)
+}
+
 fn events_json(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Value> {
     let events = audit::timeline(tx, org, query)?;
     Ok(serde_json::to_value(events).unwrap_or(Value::Null))
@@ -118,28 +159,11 @@ impl Engine {
             let Some(thread_view) = visible_thread(tx, caller, thread, now)? else {
                 return Err(Error::NotFound("thread".into()));
             };
-            let mut stmt = tx.prepare_cached(
-                "SELECT id, direction, body, at, delivery, metadata FROM messages WHERE thread_id = ?1 ORDER BY id",
-            )?;
-            let rows: Vec<(i64, String, String, Timestamp, String, String)> = stmt
-                .query_map([thread], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut messages = Vec::new();
-            for (id, direction, body, at, delivery, metadata) in rows {
-                let delivery: Value = serde_json::from_str(&delivery).map_err(|e| Error::Corrupt(e.to_string()))?;
-                let mut metadata: Value = serde_json::from_str(&metadata).map_err(|e| Error::Corrupt(e.to_string()))?;
-                let query = AuditQuery { message: Some(id), ..AuditQuery::default() };
-                metadata["audit"] = json!({ "events": events_json(tx, caller.org, &query)? });
-                messages.push(json!({
-                    "id": ids::format(Kind::Message, id),
-                    "direction": direction,
-                    "body": body,
-                    "at": at,
-                    "delivery": delivery,
-                    "metadata": metadata,
-                }));
-            }
-            let query = AuditQuery { thread: Some(thread), ..AuditQuery::default() };
+            let messages = messages_json(tx, caller.org, thread, None)?;
+            let query = AuditQuery {
+                thread: Some(thread),
+                ..AuditQuery::default()
+            };
             Ok(json!({
                 "thread": thread_view,
                 "messages": messages,
@@ -149,7 +173,8 @@ impl Engine {
         self.redact_for_sitter(view)
     }
 
-    /// `POST /api/sitter/threads/{id}/messages`: the sitter writes to the client.
+    /// `POST /api/sitter/threads/{id}/messages`: the sitter writes to the client; the response
+    /// is the sent message as the thread view shows it.
     pub fn sitter_send(&self, caller: &Caller, thread: i64, body: &str) -> Result<Value> {
         let now = self.now();
         let visible = self.read(|tx| visible_thread(tx, caller, thread, now))?;
@@ -157,16 +182,8 @@ impl Engine {
             return Err(Error::NotFound("thread".into()));
         }
         let sent = self.send(caller.org, &caller.actor, thread, body)?;
-        let messages = self.sitter_messages(caller, thread)?;
-        let message = messages["messages"]
-            .as_array()
-            .and_then(|all| {
-                all.iter()
-                    .find(|m| m["id"] == ids::format(Kind::Message, sent.message))
-            })
-            .cloned()
-            .unwrap_or(Value::Null);
-        Ok(json!({ "message": message }))
+        let message = self.read(|tx| messages_json(tx, caller.org, thread, Some(sent.message)))?;
+        self.redact_for_sitter(json!({ "message": message.into_iter().next() }))
     }
 
     /// Serializes a sitter response and refuses it if the leak scan finds any real contact.
