@@ -1,15 +1,29 @@
-//! Character classes used by the phone walker.
+//! Character classes used by the phone walker and the email fold, defined by
+//! Unicode properties (never by a hand-kept list of characters).
 //!
-//! A phone number leaks whatever script its digits are written in, so the
-//! walker treats every Unicode decimal digit (general category `Nd`) as a
-//! digit. All `Nd` characters come in contiguous blocks of ten starting at a
-//! "zero" code point, which lets a sorted table of the zeros plus a binary
-//! search stand in for a full Unicode database.
-//!
-//! Separators are characters that may sit *between* the digits of one number
-//! without ending it: the usual punctuation of phone formatting, the many
-//! Unicode spaces and dashes, and invisible characters that are (ab)used to
-//! dodge naive filters.
+//! * **Digits** are the general category `Nd` (any script: Arabic-Indic,
+//!   Devanagari, fullwidth, mathematical…). All `Nd` characters come in
+//!   contiguous blocks of ten starting at a "zero" code point, so a sorted
+//!   table of the zeros gives each digit its value; a unit test checks the
+//!   table against the general-category data of `unicode-general-category`
+//!   for every code point.
+//! * **Separators** are every character whose general category is neither a
+//!   letter (`L*`) nor a number (`N*`): whitespace and line breaks (`Zs`,
+//!   `Zl`, `Zp`, `Cc`), all punctuation (`P*`) and symbols (`S*`), format
+//!   and invisible characters (`Cf`), combining marks (`Mn`, `Mc`, `Me`,
+//!   which include the keycap U+20E3 and the variation selectors), and
+//!   unassigned / private-use code points. Such a character may sit between
+//!   two digits of one number; the walker allows at most
+//!   [`MAX_SEPARATOR_RUN`] of them in a row.
+//! * **Other** (letters, `Nl`, `No` such as `½`) ends a digit run.
+
+use unicode_general_category::{GeneralCategory as Gc, get_general_category};
+
+/// Most separator characters allowed in a row between two digits of one
+/// number. Four covers a keycap plus a space (`5\u{FE0F}\u{20E3} `), CRLF
+/// plus indentation and ` - ` spacing, while prose such as
+/// `room 12 ... floor 345` still splits.
+pub(crate) const MAX_SEPARATOR_RUN: u32 = 4;
 
 /// Zero code point of every `Nd` block (Unicode 16). Each block holds the
 /// digits zero..nine at consecutive code points. Sorted, for binary search.
@@ -24,29 +38,31 @@ const ND_ZEROS: &[u32] = &[
     0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E4F0, 0x1E5F1, 0x1E950, 0x1FBF0,
 ];
 
+
 /// What a character means to the phone walker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Class {
-    /// A decimal digit with its value 0..=9.
+    /// A decimal digit (`Nd`) with its value 0..=9.
     Digit(u8),
-    /// May appear between digits of one number (formatting or invisible).
+    /// Neither letter nor number: may appear between digits of one number.
     Sep,
-    /// Ends the current digit run.
+    /// A letter or a non-decimal number: ends the current digit run.
     Other,
 }
 
-/// ASCII fast path: built at compile time so the hot loop is a table load.
+/// ASCII fast path, built at compile time so the hot loop is a table load:
+/// digits, letters (`Other`) and everything else (`Sep`), which is what the
+/// general category gives for ASCII (a unit test checks it).
 const ASCII_CLASS: [Class; 128] = {
-    let mut t = [Class::Other; 128];
-    let mut d = 0;
-    while d < 10 {
-        t[b'0' as usize + d] = Class::Digit(d as u8);
-        d += 1;
-    }
-    let seps = b" \t.-()[]/+";
+    let mut t = [Class::Sep; 128];
     let mut i = 0;
-    while i < seps.len() {
-        t[seps[i] as usize] = Class::Sep;
+    while i < 128 {
+        let b = i as u8;
+        if b.is_ascii_digit() {
+            t[i] = Class::Digit(b - b'0');
+        } else if b.is_ascii_alphabetic() {
+            t[i] = Class::Other;
+        }
         i += 1;
     }
     t
@@ -74,13 +90,20 @@ pub(crate) fn digit_value(c: char) -> Option<u8> {
     (off < 10).then_some(off as u8)
 }
 
-/// True for characters that are invisible when rendered: zero-width
-/// space/joiners, word joiner, BOM, soft hyphen and the bidi controls.
+/// Is the general category of `c` a letter (`L*`) or a number (`N*`)?
 #[inline]
-pub(crate) fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+fn is_letter_or_number(gc: Gc) -> bool {
+    matches!(
+        gc,
+        Gc::UppercaseLetter
+            | Gc::LowercaseLetter
+            | Gc::TitlecaseLetter
+            | Gc::ModifierLetter
+            | Gc::OtherLetter
+            | Gc::DecimalNumber
+            | Gc::LetterNumber
+            | Gc::OtherNumber
+    )
 }
 
 /// Classify any character.
@@ -92,20 +115,75 @@ pub(crate) fn class(c: char) -> Class {
     if let Some(d) = digit_value(c) {
         return Class::Digit(d);
     }
-    if is_invisible(c) {
-        return Class::Sep;
+    if is_letter_or_number(get_general_category(c)) {
+        Class::Other
+    } else {
+        Class::Sep
     }
-    match c {
-        // NBSP, en/em/thin/hair/... spaces, narrow NBSP, medium math space,
-        // ideographic space.
-        '\u{00A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
-        // Hyphen, non-breaking hyphen, figure dash, en/em dash, bar, minus.
-        | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}'
-        // Fullwidth ( ) + - . / [ ]
-        | '\u{FF08}' | '\u{FF09}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF0E}' | '\u{FF0F}'
-        | '\u{FF3B}' | '\u{FF3D}' => Class::Sep,
-        _ => Class::Other,
+}
+
+/// Other_Default_Ignorable_Code_Point (PropList.txt, Unicode 16): the part of
+/// Default_Ignorable_Code_Point that general category and
+/// Variation_Selector do not give.
+const OTHER_DEFAULT_IGNORABLE: &[(u32, u32)] = &[
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0000),
+    (0xE0002, 0xE001F),
+    (0xE0080, 0xE00FF),
+    (0xE01F0, 0xE0FFF),
+];
+
+/// Variation_Selector (PropList.txt).
+const VARIATION_SELECTORS: &[(u32, u32)] = &[
+    (0x180B, 0x180D),
+    (0x180F, 0x180F),
+    (0xFE00, 0xFE0F),
+    (0xE0100, 0xE01EF),
+];
+
+/// Cf characters that DerivedCoreProperties.txt excludes from
+/// Default_Ignorable_Code_Point: the interlinear annotation characters
+/// U+FFF9..U+FFFB, Egyptian hieroglyph format controls and the
+/// Prepended_Concatenation_Marks (visible signs such as U+0600).
+const NOT_DEFAULT_IGNORABLE_CF: &[(u32, u32)] = &[
+    (0x0600, 0x0605),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0xFFF9, 0xFFFB),
+    (0x13430, 0x1343F),
+];
+
+fn in_ranges(ranges: &[(u32, u32)], cp: u32) -> bool {
+    ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&cp))
+}
+
+/// Default_Ignorable_Code_Point, derived as DerivedCoreProperties.txt
+/// defines it: `Other_DICP + Cf + Variation_Selector - White_Space -
+/// FFF9..FFFB - 13430..1343F - Prepended_Concatenation_Mark`. Zero-width
+/// space and joiners, soft hyphen, word joiner, invisible operators, BOM,
+/// bidi controls, Mongolian vowel separator, variation selectors, tags…
+#[inline]
+pub(crate) fn is_default_ignorable(c: char) -> bool {
+    let cp = c as u32;
+    if cp < 0xAD {
+        return false;
     }
+    if in_ranges(OTHER_DEFAULT_IGNORABLE, cp) || in_ranges(VARIATION_SELECTORS, cp) {
+        return true;
+    }
+    get_general_category(c) == Gc::Format
+        && !c.is_whitespace()
+        && !in_ranges(NOT_DEFAULT_IGNORABLE_CF, cp)
 }
 
 /// Characters that open a phone rendering just before its first digit and
@@ -115,12 +193,23 @@ pub(crate) fn is_opener(c: char) -> bool {
     matches!(c, '+' | '(' | '[' | '\u{FF0B}' | '\u{FF08}' | '\u{FF3B}')
 }
 
+/// Should `c` be shown escaped in human output? Invisible (default
+/// ignorable), control, line/paragraph separator and combining marks.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || is_default_ignorable(c)
+        || matches!(
+            get_general_category(c),
+            Gc::LineSeparator | Gc::ParagraphSeparator | Gc::EnclosingMark | Gc::NonspacingMark
+        )
+}
+
 /// Render one character for human output: invisible and control characters
 /// become `\u{..}` so a masked rendering shows *how* a number was disguised
 /// instead of silently hiding it.
 pub(crate) fn push_visible(out: &mut String, s: &str) {
     for c in s.chars() {
-        if is_invisible(c) || c.is_control() {
+        if !c.is_ascii() && is_hidden(c) || c.is_ascii_control() {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
             out.push(c);
@@ -133,14 +222,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nd_table_is_sorted_and_numeric() {
+    fn nd_table_matches_unicode_data() {
         assert!(ND_ZEROS.windows(2).all(|w| w[0] + 10 <= w[1]));
         for &z in ND_ZEROS {
             for d in 0..10 {
                 let c = char::from_u32(z + d).expect("valid scalar");
-                assert!(c.is_numeric(), "{:x} not numeric", z + d);
+                assert_eq!(get_general_category(c), Gc::DecimalNumber, "{:x}", z + d);
                 assert_eq!(digit_value(c), Some(d as u8));
             }
+        }
+        // Every Nd code point of the crate's tables is in the table.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let nd = get_general_category(c) == Gc::DecimalNumber;
+            assert_eq!(digit_value(c).is_some(), nd, "{:x}", c as u32);
+        }
+    }
+
+    #[test]
+    fn ascii_table_matches_unicode_data() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let expected = if let Some(d) = c.to_digit(10) {
+                Class::Digit(d as u8)
+            } else if is_letter_or_number(get_general_category(c)) {
+                Class::Other
+            } else {
+                Class::Sep
+            };
+            assert_eq!(ascii_class(b), expected, "{b:#x}");
         }
     }
 
@@ -149,10 +258,22 @@ mod tests {
         assert_eq!(class('٥'), Class::Digit(5));
         assert_eq!(class('５'), Class::Digit(5));
         assert_eq!(class('७'), Class::Digit(7));
-        assert_eq!(class('\u{200B}'), Class::Sep);
-        assert_eq!(class('–'), Class::Sep);
+        for sep in ['\u{200B}', '–', '\n', '\u{2028}', '·', '\u{30FB}', '\u{2063}', '\u{34F}', '\u{180E}', '\u{20E3}', '\u{FE0F}', '_', ':', ','] {
+            assert_eq!(class(sep), Class::Sep, "{:x}", sep as u32);
+        }
         assert_eq!(class('a'), Class::Other);
+        assert_eq!(class('é'), Class::Other);
         assert_eq!(class('½'), Class::Other);
         assert_eq!(digit_value('²'), None);
+    }
+
+    #[test]
+    fn default_ignorables() {
+        for c in ['\u{200B}', '\u{200D}', '\u{00AD}', '\u{2060}', '\u{FEFF}', '\u{180E}', '\u{FE0F}', '\u{034F}', '\u{2063}'] {
+            assert!(is_default_ignorable(c), "{:x}", c as u32);
+        }
+        for c in ['a', ' ', '@', '.', '\u{0600}', '\u{3000}'] {
+            assert!(!is_default_ignorable(c), "{:x}", c as u32);
+        }
     }
 }

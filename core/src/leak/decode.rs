@@ -76,6 +76,100 @@ pub(crate) fn decode_text(text: &str) -> Option<Decoded> {
     changed.then(|| out.finish(text.len()))
 }
 
+/// The folded view used to match emails (and phones) written with
+/// compatibility characters or invisible ones: every character is replaced
+/// by its NFKC form (fullwidth `ａｌｉｃｅ＠…` becomes `alice@…`, `①` stays a
+/// symbol) and every Default_Ignorable_Code_Point (zero-width space, joiners,
+/// soft hyphen, word joiner, variation selectors, …) is removed. NFKC is
+/// applied per character (compatibility mapping plus composition of that
+/// character's own decomposition), which keeps a one-to-one offset map;
+/// composition *across* characters (`e` + U+0301) is not needed for the
+/// ASCII-shaped addresses and numbers we look for. Returns `None` when
+/// folding changes nothing (always for ASCII text).
+pub(crate) fn fold_text(text: &str) -> Option<Decoded> {
+    use unicode_normalization::UnicodeNormalization;
+    let first = text.bytes().position(|b| b >= 0x80)?;
+    let mut out = Out::with_capacity(text.len());
+    out.push_slice(text, 0, first);
+    let mut changed = false;
+    for (i, c) in text.get(first..).unwrap_or("").char_indices() {
+        let at = first + i;
+        if c.is_ascii() {
+            out.push_char(c, at);
+        } else if super::chars::is_default_ignorable(c) {
+            changed = true;
+        } else {
+            let mut folded = std::iter::once(c).nfkc().peekable();
+            if folded.peek() == Some(&c) && folded.clone().nth(1).is_none() {
+                out.push_char(c, at);
+            } else {
+                changed = true;
+                for f in folded {
+                    out.push_char(f, at);
+                }
+            }
+        }
+    }
+    changed.then(|| out.finish(text.len()))
+}
+
+/// Shortest run of base64 characters worth decoding (12 bytes of payload):
+/// shorter runs are ordinary words and ids, and cannot hide a phone number
+/// with its country code anyway.
+const MIN_BASE64_RUN: usize = 16;
+
+/// Every base64 or base64url segment of `text` (a maximal run of the
+/// alphabet, padding optional, at least [`MIN_BASE64_RUN`] long) that
+/// decodes to printable UTF-8 text: JWT header and payload, `data:…;base64,`
+/// URIs, tokens in query strings. Each decoded byte maps back to the start
+/// of its segment and the end to the segment's end, so a finding points at
+/// (and redaction replaces) the whole encoded segment.
+pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, CONFIG);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, CONFIG);
+    let bytes = text.as_bytes();
+    if bytes.len() < MIN_BASE64_RUN {
+        return Vec::new();
+    }
+    let in_alphabet = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !in_alphabet(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && in_alphabet(bytes[i]) {
+            i += 1;
+        }
+        let seg = &bytes[start..i];
+        if seg.len() < MIN_BASE64_RUN || !seg.iter().any(|b| !b.is_ascii_alphabetic()) && seg.len() < 24 {
+            continue;
+        }
+        let url_safe = seg.iter().any(|&b| b == b'-' || b == b'_');
+        let engine = if url_safe { &URL_SAFE } else { &STANDARD };
+        let Ok(decoded) = engine.decode(seg) else {
+            continue;
+        };
+        let Ok(decoded) = String::from_utf8(decoded) else {
+            continue;
+        };
+        if decoded.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+            continue;
+        }
+        let mut map = vec![start; decoded.len()];
+        map.push(i);
+        out.push((decoded, map));
+    }
+    out
+}
+
 /// Compose a view-local map with the map of the view it was decoded from,
 /// giving offsets into the root text.
 pub(crate) fn compose(local: &[usize], outer: impl Fn(usize) -> usize) -> Vec<usize> {
@@ -303,6 +397,32 @@ mod tests {
         assert!(decode_text("50% off & more").is_none());
         assert_eq!(dec("\\ud83d\\ude00"), "😀");
         assert_eq!(dec("%FF %C3"), "%FF %C3");
+    }
+
+    #[test]
+    fn base64() {
+        let segs = |s: &str| base64_segments(s).into_iter().map(|d| d.0).collect::<Vec<_>>();
+        // {"tel":"+15550300001"} in base64url without padding, inside a JWT.
+        assert_eq!(
+            segs("eyJhbGciOiJub25lIn0.eyJ0ZWwiOiIrMTU1NTAzMDAwMDEifQ.sig"),
+            ["{\"alg\":\"none\"}", "{\"tel\":\"+15550300001\"}"]
+        );
+        assert_eq!(segs("data:text/plain;base64,Y2FsbCA1NTUgMDMwIDAwMDE="), ["call 555 030 0001"]);
+        assert!(segs("internationalization-and-localization").is_empty());
+        let (_, map) = base64_segments("x Y2FsbCA1NTUgMDMwIDAwMDE= y").remove(0);
+        assert_eq!((map[0], map[map.len() - 1]), (2, 26));
+    }
+
+    #[test]
+    fn folds() {
+        let f = |s: &str| fold_text(s).map(|d| d.0);
+        assert_eq!(f("alice@example.com"), None);
+        assert_eq!(f("alice\u{200b}@example.com").as_deref(), Some("alice@example.com"));
+        assert_eq!(f("alice@example\u{ad}.com").as_deref(), Some("alice@example.com"));
+        assert_eq!(f("ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ").as_deref(), Some("alice@example.com"));
+        let (t, map) = fold_text("é\u{200d}ａ").expect("folds");
+        assert_eq!(t, "éa");
+        assert_eq!(map, vec![0, 0, 5, 8]);
     }
 
     #[test]

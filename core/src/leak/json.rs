@@ -45,10 +45,12 @@ pub(crate) const FLAGS: [u8; 256] = {
 
 /// Pre-scan tables for the longest possible digit run: `RUN_ADD` is 1 for
 /// an ASCII digit and (conservatively) for any non-ASCII byte, `RUN_KEEP`
-/// is all-ones for bytes that continue a run (digits, the ASCII separators
-/// of [`super::chars`], non-ASCII) and 0 for bytes that end it. Updating
-/// `run = (run + ADD) & KEEP` is branch-free, so it rides along the
-/// tokenizer's byte loop almost for free.
+/// is all-ones for bytes that may continue a run (digits, every ASCII
+/// character that is not a letter — the separator class of
+/// [`super::chars`] — and non-ASCII) and 0 for ASCII letters, which end it.
+/// Updating `run = (run + ADD) & KEEP` is branch-free, so it rides along
+/// the tokenizer's byte loop almost for free. The bound ignores the cap on
+/// separators in a row, so it only ever over-approximates.
 const RUN_ADD: [u32; 256] = {
     let mut t = [0u32; 256];
     let mut i = 0;
@@ -61,19 +63,13 @@ const RUN_ADD: [u32; 256] = {
     t
 };
 const RUN_KEEP: [u32; 256] = {
-    let mut t = [0u32; 256];
+    let mut t = [u32::MAX; 256];
     let mut i = 0;
-    while i < 256 {
-        if RUN_ADD[i] == 1 {
-            t[i] = u32::MAX;
+    while i < 128 {
+        if (i as u8).is_ascii_alphabetic() {
+            t[i] = 0;
         }
         i += 1;
-    }
-    let seps = b" \t.-()[]/+";
-    let mut k = 0;
-    while k < seps.len() {
-        t[seps[k] as usize] = u32::MAX;
-        k += 1;
     }
     t
 };

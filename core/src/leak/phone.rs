@@ -191,7 +191,8 @@ pub(crate) struct WalkStats {
 struct Run {
     digits: usize,
     had_sep: bool,
-    pending_sep: bool,
+    /// Separator characters since the last digit.
+    pending_sep: u32,
     /// Digits of the run covered by hits (union of their windows).
     covered: usize,
     covered_until: usize,
@@ -309,10 +310,10 @@ impl PhoneIndex {
                     if run.digits == 0 {
                         win = [0; MAX_LENGTHS];
                         run.first_digit = d;
-                    } else if run.pending_sep {
+                    } else if run.pending_sep > 0 {
                         run.had_sep = true;
                     }
-                    run.pending_sep = false;
+                    run.pending_sep = 0;
                     if i > 0 && bytes[i - 1] == b'+' {
                         run.close_plus_seg(&mut stats);
                         run.plus_seg = Some((run.digits, 0, false));
@@ -363,7 +364,10 @@ impl PhoneIndex {
                 }
                 Class::Sep => {
                     if run.digits > 0 {
-                        run.pending_sep = true;
+                        run.pending_sep += 1;
+                        if run.pending_sep > chars::MAX_SEPARATOR_RUN {
+                            run.end(&mut stats);
+                        }
                     }
                     run.prev_digit = false;
                 }

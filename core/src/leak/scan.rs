@@ -302,10 +302,10 @@ impl LeakScanner {
                 masked: mask::render(root, &view, h.start, h.end, self.rule(&view, h)),
             });
         }
-        if depth < MAX_DEPTH
-            && flags & (flag::BACKSLASH | flag::PERCENT | flag::AMP) != 0
-            && let Some((t, local)) = decode::decode_text(view.text)
-        {
+        if depth >= MAX_DEPTH {
+            return;
+        }
+        for (t, local) in derived_views(view.text, flags) {
             let map = decode::compose(&local, |o| view.off(o));
             let v = View {
                 text: &t,
@@ -315,6 +315,27 @@ impl LeakScanner {
             self.collect_spans(root, v, depth + 1, out);
         }
     }
+}
+
+/// The views derived from one text, each scanned like the text itself (and
+/// derived again, to a bounded depth): the decoded view (backslash escapes,
+/// percent-encoding, HTML references), the folded view (NFKC, default
+/// ignorables removed) and every base64 / base64url segment that decodes
+/// to text (JWT parts, `data:` URIs). Each carries its offset map.
+fn derived_views(text: &str, flags: u8) -> Vec<decode::Decoded> {
+    let mut views = Vec::new();
+    if flags & (flag::BACKSLASH | flag::PERCENT | flag::AMP) != 0
+        && let Some(d) = decode::decode_text(text)
+    {
+        views.push(d);
+    }
+    if flags & flag::NON_ASCII != 0
+        && let Some(d) = decode::fold_text(text)
+    {
+        views.push(d);
+    }
+    views.extend(decode::base64_segments(text));
+    views
 }
 
 fn star_all(s: &str) -> String {
@@ -438,10 +459,10 @@ impl<'s> Engine<'s> {
             self.path.truncate(marks.2);
         }
         self.plain(view, sum);
-        if depth < MAX_DEPTH
-            && sum.flags & (flag::BACKSLASH | flag::PERCENT | flag::AMP) != 0
-            && let Some((t, local)) = decode::decode_text(view.text)
-        {
+        if depth >= MAX_DEPTH {
+            return;
+        }
+        for (t, local) in derived_views(view.text, sum.flags) {
             let map = decode::compose(&local, |o| view.off(o));
             let v = View {
                 text: &t,
