@@ -27,24 +27,23 @@ const MAX_NSN: usize = 14;
 /// Shortest NSN we accept: shorter windows would match ordinary numbers.
 const MIN_NSN: usize = 6;
 
-/// Two-digit country codes; `1` and `7` are the only one-digit codes and
-/// every other code has three digits (E.164 country codes are prefix-free).
-const CC2: &[u16] = &[
-    20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56,
-    57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
-];
-
 /// A parsed E.164 number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct E164 {
     /// Country code digits, e.g. "1" or "44".
     pub cc: String,
-    /// National significant number digits.
+    /// National significant number digits (libphonenumber's, leading
+    /// zeros included: Italy's `06…`).
     pub nsn: String,
+    /// Other dialable forms of the national number, besides `nsn` (see
+    /// [`dialable_forms`]); each is indexed like the NSN.
+    pub forms: Vec<String>,
 }
 
 impl E164 {
-    /// Parse strict E.164: `+`, a country code, then digits only.
+    /// Parse strict E.164 (`+`, then ASCII digits only) and split it into
+    /// country code and national significant number with libphonenumber's
+    /// metadata (the `phonenumber` crate), never with a hand-kept table.
     pub fn parse(s: &str) -> Result<E164, &'static str> {
         let digits = s.strip_prefix('+').ok_or("must start with '+' (E.164)")?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -56,14 +55,12 @@ impl E164 {
         if digits.len() > 15 {
             return Err("more than 15 digits");
         }
-        let cc_len = match digits.as_bytes()[0] {
-            b'1' | b'7' => 1,
-            _ => {
-                let two: u16 = digits.get(..2).and_then(|t| t.parse().ok()).unwrap_or(0);
-                if CC2.contains(&two) { 2 } else { 3 }
-            }
-        };
-        let (cc, nsn) = digits.split_at(cc_len.min(digits.len()));
+        let number = phonenumber::parse(None, s).map_err(|_| "not a phone number (libphonenumber)")?;
+        let cc = number.code().value().to_string();
+        let nsn = national_digits(&number);
+        if cc.len() + nsn.len() != digits.len() || !digits.starts_with(&cc) {
+            return Err("country code and national number do not add up (libphonenumber)");
+        }
         if cc == "1" && nsn.len() != 10 {
             return Err("NANP (+1) numbers need exactly 10 national digits");
         }
@@ -73,11 +70,76 @@ impl E164 {
         if nsn.len() > MAX_NSN {
             return Err("national number too long");
         }
-        Ok(E164 {
-            cc: cc.to_string(),
-            nsn: nsn.to_string(),
-        })
+        let forms = dialable_forms(&number, &nsn)
+            .into_iter()
+            .filter(|f| (MIN_NSN..=MAX_NSN).contains(&f.len()) && *f != nsn)
+            .collect();
+        Ok(E164 { cc, nsn, forms })
     }
+}
+
+/// The national significant number as digits, with the leading zeros
+/// libphonenumber keeps apart (Italian fixed lines).
+fn national_digits(number: &phonenumber::PhoneNumber) -> String {
+    let n = number.national();
+    format!("{}{}", "0".repeat(n.zeros() as usize), n.value())
+}
+
+/// Other ways the same number is dialled inside its country, derived from
+/// libphonenumber metadata only (no per-country rules here):
+///
+/// 1. **National format without trunk prefix**: the digits of the number
+///    formatted in national mode, minus the region's `national_prefix`. For
+///    Argentine mobiles this is area code + `15` + subscriber
+///    (`011 15-5550-1234` → `111555501234`); with the trunk prefix the form
+///    contains this one as a suffix, so both are caught.
+/// 2. **Without the transform token**: when the region's
+///    `national_prefix_transform_rule` starts with literal digits (`9$1` in
+///    Argentina: the mobile `9` the parser inserts) and the NSN starts with
+///    them, the NSN without them (`+54 11 5550-1234` → `1155501234`).
+/// 3. **Legacy token before a valid number**: when the number itself is not
+///    valid per metadata but the NSN minus its first one or two digits is a
+///    valid number of the same country code, that suffix (Mexico's old
+///    mobile `1`: `+52 1 55 5501 0123` → `5555010123`).
+///
+/// Trunk-prefixed forms (`0` + NSN) and international forms contain the NSN
+/// as a suffix and need no entry of their own.
+pub(crate) fn dialable_forms(number: &phonenumber::PhoneNumber, nsn: &str) -> Vec<String> {
+    let db = &*phonenumber::metadata::DATABASE;
+    let mut forms = Vec::new();
+    let meta = number
+        .metadata(db)
+        .or_else(|| db.by_code(&number.code().value()).and_then(|m| m.into_iter().next()));
+    if let Some(meta) = meta {
+        let national: String = number
+            .format()
+            .mode(phonenumber::Mode::National)
+            .to_string()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let prefix = meta.national_prefix().unwrap_or("");
+        forms.push(national.strip_prefix(prefix).unwrap_or(&national).to_string());
+        if let Some(rule) = meta.national_prefix_transform_rule() {
+            let token: String = rule.chars().take_while(char::is_ascii_digit).collect();
+            if let Some(rest) = nsn.strip_prefix(token.as_str()).filter(|_| !token.is_empty()) {
+                forms.push(rest.to_string());
+            }
+        }
+    }
+    if !number.is_valid() {
+        for skip in 1..=2 {
+            let Some(rest) = nsn.get(skip..) else { break };
+            let candidate = format!("+{}{rest}", number.code().value());
+            if phonenumber::parse(None, &candidate).is_ok_and(|n| n.is_valid()) {
+                forms.push(rest.to_string());
+                break;
+            }
+        }
+    }
+    forms.sort();
+    forms.dedup();
+    forms
 }
 
 /// Open-addressing hash table from encoded windows to phone ids.
@@ -248,15 +310,21 @@ impl PhoneIndex {
             .map(|n| (n, true))
             .chain(secrets.into_iter().map(|n| (n, false)));
         for (number, is_allowed) in all {
-            let len = number.nsn.len();
-            let key = encode(&number.nsn);
             let id = entries.len() as u32;
-            if table.insert(key, id) == id {
-                if !lengths.iter().any(|l| l.0 == len) {
-                    lengths.push((len, POW10[len]));
+            let mut indexed = false;
+            for form in std::iter::once(&number.nsn).chain(&number.forms) {
+                let len = form.len();
+                let key = encode(form);
+                if table.insert(key, id) == id {
+                    indexed = true;
+                    if !lengths.iter().any(|l| l.0 == len) {
+                        lengths.push((len, POW10[len]));
+                    }
+                    let bit = bloom_bit(key);
+                    bloom[bit >> 6] |= 1 << (bit & 63);
                 }
-                let bit = bloom_bit(key);
-                bloom[bit >> 6] |= 1 << (bit & 63);
+            }
+            if indexed {
                 entries.push(PhoneEntry {
                     number,
                     allowed: is_allowed,
@@ -479,5 +547,25 @@ mod tests {
         assert_eq!(hits(&ix, "+44 7700 900123"), ["+44 7700 900123"]);
         assert_eq!(hits(&ix, "٥٥٥١٢٣٤٥٦٧"), ["٥٥٥١٢٣٤٥٦٧"]);
         assert_eq!(hits(&ix, "555a1234567"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn national_forms_from_metadata() {
+        let forms = |n: &str| E164::parse(n).expect("valid").forms;
+        assert_eq!(forms("+5491155501234"), ["111555501234", "1155501234"]);
+        assert_eq!(forms("+5215555010123"), ["5555010123"]);
+        assert_eq!(forms("+447700900123"), Vec::<String>::new());
+        let ix = idx(&["+5491155501234", "+5215555010123"]);
+        assert_eq!(hits(&ix, "llamame al 011 15-5550-1234"), ["011 15-5550-1234"]);
+        assert_eq!(hits(&ix, "+54 11 5550-1234"), ["+54 11 5550-1234"]);
+        assert_eq!(hits(&ix, "+52 55 5501 0123"), ["+52 55 5501 0123"]);
+        assert_eq!(hits(&ix, "+52 1 55 5501 0123").len(), 2);
+    }
+
+    #[test]
+    fn separators_in_a_row_are_capped() {
+        let ix = idx(&["+15551234567"]);
+        assert_eq!(hits(&ix, "555 -  123 4567").len(), 1);
+        assert!(hits(&ix, "555 , , , 1234567").is_empty());
     }
 }
