@@ -326,11 +326,19 @@ impl LeakScanner {
         scan::Engine::new(self, text, "", false).run(json::Summary::of(text))
     }
 
-    /// Replace every known secret rendering (plain or encoded) and every
-    /// suspect that is not an allow-listed number with `[redacted phone]` /
-    /// `[redacted email]`. Borrows when nothing needed redacting.
+    /// Redaction for sitter free text, by **shape** (DESIGN §2): every
+    /// phone-shaped digit run (at least [`Self::shape_min_digits`] digits
+    /// of any script, separated by characters of the separator class, at
+    /// most a few in a row; ISO dates and clock times excepted) and every
+    /// email-shaped string becomes `[redacted phone]` / `[redacted email]`,
+    /// known or not, in the text as written and in its decoded, folded and
+    /// base64 views. Runs made of the business's own numbers stay. Known
+    /// secrets are redacted as well (a fail-safe for renderings no shape
+    /// covers). So the result does not depend on whether a number is real:
+    /// echoing a sitter's message never tells him which numbers exist.
+    /// Borrows when nothing needed redacting.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        self.replace_spans(text, |s| {
+        self.replace_spans(text, true, |s| {
             Cow::Borrowed(match s.kind {
                 SecretKind::Phone => "[redacted phone]",
                 SecretKind::Email => "[redacted email]",
@@ -338,18 +346,19 @@ impl LeakScanner {
         })
     }
 
-    /// Like `redact`, but each occurrence is replaced by its masked
+    /// Replace each known secret or suspect occurrence by its masked
     /// rendering; used for pointer segments.
     pub(crate) fn mask_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        self.replace_spans(text, |s| Cow::Owned(s.masked.clone()))
+        self.replace_spans(text, false, |s| Cow::Owned(s.masked.clone()))
     }
 
     fn replace_spans<'a>(
         &self,
         text: &'a str,
+        shapes: bool,
         with: impl Fn(&scan::Span) -> Cow<'static, str>,
     ) -> Cow<'a, str> {
-        let spans = self.spans(text);
+        let spans = self.spans(text, shapes);
         if spans.is_empty() {
             return Cow::Borrowed(text);
         }

@@ -248,9 +248,20 @@ pub(crate) struct WalkStats {
     pub us_shaped: bool,
 }
 
+/// A maximal digit run: its byte range (first digit to end of last
+/// digit). Reported to shape redaction.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RunSpan {
+    pub start: usize,
+    pub end: usize,
+}
+
 /// State of the digit run being walked.
 #[derive(Default)]
 struct Run {
+    /// Byte offset of the first digit and end of the last digit.
+    start: usize,
+    last_end: usize,
     digits: usize,
     had_sep: bool,
     /// Separator characters since the last digit.
@@ -352,7 +363,15 @@ impl PhoneIndex {
     /// Each NSN length keeps a rolling window value (multiply-add, subtract
     /// the digit leaving), so there is no division per digit, and a 32 KiB
     /// bit filter rejects almost every window before the hash table.
-    pub fn walk(&self, text: &str, mut on_hit: impl FnMut(PhoneHit)) -> WalkStats {
+    ///
+    /// When `runs` is given, every digit run with at least `min_digits`
+    /// digits is also pushed there (shape redaction).
+    pub fn walk(
+        &self,
+        text: &str,
+        mut on_hit: impl FnMut(PhoneHit),
+        mut runs: Option<(&mut Vec<RunSpan>, usize)>,
+    ) -> WalkStats {
         const RING: usize = 32;
         const MAX_LENGTHS: usize = MAX_NSN - MIN_NSN + 1;
         let bytes = text.as_bytes();
@@ -375,9 +394,11 @@ impl PhoneIndex {
             };
             match cls {
                 Class::Digit(d) => {
+                    run.last_end = i + width;
                     if run.digits == 0 {
                         win = [0; MAX_LENGTHS];
                         run.first_digit = d;
+                        run.start = i;
                     } else if run.pending_sep > 0 {
                         run.had_sep = true;
                     }
@@ -434,6 +455,7 @@ impl PhoneIndex {
                     if run.digits > 0 {
                         run.pending_sep += 1;
                         if run.pending_sep > chars::MAX_SEPARATOR_RUN {
+                            report_run(&run, &mut runs);
                             run.end(&mut stats);
                         }
                     }
@@ -441,6 +463,7 @@ impl PhoneIndex {
                 }
                 Class::Other => {
                     if run.digits > 0 {
+                        report_run(&run, &mut runs);
                         run.end(&mut stats);
                     }
                 }
@@ -448,6 +471,7 @@ impl PhoneIndex {
             i += width;
         }
         if run.digits > 0 {
+            report_run(&run, &mut runs);
             run.end(&mut stats);
         }
         stats
@@ -489,6 +513,19 @@ impl PhoneIndex {
     }
 }
 
+/// Push the run to `runs` when it is long enough.
+#[inline]
+fn report_run(run: &Run, runs: &mut Option<(&mut Vec<RunSpan>, usize)>) {
+    if let Some((out, min_digits)) = runs
+        && run.digits >= *min_digits
+    {
+        out.push(RunSpan {
+            start: run.start,
+            end: run.last_end,
+        });
+    }
+}
+
 #[inline(always)]
 fn bloom_bit(key: u64) -> usize {
     (key.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - BLOOM_BITS)) as usize
@@ -518,7 +555,7 @@ mod tests {
 
     fn hits(ix: &PhoneIndex, text: &str) -> Vec<String> {
         let mut out = vec![];
-        ix.walk(text, |h| out.push(text[h.start..h.end].to_string()));
+        ix.walk(text, |h| out.push(text[h.start..h.end].to_string()), None);
         out
     }
 

@@ -10,7 +10,7 @@ use regex::Regex;
 use super::decode;
 use super::json::{self, Summary, flag};
 use super::mask::{self, Rule};
-use super::phone::WalkStats;
+use super::phone::{RunSpan, WalkStats};
 use super::{Finding, LeakScanner, Scan, SecretKind};
 
 /// How many layers of decoding / embedded JSON are peeled at most. Each
@@ -82,6 +82,14 @@ static US_RE: LazyLock<Regex> = LazyLock::new(|| {
 static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("constant regex")
 });
+/// ISO dates (and `01/05/2024`-style dates) and clock times, alone or in
+/// sequence (`2026-03-02 09:00`,
+/// `09:00–10:30`, `09:00:00.123+01:00`): digit runs of this shape are not
+/// phone-shaped. Month, day, hour and minute ranges are checked.
+static DATETIME_RE: LazyLock<Regex> = LazyLock::new(|| {
+    let part = r"(?:[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])|(?:0?[1-9]|[12][0-9]|3[01])[/.](?:0?[1-9]|[12][0-9]|3[01])[/.][0-9]{4}|(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]{1,9})?)?)";
+    Regex::new(&format!(r"^{part}(?:[\s,+\-–—]+{part})*$")).expect("constant regex")
+});
 /// `logo@2x.png` is an asset name, not an address.
 const FILE_TLDS: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "css", "js", "json", "html", "htm", "pdf",
@@ -119,24 +127,41 @@ impl LeakScanner {
     /// known or allow-listed number. The [`Summary`] gates each part so
     /// most strings cost nothing: the digit walk only runs if some run may
     /// be long enough for a known number (or a suspect).
-    pub(crate) fn plain_hits(&self, text: &str, sum: Summary, out: &mut Vec<Hit>) {
+    ///
+    /// With `shapes` (redaction), every phone-shaped digit run is also a
+    /// hit ([`Self::shape_hits`]) and the generic phone regexes are not
+    /// needed; email-shaped strings are hits in both modes.
+    pub(crate) fn plain_hits(&self, text: &str, sum: Summary, out: &mut Vec<Hit>, shapes: bool) {
         let flags = sum.flags;
         let mut phones: Vec<Hit> = Vec::new();
         let mut shape = WalkStats::default();
         let e164_min = if flags & flag::PLUS != 0 { 7 } else { u32::MAX };
-        let walk_min = self.phones.min_len().min(10).min(e164_min);
+        let shape_min = self.shape_min_digits();
+        let mut walk_min = self.phones.min_len().min(10).min(e164_min);
+        if shapes {
+            walk_min = walk_min.min(shape_min as u32);
+        }
         let walk = sum.max_run >= walk_min;
         if !walk && flags & flag::AT == 0 {
             return;
         }
+        let mut runs = Vec::new();
         if walk {
-            shape = self.phones.walk(text, |h| {
-                phones.push(Hit {
-                    start: h.start,
-                    end: h.end,
-                    what: What::Phone(h.id),
-                })
-            });
+            shape = self.phones.walk(
+                text,
+                |h| {
+                    phones.push(Hit {
+                        start: h.start,
+                        end: h.end,
+                        what: What::Phone(h.id),
+                    })
+                },
+                shapes.then_some((&mut runs, shape_min)),
+            );
+        }
+        if shapes {
+            self.shape_hits(text, &runs, &phones, out);
+            shape = WalkStats::default();
         }
         for h in &phones {
             if let What::Phone(id) = h.what
@@ -219,6 +244,60 @@ impl LeakScanner {
         }
     }
 
+    /// Fewest digits of a phone-shaped run: 7 (DESIGN §2), or fewer when
+    /// some known national number is shorter, so that every known number is
+    /// also redacted by shape and redaction never depends on which numbers
+    /// are real.
+    pub fn shape_min_digits(&self) -> usize {
+        (self.phones.min_len() as usize).min(7)
+    }
+
+    /// Phone-shaped runs as hits: each digit run of at least
+    /// [`Self::shape_min_digits`] digits, widened over `+` / `(` openers
+    /// just before it (as known hits are), unless it is an ISO date or clock
+    /// time, or the business's own numbers account for all but a few of its
+    /// digits.
+    fn shape_hits(&self, text: &str, runs: &[RunSpan], phones: &[Hit], out: &mut Vec<Hit>) {
+        let min = self.shape_min_digits();
+        for run in runs {
+            let body = text.get(run.start..run.end).unwrap_or("");
+            if DATETIME_RE.is_match(body) {
+                continue;
+            }
+            let allowed: Vec<(usize, usize)> = phones
+                .iter()
+                .filter(|h| matches!(h.what, What::Phone(id) if self.phones.entries.get(id as usize).is_some_and(|e| e.allowed)))
+                .filter(|h| h.start < run.end && run.start < h.end)
+                .map(|h| (h.start, h.end))
+                .collect();
+            if !allowed.is_empty() {
+                let uncovered = body
+                    .char_indices()
+                    .filter(|&(i, c)| {
+                        let at = run.start + i;
+                        super::chars::digit_value(c).is_some()
+                            && !allowed.iter().any(|&(s, e)| s <= at && at < e)
+                    })
+                    .count();
+                if uncovered < min {
+                    continue;
+                }
+            }
+            let mut start = run.start;
+            for _ in 0..2 {
+                match text.get(..start).and_then(|t| t.chars().next_back()) {
+                    Some(c) if super::chars::is_opener(c) => start -= c.len_utf8(),
+                    _ => break,
+                }
+            }
+            out.push(Hit {
+                start,
+                end: run.end,
+                what: What::Suspect(SecretKind::Phone),
+            });
+        }
+    }
+
     fn rule(&self, view: &View<'_>, h: &Hit) -> Rule {
         match h.what {
             What::Phone(id) => Rule::known_phone(
@@ -266,9 +345,9 @@ impl LeakScanner {
     /// Every secret / suspect span of `text` in all its decoded views, in
     /// root coordinates, sorted and merged. Used by redaction and to mask
     /// pointer segments.
-    pub(crate) fn spans(&self, text: &str) -> Vec<Span> {
+    pub(crate) fn spans(&self, text: &str, shapes: bool) -> Vec<Span> {
         let mut out = Vec::new();
-        self.collect_spans(text, View::root(text), 0, &mut out);
+        self.collect_spans(text, View::root(text), 0, shapes, &mut out);
         out.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
         let mut merged: Vec<Span> = Vec::with_capacity(out.len());
         for s in out {
@@ -285,11 +364,25 @@ impl LeakScanner {
         merged
     }
 
-    fn collect_spans(&self, root: &str, view: View<'_>, depth: usize, out: &mut Vec<Span>) {
+    fn collect_spans(
+        &self,
+        root: &str,
+        view: View<'_>,
+        depth: usize,
+        shapes: bool,
+        out: &mut Vec<Span>,
+    ) {
         let sum = Summary::of(view.text);
-        let flags = sum.flags;
+        let derived = if depth < MAX_DEPTH {
+            derived_views(view.text, sum.flags)
+        } else {
+            (Vec::new(), false)
+        };
+        // Digits of escape sequences (`%20`, `&#43;`) are artefacts of the
+        // encoding: when the text decodes, shapes are judged on the decoded
+        // view only (known values are still looked for in both).
         let mut hits = Vec::new();
-        self.plain_hits(view.text, sum, &mut hits);
+        self.plain_hits(view.text, sum, &mut hits, shapes && !derived.1);
         for h in &hits {
             let kind = match h.what {
                 What::Phone(_) | What::Suspect(SecretKind::Phone) => SecretKind::Phone,
@@ -302,17 +395,14 @@ impl LeakScanner {
                 masked: mask::render(root, &view, h.start, h.end, self.rule(&view, h)),
             });
         }
-        if depth >= MAX_DEPTH {
-            return;
-        }
-        for (t, local) in derived_views(view.text, flags) {
+        for (t, local) in derived.0 {
             let map = decode::compose(&local, |o| view.off(o));
             let v = View {
                 text: &t,
                 base: 0,
                 map: Some(&map),
             };
-            self.collect_spans(root, v, depth + 1, out);
+            self.collect_spans(root, v, depth + 1, shapes, out);
         }
     }
 }
@@ -321,13 +411,16 @@ impl LeakScanner {
 /// derived again, to a bounded depth): the decoded view (backslash escapes,
 /// percent-encoding, HTML references), the folded view (NFKC, default
 /// ignorables removed) and every base64 / base64url segment that decodes
-/// to text (JWT parts, `data:` URIs). Each carries its offset map.
-fn derived_views(text: &str, flags: u8) -> Vec<decode::Decoded> {
+/// to text (JWT parts, `data:` URIs). Each carries its offset map. The
+/// flag says whether escapes were decoded (the first view).
+fn derived_views(text: &str, flags: u8) -> (Vec<decode::Decoded>, bool) {
     let mut views = Vec::new();
+    let mut decoded = false;
     if flags & (flag::BACKSLASH | flag::PERCENT | flag::AMP) != 0
         && let Some(d) = decode::decode_text(text)
     {
         views.push(d);
+        decoded = true;
     }
     if flags & flag::NON_ASCII != 0
         && let Some(d) = decode::fold_text(text)
@@ -335,7 +428,7 @@ fn derived_views(text: &str, flags: u8) -> Vec<decode::Decoded> {
         views.push(d);
     }
     views.extend(decode::base64_segments(text));
-    views
+    (views, decoded)
 }
 
 fn star_all(s: &str) -> String {
@@ -462,7 +555,7 @@ impl<'s> Engine<'s> {
         if depth >= MAX_DEPTH {
             return;
         }
-        for (t, local) in derived_views(view.text, sum.flags) {
+        for (t, local) in derived_views(view.text, sum.flags).0 {
             let map = decode::compose(&local, |o| view.off(o));
             let v = View {
                 text: &t,
@@ -478,7 +571,7 @@ impl<'s> Engine<'s> {
             return;
         }
         let mut hits = Vec::new();
-        self.sc.plain_hits(view.text, sum, &mut hits);
+        self.sc.plain_hits(view.text, sum, &mut hits, false);
         if hits.is_empty() {
             return;
         }
