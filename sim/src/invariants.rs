@@ -10,7 +10,7 @@
 //! | `audit` | every bind and unbind has exactly one audit event, and every such event matches a binding change; every alert row has its events |
 //! | `refused-unchanged` | a refused call (400/401/403/404) changed no row |
 //! | `org-isolation` | no row references another org's row; no response names another org's ids |
-//! | `leak` | no sitter response contains a real phone or email |
+//! | `leak` | no sitter response contains a real phone or email, by the engine's scanner and by the harness's own oracle ([`crate::leak_oracle`]) |
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -543,19 +543,38 @@ fn org_isolation_responses(engine: &Engine, facts: &StepFacts, out: &mut Vec<Vio
     }
 }
 
+/// Two independent checks of every sitter response: the engine's scanner and the harness's own
+/// oracle ([`crate::leak_oracle`]), so one blind spot cannot hide a leak from both.
 fn leaks(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
+    let sitter_responses: Vec<_> = facts.responses.iter().filter(|r| r.sitter).collect();
+    if sitter_responses.is_empty() {
+        return;
+    }
     let Ok(scanner) = engine.leak_scanner() else {
-        out.push(violation("leak", "could not build the leak scanner"));
+        out.push(violation("harness", "could not build the leak scanner"));
         return;
     };
-    for response in facts.responses.iter().filter(|r| r.sitter) {
+    let oracle = match engine.inspect(crate::leak_oracle::OracleContacts::from_rows) {
+        Ok(oracle) => oracle,
+        Err(error) => {
+            out.push(violation("harness", format!("leak oracle: cannot read contacts: {error}")));
+            return;
+        }
+    };
+    for response in sitter_responses {
         for finding in scanner.scan_json(&response.body).findings {
             out.push(violation(
                 "leak",
                 format!(
-                    "sitter response leaks a {:?} ({}) at {}",
+                    "sitter response leaks a {:?} ({}) at {} (engine scanner)",
                     finding.kind, finding.secret_masked, finding.pointer
                 ),
+            ));
+        }
+        for finding in oracle.findings(&response.body) {
+            out.push(violation(
+                "leak",
+                format!("sitter response leaks a {finding} (harness oracle)"),
             ));
         }
     }

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod explore;
 pub mod http;
 pub mod invariants;
+pub mod leak_oracle;
 pub mod names;
 pub mod runner;
 pub mod scenario;
