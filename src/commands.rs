@@ -117,12 +117,16 @@ pub fn explore(seed: u64, cases: u64, steps: usize, out: &Path) -> u8 {
 }
 
 /// `switchboard scan`: one line per finding; exit 1 when anything is found, 2 on unusable input.
-pub fn scan(contacts: &Path, files: &[PathBuf]) -> u8 {
+pub fn scan(contacts: &Path, files: &[PathBuf], format: switchboard_core::leak::cli::Format) -> u8 {
+    use switchboard_core::leak::cli::{Format, run_scan};
     let mut stdout = std::io::stdout().lock();
-    match switchboard_core::leak::cli::run_scan(contacts, files, &mut stdout) {
+    match run_scan(contacts, files, format, &mut stdout) {
         Ok(outcome) => outcome.exit_code() as u8,
         Err(error) => {
             eprintln!("error: {error}");
+            if format == Format::Json {
+                println!("{}", serde_json::json!({ "error": error.to_string() }));
+            }
             error.exit_code() as u8
         }
     }

@@ -54,6 +54,9 @@ enum Command {
         contacts: PathBuf,
         /// JSON or HAR files to scan.
         files: Vec<PathBuf>,
+        /// `text` (one line per finding) or `json` (one document).
+        #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+        format: ScanFormat,
     },
     /// Serve the engine's HTTP API on a socket (the same Router the simulator drives).
     Serve {
@@ -74,6 +77,22 @@ enum Command {
     },
 }
 
+/// Output format of `scan`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ScanFormat {
+    Text,
+    Json,
+}
+
+impl From<ScanFormat> for switchboard_core::leak::cli::Format {
+    fn from(format: ScanFormat) -> Self {
+        match format {
+            ScanFormat::Text => Self::Text,
+            ScanFormat::Json => Self::Json,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
@@ -84,7 +103,11 @@ fn main() -> ExitCode {
             steps,
             out,
         } => commands::explore(seed, cases, steps, &out),
-        Command::Scan { contacts, files } => commands::scan(&contacts, &files),
+        Command::Scan {
+            contacts,
+            files,
+            format,
+        } => commands::scan(&contacts, &files, format.into()),
         Command::Serve {
             db,
             addr,

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use switchboard_core::leak::baseline::GenericRegexScanner;
-use switchboard_core::leak::cli::{ScanOutcome, run_scan};
+use switchboard_core::leak::cli::{Format, ScanOutcome, run_scan};
 use switchboard_core::leak::*;
 
 const PHONES: &[&str] = &[
@@ -1050,7 +1050,7 @@ fn b64(data: &[u8]) -> String {
 
 fn run(contacts: &std::path::Path, files: &[PathBuf]) -> (Result<ScanOutcome, String>, String) {
     let mut out = Vec::new();
-    let res = run_scan(contacts, files, &mut out).map_err(|e| e.to_string());
+    let res = run_scan(contacts, files, Format::Text, &mut out).map_err(|e| e.to_string());
     (res, String::from_utf8(out).expect("utf8"))
 }
 
@@ -1102,6 +1102,94 @@ fn cli_json_and_har() {
     assert_eq!(ScanOutcome::Clean.exit_code(), 0);
 }
 
+fn b64url(data: &[u8]) -> String {
+    b64(data)
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
+/// A HAR is scanned whole: every place a secret can sit in a capture is
+/// found, each at its own pointer.
+#[test]
+fn cli_har_is_scanned_whole() {
+    let dir = TempDir::new("har-whole");
+    let contacts = dir.write("contacts.json", CONTACTS_JSON);
+    let jwt = format!(
+        "{}.{}.c2ln",
+        b64url(br#"{"alg":"HS256"}"#),
+        b64url(br#"{"sub":"u1","tel":"+15551234567"}"#)
+    );
+    let data_uri = format!("data:text/plain;base64,{}", b64(b"call 07700 900123 today"));
+    let entries = json!([
+        {"request": {"method": "GET", "url": "https://api.test/call?to=%2B15551234567", "headers": [], "queryString": []},
+         "response": {"status": 200, "headers": [], "content": {"text": ""}, "redirectURL": ""}},
+        {"request": {"url": "https://api.test/x", "queryString": [{"name": "to", "value": "+44 7700 900123"}],
+                     "headers": [{"name": "Referer", "value": "https://app.test/?email=alice%40example.com"}]},
+         "response": {"headers": [{"name": "Location", "value": "/u/tel:+1-555-123-4567"}], "redirectURL": "", "content": {}}},
+        {"request": {"url": "https://api.test/y", "postData": {"mimeType": "text/plain", "text": "from alice@example.com"},
+                     "cookies": [{"name": "session", "value": jwt}]},
+         "response": {"content": {"text": data_uri}, "redirectURL": "https://app.test/r?p=5551234567"}}
+    ]);
+    let har = dir.write("capture.har", &json!({"log": {"version": "1.2", "entries": entries}}).to_string());
+    let (res, out) = run(&contacts, std::slice::from_ref(&har));
+    let pointers: Vec<&str> = out
+        .lines()
+        .map(|l| l.split_once(".har:").expect("file prefix").1)
+        .map(|l| l.split_once(": ").expect("pointer").0)
+        .collect();
+    for expected in [
+        "/log/entries/0/request/url",
+        "/log/entries/1/request/queryString/0/value",
+        "/log/entries/1/request/headers/0/value",
+        "/log/entries/1/response/headers/0/value",
+        "/log/entries/2/request/postData/text",
+        "/log/entries/2/request/cookies/0/value/tel",
+        "/log/entries/2/response/content/text",
+        "/log/entries/2/response/redirectURL",
+    ] {
+        assert!(pointers.contains(&expected), "{expected} missing in:\n{out}");
+    }
+    assert_eq!(res, Ok(ScanOutcome::Found(pointers.len())));
+    assert!(!out.contains("5551234567") && !out.contains("alice@"), "{out}");
+
+    let mut json_out = Vec::new();
+    let res = run_scan(&contacts, std::slice::from_ref(&har), Format::Json, &mut json_out);
+    let doc: Value = serde_json::from_slice(&json_out).expect("json output");
+    assert_eq!(doc["total"], json!(pointers.len()));
+    assert_eq!(doc["files"][0]["findings"][0]["kind"], json!("phone"));
+    assert!(doc["files"][0]["findings"][0]["pointer"].is_string());
+    assert_eq!(res.map_err(|e| e.to_string()), Ok(ScanOutcome::Found(pointers.len())));
+}
+
+/// Unusable input is an error naming the file and the problem (exit 2),
+/// never a panic and never a silent "clean".
+#[test]
+fn cli_malformed_input_is_an_error() {
+    let dir = TempDir::new("cli-bad");
+    let contacts = dir.write("contacts.json", CONTACTS_JSON);
+    let invalid_utf8 = dir.0.join("bin.json");
+    std::fs::write(&invalid_utf8, b"{\"a\": \"\xff\xfe\"}").expect("write");
+    let cases = [
+        (dir.write("truncated.json", r#"{"messages": [{"body": "+1555"#), "invalid JSON at line 1"),
+        (dir.write("truncated.har", r#"{"log": {"entries": [{"request": "#), "invalid JSON"),
+        (dir.write("not-a.har", r#"{"entries": []}"#), "not a HAR"),
+        (dir.write("list.har", r#"[1, 2]"#), "not a HAR"),
+        (dir.write("looks.txt", "{ not json"), "invalid JSON"),
+        (invalid_utf8, "not valid UTF-8"),
+    ];
+    for (file, message) in cases {
+        let (res, out) = run(&contacts, std::slice::from_ref(&file));
+        let err = res.expect_err("malformed input must be an error");
+        assert!(err.contains(message), "{}: {err}", file.display());
+        assert!(err.contains(&file.display().to_string()), "{err}");
+        assert_eq!(out, "", "nothing printed for {}", file.display());
+    }
+    let text = dir.write("notes.txt", "call 555 123 4567");
+    let (res, _) = run(&contacts, std::slice::from_ref(&text));
+    assert_eq!(res, Ok(ScanOutcome::Found(1)));
+}
+
 #[test]
 fn cli_errors() {
     let dir = TempDir::new("cli-err");
@@ -1110,7 +1198,7 @@ fn cli_errors() {
 
     let missing = dir.0.join("nope.json");
     let mut out = Vec::new();
-    let err = run_scan(&missing, std::slice::from_ref(&f), &mut out).expect_err("missing");
+    let err = run_scan(&missing, std::slice::from_ref(&f), Format::Text, &mut out).expect_err("missing");
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("nope.json"), "{err}");
 

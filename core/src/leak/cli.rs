@@ -1,16 +1,30 @@
-//! Support for the `leak-scan CONTACTS.json FILE...` command: load the
-//! contact list, scan each file (JSON, HAR, or anything else as text) and
-//! print one masked line per finding.
+//! Support for the `switchboard scan --contacts CONTACTS.json FILE...`
+//! command: load the contact list, scan each file and print one masked line
+//! per finding (or, with `--format json`, one JSON document).
+//!
+//! What a file is:
+//! * not UTF-8 → error (the byte offset is named);
+//! * `*.har` → must be a HAR (`{"log": {"entries": [...]}}`); it is scanned
+//!   **whole**: request URL, query string, headers (Referer, Location…),
+//!   cookies, `postData.text`, response content, `redirectURL`, every string
+//!   with its decoded views (percent-encoding, escapes, base64/base64url
+//!   segments such as JWT parts and `data:` URIs, to a bounded depth), and
+//!   each response body with `encoding: "base64"` is also decoded and scanned
+//!   as a document of its own;
+//! * `*.json`, or any file whose first non-blank character is `{` or `[` →
+//!   must be JSON (a truncated document is an error with line and column);
+//! * anything else is scanned as text.
 //!
 //! Exit codes (see [`ScanOutcome::exit_code`], [`ScanCliError::exit_code`]):
-//! 0 clean, 1 secrets found, 2 unusable input.
+//! 0 clean, 1 secrets found, 2 unusable input (nothing is printed to stdout
+//! in text format; in JSON format an `{"error": …}` document).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{ContactError, Contacts, LeakScanner, Scan};
+use super::{ContactError, Contacts, Finding, LeakScanner};
 
 /// `{"secrets": {"phones": [...], "emails": [...]}, "allowed": {"phones": [...]}}`
 #[derive(Deserialize)]
@@ -71,8 +85,21 @@ pub enum ScanCliError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{}: {message}", path.display())]
+    Input { path: PathBuf, message: String },
     #[error("cannot write output: {0}")]
     Write(#[from] std::io::Error),
+}
+
+/// Output format of [`run_scan`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// `FILE:POINTER: phone +1******4567 as "(555) ***-4567"`, one per line.
+    #[default]
+    Text,
+    /// `{"files": [{"path", "findings": [{"pointer", "kind",
+    /// "secret_masked", "matched_masked"}]}], "total": N}`.
+    Json,
 }
 
 impl ScanCliError {
@@ -81,30 +108,48 @@ impl ScanCliError {
     }
 }
 
-/// Load the contacts, scan every file in order and write one line per
-/// finding: `FILE:POINTER: phone +1******4567 as "(555) ***-4567"`.
-/// Output order is deterministic (files in argument order, findings in
-/// document order). All files are read before anything is printed, so an
-/// unreadable file yields an error and no partial report.
+/// Load the contacts, scan every file in order and write the findings in
+/// `format`. Output order is deterministic (files in argument order,
+/// findings in document order). All files are read and checked before
+/// anything is printed, so unusable input yields an error and no partial
+/// report.
 pub fn run_scan(
     contacts_path: &Path,
     files: &[PathBuf],
+    format: Format,
     out: &mut dyn Write,
 ) -> Result<ScanOutcome, ScanCliError> {
     let scanner = load_contacts(contacts_path)?;
-    let mut inputs = Vec::with_capacity(files.len());
+    let mut reports = Vec::with_capacity(files.len());
     for f in files {
         let bytes = std::fs::read(f).map_err(|source| ScanCliError::ReadFile {
             path: f.clone(),
             source,
         })?;
-        inputs.push((f, bytes));
+        let findings = scan_file(&scanner, f, &bytes).map_err(|message| ScanCliError::Input {
+            path: f.clone(),
+            message,
+        })?;
+        reports.push((f, findings));
     }
-    let mut n = 0;
-    for (path, bytes) in inputs {
-        for finding in scan_file(&scanner, &bytes).findings {
-            writeln!(out, "{}:{}", path.display(), finding)?;
-            n += 1;
+    let n: usize = reports.iter().map(|r| r.1.len()).sum();
+    match format {
+        Format::Text => {
+            for (path, findings) in &reports {
+                for finding in findings {
+                    writeln!(out, "{}:{}", path.display(), finding)?;
+                }
+            }
+        }
+        Format::Json => {
+            let files: Vec<serde_json::Value> = reports
+                .iter()
+                .map(|(path, findings)| {
+                    serde_json::json!({ "path": path.display().to_string(), "findings": findings })
+                })
+                .collect();
+            let doc = serde_json::json!({ "files": files, "total": n });
+            writeln!(out, "{doc}")?;
         }
     }
     Ok(if n == 0 {
@@ -151,70 +196,93 @@ fn sanitize(msg: &str) -> String {
         .collect()
 }
 
-/// A HAR file (`{"log": {"entries": [...]}}`) is scanned body by body:
-/// each `entries[i].response.content.text` (base64-decoded when
-/// `encoding` is `"base64"`) as a document of its own, pointers prefixed
-/// with the body's location. Anything else goes to `scan_json`.
-fn scan_file(scanner: &LeakScanner, bytes: &[u8]) -> Scan {
-    let entries = serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
-        .and_then(|v| match v.pointer("/log/entries") {
-            Some(serde_json::Value::Array(a)) => Some(a.clone()),
-            _ => None,
-        });
-    let Some(entries) = entries else {
-        return scanner.scan_json(bytes);
-    };
-    let mut scan = Scan::default();
-    for (i, entry) in entries.iter().enumerate() {
-        let Some(text) = entry
-            .pointer("/response/content/text")
-            .and_then(|t| t.as_str())
-        else {
-            continue;
+/// Scan one file by what it is (see the module docs); `Err` says why the
+/// input is unusable.
+fn scan_file(scanner: &LeakScanner, path: &Path, bytes: &[u8]) -> Result<Vec<Finding>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not valid UTF-8 (invalid byte at offset {}); a HAR or JSON file must be UTF-8",
+            e.valid_up_to()
+        )
+    })?;
+    let body = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let looks_json = matches!(body.trim_start().chars().next(), Some('{' | '['));
+    if ext.as_deref() == Some("har") {
+        let value = parse_json(body)?;
+        let Some(entries) = value.pointer("/log/entries").and_then(|e| e.as_array()) else {
+            return Err("not a HAR: no `log.entries` array".to_string());
         };
-        let is_b64 = entry
-            .pointer("/response/content/encoding")
-            .and_then(|e| e.as_str())
-            == Some("base64");
-        // A body that claims base64 but is not is scanned as written.
-        let body = if is_b64 {
-            base64_decode(text).unwrap_or_else(|| text.as_bytes().to_vec())
-        } else {
-            text.as_bytes().to_vec()
-        };
-        let prefix = format!("/log/entries/{i}/response/content/text");
-        let s = scanner.scan_json_at(&body, &prefix);
-        scan.findings.extend(s.findings);
-        scan.suspects.extend(s.suspects);
+        return Ok(scan_har(scanner, body, entries));
     }
-    scan
+    if ext.as_deref() == Some("json") || looks_json {
+        parse_json(body)?;
+    }
+    Ok(scanner.scan_json(body.as_bytes()).findings)
+}
+
+fn parse_json(body: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(body).map_err(|e| {
+        format!(
+            "invalid JSON at line {} column {}: {}",
+            e.line(),
+            e.column(),
+            sanitize(&e.to_string())
+        )
+    })
+}
+
+/// The whole HAR as one document, plus every base64 response body decoded
+/// and scanned as a document of its own. A finding of the decoded body
+/// replaces the whole-document finding of the same secret at the same
+/// pointer (its rendering is the readable one).
+fn scan_har(scanner: &LeakScanner, body: &str, entries: &[serde_json::Value]) -> Vec<Finding> {
+    let mut decoded = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let content = entry.pointer("/response/content");
+        let text = content.and_then(|c| c.get("text")).and_then(|t| t.as_str());
+        let is_b64 = content.and_then(|c| c.get("encoding")).and_then(|e| e.as_str()) == Some("base64");
+        if let (Some(text), true) = (text, is_b64)
+            && let Some(bytes) = base64_decode(text)
+        {
+            let prefix = format!("/log/entries/{i}/response/content/text");
+            decoded.extend(scanner.scan_json_at(&bytes, &prefix).findings);
+        }
+    }
+    let same = |a: &Finding, b: &Finding| {
+        a.pointer == b.pointer && a.kind == b.kind && a.secret_masked == b.secret_masked
+    };
+    let mut findings: Vec<Finding> = scanner
+        .scan_json(body.as_bytes())
+        .findings
+        .into_iter()
+        .map(|f| decoded.iter().find(|d| same(d, &f)).cloned().unwrap_or(f))
+        .collect();
+    for d in decoded {
+        if !findings.iter().any(|f| same(f, &d)) {
+            findings.push(d);
+        }
+    }
+    findings
 }
 
 /// Standard or URL-safe base64, whitespace ignored, padding optional.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for b in s.bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            b' ' | b'\n' | b'\r' | b'\t' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let alphabet = if compact.contains(['-', '_']) {
+        &base64::alphabet::URL_SAFE
+    } else {
+        &base64::alphabet::STANDARD
+    };
+    GeneralPurpose::new(alphabet, CONFIG).decode(compact).ok()
 }
 
 #[cfg(test)]
@@ -227,5 +295,6 @@ mod tests {
         assert_eq!(base64_decode("aGVsbG8").as_deref(), Some(&b"hello"[..]));
         assert_eq!(base64_decode("aGk/").as_deref(), Some(&b"hi?"[..]));
         assert!(base64_decode("a$b").is_none());
+        assert_eq!(base64_decode("aGk_").as_deref(), Some(&b"hi?"[..]));
     }
 }

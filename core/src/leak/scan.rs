@@ -536,7 +536,9 @@ impl<'s> Engine<'s> {
 
     /// Scan one view: as embedded JSON if it is one, else the plain pass,
     /// then (if it has anything to decode) its decoded view.
-    fn scan_view(&mut self, view: View<'_>, depth: usize, sum: Summary) {
+    ///
+    /// Returns whether the view was walked as embedded JSON.
+    fn scan_view(&mut self, view: View<'_>, depth: usize, sum: Summary) -> bool {
         if self.nest_json && depth < MAX_DEPTH && json::looks_like_json(view.text) {
             let marks = (self.findings.len(), self.suspects.len(), self.path.len());
             let mut w = Walker {
@@ -545,7 +547,7 @@ impl<'s> Engine<'s> {
                 depth: depth + 1,
             };
             if json::walk(view.text, &mut w).is_ok() {
-                return;
+                return true;
             }
             self.findings.truncate(marks.0);
             self.suspects.truncate(marks.1);
@@ -553,7 +555,7 @@ impl<'s> Engine<'s> {
         }
         self.plain(view, sum);
         if depth >= MAX_DEPTH {
-            return;
+            return false;
         }
         for (t, local) in derived_views(view.text, sum.flags).0 {
             let map = decode::compose(&local, |o| view.off(o));
@@ -564,6 +566,7 @@ impl<'s> Engine<'s> {
             };
             self.scan_view(v, depth + 1, Summary::of(&t));
         }
+        false
     }
 
     fn plain(&mut self, view: View<'_>, sum: Summary) {
@@ -638,7 +641,9 @@ struct Walker<'e, 's, 'v> {
 impl Walker<'_, '_, '_> {
     /// A string token: as written (the raw pass), and JSON-unescaped if it
     /// has escapes. The unescaped view is scanned first so its (fuller)
-    /// rendering wins deduplication.
+    /// rendering wins deduplication. When the unescaped text is itself a
+    /// JSON document, its walk already saw every string of it (with inner
+    /// pointers), so the raw pass is skipped.
     fn token(&mut self, s: usize, e: usize, sum: Summary) {
         let sub = self.view.sub(s, e);
         if sum.flags & flag::BACKSLASH == 0 {
@@ -652,7 +657,9 @@ impl Walker<'_, '_, '_> {
                 base: 0,
                 map: Some(&map),
             };
-            self.eng.scan_view(v, self.depth, Summary::of(&t));
+            if self.eng.scan_view(v, self.depth, Summary::of(&t)) {
+                return;
+            }
         }
         self.eng.plain(sub, sum);
     }
