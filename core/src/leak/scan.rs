@@ -259,16 +259,25 @@ impl LeakScanner {
     /// digits.
     fn shape_hits(&self, text: &str, runs: &[RunSpan], phones: &[Hit], out: &mut Vec<Hit>) {
         let min = self.shape_min_digits();
+        // Business-number hits, in text order (the walker reports them so).
+        let business: Vec<(usize, usize)> = phones
+            .iter()
+            .filter(|h| {
+                matches!(h.what, What::Phone(id)
+                    if self.phones.entries.get(id as usize).is_some_and(|e| e.allowed))
+            })
+            .map(|h| (h.start, h.end))
+            .collect();
         for run in runs {
             let body = text.get(run.start..run.end).unwrap_or("");
             if DATETIME_RE.is_match(body) {
                 continue;
             }
-            let allowed: Vec<(usize, usize)> = phones
+            let first = business.partition_point(|&(_, e)| e <= run.start);
+            let allowed: Vec<(usize, usize)> = business[first..]
                 .iter()
-                .filter(|h| matches!(h.what, What::Phone(id) if self.phones.entries.get(id as usize).is_some_and(|e| e.allowed)))
-                .filter(|h| h.start < run.end && run.start < h.end)
-                .map(|h| (h.start, h.end))
+                .take_while(|&&(s, _)| s < run.end)
+                .copied()
                 .collect();
             if !allowed.is_empty() {
                 let uncovered = body
@@ -376,13 +385,14 @@ impl LeakScanner {
         let derived = if depth < MAX_DEPTH {
             derived_views(view.text, sum.flags)
         } else {
-            (Vec::new(), false)
+            Vec::new()
         };
-        // Digits of escape sequences (`%20`, `&#43;`) are artefacts of the
-        // encoding: when the text decodes, shapes are judged on the decoded
-        // view only (known values are still looked for in both).
+        // Shapes are judged in every view, raw included: digits of escape
+        // sequences (`%20`) may then over-redact an encoded business number,
+        // which is harmless, while skipping a view could let a made-up
+        // number through where a real one is redacted (an oracle).
         let mut hits = Vec::new();
-        self.plain_hits(view.text, sum, &mut hits, shapes && !derived.1);
+        self.plain_hits(view.text, sum, &mut hits, shapes);
         for h in &hits {
             let kind = match h.what {
                 What::Phone(_) | What::Suspect(SecretKind::Phone) => SecretKind::Phone,
@@ -395,7 +405,7 @@ impl LeakScanner {
                 masked: mask::render(root, &view, h.start, h.end, self.rule(&view, h)),
             });
         }
-        for (t, local) in derived.0 {
+        for (t, local) in derived {
             let map = decode::compose(&local, |o| view.off(o));
             let v = View {
                 text: &t,
@@ -411,16 +421,13 @@ impl LeakScanner {
 /// derived again, to a bounded depth): the decoded view (backslash escapes,
 /// percent-encoding, HTML references), the folded view (NFKC, default
 /// ignorables removed) and every base64 / base64url segment that decodes
-/// to text (JWT parts, `data:` URIs). Each carries its offset map. The
-/// flag says whether escapes were decoded (the first view).
-fn derived_views(text: &str, flags: u8) -> (Vec<decode::Decoded>, bool) {
+/// to text (JWT parts, `data:` URIs). Each carries its offset map.
+fn derived_views(text: &str, flags: u8) -> Vec<decode::Decoded> {
     let mut views = Vec::new();
-    let mut decoded = false;
     if flags & (flag::BACKSLASH | flag::PERCENT | flag::AMP) != 0
         && let Some(d) = decode::decode_text(text)
     {
         views.push(d);
-        decoded = true;
     }
     if flags & flag::NON_ASCII != 0
         && let Some(d) = decode::fold_text(text)
@@ -428,7 +435,7 @@ fn derived_views(text: &str, flags: u8) -> (Vec<decode::Decoded>, bool) {
         views.push(d);
     }
     views.extend(decode::base64_segments(text));
-    (views, decoded)
+    views
 }
 
 fn star_all(s: &str) -> String {
@@ -557,7 +564,7 @@ impl<'s> Engine<'s> {
         if depth >= MAX_DEPTH {
             return false;
         }
-        for (t, local) in derived_views(view.text, sum.flags).0 {
+        for (t, local) in derived_views(view.text, sum.flags) {
             let map = decode::compose(&local, |o| view.off(o));
             let v = View {
                 text: &t,
