@@ -306,7 +306,10 @@ fn phone_renderings(e164: &str) -> Vec<Rendering> {
             joined.join(&inv.to_string()),
         ));
     }
-    let keycaps: String = nsn.chars().map(|d| format!("{d}\u{FE0F}\u{20E3}")).collect();
+    let keycaps: String = nsn
+        .chars()
+        .map(|d| format!("{d}\u{FE0F}\u{20E3}"))
+        .collect();
     v.push(r("keycaps", keycaps.clone()));
     v.push(r("keycaps with cc", format!("+{cc} {keycaps}")));
     for (name, zero) in SCRIPTS {
@@ -378,7 +381,10 @@ fn email_renderings(email: &str) -> Vec<Rendering> {
         ),
         raw("raw json after newline", format!("line one\\n{email}")),
         // Issue 8: folded view (NFKC, default ignorables removed).
-        r("zero-width space before @", format!("{local}\u{200B}@{domain}")),
+        r(
+            "zero-width space before @",
+            format!("{local}\u{200B}@{domain}"),
+        ),
         r(
             "zero-width joiner in domain",
             format!("{local}@{}\u{200D}{}", &domain[..3], &domain[3..]),
@@ -402,7 +408,10 @@ fn email_renderings(email: &str) -> Vec<Rendering> {
         ),
         r(
             "word joiners everywhere",
-            email.chars().map(|c| format!("{c}\u{2060}")).collect::<String>(),
+            email
+                .chars()
+                .map(|c| format!("{c}\u{2060}"))
+                .collect::<String>(),
         ),
     ]
 }
@@ -677,12 +686,20 @@ fn national_forms_are_detected() {
     ];
     for (text, secret) in cases {
         let scan = scanner.scan_text(text);
-        let found: Vec<&str> = scan.findings.iter().map(|f| f.secret_masked.as_str()).collect();
+        let found: Vec<&str> = scan
+            .findings
+            .iter()
+            .map(|f| f.secret_masked.as_str())
+            .collect();
         if secret.is_empty() {
             assert!(found.is_empty(), "{text:?}: {found:?}");
         } else {
             assert_eq!(found, [secret], "{text:?}");
-            assert_eq!(scanner.redact(text).matches("[redacted phone]").count(), 1, "{text:?}");
+            assert_eq!(
+                scanner.redact(text).matches("[redacted phone]").count(),
+                1,
+                "{text:?}"
+            );
         }
     }
 }
@@ -1123,14 +1140,22 @@ fn redaction_does_not_tell_real_numbers_from_made_up_ones() {
     for p in PHONES {
         // Same shape, last digit changed: nobody's number.
         let last = p.chars().last().expect("digit");
-        let fake_last = if last == '9' { '0' } else { (last as u8 + 1) as char };
+        let fake_last = if last == '9' {
+            '0'
+        } else {
+            (last as u8 + 1) as char
+        };
         let fake = format!("{}{fake_last}", &p[..p.len() - 1]);
         for (real_rd, fake_rd) in phone_renderings(p).into_iter().zip(phone_renderings(&fake)) {
             if real_rd.raw_json {
                 continue;
             }
-            let real = SCANNER.redact(&format!("a {} b", real_rd.text)).into_owned();
-            let made_up = SCANNER.redact(&format!("a {} b", fake_rd.text)).into_owned();
+            let real = SCANNER
+                .redact(&format!("a {} b", real_rd.text))
+                .into_owned();
+            let made_up = SCANNER
+                .redact(&format!("a {} b", fake_rd.text))
+                .into_owned();
             if real != made_up {
                 failures.push(format!("{}: {real:?} vs {made_up:?}", real_rd.label));
             }
@@ -1275,7 +1300,10 @@ fn cli_har_is_scanned_whole() {
                      "cookies": [{"name": "session", "value": jwt}]},
          "response": {"content": {"text": data_uri}, "redirectURL": "https://app.test/r?p=5551234567"}}
     ]);
-    let har = dir.write("capture.har", &json!({"log": {"version": "1.2", "entries": entries}}).to_string());
+    let har = dir.write(
+        "capture.har",
+        &json!({"log": {"version": "1.2", "entries": entries}}).to_string(),
+    );
     let (res, out) = run(&contacts, std::slice::from_ref(&har));
     let pointers: Vec<&str> = out
         .lines()
@@ -1292,18 +1320,32 @@ fn cli_har_is_scanned_whole() {
         "/log/entries/2/response/content/text",
         "/log/entries/2/response/redirectURL",
     ] {
-        assert!(pointers.contains(&expected), "{expected} missing in:\n{out}");
+        assert!(
+            pointers.contains(&expected),
+            "{expected} missing in:\n{out}"
+        );
     }
     assert_eq!(res, Ok(ScanOutcome::Found(pointers.len())));
-    assert!(!out.contains("5551234567") && !out.contains("alice@"), "{out}");
+    assert!(
+        !out.contains("5551234567") && !out.contains("alice@"),
+        "{out}"
+    );
 
     let mut json_out = Vec::new();
-    let res = run_scan(&contacts, std::slice::from_ref(&har), Format::Json, &mut json_out);
+    let res = run_scan(
+        &contacts,
+        std::slice::from_ref(&har),
+        Format::Json,
+        &mut json_out,
+    );
     let doc: Value = serde_json::from_slice(&json_out).expect("json output");
     assert_eq!(doc["total"], json!(pointers.len()));
     assert_eq!(doc["files"][0]["findings"][0]["kind"], json!("phone"));
     assert!(doc["files"][0]["findings"][0]["pointer"].is_string());
-    assert_eq!(res.map_err(|e| e.to_string()), Ok(ScanOutcome::Found(pointers.len())));
+    assert_eq!(
+        res.map_err(|e| e.to_string()),
+        Ok(ScanOutcome::Found(pointers.len()))
+    );
 }
 
 /// Unusable input is an error naming the file and the problem (exit 2),
@@ -1315,8 +1357,14 @@ fn cli_malformed_input_is_an_error() {
     let invalid_utf8 = dir.0.join("bin.json");
     std::fs::write(&invalid_utf8, b"{\"a\": \"\xff\xfe\"}").expect("write");
     let cases = [
-        (dir.write("truncated.json", r#"{"messages": [{"body": "+1555"#), "invalid JSON at line 1"),
-        (dir.write("truncated.har", r#"{"log": {"entries": [{"request": "#), "invalid JSON"),
+        (
+            dir.write("truncated.json", r#"{"messages": [{"body": "+1555"#),
+            "invalid JSON at line 1",
+        ),
+        (
+            dir.write("truncated.har", r#"{"log": {"entries": [{"request": "#),
+            "invalid JSON",
+        ),
         (dir.write("not-a.har", r#"{"entries": []}"#), "not a HAR"),
         (dir.write("list.har", r#"[1, 2]"#), "not a HAR"),
         (dir.write("looks.txt", "{ not json"), "invalid JSON"),
@@ -1342,7 +1390,8 @@ fn cli_errors() {
 
     let missing = dir.0.join("nope.json");
     let mut out = Vec::new();
-    let err = run_scan(&missing, std::slice::from_ref(&f), Format::Text, &mut out).expect_err("missing");
+    let err =
+        run_scan(&missing, std::slice::from_ref(&f), Format::Text, &mut out).expect_err("missing");
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("nope.json"), "{err}");
 

@@ -557,7 +557,10 @@ fn leaks(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
     let oracle = match engine.inspect(crate::leak_oracle::OracleContacts::from_rows) {
         Ok(oracle) => oracle,
         Err(error) => {
-            out.push(violation("harness", format!("leak oracle: cannot read contacts: {error}")));
+            out.push(violation(
+                "harness",
+                format!("leak oracle: cannot read contacts: {error}"),
+            ));
             return;
         }
     };

@@ -37,7 +37,14 @@ impl OracleContacts {
     pub fn new(phones: &[String], emails: &[String]) -> OracleContacts {
         let mut out = OracleContacts::default();
         for phone in phones {
-            let tail: String = phone.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: String = phone
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             for form in phone_forms(phone) {
                 if form.len() >= 6 {
                     out.phones.push((form, tail.clone()));
@@ -60,8 +67,10 @@ impl OracleContacts {
     pub fn from_rows(conn: &Connection) -> rusqlite::Result<OracleContacts> {
         let (mut phones, mut emails) = (Vec::new(), Vec::new());
         for table in ["clients", "sitters"] {
-            let mut stmt = conn.prepare(&format!("SELECT phone, email FROM {table} ORDER BY id"))?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let mut stmt =
+                conn.prepare(&format!("SELECT phone, email FROM {table} ORDER BY id"))?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             for row in rows {
                 let (phone, email) = row?;
                 phones.push(phone);
@@ -111,7 +120,10 @@ impl OracleContacts {
 
     fn text(&self, text: &str, pointer: &str, out: &mut Vec<String>) {
         let folded = fold(text);
-        for run in folded.split(|c: char| !c.is_ascii_digit()).filter(|r| r.len() >= 6) {
+        for run in folded
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|r| r.len() >= 6)
+        {
             for (form, tail) in &self.phones {
                 if run.contains(form.as_str()) {
                     out.push(format!("phone …{tail} at {pointer}"));
@@ -167,7 +179,11 @@ fn phone_forms(e164: &str) -> Vec<String> {
     let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
     forms.push(digits.strip_prefix(&code).unwrap_or(&digits).to_string());
     let national = number.national();
-    let nsn = format!("{}{}", "0".repeat(national.zeros() as usize), national.value());
+    let nsn = format!(
+        "{}{}",
+        "0".repeat(national.zeros() as usize),
+        national.value()
+    );
     if nsn.len() >= 11 {
         forms.push(nsn[1..].to_string());
     }
@@ -212,10 +228,21 @@ mod tests {
             .expect("json");
         let oracle = oracle().findings(&doc);
         let engine = engine().scan_json(&doc).findings;
-        assert_eq!(!oracle.is_empty(), by_oracle, "oracle on {body:?}: {oracle:?}");
-        assert_eq!(!engine.is_empty(), by_engine, "engine on {body:?}: {engine:?}");
+        assert_eq!(
+            !oracle.is_empty(),
+            by_oracle,
+            "oracle on {body:?}: {oracle:?}"
+        );
+        assert_eq!(
+            !engine.is_empty(),
+            by_engine,
+            "engine on {body:?}: {engine:?}"
+        );
         if by_oracle {
-            assert!(oracle.iter().all(|f| f.ends_with("at /messages/0/body")), "{oracle:?}");
+            assert!(
+                oracle.iter().all(|f| f.ends_with("at /messages/0/body")),
+                "{oracle:?}"
+            );
         }
     }
 
@@ -254,7 +281,11 @@ mod tests {
         // strips them all.
         check("555 - - - 030 - - - 0001", true, false);
         // Text that spells JSON escapes: the engine decodes them, the oracle only folds.
-        check(r"\u0035\u0035\u0035\u0030\u0033\u0030\u0030\u0030\u0030\u0031", false, true);
+        check(
+            r"\u0035\u0035\u0035\u0030\u0033\u0030\u0030\u0030\u0030\u0031",
+            false,
+            true,
+        );
     }
 
     #[test]

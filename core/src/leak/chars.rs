@@ -38,7 +38,6 @@ const ND_ZEROS: &[u32] = &[
     0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E4F0, 0x1E5F1, 0x1E950, 0x1FBF0,
 ];
 
-
 /// What a character means to the phone walker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Class {
@@ -258,7 +257,10 @@ mod tests {
         assert_eq!(class('٥'), Class::Digit(5));
         assert_eq!(class('５'), Class::Digit(5));
         assert_eq!(class('७'), Class::Digit(7));
-        for sep in ['\u{200B}', '–', '\n', '\u{2028}', '·', '\u{30FB}', '\u{2063}', '\u{34F}', '\u{180E}', '\u{20E3}', '\u{FE0F}', '_', ':', ','] {
+        for sep in [
+            '\u{200B}', '–', '\n', '\u{2028}', '·', '\u{30FB}', '\u{2063}', '\u{34F}', '\u{180E}',
+            '\u{20E3}', '\u{FE0F}', '_', ':', ',',
+        ] {
             assert_eq!(class(sep), Class::Sep, "{:x}", sep as u32);
         }
         assert_eq!(class('a'), Class::Other);
@@ -269,7 +271,10 @@ mod tests {
 
     #[test]
     fn default_ignorables() {
-        for c in ['\u{200B}', '\u{200D}', '\u{00AD}', '\u{2060}', '\u{FEFF}', '\u{180E}', '\u{FE0F}', '\u{034F}', '\u{2063}'] {
+        for c in [
+            '\u{200B}', '\u{200D}', '\u{00AD}', '\u{2060}', '\u{FEFF}', '\u{180E}', '\u{FE0F}',
+            '\u{034F}', '\u{2063}',
+        ] {
             assert!(is_default_ignorable(c), "{:x}", c as u32);
         }
         for c in ['a', ' ', '@', '.', '\u{0600}', '\u{3000}'] {

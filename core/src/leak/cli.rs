@@ -244,7 +244,10 @@ fn scan_har(scanner: &LeakScanner, body: &str, entries: &[serde_json::Value]) ->
     for (i, entry) in entries.iter().enumerate() {
         let content = entry.pointer("/response/content");
         let text = content.and_then(|c| c.get("text")).and_then(|t| t.as_str());
-        let is_b64 = content.and_then(|c| c.get("encoding")).and_then(|e| e.as_str()) == Some("base64");
+        let is_b64 = content
+            .and_then(|c| c.get("encoding"))
+            .and_then(|e| e.as_str())
+            == Some("base64");
         if let (Some(text), true) = (text, is_b64)
             && let Some(bytes) = base64_decode(text)
         {

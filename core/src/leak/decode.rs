@@ -136,7 +136,8 @@ pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
     if bytes.len() < MIN_BASE64_RUN {
         return Vec::new();
     }
-    let in_alphabet = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
+    let in_alphabet =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
@@ -149,7 +150,9 @@ pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
             i += 1;
         }
         let seg = &bytes[start..i];
-        if seg.len() < MIN_BASE64_RUN || !seg.iter().any(|b| !b.is_ascii_alphabetic()) && seg.len() < 24 {
+        if seg.len() < MIN_BASE64_RUN
+            || !seg.iter().any(|b| !b.is_ascii_alphabetic()) && seg.len() < 24
+        {
             continue;
         }
         let url_safe = seg.iter().any(|&b| b == b'-' || b == b'_');
@@ -160,7 +163,10 @@ pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
         let Ok(decoded) = String::from_utf8(decoded) else {
             continue;
         };
-        if decoded.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        if decoded
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
             continue;
         }
         let mut map = vec![start; decoded.len()];
@@ -401,13 +407,21 @@ mod tests {
 
     #[test]
     fn base64() {
-        let segs = |s: &str| base64_segments(s).into_iter().map(|d| d.0).collect::<Vec<_>>();
+        let segs = |s: &str| {
+            base64_segments(s)
+                .into_iter()
+                .map(|d| d.0)
+                .collect::<Vec<_>>()
+        };
         // {"tel":"+15550300001"} in base64url without padding, inside a JWT.
         assert_eq!(
             segs("eyJhbGciOiJub25lIn0.eyJ0ZWwiOiIrMTU1NTAzMDAwMDEifQ.sig"),
             ["{\"alg\":\"none\"}", "{\"tel\":\"+15550300001\"}"]
         );
-        assert_eq!(segs("data:text/plain;base64,Y2FsbCA1NTUgMDMwIDAwMDE="), ["call 555 030 0001"]);
+        assert_eq!(
+            segs("data:text/plain;base64,Y2FsbCA1NTUgMDMwIDAwMDE="),
+            ["call 555 030 0001"]
+        );
         assert!(segs("internationalization-and-localization").is_empty());
         let (_, map) = base64_segments("x Y2FsbCA1NTUgMDMwIDAwMDE= y").remove(0);
         assert_eq!((map[0], map[map.len() - 1]), (2, 26));
@@ -417,9 +431,18 @@ mod tests {
     fn folds() {
         let f = |s: &str| fold_text(s).map(|d| d.0);
         assert_eq!(f("alice@example.com"), None);
-        assert_eq!(f("alice\u{200b}@example.com").as_deref(), Some("alice@example.com"));
-        assert_eq!(f("alice@example\u{ad}.com").as_deref(), Some("alice@example.com"));
-        assert_eq!(f("ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ").as_deref(), Some("alice@example.com"));
+        assert_eq!(
+            f("alice\u{200b}@example.com").as_deref(),
+            Some("alice@example.com")
+        );
+        assert_eq!(
+            f("alice@example\u{ad}.com").as_deref(),
+            Some("alice@example.com")
+        );
+        assert_eq!(
+            f("ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ").as_deref(),
+            Some("alice@example.com")
+        );
         let (t, map) = fold_text("é\u{200d}ａ").expect("folds");
         assert_eq!(t, "éa");
         assert_eq!(map, vec![0, 0, 5, 8]);

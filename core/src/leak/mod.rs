@@ -16,34 +16,46 @@
 //!
 //! # Matching
 //!
-//! * **Phones** are parsed as E.164 into country code and national
-//!   significant number (NSN). The scanner walks *digit runs*: any Unicode
-//!   decimal digit (Arabic-Indic, Devanagari, fullwidth, …) continues a run,
-//!   as do separators (spaces including NBSP and thin spaces, `.` `-` `/`
-//!   `+`, brackets, Unicode dashes, fullwidth punctuation) and invisible
-//!   characters (zero-width space/joiners, word joiner, BOM, soft hyphen,
-//!   bidi controls); anything else ends the run. At every digit, the last
-//!   *n* digits for each NSN length *n* in use are looked up in a hash table
-//!   of known NSNs. So the number is found with or without its country code
-//!   or trunk `0`, in any grouping, and inside longer ids
-//!   (`ord-15551234567x`). Allow-listed numbers (the business's own pool
-//!   numbers) are in the same table, flagged, and never reported.
+//! * **Phones** are parsed as E.164 and split into country code and
+//!   national significant number (NSN) with libphonenumber metadata (the
+//!   `phonenumber` crate). Each also yields its other dialable forms
+//!   (`phone::dialable_forms`): the national format without trunk prefix
+//!   (Argentine mobiles with `15`), the NSN without the transform rule's
+//!   token (Argentina's `9`), and the valid suffix of a number that carries a
+//!   legacy token (Mexico's `1`). The scanner walks *digit runs*: any Unicode
+//!   decimal digit (`Nd`: Arabic-Indic, Devanagari, fullwidth, …) continues
+//!   a run, and so does any run of at most
+//!   `chars::MAX_SEPARATOR_RUN` (4) characters whose general category is
+//!   neither letter nor number (whitespace and line breaks, punctuation,
+//!   symbols, format/invisible characters, combining marks such as the
+//!   keycap U+20E3, variation selectors); letters, other numbers and longer
+//!   separator runs end it. The class is a Unicode property rule, not a
+//!   list (`chars.rs`). At every digit, the last *n* digits for each form
+//!   length *n* in use are looked up in a hash table of known forms. So the
+//!   number is found with or without its country code or trunk `0`, in any
+//!   grouping, and inside longer ids (`ord-15551234567x`). Allow-listed
+//!   numbers (the business's own pool numbers) are in the same table,
+//!   flagged, and never reported.
 //! * **Emails** are found with one Aho-Corasick automaton over all known
 //!   addresses, ASCII-case-insensitively (lowercased patterns, lowercased
-//!   haystack); a match must not continue an
-//!   alphanumeric word on either side (`xalice@example.com` is someone else).
+//!   haystack), in the text and in its *folded view* (NFKC, so fullwidth
+//!   `＠` is `@`; Default_Ignorable_Code_Points such as zero-width space,
+//!   joiners and soft hyphen removed; offsets mapped back); a match must
+//!   not continue an alphanumeric word on either side
+//!   (`xalice@example.com` is someone else).
 //!
 //! # Views
 //!
-//! Every string is scanned as written and, when it contains `\`, `%` or `&`,
-//! in a *decoded view*: JSON/JS backslash escapes (`\u002B`, `\u0040`),
-//! percent-encoding (`%2B`, `%40`, multi-byte UTF-8) and HTML character
-//! references (`&#43;`, `&#x2B;`, `&plus;`, `&commat;`, `&amp;`, …). The
-//! decoded view is itself decoded again (bounded depth) to peel double
-//! encoding. `tel:` and `mailto:` URIs need no special case: after
-//! decoding, the number or address is simply in the text. Decoded views
-//! carry an offset map back to the original bytes, so a finding shows the
-//! rendering *as it appeared* and redaction replaces the encoded bytes.
+//! Every string is scanned as written and in its *derived views*, each
+//! derived again to a bounded depth: when it contains `\`, `%` or `&`, a
+//! decoded view (JSON/JS backslash escapes such as `\u002B`,
+//! percent-encoding, HTML character references, which also peels double
+//! encoding); when it holds non-ASCII, the folded view; and every
+//! base64/base64url segment that decodes to printable text (JWT parts,
+//! `data:` URIs). `tel:` and `mailto:` URIs need no special case: after
+//! decoding, the number or address is simply in the text. Views carry an
+//! offset map back to the original bytes, so a finding shows the rendering
+//! *as it appeared* and redaction replaces the original bytes.
 //!
 //! [`LeakScanner::scan_json`] walks the document with a small
 //! allocation-free tokenizer, tracking the RFC 6901 pointer. Object keys are
@@ -83,10 +95,12 @@
 //!   malformed number or address).
 //! * [`LeakScanner::scan_json`], [`LeakScanner::scan_text`] → [`Scan`]
 //!   (`findings` = known secrets, `suspects` = generic pattern matches).
-//! * [`LeakScanner::redact`] → text with every secret rendering and every
-//!   non-allow-listed suspect replaced by `[redacted phone]` /
-//!   `[redacted email]`.
-//! * [`cli::run_scan`] backs the `leak-scan` command (JSON and HAR files).
+//! * [`LeakScanner::redact`] → sitter free text redacted **by shape**:
+//!   every phone-shaped run and email-shaped string (known or not, business
+//!   numbers and dates/times excepted) replaced by `[redacted phone]` /
+//!   `[redacted email]`, so the output never depends on which numbers are
+//!   real.
+//! * [`cli::run_scan`] backs `switchboard scan` (JSON, whole HAR, text).
 //! * [`baseline::GenericRegexScanner`] is the original regex approach.
 
 use std::borrow::Cow;

@@ -55,7 +55,8 @@ impl E164 {
         if digits.len() > 15 {
             return Err("more than 15 digits");
         }
-        let number = phonenumber::parse(None, s).map_err(|_| "not a phone number (libphonenumber)")?;
+        let number =
+            phonenumber::parse(None, s).map_err(|_| "not a phone number (libphonenumber)")?;
         let cc = number.code().value().to_string();
         let nsn = national_digits(&number);
         if cc.len() + nsn.len() != digits.len() || !digits.starts_with(&cc) {
@@ -107,9 +108,10 @@ fn national_digits(number: &phonenumber::PhoneNumber) -> String {
 pub(crate) fn dialable_forms(number: &phonenumber::PhoneNumber, nsn: &str) -> Vec<String> {
     let db = &*phonenumber::metadata::DATABASE;
     let mut forms = Vec::new();
-    let meta = number
-        .metadata(db)
-        .or_else(|| db.by_code(&number.code().value()).and_then(|m| m.into_iter().next()));
+    let meta = number.metadata(db).or_else(|| {
+        db.by_code(&number.code().value())
+            .and_then(|m| m.into_iter().next())
+    });
     if let Some(meta) = meta {
         let national: String = number
             .format()
@@ -119,10 +121,18 @@ pub(crate) fn dialable_forms(number: &phonenumber::PhoneNumber, nsn: &str) -> Ve
             .filter(char::is_ascii_digit)
             .collect();
         let prefix = meta.national_prefix().unwrap_or("");
-        forms.push(national.strip_prefix(prefix).unwrap_or(&national).to_string());
+        forms.push(
+            national
+                .strip_prefix(prefix)
+                .unwrap_or(&national)
+                .to_string(),
+        );
         if let Some(rule) = meta.national_prefix_transform_rule() {
             let token: String = rule.chars().take_while(char::is_ascii_digit).collect();
-            if let Some(rest) = nsn.strip_prefix(token.as_str()).filter(|_| !token.is_empty()) {
+            if let Some(rest) = nsn
+                .strip_prefix(token.as_str())
+                .filter(|_| !token.is_empty())
+            {
                 forms.push(rest.to_string());
             }
         }
@@ -593,7 +603,10 @@ mod tests {
         assert_eq!(forms("+5215555010123"), ["5555010123"]);
         assert_eq!(forms("+447700900123"), Vec::<String>::new());
         let ix = idx(&["+5491155501234", "+5215555010123"]);
-        assert_eq!(hits(&ix, "llamame al 011 15-5550-1234"), ["011 15-5550-1234"]);
+        assert_eq!(
+            hits(&ix, "llamame al 011 15-5550-1234"),
+            ["011 15-5550-1234"]
+        );
         assert_eq!(hits(&ix, "+54 11 5550-1234"), ["+54 11 5550-1234"]);
         assert_eq!(hits(&ix, "+52 55 5501 0123"), ["+52 55 5501 0123"]);
         assert_eq!(hits(&ix, "+52 1 55 5501 0123").len(), 2);
