@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 5] = [
+const MIGRATION_FILES: [(&str, &str); 6] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -30,11 +30,43 @@ const MIGRATION_FILES: [(&str, &str); 5] = [
         "005_hash_candidates_index.sql",
         include_str!("../migrations/005_hash_candidates_index.sql"),
     ),
+    (
+        "006_routing.sql",
+        include_str!("../migrations/006_routing.sql"),
+    ),
 ];
 
+/// The position (0-based) of `006_routing.sql`, whose hook hashes plaintext tokens.
+const HASHED_TOKENS_MIGRATION: usize = 5;
+
 /// Numbered migrations; `PRAGMA user_version` records how many have been applied.
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(MIGRATION_FILES.iter().map(|(_, sql)| M::up(sql)).collect()));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    let steps = MIGRATION_FILES.iter().enumerate().map(|(i, (_, sql))| {
+        if i == HASHED_TOKENS_MIGRATION {
+            M::up_with_hook(sql, hash_plaintext_tokens)
+        } else {
+            M::up(sql)
+        }
+    });
+    Migrations::new(steps.collect())
+});
+
+/// Moves migration 1's plaintext `api_tokens` to `api_token_digests` and drops the old table
+/// (SQL cannot compute SHA-256, so this step of migration 6 is Rust).
+fn hash_plaintext_tokens(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
+    let tokens: Vec<(String, i64)> = tx
+        .prepare("SELECT token, user_id FROM api_tokens ORDER BY rowid")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (token, user) in tokens {
+        tx.execute(
+            "INSERT INTO api_token_digests (user_id, digest) VALUES (?1, ?2)",
+            rusqlite::params![user, crate::auth::token_digest(&token).as_slice()],
+        )?;
+    }
+    tx.execute("DROP TABLE api_tokens", [])?;
+    Ok(())
+}
 
 /// Where the engine keeps its data.
 #[derive(Debug, Clone)]

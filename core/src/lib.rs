@@ -8,6 +8,7 @@
 //! The engine reads time only from its [`Clock`] and randomness only from its seeded RNG, so the
 //! same inputs always give the same rows, ids and audit trail.
 
+pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod audit;
@@ -21,6 +22,7 @@ pub mod ids;
 pub mod leak;
 pub mod messaging;
 mod operations;
+pub mod phone;
 pub mod pool;
 pub mod rendezvous;
 pub mod settings;
