@@ -103,6 +103,34 @@ fn open_file(path: &Path) -> Result<Connection> {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn migration_6_replaces_plaintext_tokens_with_their_digests() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::MIGRATIONS.to_version(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO orgs (id, name, created_at) VALUES (1, 'o', 0);
+             INSERT INTO users (id, org_id, name, role) VALUES (7, 1, 'owner', 'owner');
+             INSERT INTO api_tokens (token, user_id) VALUES ('sb_7_00ff', 7);",
+        )
+        .unwrap();
+        super::MIGRATIONS.to_latest(&mut conn).unwrap();
+        let (user, digest): (i64, Vec<u8>) = conn
+            .query_row("SELECT user_id, digest FROM api_token_digests", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(user, 7);
+        assert_eq!(digest, crate::auth::token_digest("sb_7_00ff").to_vec());
+        let old: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'api_tokens'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0, "the plaintext table is gone");
+    }
+
+    #[test]
     fn migrations_are_valid() {
         assert!(super::MIGRATIONS.validate().is_ok());
     }

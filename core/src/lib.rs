@@ -18,6 +18,7 @@ pub mod clock;
 pub mod db;
 mod engine;
 pub mod error;
+pub mod http_json;
 pub mod ids;
 pub mod leak;
 pub mod messaging;
@@ -33,5 +34,7 @@ pub mod world;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Ctx, Engine, EngineConfig, SitterViewConfig};
 pub use error::{Error, FieldError, Result};
-pub use operations::{MessageView, NumberRef, NumberSummary, ThreadSummary};
+pub use operations::{
+    ContactKind, ContactSummary, MessageView, NumberRef, NumberSummary, ThreadSummary,
+};
 pub use time::Timestamp;
