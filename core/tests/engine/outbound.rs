@@ -82,7 +82,7 @@ async fn unparseable_phones_are_400_naming_the_field_and_store_nothing() {
     for (form, field) in [
         (format!("From=alice&To={to}&Body=x&MessageSid=SM1"), "From"),
         (
-            format!("From=%2B15550003000&To=pool-one&Body=x&MessageSid=SM2"),
+            "From=%2B15550003000&To=pool-one&Body=x&MessageSid=SM2".to_string(),
             "To",
         ),
     ] {
