@@ -140,9 +140,40 @@ pub struct ServeConfig {
     pub demo: bool,
 }
 
+/// Production fails closed (DESIGN.md §2 inbound): `--production` without a webhook secret is
+/// refused (`Err` with the message to print, exit 2); without `--production` a missing secret is
+/// allowed with a warning (`Ok(Some(warning))`), since unsigned webhooks are then accepted.
+pub fn check_serve_config(config: &ServeConfig) -> Result<Option<String>, String> {
+    let secret = config
+        .webhook_secret
+        .as_deref()
+        .filter(|s| !s.trim().is_empty());
+    match (config.production, secret) {
+        (true, None) => Err(
+            "--production requires --webhook-secret: without it anyone could post an unsigned \
+             webhook claiming a client's phone. Refusing to start."
+                .into(),
+        ),
+        (false, None) => Ok(Some(
+            "warning: no --webhook-secret: inbound webhooks are accepted unsigned (development \
+             only; --production refuses to start this way)"
+                .into(),
+        )),
+        (_, Some(_)) => Ok(None),
+    }
+}
+
 /// `switchboard serve`: the real Router on a socket, a file database, the release job every 5
-/// minutes of wall time.
+/// minutes of wall time and delayed deliveries every second.
 pub fn serve(config: ServeConfig) -> u8 {
+    match check_serve_config(&config) {
+        Err(message) => {
+            eprintln!("error: {message}");
+            return UNUSABLE;
+        }
+        Ok(Some(warning)) => eprintln!("switchboard: {warning}"),
+        Ok(None) => {}
+    }
     use switchboard_core::db::Storage;
     use switchboard_core::messaging::RecordingProvider;
     use switchboard_core::{Engine, EngineConfig, SystemClock};
@@ -166,7 +197,7 @@ pub fn serve(config: ServeConfig) -> u8 {
         }
     };
     if config.demo
-        && let Err(error) = demo(&engine)
+        && let Err(error) = demo(&engine, &demo_tokens_path(&config.db))
     {
         eprintln!("error: demo setup failed: {error}");
         return UNUSABLE;
@@ -189,11 +220,23 @@ pub fn serve(config: ServeConfig) -> u8 {
                 return UNUSABLE;
             }
         };
+        let addr = listener
+            .local_addr()
+            .map_or(config.addr.clone(), |a| a.to_string());
         eprintln!(
-            "switchboard: serving {} on http://{}",
-            config.db.display(),
-            config.addr
+            "switchboard: serving {} on http://{addr}",
+            config.db.display()
         );
+        let delivery_engine = engine.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                interval.tick().await;
+                if let Err(error) = delivery_engine.deliver_due() {
+                    eprintln!("delivery failed: {error}");
+                }
+            }
+        });
         let job_engine = engine.clone();
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(std::time::Duration::from_secs(300));
@@ -224,48 +267,78 @@ fn unpredictable_seed() -> u64 {
     hasher.finish()
 }
 
-/// A small org to try the API with; prints the tokens.
-fn demo(engine: &switchboard_core::Engine) -> switchboard_core::Result<()> {
+/// Where `serve --demo` writes its tokens: beside the database, `<db>.tokens.txt`.
+pub fn demo_tokens_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".tokens.txt");
+    db.with_file_name(name)
+}
+
+/// A demo world to try the API with: org `demo` (owner, admin, a sitter, a client, three pool
+/// numbers) and org `demo-rival` with its own owner. Prints every token and writes them to
+/// `tokens_file` (mode 0600 on Unix).
+fn demo(engine: &switchboard_core::Engine, tokens_file: &Path) -> switchboard_core::Result<()> {
     use switchboard_core::auth::Role;
     use switchboard_core::world::{NewContact, NewNumber, NumberClass, NumberStatus};
     if !engine.org_ids()?.is_empty() {
         eprintln!("switchboard: database not empty; --demo skipped");
         return Ok(());
     }
+    let contact = |first: &str, phone: &str, email: &str| NewContact {
+        first_name: first.into(),
+        last_name: "Demo".into(),
+        phone: phone.into(),
+        email: email.into(),
+    };
     let org = engine.create_org("demo")?;
-    let owner = engine.create_user(org, "owner", Role::Owner, None)?;
-    let sitter = engine.create_sitter(
-        org,
-        &NewContact {
-            first_name: "Sam".into(),
-            last_name: "Sitter".into(),
-            phone: "+15550200001".into(),
-            email: "sam@example.com".into(),
-        },
-    )?;
-    let sitter_user = engine.create_user(org, "sam", Role::Sitter, Some(sitter))?;
-    engine.create_client(
-        org,
-        &NewContact {
-            first_name: "Alice".into(),
-            last_name: "Client".into(),
-            phone: "+15550300001".into(),
-            email: "alice@example.com".into(),
-        },
-    )?;
+    let sitter = engine.create_sitter(org, &contact("Sam", "+15550200001", "sam@example.com"))?;
+    engine.create_client(org, &contact("Alice", "+15550300001", "alice@example.com"))?;
     for i in 1..=3 {
-        engine.create_number(
-            org,
-            &NewNumber {
-                e164: format!("+1555010000{i}"),
-                class: NumberClass::Pool,
-                status: NumberStatus::Active,
-                sitter: None,
-                created_at: None,
-            },
-        )?;
+        let number = NewNumber {
+            e164: format!("+1555010000{i}"),
+            class: NumberClass::Pool,
+            status: NumberStatus::Active,
+            sitter: None,
+            created_at: None,
+        };
+        engine.create_number(org, &number)?;
     }
-    println!("owner token:  {}", engine.mint_token(owner)?);
-    println!("sitter token: {}", engine.mint_token(sitter_user)?);
+    let rival = engine.create_org("demo-rival")?;
+    let users = [
+        (
+            "demo owner",
+            engine.create_user(org, "owner", Role::Owner, None)?,
+        ),
+        (
+            "demo admin",
+            engine.create_user(org, "admin", Role::Admin, None)?,
+        ),
+        (
+            "demo sitter (sam)",
+            engine.create_user(org, "sam", Role::Sitter, Some(sitter))?,
+        ),
+        (
+            "demo-rival owner",
+            engine.create_user(rival, "owner", Role::Owner, None)?,
+        ),
+    ];
+    let mut lines = String::new();
+    for (who, user) in users {
+        lines.push_str(&format!("{who}: {}\n", engine.mint_token(user)?));
+    }
+    print!("{lines}");
+    match write_private(tokens_file, &lines) {
+        Ok(()) => println!("tokens written to {}", tokens_file.display()),
+        Err(error) => eprintln!("warning: cannot write {}: {error}", tokens_file.display()),
+    }
     Ok(())
+}
+
+/// Writes a file only its owner can read (tokens are credentials).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }

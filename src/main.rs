@@ -65,13 +65,16 @@ enum Command {
         db: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
-        /// Production mode: chaos mode is refused.
+        /// Production mode: chaos is never applied and its route is refused; refuses to start
+        /// without --webhook-secret.
         #[arg(long)]
         production: bool,
-        /// Require inbound webhooks to be signed with this secret.
+        /// Require inbound webhooks to be signed with this secret (without it, and without
+        /// --production, unsigned webhooks are accepted and a warning is printed at start).
         #[arg(long)]
         webhook_secret: Option<String>,
-        /// On an empty database, create a demo org and print its owner and sitter tokens.
+        /// On an empty database, create a demo org (owner, admin, sitter, client, numbers) and a
+        /// second org with its owner; print every token and write them to <db>.tokens.txt.
         #[arg(long)]
         demo: bool,
     },

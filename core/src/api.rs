@@ -23,6 +23,7 @@ use sha2::Sha256;
 use crate::audit::AuditQuery;
 use crate::auth::{Access, Caller};
 use crate::bookings::{BookingStatus, NewBooking};
+use crate::http_json::JsonBody;
 use crate::ids::{self, Kind};
 use crate::messaging::Inbound;
 use crate::pool::ThreadStatus;
@@ -91,6 +92,8 @@ fn routes() -> Vec<Route> {
             post(post_alert_resolve),
         ),
         route("GET", "/api/numbers", staff, get(get_numbers)),
+        route("GET", "/api/clients", staff, get(get_clients)),
+        route("GET", "/api/sitters", staff, get(get_sitters)),
         route("GET", "/api/inbox", staff, get(get_inbox)),
         route("GET", "/api/threads", staff, get(get_threads)),
         route("POST", "/api/threads", staff, post(post_thread)),
@@ -187,7 +190,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         ));
         router = router.route(spec.path, guarded);
     }
-    router.fallback(not_found).with_state(engine)
+    router
+        .fallback(not_found)
+        .layer(middleware::map_response(crate::http_json::json_errors))
+        .with_state(engine)
 }
 
 async fn not_found() -> Response {
@@ -218,12 +224,7 @@ async fn guard(
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    crate::auth::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 impl IntoResponse for Error {
@@ -240,6 +241,10 @@ impl IntoResponse for Error {
                 json!({ "error": "invalid request", "errors": errors }),
             ),
             Error::Conflict(message) => (StatusCode::CONFLICT, json!({ "error": message })),
+            Error::UnsupportedMediaType(message) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({ "error": message }),
+            ),
             Error::LeakBlocked => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({ "error": self.to_string() }),
@@ -259,22 +264,8 @@ fn ok(value: impl serde::Serialize) -> ApiResult {
     Ok(Json(value).into_response())
 }
 
-/// A JSON object body; an empty body counts as `{}`.
-fn json_body(bytes: &Bytes) -> Result<Value, Error> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(json!({}));
-    }
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid("", format!("body is not valid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(Error::invalid("", "body must be a JSON object"));
-    }
-    Ok(value)
-}
-
 /// Deserializes a typed body; serde's message names the offending field.
-fn typed_body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, Error> {
-    let value = json_body(bytes)?;
+fn typed_body<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, Error> {
     serde_json::from_value(value).map_err(|e| {
         let message = e.to_string();
         let field = message
@@ -314,9 +305,9 @@ async fn get_rotation(
 async fn post_rotation(
     State(engine): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult {
-    ok(engine.update_rotation_settings(caller.org, &caller.actor, &json_body(&body)?)?)
+    ok(engine.update_rotation_settings(caller.org, &caller.actor, &body)?)
 }
 
 async fn post_pool_release(
@@ -346,10 +337,10 @@ async fn get_chaos(
 async fn post_chaos(
     State(engine): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult {
     refuse_chaos_in_production(&engine)?;
-    ok(engine.update_chaos_settings(caller.org, &caller.actor, &json_body(&body)?)?)
+    ok(engine.update_chaos_settings(caller.org, &caller.actor, &body)?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -417,6 +408,20 @@ async fn get_numbers(
     ok(json!({ "numbers": engine.numbers(caller.org)? }))
 }
 
+async fn get_clients(
+    State(engine): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult {
+    ok(json!({ "clients": engine.contacts(caller.org, crate::ContactKind::Client)? }))
+}
+
+async fn get_sitters(
+    State(engine): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult {
+    ok(json!({ "sitters": engine.contacts(caller.org, crate::ContactKind::Sitter)? }))
+}
+
 async fn get_inbox(
     State(engine): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -442,9 +447,9 @@ struct OpenThreadBody {
 async fn post_thread(
     State(engine): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let body: OpenThreadBody = typed_body(&body)?;
+    let body: OpenThreadBody = typed_body(body)?;
     let client = ids::parse(Kind::Client, &body.client_id).ok_or_else(|| {
         Error::invalid("clientId", format!("not a client id: {}", body.client_id))
     })?;
@@ -505,9 +510,9 @@ async fn post_thread_message(
     State(engine): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let body: SendBody = typed_body(&body)?;
+    let body: SendBody = typed_body(body)?;
     let thread = path_id(Kind::Thread, &id)?;
     engine.thread(caller.org, thread)?;
     let sent = engine.send(caller.org, &caller.actor, thread, &body.body)?;
@@ -528,9 +533,9 @@ struct BookingBody {
 async fn post_booking(
     State(engine): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let body: BookingBody = typed_body(&body)?;
+    let body: BookingBody = typed_body(body)?;
     let new = NewBooking {
         client: ids::parse(Kind::Client, &body.client_id).ok_or_else(|| {
             Error::invalid("clientId", format!("not a client id: {}", body.client_id))
@@ -593,9 +598,9 @@ async fn post_booking_reassign(
     State(engine): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let body: ReassignBody = typed_body(&body)?;
+    let body: ReassignBody = typed_body(body)?;
     let sitter = optional_id(Kind::Sitter, "sitterId", body.sitter_id.as_deref())?;
     ok(engine.reassign_booking(
         caller.org,
@@ -650,9 +655,9 @@ async fn post_sitter_message(
     State(engine): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let body: SendBody = typed_body(&body)?;
+    let body: SendBody = typed_body(body)?;
     let view = engine.sitter_send(&caller, path_id(Kind::Thread, &id)?, &body.body)?;
     sitter_response(
         &engine,

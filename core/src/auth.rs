@@ -1,6 +1,7 @@
 //! Who is calling: bearer tokens map to users; users have one role in one org.
 //!
-//! The org of every request comes from here (the caller's identity), never from a body.
+//! The org of every request comes from here (the caller's identity), never from a body. Tokens
+//! are stored as SHA-256 digests only.
 
 use rusqlite::OptionalExtension;
 
@@ -62,16 +63,54 @@ impl Access {
     };
 }
 
+/// SHA-256 of a bearer token: the only form in which tokens are stored.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).into()
+}
+
+/// The user a token names: tokens are `sb_<user>_<secret>`, so the stored digests of that one
+/// user are the only ones compared (and each comparison is constant-time).
+fn token_user(token: &str) -> Option<i64> {
+    let (user, secret) = token.strip_prefix("sb_")?.split_once('_')?;
+    (!secret.is_empty()).then_some(())?;
+    user.parse().ok()
+}
+
+/// The token of an `Authorization` header value: the `Bearer` scheme, matched
+/// case-insensitively (RFC 6750 §2.1, RFC 9110 §11.1), then one or more spaces and the token.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.trim_start().split_once(' ')?;
+    let token = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
 impl Engine {
-    /// Resolves a bearer token to its caller; unknown tokens are `Unauthenticated`.
+    /// Resolves a bearer token to its caller; unknown tokens are `Unauthenticated`. The token's
+    /// digest is compared with the stored digests in constant time.
     pub fn authenticate(&self, token: &str) -> Result<Caller> {
+        use ctutils::CtEq;
+        let user = token_user(token).ok_or(Error::Unauthenticated)?;
+        let given = token_digest(token);
         let row: Option<(i64, i64, String, Option<i64>)> = self.read(|tx| {
-            Ok(tx
+            let digests: Vec<Vec<u8>> = tx
                 .prepare_cached(
-                    "SELECT u.id, u.org_id, u.role, u.sitter_id FROM api_tokens t JOIN users u ON u.id = t.user_id
-                     WHERE t.token = ?1",
+                    "SELECT digest FROM api_token_digests WHERE user_id = ?1 ORDER BY id",
                 )?
-                .query_row([token], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .query_map([user], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let matched = digests
+                .iter()
+                .fold(ctutils::Choice::FALSE, |found, stored| {
+                    found.or(stored.as_slice().ct_eq(&given[..]))
+                });
+            if !matched.to_bool() {
+                return Ok(None);
+            }
+            Ok(tx
+                .prepare_cached("SELECT id, org_id, role, sitter_id FROM users WHERE id = ?1")?
+                .query_row([user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
                 .optional()?)
         })?;
         let (user, org, role, sitter) = row.ok_or(Error::Unauthenticated)?;

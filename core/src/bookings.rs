@@ -227,36 +227,3 @@ pub fn reassign(tx: &Transaction, ctx: &Ctx, booking: i64, sitter: Option<i64>) 
     )?;
     get(tx, ctx.org, booking)
 }
-
-/// The sitter whose assignment window is active for the client right now, if exactly one is.
-pub fn sole_active_sitter(
-    tx: &Transaction,
-    org: i64,
-    client: i64,
-    now: Timestamp,
-) -> Result<ActiveWindows> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, sitter_id FROM bookings
-         WHERE org_id = ?1 AND client_id = ?2 AND status IN ('confirmed', 'completed')
-           AND window_start <= ?3 AND ?3 < window_end AND sitter_id IS NOT NULL
-         ORDER BY id",
-    )?;
-    let rows: Vec<(i64, i64)> = stmt
-        .query_map(params![org, client, now], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(match rows.as_slice() {
-        [] => ActiveWindows::None,
-        [(booking, sitter)] => ActiveWindows::One {
-            booking: *booking,
-            sitter: *sitter,
-        },
-        many => ActiveWindows::Several(many.len()),
-    })
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActiveWindows {
-    None,
-    One { booking: i64, sitter: i64 },
-    Several(usize),
-}

@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 5] = [
+const MIGRATION_FILES: [(&str, &str); 6] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -30,11 +30,43 @@ const MIGRATION_FILES: [(&str, &str); 5] = [
         "005_hash_candidates_index.sql",
         include_str!("../migrations/005_hash_candidates_index.sql"),
     ),
+    (
+        "006_routing.sql",
+        include_str!("../migrations/006_routing.sql"),
+    ),
 ];
 
+/// The position (0-based) of `006_routing.sql`, whose hook hashes plaintext tokens.
+const HASHED_TOKENS_MIGRATION: usize = 5;
+
 /// Numbered migrations; `PRAGMA user_version` records how many have been applied.
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(MIGRATION_FILES.iter().map(|(_, sql)| M::up(sql)).collect()));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    let steps = MIGRATION_FILES.iter().enumerate().map(|(i, (_, sql))| {
+        if i == HASHED_TOKENS_MIGRATION {
+            M::up_with_hook(sql, hash_plaintext_tokens)
+        } else {
+            M::up(sql)
+        }
+    });
+    Migrations::new(steps.collect())
+});
+
+/// Moves migration 1's plaintext `api_tokens` to `api_token_digests` and drops the old table
+/// (SQL cannot compute SHA-256, so this step of migration 6 is Rust).
+fn hash_plaintext_tokens(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
+    let tokens: Vec<(String, i64)> = tx
+        .prepare("SELECT token, user_id FROM api_tokens ORDER BY rowid")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (token, user) in tokens {
+        tx.execute(
+            "INSERT INTO api_token_digests (user_id, digest) VALUES (?1, ?2)",
+            rusqlite::params![user, crate::auth::token_digest(&token).as_slice()],
+        )?;
+    }
+    tx.execute("DROP TABLE api_tokens", [])?;
+    Ok(())
+}
 
 /// Where the engine keeps its data.
 #[derive(Debug, Clone)]
@@ -70,6 +102,34 @@ fn open_file(path: &Path) -> Result<Connection> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn migration_6_replaces_plaintext_tokens_with_their_digests() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::MIGRATIONS.to_version(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO orgs (id, name, created_at) VALUES (1, 'o', 0);
+             INSERT INTO users (id, org_id, name, role) VALUES (7, 1, 'owner', 'owner');
+             INSERT INTO api_tokens (token, user_id) VALUES ('sb_7_00ff', 7);",
+        )
+        .unwrap();
+        super::MIGRATIONS.to_latest(&mut conn).unwrap();
+        let (user, digest): (i64, Vec<u8>) = conn
+            .query_row("SELECT user_id, digest FROM api_token_digests", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(user, 7);
+        assert_eq!(digest, crate::auth::token_digest("sb_7_00ff").to_vec());
+        let old: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'api_tokens'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0, "the plaintext table is gone");
+    }
+
     #[test]
     fn migrations_are_valid() {
         assert!(super::MIGRATIONS.validate().is_ok());

@@ -30,6 +30,9 @@ pub enum Error {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// A request body in a media type the route does not take (HTTP 415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("response withheld: it failed the leak scan")]
     LeakBlocked,
     #[error("database error: {0}")]

@@ -8,6 +8,7 @@
 //! The engine reads time only from its [`Clock`] and randomness only from its seeded RNG, so the
 //! same inputs always give the same rows, ids and audit trail.
 
+pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod audit;
@@ -17,10 +18,12 @@ pub mod clock;
 pub mod db;
 mod engine;
 pub mod error;
+pub mod http_json;
 pub mod ids;
 pub mod leak;
 pub mod messaging;
 mod operations;
+pub mod phone;
 pub mod pool;
 pub mod rendezvous;
 pub mod settings;
@@ -31,5 +34,7 @@ pub mod world;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Ctx, Engine, EngineConfig, SitterViewConfig};
 pub use error::{Error, FieldError, Result};
-pub use operations::{MessageView, NumberRef, NumberSummary, ThreadSummary};
+pub use operations::{
+    ContactKind, ContactSummary, MessageView, NumberRef, NumberSummary, ThreadSummary,
+};
 pub use time::Timestamp;

@@ -50,6 +50,26 @@ pub struct NumberSummary {
     pub created_at: Timestamp,
 }
 
+/// A client or sitter as staff see it (staff may see contact details; sitters never get this).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactSummary {
+    /// `cli_3` or `sit_2`.
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// E.164.
+    pub phone: String,
+    pub email: String,
+}
+
+/// Which contacts [`Engine::contacts`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactKind {
+    Client,
+    Sitter,
+}
+
 /// A stored message, as the owner sees it (nothing redacted: the owner may see contacts).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -365,6 +385,31 @@ impl Engine {
                         open_load: r.get(4)?,
                         last_assigned_at: r.get(5)?,
                         created_at: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The org's clients or sitters in id order (`GET /api/clients`, `GET /api/sitters`), so a
+    /// caller can find ids without guessing.
+    pub fn contacts(&self, org: i64, kind: ContactKind) -> Result<Vec<ContactSummary>> {
+        let (table, id_kind) = match kind {
+            ContactKind::Client => ("clients", Kind::Client),
+            ContactKind::Sitter => ("sitters", Kind::Sitter),
+        };
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(&format!(
+                    "SELECT id, first_name, last_name, phone, email FROM {table} WHERE org_id = ?1 ORDER BY id"
+                ))?
+                .query_map([org], |r| {
+                    Ok(ContactSummary {
+                        id: ids::format(id_kind, r.get(0)?),
+                        first_name: r.get(1)?,
+                        last_name: r.get(2)?,
+                        phone: r.get(3)?,
+                        email: r.get(4)?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?)

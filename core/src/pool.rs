@@ -33,7 +33,8 @@ pub enum ThreadStatus {
     Archived,
 }
 
-/// Opens a thread for the client (no number yet) and audits it.
+/// Opens a thread for the client (no number yet) and audits it. A booking, when given, must be
+/// that client's (else `Invalid` naming `bookingId`).
 pub fn open_thread(
     tx: &Transaction,
     ctx: &Ctx,
@@ -44,6 +45,22 @@ pub fn open_thread(
     require_in_org(tx, "clients", ctx.org, client, "client")?;
     if let Some(booking) = booking {
         require_in_org(tx, "bookings", ctx.org, booking, "booking")?;
+        let owner: i64 = tx
+            .prepare_cached("SELECT client_id FROM bookings WHERE id = ?1")?
+            .query_row([booking], |r| r.get(0))?;
+        if owner != client {
+            // Another client's booking would lend this thread its window (and its sitter the
+            // thread): refused, whatever the two clients share.
+            return Err(Error::invalid(
+                "bookingId",
+                format!(
+                    "booking {} belongs to client {}, not {}",
+                    ids::format(Kind::Booking, booking),
+                    ids::format(Kind::Client, owner),
+                    ids::format(Kind::Client, client)
+                ),
+            ));
+        }
     }
     tx.prepare_cached(
         "INSERT INTO threads (org_id, client_id, sitter_id, booking_id, status, created_at)
@@ -290,13 +307,26 @@ struct PoolCounts {
     available: i64,
 }
 
+/// The client records that count as one client for the same-client rule (DESIGN.md §2,
+/// assigning step 4): client ?3 and every client of org ?1 with the same phone (a household
+/// sharing a phone: their inbound to one number would be just as ambiguous).
+macro_rules! household {
+    () => {
+        "(SELECT h.id FROM clients h WHERE h.org_id = ?1 AND h.phone = (SELECT phone FROM clients WHERE id = ?3))"
+    };
+}
+
 /// The filter shared by every availability query: active pool numbers of the org with room,
-/// serving no other open thread of the client. Parameters: ?1 org, ?2 cap, ?3 client.
-/// The client's numbers are an uncorrelated subquery: SQLite evaluates it once (a client holds
-/// a handful of numbers at most) instead of once per candidate number.
-const AVAILABLE: &str = "n.org_id = ?1 AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2
+/// serving no other open thread of the client's household. Parameters: ?1 org, ?2 cap, ?3 client.
+/// The household's numbers are an uncorrelated subquery: SQLite evaluates it once (a household
+/// holds a handful of numbers at most) instead of once per candidate number.
+const AVAILABLE: &str = concat!(
+    "n.org_id = ?1 AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2
      AND n.id NOT IN (SELECT t.number_id FROM threads t
-                      WHERE t.org_id = ?1 AND t.client_id = ?3 AND t.status = 'open' AND t.number_id IS NOT NULL)";
+                      WHERE t.org_id = ?1 AND t.client_id IN ",
+    household!(),
+    " AND t.status = 'open' AND t.number_id IS NOT NULL)"
+);
 
 /// The org's pool counters for `cap`: (active pool numbers, those with room). Read from
 /// `pool_stats`; counted afresh (and stored) only when the row is missing or was counted for
@@ -345,12 +375,15 @@ fn track_room(tx: &Transaction, org: i64, cap: i64, new_load: i64, delta: i64) -
 
 fn counts(tx: &Transaction, org: i64, cap: i64, client: i64) -> Result<PoolCounts> {
     let (total, with_room) = pool_stats(tx, org, cap)?;
-    // Numbers with room that this client already holds are not available to it.
+    // Numbers with room that this client's household already holds are not available to it.
     let held: i64 = tx
         .prepare_cached(
-            "SELECT count(DISTINCT n.id) FROM threads t JOIN message_numbers n ON n.id = t.number_id
-             WHERE t.org_id = ?1 AND t.client_id = ?3 AND t.status = 'open'
-               AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2",
+            concat!(
+                "SELECT count(DISTINCT n.id) FROM threads t JOIN message_numbers n ON n.id = t.number_id
+                 WHERE t.org_id = ?1 AND t.client_id IN ",
+                household!(),
+                " AND t.status = 'open' AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2"
+            ),
         )?
         .query_row(params![org, cap, client], |r| r.get(0))?;
     Ok(PoolCounts {
@@ -488,7 +521,9 @@ pub fn assign(
         .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let (_, due) = Deadlines::of(&thread, ctx.now, settings).earliest();
     tx.prepare_cached(
-        "UPDATE threads SET number_id = ?1, bound_at = ?2, bound_cap = ?3, release_due_at = ?4 WHERE id = ?5",
+        "UPDATE threads SET number_id = ?1, bound_at = ?2, bound_cap = ?3, release_due_at = ?4,
+                            awaiting_number_since = NULL
+         WHERE id = ?5",
     )?
     .execute(params![number, ctx.now, cap, due, thread.id])?;
     tx.prepare_cached(
@@ -539,6 +574,58 @@ pub fn assign(
     })
 }
 
+/// Why nothing was available to a thread, and the smallest pool that would have served it.
+struct Shortage {
+    total: i64,
+    bound: i64,
+    recommended: i64,
+    reason: String,
+}
+
+/// DESIGN.md §2 assigning step 5. The open threads on active pool numbers plus this one must fit
+/// at `cap` per number, and the threads of one household need distinct numbers, so the smallest
+/// pool that serves them all is max(ceil(threads / cap), largest household's thread count).
+/// Round-robin over the threads grouped by household achieves it, so it is exact.
+fn shortage(tx: &Transaction, org: i64, thread: &ThreadRow, cap: i64) -> Result<Shortage> {
+    let (total, bound): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT count(*), COALESCE(SUM(open_load), 0) FROM message_numbers
+             WHERE org_id = ?1 AND class = 'pool' AND status = 'active'",
+        )?
+        .query_row([org], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let per_phone =
+        "SELECT c.phone, count(*) AS n FROM threads t JOIN clients c ON c.id = t.client_id
+         JOIN message_numbers m ON m.id = t.number_id
+         WHERE t.org_id = ?1 AND t.status = 'open' AND m.class = 'pool' AND m.status = 'active'
+         GROUP BY c.phone";
+    let (own, largest): (i64, i64) = tx
+        .prepare_cached(&format!(
+            "SELECT COALESCE(MAX(CASE WHEN phone = (SELECT phone FROM clients WHERE id = ?2) THEN n END), 0),
+                    COALESCE(MAX(n), 0)
+             FROM ({per_phone})"
+        ))?
+        .query_row(params![org, thread.client], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (_, with_room) = pool_stats(tx, org, cap)?;
+    let recommended = ((bound + 1 + cap - 1) / cap).max(own + 1).max(largest);
+    let reason = if total == 0 {
+        "the pool has no active numbers".to_string()
+    } else if with_room > 0 {
+        format!(
+            "the only numbers with room ({with_room}) already serve this client's other open threads \
+             (a client needs one number per open thread, whatever the cap)"
+        )
+    } else {
+        format!("all pool numbers are full ({total} active, cap {cap})")
+    };
+    Ok(Shortage {
+        total,
+        bound,
+        recommended,
+        reason,
+    })
+}
+
+/// Records that the thread waits for a number, writes `pool.exhausted` and opens the alert.
 fn exhausted(
     tx: &Transaction,
     ctx: &Ctx,
@@ -546,14 +633,11 @@ fn exhausted(
     settings: &RotationSettings,
 ) -> Result<()> {
     let cap = settings.max_concurrent_threads_per_pool_number;
-    let (total, bound): (i64, i64) = tx
-        .prepare_cached(
-            "SELECT count(*), COALESCE(SUM(open_load), 0) FROM message_numbers
-             WHERE org_id = ?1 AND class = 'pool' AND status = 'active'",
-        )?
-        .query_row([ctx.org], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    // Enough numbers for every bound thread plus this one at the current cap, plus the reserve.
-    let recommended = (bound + 1 + cap - 1) / cap + settings.min_pool_reserve;
+    tx.prepare_cached(
+        "UPDATE threads SET awaiting_number_since = COALESCE(awaiting_number_since, ?1) WHERE id = ?2",
+    )?
+    .execute(params![ctx.now, thread.id])?;
+    let shortage = shortage(tx, ctx.org, thread, cap)?;
     audit::append(
         tx,
         ctx.org,
@@ -566,10 +650,11 @@ fn exhausted(
         },
         &json!({
             "threadId": ids::format(Kind::Thread, thread.id),
-            "totalPoolCount": total,
-            "boundThreadCount": bound,
+            "totalPoolCount": shortage.total,
+            "boundThreadCount": shortage.bound,
             "maxConcurrent": cap,
-            "recommendedMinimumPoolSize": recommended,
+            "recommendedMinimumPoolSize": shortage.recommended,
+            "reason": shortage.reason,
         }),
     )?;
     alerts::open(
@@ -581,16 +666,32 @@ fn exhausted(
         Severity::Critical,
         POOL_ENTITY,
         &format!(
-            "No pool number has room (pool of {total}, cap {cap}); inbound goes to the owner inbox"
+            "No pool number for thread {}: {}; at least {} numbers are needed. Inbound goes to the owner inbox",
+            ids::format(Kind::Thread, thread.id),
+            shortage.reason,
+            shortage.recommended
         ),
     )?;
     Ok(())
 }
 
-/// Opens or resolves `pool.reserve.low`, and resolves `pool.exhausted` once a number has room.
+/// Open threads that asked for a pool number and still have none.
+pub fn waiting_threads(tx: &Transaction, org: i64) -> Result<i64> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT count(*) FROM threads
+             WHERE org_id = ?1 AND awaiting_number_since IS NOT NULL AND status = 'open' AND number_id IS NULL",
+        )?
+        .query_row([org], |r| r.get(0))?)
+}
+
+/// Brings both pool alerts in line with the state: `pool.exhausted` is open exactly while a
+/// thread waits for a number ([`waiting_threads`]); `pool.reserve.low` while fewer numbers than
+/// `minPoolReserve` have room.
 pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) -> Result<()> {
     let (_, with_room) = pool_stats(tx, ctx.org, settings.max_concurrent_threads_per_pool_number)?;
-    if with_room > 0 {
+    let waiting = waiting_threads(tx, ctx.org)?;
+    if waiting == 0 {
         alerts::resolve(
             tx,
             ctx.org,
@@ -598,6 +699,19 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
             ctx.actor,
             "pool.exhausted",
             POOL_ENTITY,
+        )?;
+    } else {
+        alerts::open(
+            tx,
+            ctx.org,
+            ctx.now,
+            ctx.actor,
+            "pool.exhausted",
+            Severity::Critical,
+            POOL_ENTITY,
+            &format!(
+                "{waiting} open threads wait for a pool number; inbound goes to the owner inbox"
+            ),
         )?;
     }
     if with_room < settings.min_pool_reserve {
@@ -848,8 +962,6 @@ pub fn end_thread(tx: &Transaction, ctx: &Ctx, thread_id: i64, to: ThreadStatus)
         },
         &json!({ "threadId": ids::format(Kind::Thread, thread_id) }),
     )?;
-    if thread.number.is_some() {
-        refresh_alerts(tx, ctx, &settings)?;
-    }
+    refresh_alerts(tx, ctx, &settings)?;
     Ok(())
 }

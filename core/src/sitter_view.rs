@@ -9,6 +9,7 @@
 use rusqlite::{Transaction, params};
 use serde_json::{Value, json};
 
+use crate::access;
 use crate::audit::{self, AuditQuery, Subject};
 use crate::auth::Caller;
 use crate::engine::Ctx;
@@ -16,7 +17,8 @@ use crate::ids::{self, Kind};
 use crate::leak::LeakScanner;
 use crate::{Engine, Error, Result, Timestamp};
 
-/// A thread as its sitter sees it; `None` unless it is the caller's and its window is active.
+/// A thread as its sitter sees it; `None` unless [`access::sitter_access`] says the caller can
+/// read it now (the one rule routing uses too).
 fn visible_thread(
     tx: &Transaction,
     caller: &Caller,
@@ -26,6 +28,9 @@ fn visible_thread(
     let Some(sitter) = caller.sitter else {
         return Ok(None);
     };
+    if !access::sitter_access(tx, caller.org, sitter, thread, now)?.is_readable() {
+        return Ok(None);
+    }
     let mut stmt = tx.prepare_cached(
         "SELECT t.status, c.first_name, n.e164, b.id, b.service, b.start_at, b.end_at, b.window_start,
                 b.window_end, t.last_message_at
@@ -33,10 +38,9 @@ fn visible_thread(
          JOIN clients c ON c.id = t.client_id
          JOIN bookings b ON b.id = t.booking_id
          LEFT JOIN message_numbers n ON n.id = t.number_id
-         WHERE t.id = ?1 AND t.org_id = ?2 AND t.sitter_id = ?3
-           AND b.status IN ('confirmed', 'completed') AND b.window_start <= ?4 AND ?4 < b.window_end",
+         WHERE t.id = ?1 AND t.org_id = ?2",
     )?;
-    let mut rows = stmt.query(params![thread, caller.org, sitter, now])?;
+    let mut rows = stmt.query(params![thread, caller.org])?;
     let Some(r) = rows.next()? else {
         return Ok(None);
     };
@@ -131,18 +135,15 @@ impl Engine {
         Ok(value)
     }
 
-    /// `GET /api/sitter/threads`: the caller's threads with an active window.
+    /// `GET /api/sitter/threads`: every thread the caller can read now.
     pub fn sitter_threads(&self, caller: &Caller) -> Result<Value> {
         let now = self.now();
         let threads = self.read(|tx| {
-            let ids: Vec<i64> = tx
-                .prepare_cached(
-                    "SELECT id FROM threads WHERE org_id = ?1 AND sitter_id = ?2 AND status = 'open' ORDER BY id",
-                )?
-                .query_map(params![caller.org, caller.sitter], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+            let Some(sitter) = caller.sitter else {
+                return Ok(Vec::new());
+            };
             let mut visible = Vec::new();
-            for id in ids {
+            for id in access::readable_threads(tx, caller.org, sitter, now)? {
                 if let Some(view) = visible_thread(tx, caller, id, now)? {
                     visible.push(view);
                 }

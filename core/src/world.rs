@@ -1,7 +1,7 @@
 //! Setting up the world: orgs, users, sitters, clients and business numbers. The simulator's
 //! world builder, `serve --demo` and tests call these directly; they are not HTTP routes.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use crate::audit::{self, Subject};
@@ -9,7 +9,7 @@ use crate::auth::Role;
 use crate::engine::Ctx;
 use crate::ids::{self, Kind};
 use crate::leak::Contacts;
-use crate::{Engine, Error, Result, Timestamp, pool};
+use crate::{Engine, Error, Result, Timestamp, phone, pool};
 
 /// A sitter or client: the real phone and email are the secrets a sitter must never see.
 #[derive(Debug, Clone)]
@@ -81,12 +81,6 @@ fn check_contact(contact: &NewContact) -> Result<()> {
     if contact.first_name.trim().is_empty() {
         errors.push(crate::FieldError::new("firstName", "must not be empty"));
     }
-    if !is_e164(&contact.phone) {
-        errors.push(crate::FieldError::new(
-            "phone",
-            "must be E.164, e.g. +15551234567",
-        ));
-    }
     if !contact.email.contains('@') {
         errors.push(crate::FieldError::new("email", "must be an email address"));
     }
@@ -134,14 +128,14 @@ impl Engine {
         })
     }
 
-    /// Issues a bearer token for the user. Tokens come from the seeded RNG, so a simulation
-    /// issues the same tokens every run.
+    /// Issues a bearer token `sb_<user>_<secret>` for the user; only its SHA-256 digest is
+    /// stored. Tokens come from the seeded RNG, so a simulation issues the same tokens every run.
     pub fn mint_token(&self, user: i64) -> Result<String> {
         let token = format!("sb_{}_{:016x}", user, self.random_u64());
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO api_tokens (token, user_id) VALUES (?1, ?2)",
-                params![token, user],
+                "INSERT INTO api_token_digests (user_id, digest) VALUES (?1, ?2)",
+                params![user, crate::auth::token_digest(&token).as_slice()],
             )?;
             Ok(())
         })?;
@@ -156,9 +150,14 @@ impl Engine {
         self.create_contact("clients", org, contact)
     }
 
+    /// Creates a sitter or client. The phone is brought to E.164 in the org's region first
+    /// (`Invalid` naming `phone` when it is not a number, nothing stored). Another client may
+    /// have the same phone (a household).
     fn create_contact(&self, table: &str, org: i64, contact: &NewContact) -> Result<i64> {
         check_contact(contact)?;
         let id = self.write(|tx| {
+            let phone = phone::normalize("phone", &contact.phone, org_region(tx, org)?)?;
+            let contact = &NewContact { phone, ..contact.clone() };
             tx.execute(
                 &format!(
                     "INSERT INTO {table} (org_id, first_name, last_name, phone, email) VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -173,9 +172,6 @@ impl Engine {
 
     /// Adds a business number. A new active pool number may end an exhaustion or reserve alert.
     pub fn create_number(&self, org: i64, number: &NewNumber) -> Result<i64> {
-        if !is_e164(&number.e164) {
-            return Err(Error::invalid("e164", "must be E.164, e.g. +15551234567"));
-        }
         if (number.class == NumberClass::Sitter) != number.sitter.is_some() {
             return Err(Error::invalid(
                 "sitter",
@@ -184,6 +180,11 @@ impl Engine {
         }
         let now = self.now();
         let id = self.write(|tx| {
+            let e164 = phone::normalize("e164", &number.e164, org_region(tx, org)?)?;
+            let number = &NewNumber {
+                e164,
+                ..number.clone()
+            };
             if let Some(sitter) = number.sitter {
                 require_in_org(tx, "sitters", org, sitter, "sitter")?;
             }
@@ -232,6 +233,17 @@ impl Engine {
         self.contacts_changed();
         Ok(id)
     }
+}
+
+/// The org's region for numbers written without a country code (`orgs.default_region`).
+pub(crate) fn org_region(tx: &Transaction, org: i64) -> Result<phonenumber::country::Id> {
+    let code: String = tx
+        .prepare_cached("SELECT default_region FROM orgs WHERE id = ?1")?
+        .query_row([org], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::NotFound("org".into()))?;
+    phone::region(&code)
+        .ok_or_else(|| Error::Corrupt(format!("default_region {code:?} of org {org}")))
 }
 
 /// Fails with NotFound unless row `id` of `table` belongs to `org`.

@@ -5,7 +5,8 @@
 //! | invariant | rule |
 //! |---|---|
 //! | `capacity` | no pool number serves more open threads than the cap in force when each was bound; `open_load` matches the rows |
-//! | `client-uniqueness` | no client has two open threads on one number |
+//! | `client-uniqueness` | no client (counting clients that share a phone as one) has two open threads on one number |
+//! | `routing` | every message routed to a sitter is on a thread that sitter can read at the message's time (by the engine's one access predicate, which the sitter views use) |
 //! | `release` | after a job run, no bound thread is past its earliest deadline; no rule release happened before its deadline |
 //! | `audit` | every bind and unbind has exactly one audit event, and every such event matches a binding change; every alert row has its events |
 //! | `refused-unchanged` | a refused call (400/401/403/404) changed no row |
@@ -65,6 +66,8 @@ pub struct Checker {
     binding_cursor: i64,
     event_cursor: i64,
     released_seen: BTreeSet<i64>,
+    /// Highest message id already checked by the routing invariant.
+    message_cursor: i64,
     /// Highest row id already checked for org isolation, per table.
     isolation_cursors: BTreeMap<&'static str, i64>,
 }
@@ -109,6 +112,7 @@ impl Checker {
         engine.inspect(|conn| {
             capacity(conn, &mut out);
             client_uniqueness(conn, &mut out);
+            self.routing(conn, &mut out);
             self.audit(conn, facts, &mut out);
             self.org_isolation_rows(conn, step_events_after, &mut out);
         });
@@ -123,6 +127,44 @@ impl Checker {
             ));
         }
         out
+    }
+
+    /// A message is always readable by whoever it is routed to: each new message routed to
+    /// `sitter:sit_N` must be on a thread sitter N can read at the message's time.
+    fn routing(&mut self, conn: &Connection, out: &mut Vec<Violation>) {
+        let routed: Vec<(i64, i64, Option<i64>, String, i64)> = q(
+            conn,
+            "SELECT id, org_id, thread_id, routed_to, at FROM messages WHERE +id > ?1 ORDER BY id",
+            [self.message_cursor],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        );
+        for (message, org, thread, routed_to, at) in routed {
+            self.message_cursor = message;
+            let Some(sitter) = ext_id(&Value::from(routed_to.as_str()), "sitter:sit_") else {
+                continue;
+            };
+            let access = thread.map(|thread| {
+                switchboard_core::access::sitter_access(
+                    conn,
+                    org,
+                    sitter,
+                    thread,
+                    switchboard_core::Timestamp(at),
+                )
+            });
+            match access {
+                Some(Ok(access)) if access.is_readable() => {}
+                Some(Ok(denied)) => out.push(violation(
+                    "routing",
+                    format!("message msg_{message} was routed to sit_{sitter}, who cannot read its thread: {denied:?}"),
+                )),
+                Some(Err(error)) => out.push(violation("harness", format!("access check failed: {error}"))),
+                None => out.push(violation(
+                    "routing",
+                    format!("message msg_{message} was routed to sit_{sitter} without a thread"),
+                )),
+            }
+        }
     }
 
     fn audit(&mut self, conn: &Connection, facts: &StepFacts, out: &mut Vec<Violation>) {
@@ -282,18 +324,21 @@ fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
     }
 }
 
+/// Clients of one org with the same phone are one client here (DESIGN.md §2 assigning step 4):
+/// their inbound to a shared number would be ambiguous.
 fn client_uniqueness(conn: &Connection, out: &mut Vec<Violation>) {
     let dup: Vec<(i64, i64, i64)> = q(
         conn,
-        "SELECT number_id, client_id, count(*) FROM threads WHERE number_id IS NOT NULL AND status = 'open'
-         GROUP BY number_id, client_id HAVING count(*) > 1",
+        "SELECT t.number_id, min(t.client_id), count(*) FROM threads t JOIN clients c ON c.id = t.client_id
+         WHERE t.number_id IS NOT NULL AND t.status = 'open'
+         GROUP BY t.number_id, c.org_id, c.phone HAVING count(*) > 1",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     );
     for (number, client, n) in dup {
         out.push(violation(
             "client-uniqueness",
-            format!("client cli_{client} has {n} open threads on number num_{number}"),
+            format!("client cli_{client} (with any client sharing its phone) has {n} open threads on number num_{number}"),
         ));
     }
 }

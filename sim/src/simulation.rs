@@ -1,5 +1,5 @@
-//! A running simulation: an engine on a simulated clock, the release job as a task every
-//! [`RELEASE_INTERVAL`] of simulated time, calls through the real Router, and the invariants.
+//! A running simulation: an engine on a simulated clock, the release job (and delivery of
+//! delayed messages) as a task every [`RELEASE_INTERVAL`] of simulated time, calls through the real Router, and the invariants.
 //!
 //! The scenario runner drives one of these from a file; the busy-year benchmark and the explorer
 //! drive it from generated input. All of it runs on one paused current-thread runtime
@@ -160,7 +160,11 @@ async fn release_task(engine: Arc<Engine>, clock: SimClock, start: i64, ticker: 
     let mut next = start + RELEASE_INTERVAL;
     loop {
         tokio::time::sleep_until(clock.instant_of(Timestamp(next))).await;
-        if let Err(error) = engine.run_scheduled_release() {
+        // Delayed outbound messages due by now are delivered on the same tick.
+        let tick = engine
+            .deliver_due()
+            .and_then(|_| engine.run_scheduled_release());
+        if let Err(error) = tick {
             *ticker.error.borrow_mut() = Some(error.to_string());
         }
         ticker.runs.set(ticker.runs.get() + 1);

@@ -152,6 +152,34 @@ fn client_uniqueness_catches_two_open_threads_of_a_client_on_one_number() {
 }
 
 #[test]
+fn client_uniqueness_counts_clients_sharing_a_phone_as_one() {
+    // bob gets alice's phone (a household) and his thread joins hers on her number.
+    check_caught(
+        "client-uniqueness",
+        TWO_STEPS,
+        0,
+        "UPDATE clients SET phone = '+15550300001' WHERE id = (SELECT client_id FROM threads WHERE booking_id = 2);
+         UPDATE threads SET bound_cap = 5;
+         UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 2);
+         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1) WHERE booking_id = 2;
+         UPDATE message_numbers SET open_load = open_load + 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);",
+    );
+}
+
+#[test]
+fn routing_catches_a_message_routed_to_a_sitter_who_cannot_read_its_thread() {
+    // bob's walk is days away: sam cannot read that thread now, yet the message says sitter:sam.
+    check_caught(
+        "routing",
+        TWO_STEPS,
+        1,
+        "INSERT INTO messages (org_id, thread_id, direction, actor, from_e164, to_e164, body, at, routed_to, delivery, metadata)
+         SELECT org_id, id, 'inbound', 'provider', '+15550300002', '+15550100002', 'hi', 1772442000, 'sitter:sit_1', '{}', '{}'
+         FROM threads WHERE booking_id = 2;",
+    );
+}
+
+#[test]
 fn release_catches_a_thread_the_job_skipped() {
     // A stale deadline index: the job never sees alice's thread, which is due after 1 day.
     let steps = "[[steps]]\nadvance = \"1m\"\n\n[[steps]]\nadvance = \"1d\"\n";

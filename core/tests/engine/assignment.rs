@@ -242,7 +242,7 @@ fn lowering_the_cap_unbinds_no_one_and_stops_new_threads() {
 }
 
 #[test]
-fn exhaustion_opens_a_critical_alert_that_resolves_when_a_number_has_room() {
+fn exhaustion_alert_stays_open_while_a_thread_waits_for_a_number() {
     let fx = Fixture::new(1, 2, json!({"stickyReuseDays": 0, "minPoolReserve": 0}));
     let a = fx.open(0);
     let b = fx.open(1);
@@ -255,17 +255,29 @@ fn exhaustion_opens_a_critical_alert_that_resolves_when_a_number_has_room() {
     assert_eq!(fx.open_alerts(), vec!["pool.exhausted"]);
     let alert = fx.engine.alerts(fx.org, true).unwrap().remove(0);
     assert_eq!(alert.severity, "critical");
+    assert!(alert.message.contains("full"), "{}", alert.message);
     // A second exhaustion does not open a second alert.
-    fx.open(1);
+    let c = fx.open(1);
     assert_eq!(fx.engine.alerts(fx.org, false).unwrap().len(), 1);
-    fx.engine
-        .end_thread(
-            fx.org,
-            "test",
-            a,
-            switchboard_core::pool::ThreadStatus::Closed,
-        )
-        .unwrap();
+    let close = |thread| {
+        fx.engine
+            .end_thread(
+                fx.org,
+                "test",
+                thread,
+                switchboard_core::pool::ThreadStatus::Closed,
+            )
+            .unwrap();
+    };
+    // The number has room again, but b and c still wait: the alert stays open.
+    close(a);
+    assert_eq!(fx.open_alerts(), vec!["pool.exhausted"]);
+    // b gets the number when it next needs one; c still waits.
+    fx.engine.assign_thread(fx.org, "test", b).unwrap();
+    assert!(fx.binding(b).is_some());
+    assert_eq!(fx.open_alerts(), vec!["pool.exhausted"]);
+    // Nothing waits any more.
+    close(c);
     assert!(fx.open_alerts().is_empty());
     assert_eq!(fx.events("alert.resolved").len(), 1);
 }

@@ -4,6 +4,8 @@
 mod api_roles;
 mod assignment;
 mod concurrency;
+mod http_hygiene;
+mod outbound;
 mod release;
 mod routing;
 mod support;

@@ -1,0 +1,132 @@
+//! Phone numbers as they arrive (webhook fields, API inputs) brought to E.164 before any lookup.
+//!
+//! Parsing and formatting are libphonenumber's (the `phonenumber` crate), never hand rules. What
+//! this module adds is the one decision libphonenumber cannot make: a number that arrives without
+//! its `+` (form-encoded without escaping, the `+` becomes a space; some gateways send digits only)
+//! is read both as a national number of the default region and as an international number; the
+//! more plausible reading wins (valid, else a possible length for its country, by libphonenumber's
+//! metadata), the region's reading on a tie. Test ranges such as +1 555 01xx are not valid but
+//! have a possible length.
+
+use phonenumber::country::Id;
+use phonenumber::{Mode, PhoneNumber};
+
+use crate::{Error, Result};
+
+/// The region used when an org has none of its own: numbers without a country code are read as
+/// North American numbers.
+pub const DEFAULT_REGION: &str = "US";
+
+/// Parses a region code (`US`, `GB`, ...) as libphonenumber knows it.
+pub fn region(code: &str) -> Option<Id> {
+    code.trim().to_ascii_uppercase().parse().ok()
+}
+
+/// `text` as an E.164 number, reading numbers without `+` in `region` first.
+/// Errors: `Invalid` naming `field` when nothing in `text` reads as a phone number.
+pub fn normalize(field: &str, text: &str, region: Id) -> Result<String> {
+    let trimmed = text.trim();
+    let e164 = if trimmed.starts_with('+') {
+        parse(None, trimmed)
+    } else {
+        parse_without_plus(trimmed, region)
+    };
+    e164.filter(|e164| crate::world::is_e164(e164))
+        .ok_or_else(|| {
+            Error::invalid(
+                field,
+                format!("{text:?} is not a phone number (expected E.164, e.g. +15551234567)"),
+            )
+        })
+}
+
+fn parse_without_plus(trimmed: &str, region: Id) -> Option<String> {
+    if !trimmed.starts_with(|c: char| c.is_ascii_digit() || c == '(') {
+        return None;
+    }
+    let national = phonenumber::parse(Some(region), trimmed).ok();
+    let international = phonenumber::parse(None, format!("+{trimmed}")).ok();
+    let chosen = match (national, international) {
+        (Some(n), Some(i)) if plausibility(&i) > plausibility(&n) => Some(i),
+        (Some(n), _) => Some(n),
+        (None, i) => i,
+    };
+    chosen.map(|n| e164_of(&n))
+}
+
+/// 2 = a valid number, 1 = a possible length for its country, 0 = parses but neither.
+fn plausibility(number: &PhoneNumber) -> u8 {
+    if phonenumber::is_valid(number) {
+        return 2;
+    }
+    let length = number.national().to_string().len() as u16;
+    let possible = phonenumber::metadata::DATABASE
+        .by_code(&number.code().value())
+        .and_then(|metas| metas.into_iter().next())
+        .is_some_and(|meta| {
+            // The general descriptor carries no lengths in this metadata; the typed ones do.
+            let d = meta.descriptors();
+            [
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+            ]
+            .into_iter()
+            .chain([
+                d.personal_number(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ])
+            .flatten()
+            .any(|desc| desc.possible_length().contains(&length))
+        });
+    u8::from(possible)
+}
+
+fn parse(region: Option<Id>, text: &str) -> Option<String> {
+    phonenumber::parse(region, text).ok().map(|n| e164_of(&n))
+}
+
+fn e164_of(number: &PhoneNumber) -> String {
+    number.format().mode(Mode::E164).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: Option<&str>) {
+        let us = region(DEFAULT_REGION).unwrap();
+        let got = normalize("From", input, us).ok();
+        assert_eq!(got.as_deref(), expected, "input {input:?}");
+    }
+
+    #[test]
+    fn numbers_reach_e164() {
+        check("+15550100001", Some("+15550100001"));
+        // A `+` sent unencoded in a form body arrives as a space.
+        check(" 15550100001", Some("+15550100001"));
+        check("15550100001", Some("+15550100001"));
+        check("5550100001", Some("+15550100001"));
+        check("(555) 010-0001", Some("+15550100001"));
+        check("+1 (555) 010-0001", Some("+15550100001"));
+        // Digits only of a foreign number: the international reading is the valid one.
+        check("447700900123", Some("+447700900123"));
+        check(" 447700900123", Some("+447700900123"));
+        check("+44 7700 900123", Some("+447700900123"));
+    }
+
+    #[test]
+    fn garbage_is_refused_naming_the_field() {
+        for input in ["", "   ", "alice", "+", "++1", "12"] {
+            check(input, None);
+        }
+        let us = region(DEFAULT_REGION).unwrap();
+        let error = normalize("To", "not a number", us).unwrap_err();
+        assert!(error.to_string().contains("To") || format!("{error:?}").contains("To"));
+    }
+}
