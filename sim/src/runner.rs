@@ -145,8 +145,18 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        let timeline = match timeline(&engine, scenario, &built) {
+            Ok(timeline) => timeline,
+            Err(error) => {
+                failure.get_or_insert(Failure {
+                    step: None,
+                    report: ScenarioError::file(scenario.path(), error),
+                });
+                String::new()
+            }
+        };
         Outcome {
-            timeline: timeline(&engine, scenario, &built),
+            timeline,
             steps_run,
             ticks: sim.release_runs(),
             statuses: self.statuses.take(),
@@ -162,7 +172,8 @@ impl<'a> Run<'a> {
     ) -> Result<(), ScenarioError> {
         let engine = sim.engine.clone();
         let main = built.main_org();
-        let seq_before = last_seq(&engine, main);
+        let seq_before =
+            last_seq(&engine, main).map_err(|e| self.fail(step, step.header_span, e))?;
         // Move the clock: the release task runs at every 5-minute mark on the way.
         sim.advance_to(step.when)
             .await
@@ -171,25 +182,6 @@ impl<'a> Run<'a> {
         self.statuses
             .borrow_mut()
             .push(exchange.as_ref().map(|e| e.status));
-        // An explicit release-job run (a `release` step, or a request to its route) counts for
-        // the release invariant, for the caller's org only.
-        let release_actor = match &step.action {
-            Action::Release { actor } => Some(actor),
-            Action::Request(r)
-                if r.method.as_str() == "POST" && r.path.value.raw == "/api/ops/pool-release" =>
-            {
-                Some(&r.actor)
-            }
-            _ => None,
-        };
-        if let Some(actor) = release_actor
-            && exchange
-                .as_ref()
-                .is_some_and(|e| (200..300).contains(&e.status))
-            && let Some(org) = caller_facts(&engine, built, actor).org
-        {
-            sim.note_release_run(org);
-        }
         // A planted bug acts as part of the step's action.
         if let Some(plant) = &self.options.plant {
             let before = engine.inspect(|c| c.total_changes());
@@ -270,23 +262,8 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        let events = engine
-            .audit_timeline(
-                main,
-                &AuditQuery {
-                    after_seq: Some(seq_before),
-                    ..AuditQuery::default()
-                },
-            )
-            .unwrap_or_default();
-        let events: Vec<(String, Value)> = events
-            .into_iter()
-            .map(|e| {
-                let payload = serde_json::from_str(&names.symbolize(&e.payload.to_string()))
-                    .unwrap_or(Value::Null);
-                (e.event_type, payload)
-            })
-            .collect();
+        let events = step_events(&engine, main, seq_before, names)
+            .map_err(|e| self.fail(step, step.header_span, e))?;
         let mut position = 0;
         for expected in &step.expect.events {
             let want = expected.payload.as_ref().map(symbolic);
@@ -334,22 +311,8 @@ impl<'a> Run<'a> {
                     format!("thread `{}` does not exist (yet)", binding.thread),
                 ));
             };
-            let number: Option<i64> = engine.inspect(|c| {
-                c.query_row(
-                    "SELECT number_id FROM threads WHERE id = ?1",
-                    [thread],
-                    |r| r.get(0),
-                )
-                .ok()
-                .flatten()
-            });
-            let actual = number.map(|n| {
-                built
-                    .names
-                    .name(&switchboard_core::ids::format(Kind::Number, n))
-                    .unwrap_or("?")
-                    .to_string()
-            });
+            let actual = bound_number(&engine, thread, names)
+                .map_err(|e| self.fail(step, binding.span, e))?;
             if actual != binding.number {
                 return Err(self.fail(
                     step,
@@ -364,14 +327,8 @@ impl<'a> Run<'a> {
             }
         }
         if let Some(expected) = &step.expect.alerts {
-            let mut open: Vec<String> = engine
-                .alerts(main, true)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|a| a.alert_type)
-                .collect();
-            open.sort();
-            open.dedup();
+            let open =
+                open_alert_types(&engine, main).map_err(|e| self.fail(step, expected.span, e))?;
             if open != expected.value {
                 return Err(self.fail(
                     step,
@@ -676,15 +633,85 @@ fn caller_facts(engine: &Engine, built: &BuiltWorld, role: &Role) -> CallerFacts
     }
 }
 
-fn last_seq(engine: &Engine, org: i64) -> i64 {
-    engine.inspect(|c| {
-        c.query_row(
-            "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?1",
-            [org],
-            |r| r.get(0),
-        )
-        .unwrap_or(0)
-    })
+/// A read an expectation needs failed: a `[harness]` failure naming the check, never a pass.
+fn harness(check: &str, error: impl std::fmt::Display) -> String {
+    format!("[harness] {check} could not run: {error}")
+}
+
+/// The org's last audit sequence number (0 before its first event).
+fn last_seq(engine: &Engine, org: i64) -> Result<i64, String> {
+    engine
+        .inspect(|c| {
+            c.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?1",
+                [org],
+                |r| r.get(0),
+            )
+        })
+        .map_err(|e| harness("expect.events (audit sequence)", e))
+}
+
+/// The org's audit events after `after_seq`, in sequence order, with symbolic payloads.
+fn step_events(
+    engine: &Engine,
+    org: i64,
+    after_seq: i64,
+    names: &crate::names::Names,
+) -> Result<Vec<(String, Value)>, String> {
+    let query = AuditQuery {
+        after_seq: Some(after_seq),
+        ..AuditQuery::default()
+    };
+    let events = engine
+        .audit_timeline(org, &query)
+        .map_err(|e| harness("expect.events (audit timeline)", e))?;
+    events
+        .into_iter()
+        .map(|e| {
+            let payload = serde_json::from_str(&names.symbolize(&e.payload.to_string()))
+                .map_err(|error| harness("expect.events (event payload)", error))?;
+            Ok((e.event_type, payload))
+        })
+        .collect()
+}
+
+/// The symbolic name of the number a thread is bound to, if any.
+fn bound_number(
+    engine: &Engine,
+    thread: i64,
+    names: &crate::names::Names,
+) -> Result<Option<String>, String> {
+    let number: Option<i64> = engine
+        .inspect(|c| {
+            c.query_row(
+                "SELECT number_id FROM threads WHERE id = ?1",
+                [thread],
+                |r| r.get(0),
+            )
+        })
+        .map_err(|e| harness("expect.bindings", e))?;
+    number
+        .map(|n| {
+            let id = switchboard_core::ids::format(Kind::Number, n);
+            names
+                .name(&id)
+                .map(str::to_string)
+                .ok_or_else(|| harness("expect.bindings", format!("number {id} has no name")))
+        })
+        .transpose()
+}
+
+/// The org's open alert types, sorted, without repeats.
+fn open_alert_types(engine: &Engine, org: i64) -> Result<Vec<String>, String> {
+    let mut open: Vec<String> = engine
+        .alerts(org, true)
+        .map_err(|e| harness("expect.alerts", e))?
+        .into_iter()
+        .map(|a| a.alert_type)
+        .collect();
+    open.sort();
+    open.dedup();
+    Ok(open)
 }
 
 /// Expected values are compared in the symbolic domain: `"{walk-1}"` becomes `"walk-1"`, which is
@@ -761,25 +788,177 @@ fn subset(expected: &Value, actual: &Value, at: &str) -> Result<(), Mismatch> {
 }
 
 /// The audit timelines of both orgs, rendered for humans.
-pub fn timeline(engine: &Engine, scenario: &Scenario, built: &BuiltWorld) -> String {
+pub fn timeline(
+    engine: &Engine,
+    scenario: &Scenario,
+    built: &BuiltWorld,
+) -> Result<String, String> {
     let orgs: Vec<(&str, Vec<_>)> = built
         .orgs
         .iter()
         .map(|(name, id)| {
-            (
-                *name,
-                engine
-                    .audit_timeline(*id, &AuditQuery::default())
-                    .unwrap_or_default(),
-            )
+            engine
+                .audit_timeline(*id, &AuditQuery::default())
+                .map(|events| (*name, events))
+                .map_err(|e| harness("timeline (audit timeline)", e))
         })
-        .collect();
-    crate::timeline::render(&scenario.name, scenario.start, &orgs, &built.names)
+        .collect::<Result<_, _>>()?;
+    Ok(crate::timeline::render(
+        &scenario.name,
+        scenario.start,
+        &orgs,
+        &built.names,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const WORLD: &str = r#"
+name = "reads"
+start = "2026-03-02T09:00:00Z"
+
+[[numbers]]
+name = "pool-1"
+e164 = "+15550100001"
+
+[[clients]]
+name = "alice"
+phone = "+15550300001"
+email = "alice@example.com"
+
+[[bookings]]
+name = "walk"
+client = "alice"
+service = "Dog Walking"
+start = "+1h"
+end = "+2h"
+"#;
+
+    /// Builds the world, breaks the database with `sql`, and returns what `read` reports.
+    fn broken_read<T: std::fmt::Debug>(
+        sql: &str,
+        read: impl FnOnce(&Engine, &BuiltWorld) -> Result<T, String>,
+    ) -> String {
+        let scenario = Scenario::parse(std::path::Path::new("reads.toml"), WORLD)
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        block_on_paused(async {
+            let clock = SimClock::new(Timestamp(scenario.start));
+            let engine = Engine::new(
+                EngineConfig::default(),
+                Arc::new(clock),
+                Arc::new(RecordingProvider::default()),
+            )
+            .expect("engine");
+            let built = world::build(&engine, &scenario).expect("world");
+            engine
+                .inspect(|c| c.execute_batch(sql))
+                .expect("breaking SQL runs");
+            read(&engine, &built).expect_err("a broken read must be reported")
+        })
+        .expect("runtime")
+    }
+
+    fn check(
+        sql: &str,
+        read: impl FnOnce(&Engine, &BuiltWorld) -> Result<(), String>,
+        names: &str,
+    ) {
+        let report = broken_read(sql, read);
+        assert!(
+            report.starts_with("[harness] ") && report.contains(names),
+            "expected a [harness] report naming {names}, got {report}"
+        );
+    }
+
+    #[test]
+    fn the_release_oracle_reports_settings_it_cannot_read() {
+        use crate::invariants::{ReleaseRules, judge_job_run};
+        for settings in [
+            json!({"postBookingGraceHours": 1, "maxPoolThreadLifetimeDays": 2}),
+            json!({"postBookingGraceHours": 1, "inactivityReleaseDays": null, "maxPoolThreadLifetimeDays": 2}),
+        ] {
+            let error = ReleaseRules::from_json(&settings).expect_err("a missing setting is not 0");
+            assert!(
+                error.contains("`inactivityReleaseDays` is missing"),
+                "{error}"
+            );
+        }
+        let report = broken_read(
+            "INSERT OR REPLACE INTO rotation_settings (org_id, settings) SELECT id, 'not json' FROM orgs",
+            |e, b| {
+                let run = judge_job_run(e, b.main_org(), 0, 0);
+                match run.violations.first() {
+                    Some(v) if v.invariant == "harness" => Err(format!("[harness] {}", v.detail)),
+                    _ => Ok(run.violations.len()),
+                }
+            },
+        );
+        assert!(
+            report.contains("release: cannot read the rotation settings"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn every_read_of_an_expectation_reports_a_failure() {
+        let thread = |b: &BuiltWorld| b.names.id("walk", Kind::Thread).expect("walk's thread");
+        check(
+            "ALTER TABLE audit_events RENAME TO audit_gone",
+            |e, b| last_seq(e, b.main_org()).map(drop),
+            "expect.events (audit sequence)",
+        );
+        check(
+            "ALTER TABLE audit_events RENAME TO audit_gone",
+            |e, b| step_events(e, b.main_org(), 0, &b.names).map(drop),
+            "expect.events (audit timeline)",
+        );
+        check(
+            "UPDATE audit_events SET payload = '{\"broken\":'",
+            |e, b| step_events(e, b.main_org(), 0, &b.names).map(drop),
+            "expect.events",
+        );
+        check(
+            "ALTER TABLE threads RENAME TO threads_gone",
+            |e, b| bound_number(e, thread(b), &b.names).map(drop),
+            "expect.bindings",
+        );
+        check(
+            "UPDATE threads SET number_id = (SELECT max(id) FROM message_numbers) WHERE 0",
+            |e, b| {
+                // An unnamed number is reported too (bound to a number the world never named).
+                e.inspect(|c| {
+                    c.execute_batch(
+                        "INSERT INTO message_numbers (org_id, e164, class, status, created_at) SELECT org_id, '+15550109999', 'pool', 'active', 0 FROM threads LIMIT 1;
+                         UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads LIMIT 1);
+                         UPDATE threads SET number_id = (SELECT max(id) FROM message_numbers);",
+                    )
+                })
+                .map_err(|e| e.to_string())?;
+                bound_number(e, thread(b), &b.names).map(drop)
+            },
+            "has no name",
+        );
+        check(
+            "DROP TABLE alerts",
+            |e, b| open_alert_types(e, b.main_org()).map(drop),
+            "expect.alerts",
+        );
+        check(
+            "ALTER TABLE audit_events RENAME TO audit_gone",
+            |e, b| {
+                timeline(
+                    e,
+                    &Scenario::parse(std::path::Path::new("reads.toml"), WORLD)
+                        .map_err(|e| e.render())?,
+                    b,
+                )
+                .map(drop)
+            },
+            "timeline",
+        );
+    }
 
     #[test]
     fn subset_semantics() {
