@@ -11,8 +11,31 @@ pub const OK: u8 = 0;
 pub const FAILED: u8 = 1;
 pub const UNUSABLE: u8 = 2;
 
-/// `switchboard run`: one line per scenario, reports for failures, a summary line.
-pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
+/// What `switchboard run` reports besides its lines on stdout.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// Only scenarios whose path or name contains this text.
+    pub filter: Option<String>,
+    /// Print each step's request, status and response body.
+    pub dump: bool,
+    /// Write a JUnit XML report here.
+    pub junit: Option<PathBuf>,
+    /// Print `::error file=…,line=…::` annotations (set when `GITHUB_ACTIONS` is).
+    pub github: bool,
+}
+
+/// One scenario's verdict, for the JUnit report.
+struct Verdict {
+    name: String,
+    file: String,
+    time: std::time::Duration,
+    failure: Option<switchboard_sim::scenario::ScenarioError>,
+}
+
+/// `switchboard run`: one line per scenario, reports for failures, a summary line; optionally a
+/// dump of every exchange, a JUnit file and GitHub annotations. A filter that matches nothing
+/// is an error (exit 2): a typo must not look like a green run.
+pub fn run(paths: &[PathBuf], report: &RunReport) -> u8 {
     let started = std::time::Instant::now();
     let files = match switchboard_sim::discover(paths) {
         Ok(files) => files,
@@ -21,18 +44,28 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
             return UNUSABLE;
         }
     };
+    let filter = report.filter.as_deref();
     let (mut passed, mut failed, mut unusable, mut skipped) = (0, 0, 0, 0);
+    let mut verdicts = Vec::new();
     let mut stdout = std::io::stdout().lock();
     for file in &files {
+        let case_started = std::time::Instant::now();
         let scenario = match Scenario::load(file) {
             Ok(scenario) => scenario,
-            Err(report) => {
+            Err(error) => {
                 if filter.is_some_and(|f| !file.to_string_lossy().contains(f)) {
                     skipped += 1;
                     continue;
                 }
                 unusable += 1;
-                let _ = writeln!(stdout, "ERROR {}\n{}", file.display(), report.render());
+                let _ = writeln!(stdout, "ERROR {}\n{}", file.display(), error.render());
+                annotate(report.github, &error);
+                verdicts.push(Verdict {
+                    name: file.display().to_string(),
+                    file: file.display().to_string(),
+                    time: case_started.elapsed(),
+                    failure: Some(error),
+                });
                 continue;
             }
         };
@@ -43,7 +76,16 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
             skipped += 1;
             continue;
         }
-        let outcome = runner::run(&scenario, &RunOptions::default());
+        let options = RunOptions {
+            dump: report.dump,
+            ..RunOptions::default()
+        };
+        let outcome = runner::run(&scenario, &options);
+        if report.dump {
+            for exchange in &outcome.dump {
+                let _ = writeln!(stdout, "{exchange}");
+            }
+        }
         match &outcome.failure {
             None => {
                 passed += 1;
@@ -63,8 +105,15 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
                     file.display(),
                     failure.report.render()
                 );
+                annotate(report.github, &failure.report);
             }
         }
+        verdicts.push(Verdict {
+            name: scenario.name.clone(),
+            file: file.display().to_string(),
+            time: case_started.elapsed(),
+            failure: outcome.failure.map(|f| f.report),
+        });
     }
     let _ = writeln!(
         stdout,
@@ -72,8 +121,27 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
         files.len(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(path) = &report.junit
+        && let Err(error) = write_junit(path, &verdicts, started.elapsed())
+    {
+        eprintln!(
+            "error: cannot write the JUnit report {}: {error}",
+            path.display()
+        );
+        return UNUSABLE;
+    }
     if files.is_empty() {
         let _ = writeln!(stdout, "error: no scenario files found");
+        return UNUSABLE;
+    }
+    if let Some(filter) = filter
+        && verdicts.is_empty()
+    {
+        let _ = writeln!(
+            stdout,
+            "error: --filter {filter:?} matches no scenario (by path or name) among {} files",
+            files.len()
+        );
         return UNUSABLE;
     }
     if unusable > 0 {
@@ -83,6 +151,64 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
     } else {
         OK
     }
+}
+
+/// A GitHub Actions workflow command that puts the failure on the file's line in the diff.
+fn annotate(github: bool, error: &switchboard_sim::scenario::ScenarioError) {
+    if !github {
+        return;
+    }
+    println!("{}", github_annotation(error));
+}
+
+/// `::error file=F,line=L,col=C::message`, with the message escaped as GitHub requires.
+pub fn github_annotation(error: &switchboard_sim::scenario::ScenarioError) -> String {
+    let escape = |text: &str| {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let property = |text: &str| escape(text).replace(':', "%3A").replace(',', "%2C");
+    let location = match error.line_col() {
+        Some((line, col)) => format!(",line={line},col={col}"),
+        None => String::new(),
+    };
+    format!(
+        "::error file={}{location}::{}",
+        property(error.path()),
+        escape(error.message())
+    )
+}
+
+/// The JUnit XML report: one suite, one test case per scenario file.
+fn write_junit(
+    path: &Path,
+    verdicts: &[Verdict],
+    total: std::time::Duration,
+) -> Result<(), String> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("scenarios");
+    for verdict in verdicts {
+        let status = match &verdict.failure {
+            None => TestCaseStatus::success(),
+            Some(error) => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status
+                    .set_message(error.one_line())
+                    .set_description(error.render());
+                status
+            }
+        };
+        let mut case = TestCase::new(verdict.name.as_str(), status);
+        case.set_classname(verdict.file.as_str())
+            .set_time(verdict.time);
+        suite.add_test_case(case);
+    }
+    suite.set_time(total);
+    let mut report = Report::new("switchboard run");
+    report.set_time(total).add_test_suite(suite);
+    let xml = report.to_string().map_err(|e| e.to_string())?;
+    std::fs::write(path, xml).map_err(|e| e.to_string())
 }
 
 /// `switchboard explore`: generated cases until the first failure, which is shrunk and written.

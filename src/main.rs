@@ -28,9 +28,15 @@ enum Command {
         /// Scenario files or folders.
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
-        /// Only run scenarios whose path or name contains this text.
+        /// Only run scenarios whose path or name contains this text (matching nothing is an error).
         #[arg(long)]
         filter: Option<String>,
+        /// Print each step's request, status and response body (as the caller received it).
+        #[arg(long)]
+        dump: bool,
+        /// Write a JUnit XML report to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
     },
     /// Generate random scenarios from a seed and run them with every invariant on; a failure is
     /// shrunk and written as an ordinary scenario file.
@@ -77,7 +83,20 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run { paths, filter } => commands::run(&paths, filter.as_deref()),
+        Command::Run {
+            paths,
+            filter,
+            dump,
+            junit,
+        } => commands::run(
+            &paths,
+            &commands::RunReport {
+                filter,
+                dump,
+                junit,
+                github: std::env::var_os("GITHUB_ACTIONS").is_some(),
+            },
+        ),
         Command::Explore {
             seed,
             cases,

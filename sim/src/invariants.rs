@@ -188,7 +188,7 @@ impl Checker {
                     Some(n) if *n > 0 => *n -= 1,
                     _ => out.push(violation(
                         "audit",
-                        format!("binding #{binding} (thread thr_{}, number num_{}) was {kind} at {} without a pool.number.{kind} event", key.0, key.1, key.2),
+                        format!("binding #{binding} (thread thr_{}, number num_{}) was {kind} at {} without a pool.number.{kind} event", key.0, key.1, instant(key.2)),
                     )),
                 }
             }
@@ -196,7 +196,7 @@ impl Checker {
                 if *n > 0 {
                     out.push(violation(
                         "audit",
-                        format!("{n} pool.number.{kind} event(s) for thread thr_{} / number num_{} at {} match no binding change", key.0, key.1, key.2),
+                        format!("{n} pool.number.{kind} event(s) for thread thr_{} / number num_{} at {} match no binding change", key.0, key.1, instant(key.2)),
                     ));
                 }
             }

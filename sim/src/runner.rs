@@ -38,6 +38,8 @@ pub struct RunOptions {
     /// refused legitimately; invariants still run). Hand-written scenarios keep it off, so an
     /// unexpected refusal fails the step.
     pub any_status: bool,
+    /// Record every exchange for `switchboard run --dump` ([`Outcome::dump`]).
+    pub dump: bool,
 }
 
 /// The result of one run.
@@ -51,6 +53,9 @@ pub struct Outcome {
     /// How many times the scheduled release job ran.
     pub ticks: u64,
     pub failure: Option<Failure>,
+    /// With [`RunOptions::dump`]: each step's request, status and response body, exactly as
+    /// the caller received it (a sitter sees the redacted body), one entry per exchange.
+    pub dump: Vec<String>,
 }
 
 /// Why a run failed, rendered with the step's file, line, column and source.
@@ -72,6 +77,7 @@ impl Outcome {
             ticks: 0,
             statuses: Vec::new(),
             failure: Some(Failure { step, report }),
+            dump: Vec::new(),
         }
     }
 }
@@ -88,6 +94,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Outcome {
             scenario,
             options,
             statuses: Default::default(),
+            dump: Default::default(),
         }
         .execute(),
     )
@@ -98,6 +105,7 @@ struct Run<'a> {
     scenario: &'a Scenario,
     options: &'a RunOptions,
     statuses: std::cell::RefCell<Vec<Option<u16>>>,
+    dump: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'a> Run<'a> {
@@ -161,6 +169,7 @@ impl<'a> Run<'a> {
             ticks: sim.release_runs(),
             statuses: self.statuses.take(),
             failure,
+            dump: self.dump.take(),
         }
     }
 
@@ -341,6 +350,25 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// Keeps one exchange for `--dump`.
+    fn record(&self, step: &Step, request: &str, body: &str, exchange: &Exchange) {
+        if !self.options.dump {
+            return;
+        }
+        let at = Timestamp(step.when).rfc3339();
+        let body = if body.is_empty() {
+            String::new()
+        } else {
+            format!("\n  request body: {body}")
+        };
+        self.dump.borrow_mut().push(format!(
+            "{} at {at}\n  {request}{body}\n  status: {}\n  response: {}",
+            step.describe(),
+            exchange.status,
+            String::from_utf8_lossy(&exchange.body)
+        ));
+    }
+
     fn fail(&self, step: &Step, span: Span, message: String) -> ScenarioError {
         self.scenario
             .error_at(span, format!("{}: {message}", step.describe()))
@@ -518,6 +546,7 @@ impl<'a> Run<'a> {
         };
         let caller = caller_facts(&engine, built, &role);
         let token = built.token(&role).map(str::to_string);
+        let request_body = body.as_ref().map(Value::to_string).unwrap_or_default();
         let exchange = sim
             .call(
                 caller,
@@ -532,6 +561,12 @@ impl<'a> Run<'a> {
             )
             .await
             .map_err(|e| scenario.error_at(span, e))?;
+        self.record(
+            step,
+            &format!("{method} {path} as {role}"),
+            &request_body,
+            &exchange,
+        );
         // Record the names of what the step created.
         if (200..300).contains(&exchange.status) {
             let response = exchange.json();
@@ -605,19 +640,27 @@ impl<'a> Run<'a> {
             )],
             Signature::Missing => Vec::new(),
         };
-        sim.call(
-            CallerFacts::default(),
-            Call {
-                method: "POST",
-                path: "/api/messages/webhook",
-                token: None,
-                content_type: "application/x-www-form-urlencoded",
-                headers,
-                body: form.into_bytes(),
-            },
-        )
-        .await
-        .map_err(|e| scenario.error_at(step.span, e))
+        let exchange = sim
+            .call(
+                CallerFacts::default(),
+                Call {
+                    method: "POST",
+                    path: "/api/messages/webhook",
+                    token: None,
+                    content_type: "application/x-www-form-urlencoded",
+                    headers,
+                    body: form.clone().into_bytes(),
+                },
+            )
+            .await
+            .map_err(|e| scenario.error_at(step.span, e))?;
+        self.record(
+            step,
+            "POST /api/messages/webhook as the provider",
+            &form,
+            &exchange,
+        );
+        Ok(exchange)
     }
 }
 
