@@ -14,8 +14,8 @@ use crate::clock::SimClock;
 use crate::http::{Call, Exchange};
 use crate::invariants::Violation;
 use crate::scenario::{
-    Action, BookingAction, Endpoint, Role, Scenario, ScenarioError, Signature, Span, Step,
-    ThreadAction, render_json,
+    Action, BookingAction, Endpoint, NumberAction, NumberClass, Role, Scenario, ScenarioError,
+    Signature, Span, Step, ThreadAction, render_json,
 };
 use crate::simulation::{CallerFacts, Simulation, block_on_paused};
 use crate::world::{self, BuiltWorld};
@@ -180,9 +180,9 @@ impl<'a> Run<'a> {
         step: &Step,
     ) -> Result<(), ScenarioError> {
         let engine = sim.engine.clone();
-        let main = built.main_org();
+        let org = built.orgs[world::org_name(step.expect.org)];
         let seq_before =
-            last_seq(&engine, main).map_err(|e| self.fail(step, step.header_span, e))?;
+            last_seq(&engine, org).map_err(|e| self.fail(step, step.header_span, e))?;
         // Move the clock: the release task runs at every 5-minute mark on the way.
         sim.advance_to(step.when)
             .await
@@ -256,12 +256,43 @@ impl<'a> Run<'a> {
                 }
                 _ => {}
             }
+            let raw = String::from_utf8_lossy(&exchange.body);
+            for excluded in &step.expect.body_excludes {
+                if let Some(at) = raw.find(&excluded.value) {
+                    return Err(self.fail(
+                        step,
+                        excluded.span,
+                        format!(
+                            "the response body contains {:?} (at byte {at}): {raw}",
+                            excluded.value
+                        ),
+                    ));
+                }
+            }
+            if let Some(pattern) = &step.expect.body_matches {
+                let regex = regex::Regex::new(&pattern.value).map_err(|e| {
+                    self.fail(step, pattern.span, harness("expect.body_matches", e))
+                })?;
+                if !regex.is_match(&raw) {
+                    return Err(self.fail(
+                        step,
+                        pattern.span,
+                        format!(
+                            "the response body does not match /{}/: {raw}",
+                            pattern.value
+                        ),
+                    ));
+                }
+            }
             if let Some(expected) = &step.expect.json {
                 let expected_value = symbolic(&expected.value);
-                let actual: Value = serde_json::from_str(
-                    &names.symbolize(&String::from_utf8_lossy(&exchange.body)),
-                )
-                .unwrap_or(Value::Null);
+                let actual: Value = serde_json::from_str(&names.symbolize(&raw)).map_err(|e| {
+                    self.fail(
+                        step,
+                        expected.span,
+                        format!("the response body is not JSON ({e}): {raw}"),
+                    )
+                })?;
                 if let Err(mismatch) = subset(&expected_value, &actual, "") {
                     return Err(self.fail(
                         step,
@@ -271,7 +302,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        let events = step_events(&engine, main, seq_before, names)
+        let events = step_events(&engine, org, seq_before, names)
             .map_err(|e| self.fail(step, step.header_span, e))?;
         let mut position = 0;
         for expected in &step.expect.events {
@@ -337,7 +368,7 @@ impl<'a> Run<'a> {
         }
         if let Some(expected) = &step.expect.alerts {
             let open =
-                open_alert_types(&engine, main).map_err(|e| self.fail(step, expected.span, e))?;
+                open_alert_types(&engine, org).map_err(|e| self.fail(step, expected.span, e))?;
             if open != expected.value {
                 return Err(self.fail(
                     step,
@@ -448,6 +479,39 @@ impl<'a> Run<'a> {
             }
             Action::Inbound(inbound) => {
                 return self.inbound(sim, step, inbound).await.map(Some);
+            }
+            Action::Webhook(raw) => {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                for (key, value) in &raw.fields {
+                    form.append_pair(key, value);
+                }
+                return self
+                    .webhook(sim, step, form.finish(), raw.signature)
+                    .await
+                    .map(Some);
+            }
+            Action::Number(NumberAction::Add {
+                name,
+                e164,
+                class,
+                org,
+            }) => {
+                let new = switchboard_core::world::NewNumber {
+                    e164: e164.clone(),
+                    class: match class {
+                        NumberClass::FrontDesk => switchboard_core::world::NumberClass::FrontDesk,
+                        _ => switchboard_core::world::NumberClass::Pool,
+                    },
+                    status: switchboard_core::world::NumberStatus::Active,
+                    sitter: None,
+                    created_at: None,
+                };
+                let org = built.orgs[world::org_name(*org)];
+                let id = engine.create_number(org, &new).map_err(|e| {
+                    self.fail(step, span, format!("cannot add number `{name}`: {e}"))
+                })?;
+                built.names.insert(name, Kind::Number, id);
+                return Ok(None);
             }
             Action::Send(send) => {
                 let sitter = matches!(send.actor, Role::Sitter(_));
@@ -617,7 +681,7 @@ impl<'a> Run<'a> {
                         .client(name)
                         .map(|c| c.phone.clone())
                         .or_else(|| scenario.sitter(name).map(|s| s.phone.clone()))
-                        .or_else(|| scenario.number(name).map(|n| n.e164.clone()))
+                        .or_else(|| scenario.number_e164(name).map(str::to_string))
                         .ok_or_else(|| {
                             self.fail(step, endpoint.span, format!("`{name}` has no phone number"))
                         }),
@@ -629,7 +693,19 @@ impl<'a> Run<'a> {
             .append_pair("Body", &inbound.body)
             .append_pair("MessageSid", &inbound.sid)
             .finish();
-        let headers = match inbound.signature {
+        self.webhook(sim, step, form, inbound.signature).await
+    }
+
+    /// Posts a form to the provider webhook, signed as asked.
+    async fn webhook(
+        &self,
+        sim: &mut Simulation,
+        step: &Step,
+        form: String,
+        signature: Signature,
+    ) -> Result<Exchange, ScenarioError> {
+        let scenario = self.scenario;
+        let headers = match signature {
             Signature::Valid => vec![(
                 api::SIGNATURE_HEADER,
                 api::sign_webhook(WEBHOOK_SECRET, form.as_bytes()),

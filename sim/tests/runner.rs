@@ -309,3 +309,49 @@ expect = { status = 200 }
         .render();
     assert!(report.contains("[leak]"), "{report}");
 }
+
+/// Each expectation kind fails, at its step, with a message saying what was found.
+fn check_expectation_fails(steps: &str, message: &str) {
+    let outcome = run(steps, RunOptions::default());
+    let report = outcome
+        .failure
+        .unwrap_or_else(|| panic!("expected a failure containing {message:?}"))
+        .report
+        .render();
+    assert!(
+        report.contains(message),
+        "expected {message:?} in:\n{report}"
+    );
+}
+
+#[test]
+fn new_expectations_fail_when_they_should() {
+    let sitter_view = r#"
+[[steps]]
+advance = "1h"
+inbound = { from = "alice", to = "pool-1", body = "hello there" }
+
+[[steps]]
+request = { as = "sitter:sam", method = "GET", path = "/api/sitter/threads/{walk-alice}/messages" }
+"#;
+    check_expectation_fails(
+        &format!("{sitter_view}expect = {{ body_excludes = [\"hello there\"] }}\n"),
+        "the response body contains \"hello there\"",
+    );
+    check_expectation_fails(
+        &format!("{sitter_view}expect = {{ body_matches = 'goodbye' }}\n"),
+        "the response body does not match /goodbye/",
+    );
+    check_expectation_fails(
+        &format!("{sitter_view}expect = {{ json = {{ json = '{{\"sitterId\": null}}' }} }}\n"),
+        "at `/sitterId`: expected null",
+    );
+    check_expectation_fails(
+        "[[steps]]\nsettings = { minPoolReserve = 1 }\nexpect = { org = \"rival\", events = [{ type = \"settings.rotation.updated\" }] }\n",
+        "but the step emitted:\n  │   nothing",
+    );
+    check_expectation_fails(
+        "[[steps]]\nsettings = { minPoolReserve = 9 }\nas = \"rival-owner\"\nexpect = { org = \"rival\", alerts = [] }\n",
+        "open alerts are [\"pool.reserve.low\"], expected []",
+    );
+}
