@@ -211,35 +211,99 @@ fn write_junit(
     std::fs::write(path, xml).map_err(|e| e.to_string())
 }
 
-/// `switchboard explore`: generated cases until the first failure, which is shrunk and written.
-pub fn explore(seed: u64, cases: u64, steps: usize, out: &Path) -> u8 {
+/// What `switchboard explore` runs.
+#[derive(Debug, Clone)]
+pub struct ExploreConfig {
+    /// The run's seed (printed at start).
+    pub seed: u64,
+    /// Stop after this many cases (None: only the time budget stops it).
+    pub cases: Option<u64>,
+    /// Stop starting new cases after this much wall time.
+    pub time: Option<std::time::Duration>,
+    /// Worker threads, each running whole cases.
+    pub jobs: usize,
+    /// Operations per case.
+    pub steps: usize,
+    /// Where a shrunk failing case is written.
+    pub out: PathBuf,
+}
+
+/// `switchboard explore`: generated cases on `jobs` threads until the case count or the time
+/// budget is reached, or the first failure, which is shrunk and written as a scenario file.
+pub fn explore(config: &ExploreConfig) -> u8 {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use switchboard_sim::explore;
     let started = std::time::Instant::now();
-    let options = explore::options();
-    for case in 0..cases {
-        let ops = explore::generate(seed, case, steps);
-        if let Err(report) = explore::check(seed, &ops, &options) {
-            println!("case {case} of seed {seed} failed:\n{report}");
-            let shrunk = explore::shrink(seed, ops, &options);
-            let file = out.join(format!("explore-seed-{seed}-case-{case}.toml"));
-            let written = std::fs::create_dir_all(out).and_then(|()| {
-                std::fs::write(&file, explore::failure_file(seed, &shrunk, &options))
-            });
-            match written {
-                Ok(()) => {
-                    println!("shrunk to {} steps: {}", shrunk.len(), file.display());
-                    println!("replay: cargo run --release -- run {}", file.display());
-                }
-                Err(error) => eprintln!("error: cannot write {}: {error}", file.display()),
-            }
-            return FAILED;
-        }
-    }
     println!(
-        "{cases} generated scenarios of {steps} steps (seed {seed}): every invariant held ({:.2}s)",
-        started.elapsed().as_secs_f64()
+        "exploring: seed {} ({} jobs, {} steps per case, {})",
+        config.seed,
+        config.jobs,
+        config.steps,
+        match (config.cases, config.time) {
+            (Some(cases), Some(time)) => format!("up to {cases} cases or {}s", time.as_secs()),
+            (Some(cases), None) => format!("{cases} cases"),
+            (None, Some(time)) => format!("{}s", time.as_secs()),
+            (None, None) => "until stopped".to_string(),
+        }
     );
-    OK
+    let next = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let found: Mutex<Option<Box<explore::FoundFailure>>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..config.jobs.max(1) {
+            scope.spawn(|| {
+                let options = explore::options();
+                while !stop.load(Ordering::Relaxed)
+                    && config.time.is_none_or(|t| started.elapsed() < t)
+                {
+                    let case = next.fetch_add(1, Ordering::Relaxed);
+                    if config.cases.is_some_and(|n| case >= n) {
+                        break;
+                    }
+                    match explore::run_range(config.seed, case..case + 1, config.steps, &options) {
+                        Ok(ran) => {
+                            done.fetch_add(ran, Ordering::Relaxed);
+                        }
+                        Err(failure) => {
+                            stop.store(true, Ordering::Relaxed);
+                            let mut slot = found.lock().unwrap_or_else(|p| p.into_inner());
+                            // Keep the lowest failing case, so the report does not depend on
+                            // which thread got there first.
+                            if slot.as_ref().is_none_or(|f| failure.case < f.case) {
+                                *slot = Some(failure);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let done = done.load(Ordering::Relaxed);
+    let found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    let Some(failure) = found else {
+        println!(
+            "{done} generated scenarios of {} steps (seed {}): every invariant held ({elapsed:.2}s, {:.0} cases/s)",
+            config.steps,
+            config.seed,
+            done as f64 / elapsed.max(1e-9)
+        );
+        return OK;
+    };
+    println!(
+        "case {} of seed {} failed (after {done} passing cases):\n{}",
+        failure.case, failure.seed, failure.report
+    );
+    match explore::write_shrunk(&failure, &config.out, &explore::options()) {
+        Ok(file) => println!(
+            "shrunk; replay: cargo run --release -- run {}",
+            file.display()
+        ),
+        Err(error) => eprintln!("error: cannot write the shrunk case: {error}"),
+    }
+    FAILED
 }
 
 /// `switchboard scan`: one line per finding; exit 1 when anything is found, 2 on unusable input.

@@ -104,3 +104,22 @@ fn run_reports_for_ci() {
         &[],
     );
 }
+
+#[test]
+fn explore_runs_a_time_budget_on_several_jobs_and_prints_the_seed_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = switchboard(
+        &[
+            "explore", "--time", "1s", "--jobs", "2", "--seed", "9", "--steps", "5",
+        ],
+        dir.path(),
+        false,
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("exploring: seed 9 (2 jobs, 5 steps per case, 1s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("every invariant held"), "{stdout}");
+}

@@ -421,10 +421,14 @@ pub fn audit_cursor(engine: &Engine) -> Result<i64, String> {
 /// Judges the scheduled run (every org) that just finished at `at`; `events_before` is the
 /// audit cursor read just before it.
 pub fn judge_scheduled_run(engine: &Engine, at: i64, events_before: i64) -> Vec<JobRun> {
+    let events_after = match audit_cursor(engine) {
+        Ok(cursor) => cursor,
+        Err(error) => return vec![JobRun::unjudged(0, at, error)],
+    };
     match engine.org_ids() {
         Ok(orgs) => orgs
             .into_iter()
-            .map(|org| judge_job_run(engine, org, at, events_before))
+            .map(|org| judge(engine, org, at, events_before, events_after))
             .collect(),
         Err(error) => vec![JobRun::unjudged(
             0,
@@ -436,19 +440,23 @@ pub fn judge_scheduled_run(engine: &Engine, at: i64, events_before: i64) -> Vec<
 
 /// Judges one org's run of the release job that just finished at `at`.
 pub fn judge_job_run(engine: &Engine, org: i64, at: i64, events_before: i64) -> JobRun {
+    match audit_cursor(engine) {
+        Ok(events_after) => judge(engine, org, at, events_before, events_after),
+        Err(error) => JobRun::unjudged(org, at, error),
+    }
+}
+
+/// Judges one org's run, which wrote the audit events `(events_before, events_after]`.
+fn judge(engine: &Engine, org: i64, at: i64, events_before: i64, events_after: i64) -> JobRun {
     let mut run = JobRun {
         org,
         at,
         rules: None,
         events_before,
-        events_after: events_before,
+        events_after,
         violations: Vec::new(),
     };
     let harness = |what: String| violation("harness", format!("release: {what}"));
-    match audit_cursor(engine) {
-        Ok(cursor) => run.events_after = cursor,
-        Err(error) => run.violations.push(harness(error)),
-    }
     let rules = match ReleaseRules::of_org(engine, org) {
         Ok(rules) => rules,
         Err(error) => {
@@ -460,7 +468,10 @@ pub fn judge_job_run(engine: &Engine, org: i64, at: i64, events_before: i64) -> 
     let mut out = Vec::new();
     engine.inspect(|conn| {
         overdue_after_run(conn, org, at, &rules, &mut out);
-        early_releases(conn, &run, &rules, &mut out);
+        // A run that wrote no event released nothing.
+        if run.events_after > run.events_before {
+            early_releases(conn, &run, &rules, &mut out);
+        }
     });
     run.violations.extend(out);
     run
