@@ -1,7 +1,7 @@
 //! Exploration as tests: the generated cases of one seed, split into trials of a fixed size
 //! (one trial per case range), so `cargo nextest run --partition count:K/N` spreads a swarm
 //! over CI runners the way it spreads scenario files. Sized from the environment:
-//! `SWITCHBOARD_EXPLORE_CASES` (default 32), `SWITCHBOARD_EXPLORE_CHUNK` (default 16),
+//! `SWITCHBOARD_EXPLORE_CASES` (default 16), `SWITCHBOARD_EXPLORE_CHUNK` (default 8),
 //! `SWITCHBOARD_EXPLORE_SEED` (default 1), `SWITCHBOARD_EXPLORE_STEPS` (default 40).
 //!
 //! A failing trial shrinks its case and writes it under `target/explore-failures/`, and its

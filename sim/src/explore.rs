@@ -498,8 +498,8 @@ pub fn write_shrunk(
 }
 
 /// The settings of an exploration swarm run as tests, from the environment:
-/// `SWITCHBOARD_EXPLORE_CASES` (total cases, default 32: a smoke run in debug builds; CI
-/// and swarms set more), `SWITCHBOARD_EXPLORE_CHUNK` (cases per trial, default 16), `SWITCHBOARD_EXPLORE_SEED` (default 1), `SWITCHBOARD_EXPLORE_STEPS`
+/// `SWITCHBOARD_EXPLORE_CASES` (total cases, default 16: a smoke run in debug builds; CI
+/// and swarms set more), `SWITCHBOARD_EXPLORE_CHUNK` (cases per trial, default 8), `SWITCHBOARD_EXPLORE_SEED` (default 1), `SWITCHBOARD_EXPLORE_STEPS`
 /// (operations per case, default 40).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SwarmConfig {
@@ -524,8 +524,8 @@ impl SwarmConfig {
         }
         Ok(SwarmConfig {
             seed: var("SWITCHBOARD_EXPLORE_SEED", 1)?,
-            cases: var("SWITCHBOARD_EXPLORE_CASES", 32)?,
-            chunk: var("SWITCHBOARD_EXPLORE_CHUNK", 16)?.max(1),
+            cases: var("SWITCHBOARD_EXPLORE_CASES", 16)?,
+            chunk: var("SWITCHBOARD_EXPLORE_CHUNK", 8)?.max(1),
             steps: var("SWITCHBOARD_EXPLORE_STEPS", 40)? as usize,
         })
     }
