@@ -432,9 +432,23 @@ pub fn generate(seed: u64, case: u64, len: usize) -> Vec<Op> {
     ops
 }
 
-/// Removes operations while the case still fails (greedy, one at a time, until no single
-/// removal keeps it failing).
+/// Removes operations while the case still fails: first runs of operations (half the case,
+/// then a quarter, ...), then one at a time, until no single removal keeps it failing.
 pub fn shrink(seed: u64, mut ops: Vec<Op>, options: &RunOptions) -> Vec<Op> {
+    let mut block = ops.len() / 2;
+    while block > 1 {
+        let mut start = 0;
+        while start + block <= ops.len() {
+            let mut candidate = ops.clone();
+            candidate.drain(start..start + block);
+            if check(seed, &candidate, options).is_err() {
+                ops = candidate;
+            } else {
+                start += block;
+            }
+        }
+        block /= 2;
+    }
     let mut i = 0;
     while i < ops.len() {
         let mut candidate = ops.clone();
@@ -499,8 +513,9 @@ pub fn write_shrunk(
 
 /// The settings of an exploration swarm run as tests, from the environment:
 /// `SWITCHBOARD_EXPLORE_CASES` (total cases, default 16: a smoke run in debug builds; CI
-/// and swarms set more), `SWITCHBOARD_EXPLORE_CHUNK` (cases per trial, default 8), `SWITCHBOARD_EXPLORE_SEED` (default 1), `SWITCHBOARD_EXPLORE_STEPS`
-/// (operations per case, default 40).
+/// and swarms set more), `SWITCHBOARD_EXPLORE_CHUNK` (cases per trial, default 8),
+/// `SWITCHBOARD_EXPLORE_SEED` (default 1), `SWITCHBOARD_EXPLORE_STEPS` (operations per case,
+/// default 40).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SwarmConfig {
     pub seed: u64,
