@@ -11,8 +11,31 @@ pub const OK: u8 = 0;
 pub const FAILED: u8 = 1;
 pub const UNUSABLE: u8 = 2;
 
-/// `switchboard run`: one line per scenario, reports for failures, a summary line.
-pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
+/// What `switchboard run` reports besides its lines on stdout.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// Only scenarios whose path or name contains this text.
+    pub filter: Option<String>,
+    /// Print each step's request, status and response body.
+    pub dump: bool,
+    /// Write a JUnit XML report here.
+    pub junit: Option<PathBuf>,
+    /// Print `::error file=…,line=…::` annotations (set when `GITHUB_ACTIONS` is).
+    pub github: bool,
+}
+
+/// One scenario's verdict, for the JUnit report.
+struct Verdict {
+    name: String,
+    file: String,
+    time: std::time::Duration,
+    failure: Option<switchboard_sim::scenario::ScenarioError>,
+}
+
+/// `switchboard run`: one line per scenario, reports for failures, a summary line; optionally a
+/// dump of every exchange, a JUnit file and GitHub annotations. A filter that matches nothing
+/// is an error (exit 2): a typo must not look like a green run.
+pub fn run(paths: &[PathBuf], report: &RunReport) -> u8 {
     let started = std::time::Instant::now();
     let files = match switchboard_sim::discover(paths) {
         Ok(files) => files,
@@ -21,18 +44,28 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
             return UNUSABLE;
         }
     };
+    let filter = report.filter.as_deref();
     let (mut passed, mut failed, mut unusable, mut skipped) = (0, 0, 0, 0);
+    let mut verdicts = Vec::new();
     let mut stdout = std::io::stdout().lock();
     for file in &files {
+        let case_started = std::time::Instant::now();
         let scenario = match Scenario::load(file) {
             Ok(scenario) => scenario,
-            Err(report) => {
+            Err(error) => {
                 if filter.is_some_and(|f| !file.to_string_lossy().contains(f)) {
                     skipped += 1;
                     continue;
                 }
                 unusable += 1;
-                let _ = writeln!(stdout, "ERROR {}\n{}", file.display(), report.render());
+                let _ = writeln!(stdout, "ERROR {}\n{}", file.display(), error.render());
+                annotate(report.github, &error);
+                verdicts.push(Verdict {
+                    name: file.display().to_string(),
+                    file: file.display().to_string(),
+                    time: case_started.elapsed(),
+                    failure: Some(error),
+                });
                 continue;
             }
         };
@@ -43,7 +76,16 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
             skipped += 1;
             continue;
         }
-        let outcome = runner::run(&scenario, &RunOptions::default());
+        let options = RunOptions {
+            dump: report.dump,
+            ..RunOptions::default()
+        };
+        let outcome = runner::run(&scenario, &options);
+        if report.dump {
+            for exchange in &outcome.dump {
+                let _ = writeln!(stdout, "{exchange}");
+            }
+        }
         match &outcome.failure {
             None => {
                 passed += 1;
@@ -63,8 +105,15 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
                     file.display(),
                     failure.report.render()
                 );
+                annotate(report.github, &failure.report);
             }
         }
+        verdicts.push(Verdict {
+            name: scenario.name.clone(),
+            file: file.display().to_string(),
+            time: case_started.elapsed(),
+            failure: outcome.failure.map(|f| f.report),
+        });
     }
     let _ = writeln!(
         stdout,
@@ -72,8 +121,27 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
         files.len(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(path) = &report.junit
+        && let Err(error) = write_junit(path, &verdicts, started.elapsed())
+    {
+        eprintln!(
+            "error: cannot write the JUnit report {}: {error}",
+            path.display()
+        );
+        return UNUSABLE;
+    }
     if files.is_empty() {
         let _ = writeln!(stdout, "error: no scenario files found");
+        return UNUSABLE;
+    }
+    if let Some(filter) = filter
+        && verdicts.is_empty()
+    {
+        let _ = writeln!(
+            stdout,
+            "error: --filter {filter:?} matches no scenario (by path or name) among {} files",
+            files.len()
+        );
         return UNUSABLE;
     }
     if unusable > 0 {
@@ -85,35 +153,157 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
     }
 }
 
-/// `switchboard explore`: generated cases until the first failure, which is shrunk and written.
-pub fn explore(seed: u64, cases: u64, steps: usize, out: &Path) -> u8 {
+/// A GitHub Actions workflow command that puts the failure on the file's line in the diff.
+fn annotate(github: bool, error: &switchboard_sim::scenario::ScenarioError) {
+    if !github {
+        return;
+    }
+    println!("{}", github_annotation(error));
+}
+
+/// `::error file=F,line=L,col=C::message`, with the message escaped as GitHub requires.
+pub fn github_annotation(error: &switchboard_sim::scenario::ScenarioError) -> String {
+    let escape = |text: &str| {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let property = |text: &str| escape(text).replace(':', "%3A").replace(',', "%2C");
+    let location = match error.line_col() {
+        Some((line, col)) => format!(",line={line},col={col}"),
+        None => String::new(),
+    };
+    format!(
+        "::error file={}{location}::{}",
+        property(error.path()),
+        escape(error.message())
+    )
+}
+
+/// The JUnit XML report: one suite, one test case per scenario file.
+fn write_junit(
+    path: &Path,
+    verdicts: &[Verdict],
+    total: std::time::Duration,
+) -> Result<(), String> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("scenarios");
+    for verdict in verdicts {
+        let status = match &verdict.failure {
+            None => TestCaseStatus::success(),
+            Some(error) => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status
+                    .set_message(error.one_line())
+                    .set_description(error.render());
+                status
+            }
+        };
+        let mut case = TestCase::new(verdict.name.as_str(), status);
+        case.set_classname(verdict.file.as_str())
+            .set_time(verdict.time);
+        suite.add_test_case(case);
+    }
+    suite.set_time(total);
+    let mut report = Report::new("switchboard run");
+    report.set_time(total).add_test_suite(suite);
+    let xml = report.to_string().map_err(|e| e.to_string())?;
+    std::fs::write(path, xml).map_err(|e| e.to_string())
+}
+
+/// What `switchboard explore` runs.
+#[derive(Debug, Clone)]
+pub struct ExploreConfig {
+    /// The run's seed (printed at start).
+    pub seed: u64,
+    /// Stop after this many cases (None: only the time budget stops it).
+    pub cases: Option<u64>,
+    /// Stop starting new cases after this much wall time.
+    pub time: Option<std::time::Duration>,
+    /// Worker threads, each running whole cases.
+    pub jobs: usize,
+    /// Operations per case.
+    pub steps: usize,
+    /// Where a shrunk failing case is written.
+    pub out: PathBuf,
+}
+
+/// `switchboard explore`: generated cases on `jobs` threads until the case count or the time
+/// budget is reached, or the first failure, which is shrunk and written as a scenario file.
+pub fn explore(config: &ExploreConfig) -> u8 {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use switchboard_sim::explore;
     let started = std::time::Instant::now();
-    let options = explore::options();
-    for case in 0..cases {
-        let ops = explore::generate(seed, case, steps);
-        if let Err(report) = explore::check(seed, &ops, &options) {
-            println!("case {case} of seed {seed} failed:\n{report}");
-            let shrunk = explore::shrink(seed, ops, &options);
-            let file = out.join(format!("explore-seed-{seed}-case-{case}.toml"));
-            let written = std::fs::create_dir_all(out).and_then(|()| {
-                std::fs::write(&file, explore::failure_file(seed, &shrunk, &options))
-            });
-            match written {
-                Ok(()) => {
-                    println!("shrunk to {} steps: {}", shrunk.len(), file.display());
-                    println!("replay: cargo run --release -- run {}", file.display());
-                }
-                Err(error) => eprintln!("error: cannot write {}: {error}", file.display()),
-            }
-            return FAILED;
-        }
-    }
     println!(
-        "{cases} generated scenarios of {steps} steps (seed {seed}): every invariant held ({:.2}s)",
-        started.elapsed().as_secs_f64()
+        "exploring: seed {} ({} jobs, {} steps per case, {})",
+        config.seed,
+        config.jobs,
+        config.steps,
+        match (config.cases, config.time) {
+            (Some(cases), Some(time)) => format!("up to {cases} cases or {}s", time.as_secs()),
+            (Some(cases), None) => format!("{cases} cases"),
+            (None, Some(time)) => format!("{}s", time.as_secs()),
+            (None, None) => "until stopped".to_string(),
+        }
     );
-    OK
+    let next = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let found: Mutex<Option<Box<explore::FoundFailure>>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..config.jobs.max(1) {
+            scope.spawn(|| {
+                let options = explore::options();
+                while !stop.load(Ordering::Relaxed)
+                    && config.time.is_none_or(|t| started.elapsed() < t)
+                {
+                    let case = next.fetch_add(1, Ordering::Relaxed);
+                    if config.cases.is_some_and(|n| case >= n) {
+                        break;
+                    }
+                    match explore::run_range(config.seed, case..case + 1, config.steps, &options) {
+                        Ok(ran) => {
+                            done.fetch_add(ran, Ordering::Relaxed);
+                        }
+                        Err(failure) => {
+                            stop.store(true, Ordering::Relaxed);
+                            let mut slot = found.lock().unwrap_or_else(|p| p.into_inner());
+                            // Keep the lowest failing case, so the report does not depend on
+                            // which thread got there first.
+                            if slot.as_ref().is_none_or(|f| failure.case < f.case) {
+                                *slot = Some(failure);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let done = done.load(Ordering::Relaxed);
+    let found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    let Some(failure) = found else {
+        println!(
+            "{done} generated scenarios of {} steps (seed {}): every invariant held ({elapsed:.2}s, {:.0} cases/s)",
+            config.steps,
+            config.seed,
+            done as f64 / elapsed.max(1e-9)
+        );
+        return OK;
+    };
+    println!(
+        "case {} of seed {} failed (after {done} passing cases):\n{}",
+        failure.case, failure.seed, failure.report
+    );
+    match explore::write_shrunk(&failure, &config.out, &explore::options()) {
+        Ok(file) => println!(
+            "shrunk; replay: cargo run --release -- run {}",
+            file.display()
+        ),
+        Err(error) => eprintln!("error: cannot write the shrunk case: {error}"),
+    }
+    FAILED
 }
 
 /// `switchboard scan`: one line per finding; exit 1 when anything is found, 2 on unusable input.

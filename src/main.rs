@@ -28,18 +28,32 @@ enum Command {
         /// Scenario files or folders.
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
-        /// Only run scenarios whose path or name contains this text.
+        /// Only run scenarios whose path or name contains this text (matching nothing is an error).
         #[arg(long)]
         filter: Option<String>,
+        /// Print each step's request, status and response body (as the caller received it).
+        #[arg(long)]
+        dump: bool,
+        /// Write a JUnit XML report to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
     },
     /// Generate random scenarios from a seed and run them with every invariant on; a failure is
     /// shrunk and written as an ordinary scenario file.
     Explore {
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// How many scenarios to generate.
-        #[arg(long, default_value_t = 200)]
-        cases: u64,
+        /// The seed (printed at start). Default 1; with `--time` and no seed, one is drawn
+        /// from the wall clock so that repeated budget runs cover new ground.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// How many scenarios to generate (default 200 without `--time`; unlimited with it).
+        #[arg(long)]
+        cases: Option<u64>,
+        /// A wall-time budget such as `60s`, `10m` or `1h`: no new case starts after it.
+        #[arg(long, value_parser = parse_budget)]
+        time: Option<std::time::Duration>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
         /// Operations per scenario.
         #[arg(long, default_value_t = 40)]
         steps: usize,
@@ -96,16 +110,52 @@ impl From<ScanFormat> for switchboard_core::leak::cli::Format {
     }
 }
 
+/// `60s`, `10m`, `1h30m`: the scenario duration syntax.
+fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
+    switchboard_sim::scenario::time::parse_duration(text)
+        .map(|secs| std::time::Duration::from_secs(secs.max(0) as u64))
+}
+
+/// A fresh exploration seed for a time-budget run (printed at start, so any run is replayable).
+fn wall_clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs() ^ u64::from(d.subsec_nanos()))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run { paths, filter } => commands::run(&paths, filter.as_deref()),
+        Command::Run {
+            paths,
+            filter,
+            dump,
+            junit,
+        } => commands::run(
+            &paths,
+            &commands::RunReport {
+                filter,
+                dump,
+                junit,
+                github: std::env::var_os("GITHUB_ACTIONS").is_some(),
+            },
+        ),
         Command::Explore {
             seed,
             cases,
+            time,
+            jobs,
             steps,
             out,
-        } => commands::explore(seed, cases, steps, &out),
+        } => commands::explore(&commands::ExploreConfig {
+            seed: seed.unwrap_or_else(|| if time.is_some() { wall_clock_seed() } else { 1 }),
+            cases: cases.or(if time.is_some() { None } else { Some(200) }),
+            time,
+            jobs: jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            steps,
+            out,
+        }),
         Command::Scan {
             contacts,
             files,

@@ -47,6 +47,21 @@ pub enum Op {
         booking: usize,
         sitter: usize,
     },
+    /// Chaos mode on (failures, duplicates and delays all likely) or off.
+    Chaos(bool),
+    /// A settings change by the rival org's owner.
+    RivalSettings(String),
+    /// An SMS to the rival org's number from its client.
+    RivalInbound(u32),
+    /// A pool number joins mid-run (`extra-N`, one per N).
+    AddNumber(u32),
+    /// A signed webhook with a missing `From` or a `To` that is no phone number.
+    RawWebhook {
+        missing_from: bool,
+        sid: u32,
+    },
+    /// A booking created with an explicit JSON `null` sitter (JSON text form).
+    CreateBooking(u32),
 }
 
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
@@ -60,8 +75,20 @@ fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
 /// A random operation. Settings values stay valid: exploration looks for engine bugs, not for
 /// validation messages (those have their own tests).
 pub fn random_op(rng: &mut ChaCha8Rng) -> Op {
-    match below(rng, 14) {
-        0 | 1 => Op::Advance(pick(rng, &["1m", "5m", "1h", "6h", "1d", "3d"])),
+    match below(rng, 20) {
+        14 => Op::Chaos(rng.next_u32().is_multiple_of(2)),
+        15 => match settings_change(rng) {
+            Op::Settings(kv) => Op::RivalSettings(kv),
+            other => other,
+        },
+        16 => Op::RivalInbound(rng.next_u32() % 6),
+        17 => Op::AddNumber(rng.next_u32() % 1000),
+        18 => Op::RawWebhook {
+            missing_from: rng.next_u32().is_multiple_of(2),
+            sid: rng.next_u32() % 6,
+        },
+        19 => Op::CreateBooking(rng.next_u32() % 1000),
+        0 | 1 => Op::Advance(pick(rng, &["0s", "1s", "1m", "5m", "1h", "6h", "1d", "3d"])),
         2 => Op::Confirm(below(rng, BOOKINGS)),
         3 => Op::Complete(below(rng, BOOKINGS)),
         4 => Op::Cancel(below(rng, BOOKINGS)),
@@ -81,7 +108,27 @@ pub fn random_op(rng: &mut ChaCha8Rng) -> Op {
             sitter: below(rng, SITTERS.len()),
         },
         11 => Op::SitterList(below(rng, SITTERS.len())),
-        12 => {
+        12 => settings_change(rng),
+        _ => {
+            if rng.next_u32().is_multiple_of(2) {
+                Op::Reassign {
+                    booking: below(rng, BOOKINGS),
+                    sitter: below(rng, SITTERS.len()),
+                }
+            } else {
+                Op::Release(pick(
+                    rng,
+                    &["owner", "admin", "sitter:sam", "rival-owner", "anonymous"],
+                ))
+            }
+        }
+    }
+}
+
+/// A valid change of one rotation setting (every strategy and key reachable).
+fn settings_change(rng: &mut ChaCha8Rng) -> Op {
+    {
+        {
             let key = pick(
                 rng,
                 &[
@@ -106,19 +153,6 @@ pub fn random_op(rng: &mut ChaCha8Rng) -> Op {
                 _ => below(rng, 4).to_string(),
             };
             Op::Settings(format!("{key} = {value}"))
-        }
-        _ => {
-            if rng.next_u32().is_multiple_of(2) {
-                Op::Reassign {
-                    booking: below(rng, BOOKINGS),
-                    sitter: below(rng, SITTERS.len()),
-                }
-            } else {
-                Op::Release(pick(
-                    rng,
-                    &["owner", "admin", "sitter:sam", "rival-owner", "anonymous"],
-                ))
-            }
         }
     }
 }
@@ -166,8 +200,30 @@ fn world(seed: u64) -> String {
             4 + b * 7,
         );
     }
+    out.push_str(RIVAL_WORLD);
     out
 }
+
+/// The rival org: one number, one client with a confirmed booking (so it has a bound thread).
+const RIVAL_WORLD: &str = "
+[[numbers]]
+name = \"rival-1\"
+e164 = \"+15550109001\"
+org = \"rival\"
+
+[[clients]]
+name = \"zed\"
+phone = \"+15550309001\"
+email = \"zed@example.com\"
+org = \"rival\"
+
+[[bookings]]
+name = \"rival-walk\"
+client = \"zed\"
+service = \"Dog Walking\"
+start = \"+1d\"
+end = \"+1d1h\"
+";
 
 /// Renders operations as a scenario file.
 pub fn render(seed: u64, ops: &[Op]) -> String {
@@ -240,6 +296,43 @@ pub fn render_with_statuses(seed: u64, ops: &[Op], statuses: &[Option<u16>]) -> 
                     SITTERS[*sitter]
                 )
             }
+            Op::Chaos(true) => writeln!(
+                out,
+                "chaos = {{ enabled = true, failureProbability = 0.3, duplicateProbability = 0.3, delayProbability = 0.3, delayMs = 120000 }}"
+            ),
+            Op::Chaos(false) => writeln!(
+                out,
+                "chaos = {{ enabled = false, failureProbability = 0.0, duplicateProbability = 0.0, delayProbability = 0.0, delayMs = 0 }}"
+            ),
+            Op::RivalSettings(kv) => writeln!(out, "as = \"rival-owner\"\nsettings = {{ {kv} }}"),
+            Op::RivalInbound(sid) => writeln!(
+                out,
+                "inbound = {{ from = \"zed\", to = \"rival-1\", body = \"zed here, +15550309001\", sid = \"SMr{sid}\" }}"
+            ),
+            Op::AddNumber(n) => writeln!(
+                out,
+                "number = {{ action = \"add\", name = \"extra-{n}\", e164 = \"+1555011{n:04}\" }}"
+            ),
+            Op::RawWebhook {
+                missing_from: true,
+                sid,
+            } => writeln!(
+                out,
+                "webhook = {{ fields = {{ To = \"+15550100001\", Body = \"no sender\", MessageSid = \"SMw{sid}\" }} }}"
+            ),
+            Op::RawWebhook {
+                missing_from: false,
+                sid,
+            } => writeln!(
+                out,
+                "webhook = {{ fields = {{ From = \"+15550300001\", To = \"not-a-number\", Body = \"lost\", MessageSid = \"SMw{sid}\" }} }}"
+            ),
+            Op::CreateBooking(n) => writeln!(
+                out,
+                "request = {{ as = \"owner\", method = \"POST\", path = \"/api/bookings\", body = {{ json = '{{\"clientId\": \"{{alice}}\", \"sitterId\": null, \"service\": \"Dog Walking\", \"start\": \"2026-03-0{}T09:00:00Z\", \"end\": \"2026-03-0{}T10:00:00Z\"}}' }} }}",
+                2 + n % 7,
+                2 + n % 7
+            ),
         };
     }
     out
@@ -320,6 +413,12 @@ pub fn generate(seed: u64, case: u64, len: usize) -> Vec<Op> {
         if thread_of(&op).is_some_and(|b| !has_thread[b]) {
             continue;
         }
+        // Each added number has its own name.
+        if let Op::AddNumber(n) = op
+            && ops.contains(&Op::AddNumber(n))
+        {
+            continue;
+        }
         match op {
             Op::Confirm(b) if pending[b] => {
                 pending[b] = false;
@@ -333,9 +432,23 @@ pub fn generate(seed: u64, case: u64, len: usize) -> Vec<Op> {
     ops
 }
 
-/// Removes operations while the case still fails (greedy, one at a time, until no single
-/// removal keeps it failing).
+/// Removes operations while the case still fails: first runs of operations (half the case,
+/// then a quarter, ...), then one at a time, until no single removal keeps it failing.
 pub fn shrink(seed: u64, mut ops: Vec<Op>, options: &RunOptions) -> Vec<Op> {
+    let mut block = ops.len() / 2;
+    while block > 1 {
+        let mut start = 0;
+        while start + block <= ops.len() {
+            let mut candidate = ops.clone();
+            candidate.drain(start..start + block);
+            if check(seed, &candidate, options).is_err() {
+                ops = candidate;
+            } else {
+                start += block;
+            }
+        }
+        block /= 2;
+    }
     let mut i = 0;
     while i < ops.len() {
         let mut candidate = ops.clone();
@@ -347,4 +460,95 @@ pub fn shrink(seed: u64, mut ops: Vec<Op>, options: &RunOptions) -> Vec<Op> {
         }
     }
     ops
+}
+
+/// A failing generated case: where it came from, its operations and the report.
+#[derive(Debug, Clone)]
+pub struct FoundFailure {
+    pub seed: u64,
+    pub case: u64,
+    pub ops: Vec<Op>,
+    pub report: String,
+}
+
+/// Runs cases `cases` of `seed` (each `steps` operations long) until the first failure.
+/// Returns how many cases ran.
+pub fn run_range(
+    seed: u64,
+    cases: std::ops::Range<u64>,
+    steps: usize,
+    options: &RunOptions,
+) -> Result<u64, Box<FoundFailure>> {
+    let mut ran = 0;
+    for case in cases {
+        let ops = generate(seed, case, steps);
+        if let Err(report) = check(seed, &ops, options) {
+            return Err(Box::new(FoundFailure {
+                seed,
+                case,
+                ops,
+                report,
+            }));
+        }
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// Shrinks a failure and writes it as a replayable scenario file under `out`; returns its path.
+pub fn write_shrunk(
+    failure: &FoundFailure,
+    out: &Path,
+    options: &RunOptions,
+) -> std::io::Result<std::path::PathBuf> {
+    let shrunk = shrink(failure.seed, failure.ops.clone(), options);
+    let file = out.join(format!(
+        "explore-seed-{}-case-{}.toml",
+        failure.seed, failure.case
+    ));
+    std::fs::create_dir_all(out)?;
+    std::fs::write(&file, failure_file(failure.seed, &shrunk, options))?;
+    Ok(file)
+}
+
+/// The settings of an exploration swarm run as tests, from the environment:
+/// `SWITCHBOARD_EXPLORE_CASES` (total cases, default 16: a smoke run in debug builds; CI
+/// and swarms set more), `SWITCHBOARD_EXPLORE_CHUNK` (cases per trial, default 8),
+/// `SWITCHBOARD_EXPLORE_SEED` (default 1), `SWITCHBOARD_EXPLORE_STEPS` (operations per case,
+/// default 40).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwarmConfig {
+    pub seed: u64,
+    pub cases: u64,
+    pub chunk: u64,
+    pub steps: usize,
+}
+
+impl SwarmConfig {
+    /// Reads the environment; a variable that is set but not a number is an error.
+    pub fn from_env() -> Result<SwarmConfig, String> {
+        fn var(name: &str, default: u64) -> Result<u64, String> {
+            match std::env::var(name) {
+                Ok(text) => text
+                    .trim()
+                    .parse()
+                    .map_err(|e| format!("{name}={text:?} is not a number: {e}")),
+                Err(std::env::VarError::NotPresent) => Ok(default),
+                Err(e) => Err(format!("{name}: {e}")),
+            }
+        }
+        Ok(SwarmConfig {
+            seed: var("SWITCHBOARD_EXPLORE_SEED", 1)?,
+            cases: var("SWITCHBOARD_EXPLORE_CASES", 16)?,
+            chunk: var("SWITCHBOARD_EXPLORE_CHUNK", 8)?.max(1),
+            steps: var("SWITCHBOARD_EXPLORE_STEPS", 40)? as usize,
+        })
+    }
+
+    /// The case ranges, one per trial.
+    pub fn ranges(&self) -> Vec<std::ops::Range<u64>> {
+        (0..self.cases.div_ceil(self.chunk))
+            .map(|i| i * self.chunk..((i + 1) * self.chunk).min(self.cases))
+            .collect()
+    }
 }

@@ -4,10 +4,11 @@
 //!
 //! | invariant | rule |
 //! |---|---|
-//! | `capacity` | no pool number serves more open threads than the cap in force when each was bound; `open_load` matches the rows |
+//! | `capacity` | no pool number serves more open threads than the cap in force when each was bound (ranked by binding sequence); `open_load` matches the rows |
 //! | `client-uniqueness` | no client (counting clients that share a phone as one) has two open threads on one number |
 //! | `routing` | every message routed to a sitter is on a thread that sitter can read at the message's time (by the engine's one access predicate, which the sitter views use) |
-//! | `release` | after a job run, no bound thread is past its earliest deadline; no rule release happened before its deadline |
+//! | `release` | each job run, judged the moment it finished (rows it saw, settings in force): no bound thread past its earliest deadline, no rule release before its deadline; no rule release outside a run |
+//! | `harness` | a check that could not run (a query error, an unreadable setting or payload): never a pass |
 //! | `audit` | every bind and unbind has exactly one audit event, and every such event matches a binding change; every alert row has its events |
 //! | `refused-unchanged` | a refused call (400/401/403/404) changed no row |
 //! | `org-isolation` | no row references another org's row; no response names another org's ids |
@@ -40,10 +41,9 @@ pub struct StepFacts {
     pub started_at: i64,
     /// The simulated time after the step.
     pub now: i64,
-    /// The instant of the last scheduled release-job run (all orgs) in this step, if any.
-    pub last_job_run: Option<i64>,
-    /// Explicit runs for one org (`POST /api/ops/pool-release`): org → instant.
-    pub org_job_runs: BTreeMap<i64, i64>,
+    /// Every run of the release job in this step (scheduled ones per org, and explicit
+    /// `POST /api/ops/pool-release` runs), in the order they ran, each judged when it finished.
+    pub job_runs: Vec<JobRun>,
     /// Responses the step received: (caller's org, whether the caller is a sitter, status, body).
     pub responses: Vec<ResponseFacts>,
     /// Refused calls (status) that nevertheless changed rows (how many).
@@ -115,8 +115,11 @@ impl Checker {
             self.routing(conn, &mut out);
             self.audit(conn, facts, &mut out);
             self.org_isolation_rows(conn, step_events_after, &mut out);
+            releases_outside_runs(conn, facts, step_events_after, &mut out);
         });
-        release(engine, facts, step_events_after, &mut out);
+        for run in &facts.job_runs {
+            out.extend(run.violations.iter().cloned());
+        }
         refused_unchanged(facts, &mut out);
         org_isolation_responses(engine, facts, &mut out);
         leaks(engine, facts, &mut out);
@@ -193,13 +196,27 @@ impl Checker {
         );
         let mut assigned: BTreeMap<Key, i64> = BTreeMap::new();
         let mut released: BTreeMap<Key, i64> = BTreeMap::new();
-        for (_, event_type, payload, at) in &events {
-            let payload: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
-            let key = (
-                ext_id(&payload["threadId"], "thr_").unwrap_or(-1),
-                ext_id(&payload["numberId"], "num_").unwrap_or(-1),
-                *at,
-            );
+        for (id, event_type, payload, at) in &events {
+            let ids = serde_json::from_str::<Value>(payload)
+                .map_err(|e| e.to_string())
+                .and_then(|payload| {
+                    let thread = ext_id(&payload["threadId"], "thr_");
+                    let number = ext_id(&payload["numberId"], "num_");
+                    thread
+                        .zip(number)
+                        .ok_or_else(|| "no threadId or numberId".to_string())
+                });
+            let (thread, number) = match ids {
+                Ok(ids) => ids,
+                Err(error) => {
+                    out.push(violation(
+                        "harness",
+                        format!("audit: cannot read {event_type} event #{id}: {error}"),
+                    ));
+                    continue;
+                }
+            };
+            let key = (thread, number, *at);
             let map = if event_type == "pool.number.assigned" {
                 &mut assigned
             } else {
@@ -213,7 +230,7 @@ impl Checker {
                     Some(n) if *n > 0 => *n -= 1,
                     _ => out.push(violation(
                         "audit",
-                        format!("binding #{binding} (thread thr_{}, number num_{}) was {kind} at {} without a pool.number.{kind} event", key.0, key.1, key.2),
+                        format!("binding #{binding} (thread thr_{}, number num_{}) was {kind} at {} without a pool.number.{kind} event", key.0, key.1, instant(key.2)),
                     )),
                 }
             }
@@ -221,7 +238,7 @@ impl Checker {
                 if *n > 0 {
                     out.push(violation(
                         "audit",
-                        format!("{n} pool.number.{kind} event(s) for thread thr_{} / number num_{} at {} match no binding change", key.0, key.1, key.2),
+                        format!("{n} pool.number.{kind} event(s) for thread thr_{} / number num_{} at {} match no binding change", key.0, key.1, instant(key.2)),
                     ));
                 }
             }
@@ -261,13 +278,17 @@ impl Checker {
 }
 
 fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
-    // The k-th thread bound to a number (in binding order) needs a cap of at least k when bound.
+    // The k-th open thread on a number, in true binding order (the sequence of the binding rows,
+    // never the second they were made in), needs a cap of at least k when bound: the k-1 before
+    // it have been bound ever since.
     let over: Vec<(i64, i64, i64, i64)> = q(
         conn,
         "SELECT id, number_id, bound_cap, rank FROM (
-             SELECT id, number_id, bound_cap,
-                    row_number() OVER (PARTITION BY number_id ORDER BY bound_at, id) AS rank
-             FROM threads WHERE number_id IS NOT NULL AND status = 'open')
+             SELECT t.id, t.number_id, t.bound_cap,
+                    row_number() OVER (PARTITION BY t.number_id ORDER BY nb.id) AS rank
+             FROM threads t JOIN number_bindings nb
+                  ON nb.id = (SELECT max(id) FROM number_bindings WHERE thread_id = t.id)
+             WHERE t.number_id IS NOT NULL AND t.status = 'open')
          WHERE rank > bound_cap",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -343,81 +364,297 @@ fn client_uniqueness(conn: &Connection, out: &mut Vec<Violation>) {
     }
 }
 
-/// The earliest release deadline, from DESIGN.md §2: grace = window end + grace hours; inactivity
-/// = (later of last message and binding) + days, 0 = off; lifetime = binding + days.
-fn earliest_deadline(
-    settings: &Value,
-    bound_at: i64,
-    last_message: Option<i64>,
-    window_end: Option<i64>,
-) -> i64 {
-    let int = |key: &str| settings[key].as_i64().unwrap_or(0);
-    let mut deadline = bound_at + int("maxPoolThreadLifetimeDays") * 86_400;
-    if let Some(end) = window_end {
-        deadline = deadline.min(end + int("postBookingGraceHours") * 3_600);
-    }
-    if int("inactivityReleaseDays") > 0 {
-        let last = last_message.unwrap_or(bound_at).max(bound_at);
-        deadline = deadline.min(last + int("inactivityReleaseDays") * 86_400);
-    }
-    deadline
+/// The three release rules in force for an org, read for the oracle. A key that is missing or
+/// not an integer is an error (a `[harness]` violation), never a 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReleaseRules {
+    pub grace_hours: i64,
+    pub inactivity_days: i64,
+    pub lifetime_days: i64,
 }
 
-fn release(engine: &Engine, facts: &StepFacts, events_after: i64, out: &mut Vec<Violation>) {
-    let orgs = engine.org_ids().unwrap_or_default();
-    for org in orgs {
-        let Ok(settings) = engine.rotation_settings(org) else {
+impl ReleaseRules {
+    /// Reads the three keys from a settings object (`GET /api/settings/rotation` shape).
+    pub fn from_json(settings: &Value) -> Result<ReleaseRules, String> {
+        let int = |key: &str| {
+            settings[key].as_i64().ok_or_else(|| {
+                format!("rotation setting `{key}` is missing or not an integer in {settings}")
+            })
+        };
+        Ok(ReleaseRules {
+            grace_hours: int("postBookingGraceHours")?,
+            inactivity_days: int("inactivityReleaseDays")?,
+            lifetime_days: int("maxPoolThreadLifetimeDays")?,
+        })
+    }
+
+    /// The rules of `org` in force now.
+    pub fn of_org(engine: &Engine, org: i64) -> Result<ReleaseRules, String> {
+        let settings = engine
+            .rotation_settings(org)
+            .map_err(|e| format!("cannot read the rotation settings of org_{org}: {e}"))?;
+        ReleaseRules::from_json(&settings.to_json())
+    }
+
+    /// The earliest release deadline, from DESIGN.md §2: grace = window end + grace hours;
+    /// inactivity = (later of last message and binding) + days, 0 = off; lifetime = binding + days.
+    pub fn earliest_deadline(
+        &self,
+        bound_at: i64,
+        last_message: Option<i64>,
+        window_end: Option<i64>,
+    ) -> i64 {
+        let mut deadline = bound_at + self.lifetime_days * 86_400;
+        if let Some(end) = window_end {
+            deadline = deadline.min(end + self.grace_hours * 3_600);
+        }
+        if self.inactivity_days > 0 {
+            let last = last_message.unwrap_or(bound_at).max(bound_at);
+            deadline = deadline.min(last + self.inactivity_days * 86_400);
+        }
+        deadline
+    }
+}
+
+/// One run of the release job for one org, judged the moment it finished: against the rows it
+/// saw and the settings in force when it ran (not those of the end of the step), so a binding,
+/// message or settings change later in the same second cannot make a correct run look wrong.
+#[derive(Debug, Clone)]
+pub struct JobRun {
+    pub org: i64,
+    /// The simulated instant of the run.
+    pub at: i64,
+    /// The rules the oracle read at the run (None when they could not be read).
+    pub rules: Option<ReleaseRules>,
+    /// Audit event ids the run wrote: `(events_before, events_after]`.
+    pub events_before: i64,
+    pub events_after: i64,
+    /// Threads still bound after the run although due, and releases before their deadline.
+    pub violations: Vec<Violation>,
+}
+
+impl JobRun {
+    /// A run the oracle could not judge: a `[harness]` violation, never a pass.
+    pub fn unjudged(org: i64, at: i64, error: String) -> JobRun {
+        JobRun {
+            org,
+            at,
+            rules: None,
+            events_before: 0,
+            events_after: 0,
+            violations: vec![violation(
+                "harness",
+                format!(
+                    "release: the job run at {} could not be judged: {error}",
+                    instant(at)
+                ),
+            )],
+        }
+    }
+}
+
+/// The highest audit event id (all orgs): the cursor a job run is measured from.
+pub fn audit_cursor(engine: &Engine) -> Result<i64, String> {
+    engine.inspect(|conn| {
+        conn.query_row("SELECT COALESCE(MAX(id), 0) FROM audit_events", [], |r| {
+            r.get(0)
+        })
+        .map_err(|e| format!("cannot read the audit cursor: {e}"))
+    })
+}
+
+/// Judges the scheduled run (every org) that just finished at `at`; `events_before` is the
+/// audit cursor read just before it.
+pub fn judge_scheduled_run(engine: &Engine, at: i64, events_before: i64) -> Vec<JobRun> {
+    let events_after = match audit_cursor(engine) {
+        Ok(cursor) => cursor,
+        Err(error) => return vec![JobRun::unjudged(0, at, error)],
+    };
+    match engine.org_ids() {
+        Ok(orgs) => orgs
+            .into_iter()
+            .map(|org| judge(engine, org, at, events_before, events_after))
+            .collect(),
+        Err(error) => vec![JobRun::unjudged(
+            0,
+            at,
+            format!("cannot list the orgs: {error}"),
+        )],
+    }
+}
+
+/// Judges one org's run of the release job that just finished at `at`.
+pub fn judge_job_run(engine: &Engine, org: i64, at: i64, events_before: i64) -> JobRun {
+    match audit_cursor(engine) {
+        Ok(events_after) => judge(engine, org, at, events_before, events_after),
+        Err(error) => JobRun::unjudged(org, at, error),
+    }
+}
+
+/// Judges one org's run, which wrote the audit events `(events_before, events_after]`.
+fn judge(engine: &Engine, org: i64, at: i64, events_before: i64, events_after: i64) -> JobRun {
+    let mut run = JobRun {
+        org,
+        at,
+        rules: None,
+        events_before,
+        events_after,
+        violations: Vec::new(),
+    };
+    let harness = |what: String| violation("harness", format!("release: {what}"));
+    let rules = match ReleaseRules::of_org(engine, org) {
+        Ok(rules) => rules,
+        Err(error) => {
+            run.violations.push(harness(error));
+            return run;
+        }
+    };
+    run.rules = Some(rules);
+    let mut out = Vec::new();
+    engine.inspect(|conn| {
+        overdue_after_run(conn, org, at, &rules, &mut out);
+        // A run that wrote no event released nothing.
+        if run.events_after > run.events_before {
+            early_releases(conn, &run, &rules, &mut out);
+        }
+    });
+    run.violations.extend(out);
+    run
+}
+
+/// After a run no bound thread of the org may be past its earliest deadline.
+fn overdue_after_run(
+    conn: &Connection,
+    org: i64,
+    at: i64,
+    rules: &ReleaseRules,
+    out: &mut Vec<Violation>,
+) {
+    let bound: Vec<(i64, i64, Option<i64>, Option<i64>)> = q(
+        conn,
+        "SELECT t.id, t.bound_at,
+                (SELECT max(m.at) FROM messages m WHERE m.thread_id = t.id),
+                b.window_end
+         FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id
+         WHERE t.org_id = ?1 AND t.number_id IS NOT NULL",
+        [org],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
+    for (thread, bound_at, last_message, window_end) in bound {
+        let deadline = rules.earliest_deadline(bound_at, last_message, window_end);
+        if deadline <= at {
+            out.push(violation(
+                "release",
+                format!(
+                    "thread thr_{thread} is still bound after the job ran at {}, although its deadline {} had passed (rules in force: {rules})",
+                    instant(at),
+                    instant(deadline)
+                ),
+            ));
+        }
+    }
+}
+
+/// Every rule release the run made came at or after the thread's deadline, judged by the rows
+/// the run saw (binding, messages, booking window) and the rules in force.
+fn early_releases(conn: &Connection, run: &JobRun, rules: &ReleaseRules, out: &mut Vec<Violation>) {
+    /// (thread, bound at, last message, window end)
+    type Released = (i64, Option<i64>, Option<i64>, Option<i64>);
+    let released: Vec<Released> = q(
+        conn,
+        "SELECT a.thread_id,
+                (SELECT nb.bound_at FROM number_bindings nb WHERE nb.thread_id = a.thread_id AND nb.released_at IS NOT NULL ORDER BY nb.id DESC LIMIT 1),
+                (SELECT max(m.at) FROM messages m WHERE m.thread_id = a.thread_id),
+                (SELECT b.window_end FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE t.id = a.thread_id)
+         FROM audit_events a
+         WHERE a.id > ?2 AND a.id <= ?3 AND +a.org_id = ?1 AND +a.type = 'pool.number.released'",
+        rusqlite::params![run.org, run.events_before, run.events_after],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
+    for (thread, bound_at, last_message, window_end) in released {
+        let Some(bound_at) = bound_at else {
+            out.push(violation(
+                "release",
+                format!(
+                    "thread thr_{thread} was released at {} but has no released binding row",
+                    instant(run.at)
+                ),
+            ));
             continue;
         };
-        let settings = settings.to_json();
-        engine.inspect(|conn| {
-            let run = facts.last_job_run.max(facts.org_job_runs.get(&org).copied());
-            if let Some(run) = run {
-                let bound: Vec<(i64, i64, Option<i64>, Option<i64>)> = q(
-                    conn,
-                    "SELECT t.id, t.bound_at,
-                            (SELECT m.at FROM messages m WHERE m.thread_id = t.id ORDER BY m.id DESC LIMIT 1),
-                            b.window_end
-                     FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id
-                     WHERE t.org_id = ?1 AND t.number_id IS NOT NULL AND t.bound_at <= ?2",
-                    rusqlite::params![org, run],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                );
-                for (thread, bound_at, last_message, window_end) in bound {
-                    // Messages after the run cannot have been seen by it.
-                    let last_seen = last_message.filter(|m| *m <= run);
-                    let deadline = earliest_deadline(&settings, bound_at, last_seen, window_end);
-                    if deadline <= run {
-                        out.push(violation("release", format!("thread thr_{thread} is still bound although its deadline {deadline} passed before the job ran at {run}")));
-                    }
-                }
+        let deadline = rules.earliest_deadline(bound_at, last_message, window_end);
+        if run.at < deadline {
+            out.push(violation(
+                "release",
+                format!(
+                    "thread thr_{thread} was released by the job run at {}, before its deadline {} (rules in force: {rules})",
+                    instant(run.at),
+                    instant(deadline)
+                ),
+            ));
+        }
+    }
+}
+
+impl std::fmt::Display for ReleaseRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "postBookingGraceHours = {}, inactivityReleaseDays = {}, maxPoolThreadLifetimeDays = {}",
+            self.grace_hours, self.inactivity_days, self.lifetime_days
+        )
+    }
+}
+
+/// An instant for a violation message: RFC 3339, never unix seconds.
+pub fn instant(at: i64) -> String {
+    switchboard_core::Timestamp(at).rfc3339()
+}
+
+/// Rule releases (not `thread_closed`) this step wrote outside every logged job run: the job is
+/// the only thing that may release by rule.
+fn releases_outside_runs(
+    conn: &Connection,
+    facts: &StepFacts,
+    events_after: i64,
+    out: &mut Vec<Violation>,
+) {
+    let released: Vec<(i64, Option<i64>, String, i64)> = q(
+        conn,
+        "SELECT id, thread_id, payload, at FROM audit_events
+         WHERE id > ?1 AND +type = 'pool.number.released'",
+        [events_after],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
+    for (id, thread, payload, at) in released {
+        let rule = match serde_json::from_str::<Value>(&payload) {
+            Ok(payload) => payload["rule"].as_str().map(str::to_string),
+            Err(error) => {
+                out.push(violation(
+                    "harness",
+                    format!("release: audit event #{id} has an unreadable payload: {error}"),
+                ));
+                continue;
             }
-            // Every rule release in this step came at or after its deadline.
-            let released: Vec<(i64, String)> = q(
-                conn,
-                "SELECT at, payload FROM audit_events WHERE id > ?2 AND +org_id = ?1 AND +type = 'pool.number.released'",
-                rusqlite::params![org, events_after],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            );
-            for (at, payload) in released {
-                let payload: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
-                if payload["rule"] == "thread_closed" {
-                    continue;
-                }
-                let thread = ext_id(&payload["threadId"], "thr_").unwrap_or(-1);
-                let bound_at = payload["boundAt"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map(|t| t.as_second());
-                let Some(bound_at) = bound_at else {
-                    out.push(violation("release", format!("release of thread thr_{thread} has no boundAt")));
-                    continue;
-                };
-                let last_message: Vec<Option<i64>> = q(conn, "SELECT max(at) FROM messages WHERE thread_id = ?1 AND at <= ?2", rusqlite::params![thread, at], |r| r.get(0));
-                let window_end: Vec<Option<i64>> = q(conn, "SELECT b.window_end FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE t.id = ?1", [thread], |r| r.get(0));
-                let deadline = earliest_deadline(&payload["settings"], bound_at, last_message.first().copied().flatten(), window_end.first().copied().flatten());
-                if at < deadline {
-                    out.push(violation("release", format!("thread thr_{thread} was released at {at}, before its deadline {deadline}")));
-                }
-            }
-        });
+        };
+        if rule.as_deref() == Some("thread_closed") {
+            continue;
+        }
+        let in_run = facts
+            .job_runs
+            .iter()
+            .any(|run| run.events_before < id && id <= run.events_after);
+        if !in_run {
+            out.push(violation(
+                "release",
+                format!(
+                    "thread {} was released by rule {} at {} outside any run of the release job",
+                    thread.map_or_else(|| "(none)".to_string(), |t| format!("thr_{t}")),
+                    rule.as_deref().unwrap_or("(none)"),
+                    instant(at)
+                ),
+            ));
+        }
     }
 }
 

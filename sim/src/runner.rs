@@ -14,8 +14,8 @@ use crate::clock::SimClock;
 use crate::http::{Call, Exchange};
 use crate::invariants::Violation;
 use crate::scenario::{
-    Action, BookingAction, Endpoint, Role, Scenario, ScenarioError, Signature, Span, Step,
-    ThreadAction, render_json,
+    Action, BookingAction, Endpoint, NumberAction, NumberClass, Role, Scenario, ScenarioError,
+    Signature, Span, Step, ThreadAction, render_json,
 };
 use crate::simulation::{CallerFacts, Simulation, block_on_paused};
 use crate::world::{self, BuiltWorld};
@@ -38,6 +38,8 @@ pub struct RunOptions {
     /// refused legitimately; invariants still run). Hand-written scenarios keep it off, so an
     /// unexpected refusal fails the step.
     pub any_status: bool,
+    /// Record every exchange for `switchboard run --dump` ([`Outcome::dump`]).
+    pub dump: bool,
 }
 
 /// The result of one run.
@@ -51,6 +53,9 @@ pub struct Outcome {
     /// How many times the scheduled release job ran.
     pub ticks: u64,
     pub failure: Option<Failure>,
+    /// With [`RunOptions::dump`]: each step's request, status and response body, exactly as
+    /// the caller received it (a sitter sees the redacted body), one entry per exchange.
+    pub dump: Vec<String>,
 }
 
 /// Why a run failed, rendered with the step's file, line, column and source.
@@ -72,6 +77,7 @@ impl Outcome {
             ticks: 0,
             statuses: Vec::new(),
             failure: Some(Failure { step, report }),
+            dump: Vec::new(),
         }
     }
 }
@@ -88,6 +94,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Outcome {
             scenario,
             options,
             statuses: Default::default(),
+            dump: Default::default(),
         }
         .execute(),
     )
@@ -98,6 +105,7 @@ struct Run<'a> {
     scenario: &'a Scenario,
     options: &'a RunOptions,
     statuses: std::cell::RefCell<Vec<Option<u16>>>,
+    dump: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'a> Run<'a> {
@@ -145,12 +153,23 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        let timeline = match timeline(&engine, scenario, &built) {
+            Ok(timeline) => timeline,
+            Err(error) => {
+                failure.get_or_insert(Failure {
+                    step: None,
+                    report: ScenarioError::file(scenario.path(), error),
+                });
+                String::new()
+            }
+        };
         Outcome {
-            timeline: timeline(&engine, scenario, &built),
+            timeline,
             steps_run,
             ticks: sim.release_runs(),
             statuses: self.statuses.take(),
             failure,
+            dump: self.dump.take(),
         }
     }
 
@@ -161,8 +180,9 @@ impl<'a> Run<'a> {
         step: &Step,
     ) -> Result<(), ScenarioError> {
         let engine = sim.engine.clone();
-        let main = built.main_org();
-        let seq_before = last_seq(&engine, main);
+        let org = built.orgs[world::org_name(step.expect.org)];
+        let seq_before =
+            last_seq(&engine, org).map_err(|e| self.fail(step, step.header_span, e))?;
         // Move the clock: the release task runs at every 5-minute mark on the way.
         sim.advance_to(step.when)
             .await
@@ -171,25 +191,6 @@ impl<'a> Run<'a> {
         self.statuses
             .borrow_mut()
             .push(exchange.as_ref().map(|e| e.status));
-        // An explicit release-job run (a `release` step, or a request to its route) counts for
-        // the release invariant, for the caller's org only.
-        let release_actor = match &step.action {
-            Action::Release { actor } => Some(actor),
-            Action::Request(r)
-                if r.method.as_str() == "POST" && r.path.value.raw == "/api/ops/pool-release" =>
-            {
-                Some(&r.actor)
-            }
-            _ => None,
-        };
-        if let Some(actor) = release_actor
-            && exchange
-                .as_ref()
-                .is_some_and(|e| (200..300).contains(&e.status))
-            && let Some(org) = caller_facts(&engine, built, actor).org
-        {
-            sim.note_release_run(org);
-        }
         // A planted bug acts as part of the step's action.
         if let Some(plant) = &self.options.plant {
             let before = engine.inspect(|c| c.total_changes());
@@ -255,12 +256,43 @@ impl<'a> Run<'a> {
                 }
                 _ => {}
             }
+            let raw = String::from_utf8_lossy(&exchange.body);
+            for excluded in &step.expect.body_excludes {
+                if let Some(at) = raw.find(&excluded.value) {
+                    return Err(self.fail(
+                        step,
+                        excluded.span,
+                        format!(
+                            "the response body contains {:?} (at byte {at}): {raw}",
+                            excluded.value
+                        ),
+                    ));
+                }
+            }
+            if let Some(pattern) = &step.expect.body_matches {
+                let regex = regex::Regex::new(&pattern.value).map_err(|e| {
+                    self.fail(step, pattern.span, harness("expect.body_matches", e))
+                })?;
+                if !regex.is_match(&raw) {
+                    return Err(self.fail(
+                        step,
+                        pattern.span,
+                        format!(
+                            "the response body does not match /{}/: {raw}",
+                            pattern.value
+                        ),
+                    ));
+                }
+            }
             if let Some(expected) = &step.expect.json {
                 let expected_value = symbolic(&expected.value);
-                let actual: Value = serde_json::from_str(
-                    &names.symbolize(&String::from_utf8_lossy(&exchange.body)),
-                )
-                .unwrap_or(Value::Null);
+                let actual: Value = serde_json::from_str(&names.symbolize(&raw)).map_err(|e| {
+                    self.fail(
+                        step,
+                        expected.span,
+                        format!("the response body is not JSON ({e}): {raw}"),
+                    )
+                })?;
                 if let Err(mismatch) = subset(&expected_value, &actual, "") {
                     return Err(self.fail(
                         step,
@@ -270,23 +302,8 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        let events = engine
-            .audit_timeline(
-                main,
-                &AuditQuery {
-                    after_seq: Some(seq_before),
-                    ..AuditQuery::default()
-                },
-            )
-            .unwrap_or_default();
-        let events: Vec<(String, Value)> = events
-            .into_iter()
-            .map(|e| {
-                let payload = serde_json::from_str(&names.symbolize(&e.payload.to_string()))
-                    .unwrap_or(Value::Null);
-                (e.event_type, payload)
-            })
-            .collect();
+        let events = step_events(&engine, org, seq_before, names)
+            .map_err(|e| self.fail(step, step.header_span, e))?;
         let mut position = 0;
         for expected in &step.expect.events {
             let want = expected.payload.as_ref().map(symbolic);
@@ -334,22 +351,8 @@ impl<'a> Run<'a> {
                     format!("thread `{}` does not exist (yet)", binding.thread),
                 ));
             };
-            let number: Option<i64> = engine.inspect(|c| {
-                c.query_row(
-                    "SELECT number_id FROM threads WHERE id = ?1",
-                    [thread],
-                    |r| r.get(0),
-                )
-                .ok()
-                .flatten()
-            });
-            let actual = number.map(|n| {
-                built
-                    .names
-                    .name(&switchboard_core::ids::format(Kind::Number, n))
-                    .unwrap_or("?")
-                    .to_string()
-            });
+            let actual = bound_number(&engine, thread, names)
+                .map_err(|e| self.fail(step, binding.span, e))?;
             if actual != binding.number {
                 return Err(self.fail(
                     step,
@@ -364,14 +367,8 @@ impl<'a> Run<'a> {
             }
         }
         if let Some(expected) = &step.expect.alerts {
-            let mut open: Vec<String> = engine
-                .alerts(main, true)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|a| a.alert_type)
-                .collect();
-            open.sort();
-            open.dedup();
+            let open =
+                open_alert_types(&engine, org).map_err(|e| self.fail(step, expected.span, e))?;
             if open != expected.value {
                 return Err(self.fail(
                     step,
@@ -382,6 +379,25 @@ impl<'a> Run<'a> {
         }
 
         Ok(())
+    }
+
+    /// Keeps one exchange for `--dump`.
+    fn record(&self, step: &Step, request: &str, body: &str, exchange: &Exchange) {
+        if !self.options.dump {
+            return;
+        }
+        let at = Timestamp(step.when).rfc3339();
+        let body = if body.is_empty() {
+            String::new()
+        } else {
+            format!("\n  request body: {body}")
+        };
+        self.dump.borrow_mut().push(format!(
+            "{} at {at}\n  {request}{body}\n  status: {}\n  response: {}",
+            step.describe(),
+            exchange.status,
+            String::from_utf8_lossy(&exchange.body)
+        ));
     }
 
     fn fail(&self, step: &Step, span: Span, message: String) -> ScenarioError {
@@ -463,6 +479,39 @@ impl<'a> Run<'a> {
             }
             Action::Inbound(inbound) => {
                 return self.inbound(sim, step, inbound).await.map(Some);
+            }
+            Action::Webhook(raw) => {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                for (key, value) in &raw.fields {
+                    form.append_pair(key, value);
+                }
+                return self
+                    .webhook(sim, step, form.finish(), raw.signature)
+                    .await
+                    .map(Some);
+            }
+            Action::Number(NumberAction::Add {
+                name,
+                e164,
+                class,
+                org,
+            }) => {
+                let new = switchboard_core::world::NewNumber {
+                    e164: e164.clone(),
+                    class: match class {
+                        NumberClass::FrontDesk => switchboard_core::world::NumberClass::FrontDesk,
+                        _ => switchboard_core::world::NumberClass::Pool,
+                    },
+                    status: switchboard_core::world::NumberStatus::Active,
+                    sitter: None,
+                    created_at: None,
+                };
+                let org = built.orgs[world::org_name(*org)];
+                let id = engine.create_number(org, &new).map_err(|e| {
+                    self.fail(step, span, format!("cannot add number `{name}`: {e}"))
+                })?;
+                built.names.insert(name, Kind::Number, id);
+                return Ok(None);
             }
             Action::Send(send) => {
                 let sitter = matches!(send.actor, Role::Sitter(_));
@@ -561,6 +610,7 @@ impl<'a> Run<'a> {
         };
         let caller = caller_facts(&engine, built, &role);
         let token = built.token(&role).map(str::to_string);
+        let request_body = body.as_ref().map(Value::to_string).unwrap_or_default();
         let exchange = sim
             .call(
                 caller,
@@ -575,6 +625,12 @@ impl<'a> Run<'a> {
             )
             .await
             .map_err(|e| scenario.error_at(span, e))?;
+        self.record(
+            step,
+            &format!("{method} {path} as {role}"),
+            &request_body,
+            &exchange,
+        );
         // Record the names of what the step created.
         if (200..300).contains(&exchange.status) {
             let response = exchange.json();
@@ -625,7 +681,7 @@ impl<'a> Run<'a> {
                         .client(name)
                         .map(|c| c.phone.clone())
                         .or_else(|| scenario.sitter(name).map(|s| s.phone.clone()))
-                        .or_else(|| scenario.number(name).map(|n| n.e164.clone()))
+                        .or_else(|| scenario.number_e164(name).map(str::to_string))
                         .ok_or_else(|| {
                             self.fail(step, endpoint.span, format!("`{name}` has no phone number"))
                         }),
@@ -637,7 +693,19 @@ impl<'a> Run<'a> {
             .append_pair("Body", &inbound.body)
             .append_pair("MessageSid", &inbound.sid)
             .finish();
-        let headers = match inbound.signature {
+        self.webhook(sim, step, form, inbound.signature).await
+    }
+
+    /// Posts a form to the provider webhook, signed as asked.
+    async fn webhook(
+        &self,
+        sim: &mut Simulation,
+        step: &Step,
+        form: String,
+        signature: Signature,
+    ) -> Result<Exchange, ScenarioError> {
+        let scenario = self.scenario;
+        let headers = match signature {
             Signature::Valid => vec![(
                 api::SIGNATURE_HEADER,
                 api::sign_webhook(WEBHOOK_SECRET, form.as_bytes()),
@@ -648,19 +716,27 @@ impl<'a> Run<'a> {
             )],
             Signature::Missing => Vec::new(),
         };
-        sim.call(
-            CallerFacts::default(),
-            Call {
-                method: "POST",
-                path: "/api/messages/webhook",
-                token: None,
-                content_type: "application/x-www-form-urlencoded",
-                headers,
-                body: form.into_bytes(),
-            },
-        )
-        .await
-        .map_err(|e| scenario.error_at(step.span, e))
+        let exchange = sim
+            .call(
+                CallerFacts::default(),
+                Call {
+                    method: "POST",
+                    path: "/api/messages/webhook",
+                    token: None,
+                    content_type: "application/x-www-form-urlencoded",
+                    headers,
+                    body: form.clone().into_bytes(),
+                },
+            )
+            .await
+            .map_err(|e| scenario.error_at(step.span, e))?;
+        self.record(
+            step,
+            "POST /api/messages/webhook as the provider",
+            &form,
+            &exchange,
+        );
+        Ok(exchange)
     }
 }
 
@@ -676,15 +752,85 @@ fn caller_facts(engine: &Engine, built: &BuiltWorld, role: &Role) -> CallerFacts
     }
 }
 
-fn last_seq(engine: &Engine, org: i64) -> i64 {
-    engine.inspect(|c| {
-        c.query_row(
-            "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?1",
-            [org],
-            |r| r.get(0),
-        )
-        .unwrap_or(0)
-    })
+/// A read an expectation needs failed: a `[harness]` failure naming the check, never a pass.
+fn harness(check: &str, error: impl std::fmt::Display) -> String {
+    format!("[harness] {check} could not run: {error}")
+}
+
+/// The org's last audit sequence number (0 before its first event).
+fn last_seq(engine: &Engine, org: i64) -> Result<i64, String> {
+    engine
+        .inspect(|c| {
+            c.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?1",
+                [org],
+                |r| r.get(0),
+            )
+        })
+        .map_err(|e| harness("expect.events (audit sequence)", e))
+}
+
+/// The org's audit events after `after_seq`, in sequence order, with symbolic payloads.
+fn step_events(
+    engine: &Engine,
+    org: i64,
+    after_seq: i64,
+    names: &crate::names::Names,
+) -> Result<Vec<(String, Value)>, String> {
+    let query = AuditQuery {
+        after_seq: Some(after_seq),
+        ..AuditQuery::default()
+    };
+    let events = engine
+        .audit_timeline(org, &query)
+        .map_err(|e| harness("expect.events (audit timeline)", e))?;
+    events
+        .into_iter()
+        .map(|e| {
+            let payload = serde_json::from_str(&names.symbolize(&e.payload.to_string()))
+                .map_err(|error| harness("expect.events (event payload)", error))?;
+            Ok((e.event_type, payload))
+        })
+        .collect()
+}
+
+/// The symbolic name of the number a thread is bound to, if any.
+fn bound_number(
+    engine: &Engine,
+    thread: i64,
+    names: &crate::names::Names,
+) -> Result<Option<String>, String> {
+    let number: Option<i64> = engine
+        .inspect(|c| {
+            c.query_row(
+                "SELECT number_id FROM threads WHERE id = ?1",
+                [thread],
+                |r| r.get(0),
+            )
+        })
+        .map_err(|e| harness("expect.bindings", e))?;
+    number
+        .map(|n| {
+            let id = switchboard_core::ids::format(Kind::Number, n);
+            names
+                .name(&id)
+                .map(str::to_string)
+                .ok_or_else(|| harness("expect.bindings", format!("number {id} has no name")))
+        })
+        .transpose()
+}
+
+/// The org's open alert types, sorted, without repeats.
+fn open_alert_types(engine: &Engine, org: i64) -> Result<Vec<String>, String> {
+    let mut open: Vec<String> = engine
+        .alerts(org, true)
+        .map_err(|e| harness("expect.alerts", e))?
+        .into_iter()
+        .map(|a| a.alert_type)
+        .collect();
+    open.sort();
+    open.dedup();
+    Ok(open)
 }
 
 /// Expected values are compared in the symbolic domain: `"{walk-1}"` becomes `"walk-1"`, which is
@@ -761,25 +907,177 @@ fn subset(expected: &Value, actual: &Value, at: &str) -> Result<(), Mismatch> {
 }
 
 /// The audit timelines of both orgs, rendered for humans.
-pub fn timeline(engine: &Engine, scenario: &Scenario, built: &BuiltWorld) -> String {
+pub fn timeline(
+    engine: &Engine,
+    scenario: &Scenario,
+    built: &BuiltWorld,
+) -> Result<String, String> {
     let orgs: Vec<(&str, Vec<_>)> = built
         .orgs
         .iter()
         .map(|(name, id)| {
-            (
-                *name,
-                engine
-                    .audit_timeline(*id, &AuditQuery::default())
-                    .unwrap_or_default(),
-            )
+            engine
+                .audit_timeline(*id, &AuditQuery::default())
+                .map(|events| (*name, events))
+                .map_err(|e| harness("timeline (audit timeline)", e))
         })
-        .collect();
-    crate::timeline::render(&scenario.name, scenario.start, &orgs, &built.names)
+        .collect::<Result<_, _>>()?;
+    Ok(crate::timeline::render(
+        &scenario.name,
+        scenario.start,
+        &orgs,
+        &built.names,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const WORLD: &str = r#"
+name = "reads"
+start = "2026-03-02T09:00:00Z"
+
+[[numbers]]
+name = "pool-1"
+e164 = "+15550100001"
+
+[[clients]]
+name = "alice"
+phone = "+15550300001"
+email = "alice@example.com"
+
+[[bookings]]
+name = "walk"
+client = "alice"
+service = "Dog Walking"
+start = "+1h"
+end = "+2h"
+"#;
+
+    /// Builds the world, breaks the database with `sql`, and returns what `read` reports.
+    fn broken_read<T: std::fmt::Debug>(
+        sql: &str,
+        read: impl FnOnce(&Engine, &BuiltWorld) -> Result<T, String>,
+    ) -> String {
+        let scenario = Scenario::parse(std::path::Path::new("reads.toml"), WORLD)
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        block_on_paused(async {
+            let clock = SimClock::new(Timestamp(scenario.start));
+            let engine = Engine::new(
+                EngineConfig::default(),
+                Arc::new(clock),
+                Arc::new(RecordingProvider::default()),
+            )
+            .expect("engine");
+            let built = world::build(&engine, &scenario).expect("world");
+            engine
+                .inspect(|c| c.execute_batch(sql))
+                .expect("breaking SQL runs");
+            read(&engine, &built).expect_err("a broken read must be reported")
+        })
+        .expect("runtime")
+    }
+
+    fn check(
+        sql: &str,
+        read: impl FnOnce(&Engine, &BuiltWorld) -> Result<(), String>,
+        names: &str,
+    ) {
+        let report = broken_read(sql, read);
+        assert!(
+            report.starts_with("[harness] ") && report.contains(names),
+            "expected a [harness] report naming {names}, got {report}"
+        );
+    }
+
+    #[test]
+    fn the_release_oracle_reports_settings_it_cannot_read() {
+        use crate::invariants::{ReleaseRules, judge_job_run};
+        for settings in [
+            json!({"postBookingGraceHours": 1, "maxPoolThreadLifetimeDays": 2}),
+            json!({"postBookingGraceHours": 1, "inactivityReleaseDays": null, "maxPoolThreadLifetimeDays": 2}),
+        ] {
+            let error = ReleaseRules::from_json(&settings).expect_err("a missing setting is not 0");
+            assert!(
+                error.contains("`inactivityReleaseDays` is missing"),
+                "{error}"
+            );
+        }
+        let report = broken_read(
+            "INSERT OR REPLACE INTO rotation_settings (org_id, settings) SELECT id, 'not json' FROM orgs",
+            |e, b| {
+                let run = judge_job_run(e, b.main_org(), 0, 0);
+                match run.violations.first() {
+                    Some(v) if v.invariant == "harness" => Err(format!("[harness] {}", v.detail)),
+                    _ => Ok(run.violations.len()),
+                }
+            },
+        );
+        assert!(
+            report.contains("release: cannot read the rotation settings"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn every_read_of_an_expectation_reports_a_failure() {
+        let thread = |b: &BuiltWorld| b.names.id("walk", Kind::Thread).expect("walk's thread");
+        check(
+            "ALTER TABLE audit_events RENAME TO audit_gone",
+            |e, b| last_seq(e, b.main_org()).map(drop),
+            "expect.events (audit sequence)",
+        );
+        check(
+            "ALTER TABLE audit_events RENAME TO audit_gone",
+            |e, b| step_events(e, b.main_org(), 0, &b.names).map(drop),
+            "expect.events (audit timeline)",
+        );
+        check(
+            "UPDATE audit_events SET payload = '{\"broken\":'",
+            |e, b| step_events(e, b.main_org(), 0, &b.names).map(drop),
+            "expect.events",
+        );
+        check(
+            "ALTER TABLE threads RENAME TO threads_gone",
+            |e, b| bound_number(e, thread(b), &b.names).map(drop),
+            "expect.bindings",
+        );
+        check(
+            "UPDATE threads SET number_id = (SELECT max(id) FROM message_numbers) WHERE 0",
+            |e, b| {
+                // An unnamed number is reported too (bound to a number the world never named).
+                e.inspect(|c| {
+                    c.execute_batch(
+                        "INSERT INTO message_numbers (org_id, e164, class, status, created_at) SELECT org_id, '+15550109999', 'pool', 'active', 0 FROM threads LIMIT 1;
+                         UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads LIMIT 1);
+                         UPDATE threads SET number_id = (SELECT max(id) FROM message_numbers);",
+                    )
+                })
+                .map_err(|e| e.to_string())?;
+                bound_number(e, thread(b), &b.names).map(drop)
+            },
+            "has no name",
+        );
+        check(
+            "DROP TABLE alerts",
+            |e, b| open_alert_types(e, b.main_org()).map(drop),
+            "expect.alerts",
+        );
+        check(
+            "ALTER TABLE audit_events RENAME TO audit_gone",
+            |e, b| {
+                timeline(
+                    e,
+                    &Scenario::parse(std::path::Path::new("reads.toml"), WORLD)
+                        .map_err(|e| e.render())?,
+                    b,
+                )
+                .map(drop)
+            },
+            "timeline",
+        );
+    }
 
     #[test]
     fn subset_semantics() {

@@ -15,10 +15,13 @@ use switchboard_core::{Engine, Timestamp, api};
 
 use crate::clock::SimClock;
 use crate::http::{self, Call, Exchange};
-use crate::invariants::{Checker, ResponseFacts, StepFacts, Violation};
+use crate::invariants::{self, Checker, JobRun, ResponseFacts, StepFacts, Violation};
 
 /// How often the release job runs, in simulated seconds.
 pub const RELEASE_INTERVAL: i64 = 5 * 60;
+
+/// The route that runs the release job now for the caller's org.
+pub const RELEASE_ROUTE: &str = "/api/ops/pool-release";
 
 /// Runs `future` on a current-thread runtime with paused time, inside a `LocalSet` (the release
 /// task is a local task). Fails only if the runtime cannot be built.
@@ -39,6 +42,8 @@ struct Ticker {
     /// The instant of the last completed run.
     done_through: Cell<i64>,
     error: RefCell<Option<String>>,
+    /// The run log: each run, judged the moment it finished, until the step takes it.
+    log: RefCell<Vec<JobRun>>,
 }
 
 /// Who made a call, for the invariants.
@@ -99,9 +104,7 @@ impl Simulation {
         while self.ticker.done_through.get() < last_due {
             tokio::task::yield_now().await;
         }
-        if last_due > self.start && last_due > self.step.started_at {
-            self.step.last_job_run = Some(last_due);
-        }
+        self.step.job_runs.append(&mut self.ticker.log.borrow_mut());
         self.step.now = at;
         match self.ticker.error.borrow_mut().take() {
             Some(error) => Err(format!("the scheduled release job failed: {error}")),
@@ -109,17 +112,28 @@ impl Simulation {
         }
     }
 
-    /// Records that the release job ran now for one org (an explicit run through the API).
-    pub fn note_release_run(&mut self, org: i64) {
-        let now = self.now();
-        self.step.org_job_runs.insert(org, now);
-    }
-
     /// Sends a call through the Router and records what the invariants need.
     pub async fn call(&mut self, caller: CallerFacts, call: Call<'_>) -> Result<Exchange, String> {
+        // An explicit run of the release job (the caller's org only) joins the run log, judged
+        // right after it ran.
+        let release_run = call.method == "POST" && call.path == RELEASE_ROUTE;
+        let events_before = if release_run {
+            Some(invariants::audit_cursor(&self.engine))
+        } else {
+            None
+        };
         let before = self.engine.inspect(|c| c.total_changes());
         let exchange = http::send(&self.router, call).await?;
         let after = self.engine.inspect(|c| c.total_changes());
+        if let (Some(events_before), Some(org)) = (events_before, caller.org)
+            && (200..300).contains(&exchange.status)
+        {
+            let now = self.now();
+            self.step.job_runs.push(match events_before {
+                Ok(cursor) => invariants::judge_job_run(&self.engine, org, now, cursor),
+                Err(error) => JobRun::unjudged(org, now, error),
+            });
+        }
         if matches!(exchange.status, 400 | 401 | 403 | 404) && after != before {
             self.step
                 .refused_writes
@@ -160,6 +174,7 @@ async fn release_task(engine: Arc<Engine>, clock: SimClock, start: i64, ticker: 
     let mut next = start + RELEASE_INTERVAL;
     loop {
         tokio::time::sleep_until(clock.instant_of(Timestamp(next))).await;
+        let events_before = invariants::audit_cursor(&engine);
         // Delayed outbound messages due by now are delivered on the same tick.
         let tick = engine
             .deliver_due()
@@ -167,6 +182,11 @@ async fn release_task(engine: Arc<Engine>, clock: SimClock, start: i64, ticker: 
         if let Err(error) = tick {
             *ticker.error.borrow_mut() = Some(error.to_string());
         }
+        let runs = match events_before {
+            Ok(cursor) => invariants::judge_scheduled_run(&engine, next, cursor),
+            Err(error) => vec![JobRun::unjudged(0, next, error)],
+        };
+        ticker.log.borrow_mut().extend(runs);
         ticker.runs.set(ticker.runs.get() + 1);
         ticker.done_through.set(next);
         next += RELEASE_INTERVAL;

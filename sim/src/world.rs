@@ -34,7 +34,7 @@ impl BuiltWorld {
     }
 }
 
-fn org_name(org: Org) -> &'static str {
+pub fn org_name(org: Org) -> &'static str {
     match org {
         Org::Main => "main",
         Org::Rival => "rival",

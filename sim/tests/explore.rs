@@ -74,3 +74,107 @@ fn shrinking_keeps_a_failing_case_failing_and_drops_the_rest() {
         }]
     );
 }
+
+#[test]
+fn every_operation_kind_renders_a_parsable_step() {
+    use explore::Op;
+    let every = vec![
+        Op::Advance("0s"),
+        Op::Confirm(0),
+        Op::Complete(0),
+        Op::Cancel(1),
+        Op::Close(0),
+        Op::Inbound {
+            client: 0,
+            number: 0,
+            sid: 1,
+        },
+        Op::SitterSend {
+            booking: 0,
+            sitter: 0,
+        },
+        Op::OwnerSend(0),
+        Op::SitterView {
+            booking: 0,
+            sitter: 1,
+        },
+        Op::SitterList(1),
+        Op::Settings("poolSelectionStrategy = \"HASH_SHUFFLE\"".into()),
+        Op::Release("rival-owner"),
+        Op::Reassign {
+            booking: 0,
+            sitter: 1,
+        },
+        Op::Chaos(true),
+        Op::Chaos(false),
+        Op::RivalSettings("inactivityReleaseDays = 1".into()),
+        Op::RivalInbound(2),
+        Op::AddNumber(7),
+        Op::RawWebhook {
+            missing_from: true,
+            sid: 1,
+        },
+        Op::RawWebhook {
+            missing_from: false,
+            sid: 2,
+        },
+        Op::CreateBooking(3),
+    ];
+    let source = explore::render(1, &every);
+    let scenario =
+        switchboard_sim::scenario::Scenario::parse(std::path::Path::new("x.toml"), &source)
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(scenario.steps.len(), every.len());
+    assert!(explore::check(1, &every, &explore::options()).is_ok());
+}
+
+#[test]
+fn generation_reaches_every_operation_kind() {
+    let ops: Vec<explore::Op> = (0..20)
+        .flat_map(|case| explore::generate(3, case, 40))
+        .collect();
+    let kinds: std::collections::BTreeSet<String> = ops
+        .iter()
+        .map(|op| {
+            format!("{op:?}")
+                .split(['(', ' ', '{'])
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    for kind in [
+        "Advance",
+        "Confirm",
+        "Complete",
+        "Cancel",
+        "Close",
+        "Inbound",
+        "SitterSend",
+        "OwnerSend",
+        "SitterView",
+        "SitterList",
+        "Settings",
+        "Release",
+        "Reassign",
+        "Chaos",
+        "RivalSettings",
+        "RivalInbound",
+        "AddNumber",
+        "RawWebhook",
+        "CreateBooking",
+    ] {
+        assert!(kinds.contains(kind), "{kind} never generated: {kinds:?}");
+    }
+}
+
+#[test]
+fn swarm_trials_cover_every_case_once() {
+    let config = explore::SwarmConfig {
+        seed: 1,
+        cases: 10,
+        chunk: 4,
+        steps: 5,
+    };
+    assert_eq!(config.ranges(), vec![0..4, 4..8, 8..10]);
+}

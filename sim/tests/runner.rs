@@ -193,6 +193,63 @@ fn release_catches_a_thread_the_job_skipped() {
 }
 
 #[test]
+fn release_catches_a_thread_released_before_its_deadline() {
+    // The thread row forgets when it was bound (the binding rows remember): the engine's next
+    // run releases alice's thread a day before its inactivity deadline.
+    let steps = "[[steps]]\nadvance = \"1m\"\n\n[[steps]]\nadvance = \"10m\"\n";
+    check_caught_at(
+        "release",
+        steps,
+        0,
+        1,
+        "UPDATE threads SET bound_at = bound_at - 2 * 86400, release_due_at = 0 WHERE booking_id = 1;",
+    );
+}
+
+#[test]
+fn release_catches_a_rule_release_outside_a_job_run() {
+    check_caught(
+        "release",
+        TWO_STEPS,
+        0,
+        "INSERT INTO audit_events (org_id, seq, at, type, actor, thread_id, payload)
+         SELECT org_id, 1000, 0, 'pool.number.released', 'system', id, '{\"rule\": \"inactivityReleaseDays\"}' FROM threads WHERE booking_id = 1;",
+    );
+}
+
+#[test]
+fn capacity_ranks_by_binding_sequence_not_by_second_or_thread_id() {
+    // Bob's thread (the higher id) is bound first, under cap 1; then, in the same second,
+    // alice's thread joins the same number: a real breach, whatever the ids say.
+    check_caught(
+        "capacity",
+        TWO_STEPS,
+        0,
+        "UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);
+         UPDATE number_bindings SET released_at = bound_at WHERE thread_id = (SELECT id FROM threads WHERE booking_id = 1);
+         INSERT INTO number_bindings (org_id, thread_id, client_id, number_id, bound_at)
+             SELECT org_id, id, client_id, (SELECT number_id FROM threads WHERE booking_id = 2), (SELECT bound_at FROM threads WHERE booking_id = 2) FROM threads WHERE booking_id = 1;
+         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 2), bound_at = (SELECT bound_at FROM threads WHERE booking_id = 2), bound_cap = 1 WHERE booking_id = 1;
+         UPDATE message_numbers SET open_load = open_load + 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 2);",
+    );
+}
+
+#[test]
+fn harness_reports_an_audit_event_it_cannot_read() {
+    check_caught(
+        "harness",
+        TWO_STEPS,
+        0,
+        "UPDATE audit_events SET payload = '{}' WHERE id = (SELECT max(id) FROM audit_events WHERE type = 'pool.number.assigned');",
+    );
+}
+
+#[test]
+fn harness_reports_a_check_query_that_fails() {
+    check_caught("harness", TWO_STEPS, 0, "DROP INDEX bindings_released;");
+}
+
+#[test]
 fn audit_catches_a_binding_without_its_event() {
     check_caught(
         "audit",
@@ -279,4 +336,50 @@ expect = { status = 200 }
         .report
         .render();
     assert!(report.contains("[leak]"), "{report}");
+}
+
+/// Each expectation kind fails, at its step, with a message saying what was found.
+fn check_expectation_fails(steps: &str, message: &str) {
+    let outcome = run(steps, RunOptions::default());
+    let report = outcome
+        .failure
+        .unwrap_or_else(|| panic!("expected a failure containing {message:?}"))
+        .report
+        .render();
+    assert!(
+        report.contains(message),
+        "expected {message:?} in:\n{report}"
+    );
+}
+
+#[test]
+fn new_expectations_fail_when_they_should() {
+    let sitter_view = r#"
+[[steps]]
+advance = "1h"
+inbound = { from = "alice", to = "pool-1", body = "hello there" }
+
+[[steps]]
+request = { as = "sitter:sam", method = "GET", path = "/api/sitter/threads/{walk-alice}/messages" }
+"#;
+    check_expectation_fails(
+        &format!("{sitter_view}expect = {{ body_excludes = [\"hello there\"] }}\n"),
+        "the response body contains \"hello there\"",
+    );
+    check_expectation_fails(
+        &format!("{sitter_view}expect = {{ body_matches = 'goodbye' }}\n"),
+        "the response body does not match /goodbye/",
+    );
+    check_expectation_fails(
+        &format!("{sitter_view}expect = {{ json = {{ json = '{{\"sitterId\": null}}' }} }}\n"),
+        "at `/sitterId`: expected null",
+    );
+    check_expectation_fails(
+        "[[steps]]\nsettings = { minPoolReserve = 1 }\nexpect = { org = \"rival\", events = [{ type = \"settings.rotation.updated\" }] }\n",
+        "but the step emitted:\n  │   nothing",
+    );
+    check_expectation_fails(
+        "[[steps]]\nsettings = { minPoolReserve = 9 }\nas = \"rival-owner\"\nexpect = { org = \"rival\", alerts = [] }\n",
+        "open alerts are [\"pool.reserve.low\"], expected []",
+    );
 }

@@ -168,6 +168,18 @@ impl Scenario {
         self.world.numbers.iter().find(|n| n.name == name)
     }
 
+    /// The E.164 of the number named `name`: a world number, or one a step adds.
+    pub fn number_e164(&self, name: &str) -> Option<&str> {
+        self.number(name).map(|n| n.e164.as_str()).or_else(|| {
+            self.steps.iter().find_map(|step| match &step.action {
+                Action::Number(NumberAction::Add {
+                    name: added, e164, ..
+                }) if added == name => Some(e164.as_str()),
+                _ => None,
+            })
+        })
+    }
+
     /// The world sitter named `name`.
     pub fn sitter(&self, name: &str) -> Option<&Person> {
         self.world.sitters.iter().find(|n| n.name == name)

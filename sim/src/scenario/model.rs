@@ -14,9 +14,10 @@ use super::diagnostic::{Span, Spanned};
 use super::template::Template;
 
 /// The two organisations every world has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Org {
     /// The business under test (`main`, the default).
+    #[default]
     Main,
     /// A second, unrelated business (`rival`), for isolation tests.
     Rival,
@@ -413,6 +414,32 @@ pub enum Action {
         /// On whose behalf (step-level `as`, default owner).
         actor: Role,
     },
+    /// `webhook`: a provider webhook with exactly the given form fields (any may be missing or
+    /// malformed), signed as `signature` says.
+    Webhook(RawWebhook),
+    /// `number = { action = "add", ... }`: a number joins the pool mid-run.
+    Number(NumberAction),
+}
+
+/// A raw provider webhook (`webhook = { fields = { ... }, signature = "valid" }`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawWebhook {
+    /// Form fields in file order, sent as written (no normalisation, no defaults).
+    pub fields: Vec<(String, String)>,
+    /// Webhook signature.
+    pub signature: Signature,
+}
+
+/// A change to the world's numbers during the run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NumberAction {
+    /// `action = "add"`: a new number, created through the engine as at setup.
+    Add {
+        name: String,
+        e164: String,
+        class: NumberClass,
+        org: Org,
+    },
 }
 
 impl Action {
@@ -429,6 +456,8 @@ impl Action {
             Action::Settings { .. } => "settings",
             Action::Chaos { .. } => "chaos",
             Action::Release { .. } => "release",
+            Action::Webhook(_) => "webhook",
+            Action::Number(_) => "number",
         }
     }
 
@@ -436,7 +465,7 @@ impl Action {
     /// and `expect.json` can check (everything but waits; `release` answers
     /// with the job's statistics from `POST /api/ops/pool-release`).
     pub fn has_response(&self) -> bool {
-        !matches!(self, Action::Wait)
+        !matches!(self, Action::Wait | Action::Number(_))
     }
 }
 
@@ -477,9 +506,15 @@ pub struct Expect {
     pub no_events: Vec<Spanned<String>>,
     /// Thread bindings after the step.
     pub bindings: Vec<ExpectedBinding>,
-    /// The exact set of open alert types of org main after the step, sorted
+    /// The exact set of open alert types of the org after the step, sorted
     /// (`Some(vec![])`: no open alert; `None`: not checked).
     pub alerts: Option<Spanned<Vec<String>>>,
+    /// Whose `events`, `no_events` and `alerts` are checked (`org`, default main).
+    pub org: Org,
+    /// Texts the raw response body must not contain (`body_excludes`).
+    pub body_excludes: Vec<Spanned<String>>,
+    /// A regular expression the raw response body must match (`body_matches`).
+    pub body_matches: Option<Spanned<String>>,
     /// The `expect` table in the source, if present.
     pub span: Option<Span>,
 }
@@ -493,6 +528,8 @@ impl Expect {
             && self.no_events.is_empty()
             && self.bindings.is_empty()
             && self.alerts.is_none()
+            && self.body_excludes.is_empty()
+            && self.body_matches.is_none()
     }
 }
 

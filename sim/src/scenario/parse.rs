@@ -87,11 +87,12 @@ const BOOKING_KEYS: &[&str] = &[
 ];
 const USER_KEYS: &[&str] = &["name", "role", "org"];
 const ACTION_KEYS: &[&str] = &[
-    "request", "inbound", "send", "booking", "thread", "settings", "chaos", "release",
+    "request", "inbound", "send", "booking", "thread", "settings", "chaos", "release", "webhook",
+    "number",
 ];
 const STEP_KEYS: &[&str] = &[
     "name", "advance", "at", "as", "expect", "request", "inbound", "send", "booking", "thread",
-    "settings", "chaos", "release",
+    "settings", "chaos", "release", "webhook", "number",
 ];
 const EXPECT_KEYS: &[&str] = &[
     "status",
@@ -100,6 +101,9 @@ const EXPECT_KEYS: &[&str] = &[
     "no_events",
     "bindings",
     "alerts",
+    "org",
+    "body_excludes",
+    "body_matches",
 ];
 
 fn sp(r: std::ops::Range<usize>) -> Span {
@@ -150,20 +154,6 @@ fn quoted_list(items: &[&str]) -> String {
         .join(", ")
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// The closest candidate to `word`, if close enough to be a likely typo.
 fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     if word.len() > 64 {
@@ -172,7 +162,7 @@ fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Opt
     candidates
         .into_iter()
         .filter(|c| c.len() <= 64)
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| (strsim::levenshtein(word, c), c))
         .filter(|(d, c)| *d <= (c.chars().count().max(word.chars().count()) / 3).max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -443,6 +433,31 @@ fn to_json(v: &Val<'_>) -> PResult<Value> {
     })
 }
 
+/// The JSON text form of a JSON slot, `{ json = '...' }`: TOML has no `null`, so a body,
+/// `expect.json` or an event `payload` may be written as JSON text instead. `None` when `v` is
+/// not in that form (a table whose only key is `json`, holding a string).
+fn json_text(v: &Val<'_>) -> Option<PResult<Value>> {
+    let DeValue::Table(t) = v.get_ref() else {
+        return None;
+    };
+    let (key, text) = t.iter().next()?;
+    if t.len() != 1 || key.get_ref().as_ref() != "json" {
+        return None;
+    }
+    let DeValue::String(raw) = text.get_ref() else {
+        return None;
+    };
+    Some(serde_json::from_str(raw).map_err(|e| {
+        Issue::new(vspan(text), format!("invalid JSON text: {e}"), "not JSON")
+            .help("write JSON inside single quotes, like `{ json = '{\"sitterId\": null}' }`")
+    }))
+}
+
+/// A JSON slot in either form: a TOML value, or `{ json = '...' }` text.
+fn json_value(v: &Val<'_>) -> PResult<Value> {
+    json_text(v).unwrap_or_else(|| to_json(v))
+}
+
 fn json_table(v: &Val<'_>, what: &str) -> PResult<JsonTable> {
     let t = Tbl::of(v, what)?;
     let mut values = Map::new();
@@ -593,9 +608,55 @@ struct Parser<'s> {
 /// Converts a TOML syntax error.
 fn toml_issue(source: &str, e: &toml::de::Error) -> Issue {
     let span = e.span().map(sp).unwrap_or_else(|| Span::new(0, 0));
+    // TOML has no null: `x = null` reads as a malformed float. Say what is wrong instead.
+    let word: String = source
+        .get(span.start..)
+        .unwrap_or("")
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    if matches!(word.as_str(), "null" | "nil" | "None" | "NULL" | "Null") {
+        return Issue::new(
+            Span::new(span.start, span.start + word.len()),
+            format!("TOML has no `{word}`"),
+            "not a TOML value",
+        )
+        .help("to send or expect a JSON null, write the whole value as JSON text: `body = { json = '{\"sitterId\": null}' }` (also for `expect.json` and event `payload`)");
+    }
     let message = e.message().trim().replace('\n', "; ");
-    let _ = source;
     Issue::new(span, format!("invalid TOML: {message}"), "syntax error")
+}
+
+/// The rotation settings keys the engine knows, from its own defaults (not a copied list).
+fn settings_keys() -> Vec<String> {
+    match switchboard_core::settings::RotationSettings::default().to_json() {
+        Value::Object(map) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// An unknown key in a settings table is an error with a suggestion, like any other key.
+fn check_settings_keys(table: &JsonTable) -> PResult<()> {
+    let known = settings_keys();
+    for (key, span) in &table.key_spans {
+        if known.iter().any(|k| k == key) {
+            continue;
+        }
+        let mut issue = Issue::new(
+            *span,
+            format!("unknown rotation setting `{key}`"),
+            "unknown key",
+        );
+        issue = match suggest(key, known.iter().map(String::as_str)) {
+            Some(close) => issue.help(format!("did you mean `{close}`?")),
+            None => {
+                let list: Vec<&str> = known.iter().map(String::as_str).collect();
+                issue.help(format!("the settings are {}", quoted_list(&list)))
+            }
+        };
+        return Err(issue);
+    }
+    Ok(())
 }
 
 pub(crate) fn parse_document(source: &str) -> PResult<Parsed> {
@@ -636,6 +697,9 @@ pub(crate) fn parse_document(source: &str) -> PResult<Parsed> {
         .get("settings")
         .map(|v| json_table(v, "`settings`"))
         .transpose()?;
+    if let Some(table) = &settings {
+        check_settings_keys(table)?;
+    }
 
     let mut p = Parser {
         src: source,
@@ -1139,6 +1203,35 @@ impl<'s> Parser<'s> {
         Ok(template)
     }
 
+    /// An expected JSON value in either form, its placeholders checked.
+    fn expected_json(&self, v: &Val<'_>) -> PResult<Value> {
+        match json_text(v) {
+            Some(value) => {
+                let value = value?;
+                self.check_json_placeholders(&value, extent(v))?;
+                Ok(value)
+            }
+            None => {
+                self.check_placeholders(v)?;
+                to_json(v)
+            }
+        }
+    }
+
+    /// Validates the placeholders of every string inside parsed JSON text.
+    fn check_json_placeholders(&self, value: &Value, span: Span) -> PResult<()> {
+        match value {
+            Value::String(s) => self.template(&Spanned::new(s.clone(), span)).map(drop),
+            Value::Array(items) => items
+                .iter()
+                .try_for_each(|v| self.check_json_placeholders(v, span)),
+            Value::Object(map) => map
+                .values()
+                .try_for_each(|v| self.check_json_placeholders(v, span)),
+            _ => Ok(()),
+        }
+    }
+
     /// Validates the placeholders of every string inside a JSON-ish value.
     fn check_placeholders(&self, v: &Val<'_>) -> PResult<()> {
         match v.get_ref() {
@@ -1206,7 +1299,7 @@ impl<'s> Parser<'s> {
                 }
                 let template = self.template(&path)?;
                 let body = match t.get("body") {
-                    Some(b) => Some(Spanned::new(to_json(b)?, extent(b))),
+                    Some(b) => Some(Spanned::new(json_value(b)?, extent(b))),
                     None => None,
                 };
                 Action::Request(ApiRequest {
@@ -1260,12 +1353,35 @@ impl<'s> Parser<'s> {
                     body,
                 })
             }
+            "webhook" => {
+                let t = Tbl::of(v, "the `webhook` action")?;
+                t.check_keys(&["fields", "signature"])?;
+                let fields = Tbl::of(t.req("fields")?, "`webhook.fields`")?;
+                let fields = fields
+                    .entries()
+                    .into_iter()
+                    .map(|(key, _, value)| Ok((key.to_string(), string(value, key)?.value)))
+                    .collect::<PResult<Vec<_>>>()?;
+                let signature = opt_choice(
+                    &t,
+                    "signature",
+                    &[
+                        ("valid", Signature::Valid),
+                        ("missing", Signature::Missing),
+                        ("bad", Signature::Bad),
+                    ],
+                    Signature::Valid,
+                )?;
+                Action::Webhook(RawWebhook { fields, signature })
+            }
+            "number" => Action::Number(self.number_action(v)?),
             "booking" => Action::Booking(self.booking_action(v)?),
             "thread" => Action::Thread(self.thread_action(v)?),
-            "settings" => Action::Settings {
-                actor,
-                values: json_table(v, "`settings`")?,
-            },
+            "settings" => {
+                let values = json_table(v, "`settings`")?;
+                check_settings_keys(&values)?;
+                Action::Settings { actor, values }
+            }
             "chaos" => Action::Chaos {
                 actor,
                 config: json_table(v, "`chaos`")?,
@@ -1320,6 +1436,34 @@ impl<'s> Parser<'s> {
         t.what = format!("`{kind}` action `{}`", action.value);
         t.check_keys(keys)?;
         Ok((t, action.value))
+    }
+
+    fn number_action(&mut self, v: &Val<'_>) -> PResult<NumberAction> {
+        let (t, _) = self.sub_action(
+            v,
+            "number",
+            &[("add", &["action", "name", "e164", "class", "org"])],
+        )?;
+        let name = t.req_str("name")?;
+        let e164 = t.req_str("e164")?;
+        check_e164(&e164, "e164")?;
+        let class = opt_choice(
+            &t,
+            "class",
+            &[
+                ("pool", NumberClass::Pool),
+                ("front_desk", NumberClass::FrontDesk),
+            ],
+            NumberClass::Pool,
+        )?;
+        let org = opt_choice(&t, "org", ORGS, Org::Main)?;
+        self.names.define(&name, NameKind::Number)?;
+        Ok(NumberAction::Add {
+            name: name.value,
+            e164: e164.value,
+            class,
+            org,
+        })
     }
 
     fn booking_action(&mut self, v: &Val<'_>) -> PResult<BookingAction> {
@@ -1415,7 +1559,7 @@ impl<'s> Parser<'s> {
             span: Some(extent(v)),
             ..Expect::default()
         };
-        for key in ["status", "json"] {
+        for key in ["status", "json", "body_excludes", "body_matches"] {
             if let (Some(key_span), false) = (t.key_span(key), action.has_response()) {
                 let (message, help) = match action {
                     Action::Wait => (
@@ -1455,8 +1599,31 @@ impl<'s> Parser<'s> {
             expect.status = Some(Spanned::new(status, n.span));
         }
         if let Some(v) = t.get("json") {
-            self.check_placeholders(v)?;
-            expect.json = Some(Spanned::new(to_json(v)?, extent(v)));
+            expect.json = Some(Spanned::new(self.expected_json(v)?, extent(v)));
+        }
+        if let Some(v) = t.get("org") {
+            expect.org = choice(&string(v, "org")?, "org", ORGS)?;
+        }
+        if let Some(v) = t.get("body_excludes") {
+            for item in array(v, "body_excludes")? {
+                let text = string(item, "body_excludes")?;
+                if text.value.is_empty() {
+                    return Err(Issue::new(
+                        text.span,
+                        "an empty text is in every body",
+                        "empty",
+                    ));
+                }
+                expect.body_excludes.push(text);
+            }
+        }
+        if let Some(v) = t.get("body_matches") {
+            let pattern = string(v, "body_matches")?;
+            regex::Regex::new(&pattern.value).map_err(|e| {
+                Issue::new(pattern.span, "invalid regular expression", "here")
+                    .help(e.to_string().replace('\n', " "))
+            })?;
+            expect.body_matches = Some(pattern);
         }
         if let Some(v) = t.get("events") {
             for item in array(v, "events")? {
@@ -1465,10 +1632,7 @@ impl<'s> Parser<'s> {
                 let event_type = e.req_str("type")?;
                 check_event_type(&event_type)?;
                 let payload = match e.get("payload") {
-                    Some(p) => {
-                        self.check_placeholders(p)?;
-                        Some(to_json(p)?)
-                    }
+                    Some(p) => Some(self.expected_json(p)?),
                     None => None,
                 };
                 expect.events.push(ExpectedEvent {

@@ -108,6 +108,8 @@ pub fn parse_time(text: &str, start: i64) -> Result<i64, String> {
         start
             .checked_sub(secs)
             .ok_or_else(|| "the time is out of range".to_string())
+    } else if parse_duration(text).is_ok() {
+        Err(format!("an offset needs a sign: +{text}"))
     } else {
         parse_instant(text)
     }
