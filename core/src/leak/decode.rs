@@ -116,7 +116,7 @@ pub(crate) fn fold_text(text: &str) -> Option<Decoded> {
 /// Shortest run of base64 characters worth decoding (12 bytes of payload):
 /// shorter runs are ordinary words and ids, and cannot hide a phone number
 /// with its country code anyway.
-const MIN_BASE64_RUN: usize = 16;
+pub(crate) const MIN_BASE64_RUN: usize = 16;
 
 /// Every base64 or base64url segment of `text` (a maximal run of the
 /// alphabet, padding optional, at least [`MIN_BASE64_RUN`] long) that
@@ -124,6 +124,7 @@ const MIN_BASE64_RUN: usize = 16;
 /// URIs, tokens in query strings. Each decoded byte maps back to the start
 /// of its segment and the end to the segment's end, so a finding points at
 /// (and redaction replaces) the whole encoded segment.
+#[inline(never)]
 pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
     use base64::Engine as _;
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -157,6 +158,15 @@ pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
         }
         let url_safe = seg.iter().any(|&b| b == b'-' || b == b'_');
         let engine = if url_safe { &URL_SAFE } else { &STANDARD };
+        // Cheap rejection without allocating: the first 12 bytes must
+        // already look like text (ids and hashes decode to binary).
+        let mut head = [0u8; 12];
+        if !engine
+            .decode_slice(&seg[..16], &mut head)
+            .is_ok_and(|n| looks_like_text(&head[..n]))
+        {
+            continue;
+        }
         let Ok(decoded) = engine.decode(seg) else {
             continue;
         };
@@ -174,6 +184,19 @@ pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
         out.push((decoded, map));
     }
     out
+}
+
+/// Printable UTF-8 (a sequence cut at the end is fine): no control bytes
+/// other than tab and line breaks.
+fn looks_like_text(bytes: &[u8]) -> bool {
+    let valid = match std::str::from_utf8(bytes) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    };
+    valid
+        && bytes
+            .iter()
+            .all(|&b| b >= 0x20 && b != 0x7F || matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
 /// Compose a view-local map with the map of the view it was decoded from,

@@ -74,6 +74,28 @@ const RUN_KEEP: [u32; 256] = {
     t
 };
 
+/// All-ones for the base64/base64url alphabet (and `=`), 0 otherwise:
+/// `b64 = (b64 + 1) & B64_KEEP[b]` measures the longest run that could be
+/// a base64 segment, so strings without one skip that view for free.
+const B64_KEEP: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric()
+            || b == b'+'
+            || b == b'/'
+            || b == b'-'
+            || b == b'_'
+            || b == b'='
+        {
+            t[i] = u32::MAX;
+        }
+        i += 1;
+    }
+    t
+};
+
 /// What a text contains, cheaply: byte-class [`flag`]s and an upper bound
 /// on the digits in any phone digit run. The scanner skips every pass that
 /// the summary proves useless.
@@ -81,6 +103,8 @@ const RUN_KEEP: [u32; 256] = {
 pub(crate) struct Summary {
     pub flags: u8,
     pub max_run: u32,
+    /// Longest run of base64/base64url alphabet bytes.
+    pub max_b64: u32,
 }
 
 impl Summary {
@@ -88,18 +112,23 @@ impl Summary {
     pub const ALL: Summary = Summary {
         flags: u8::MAX,
         max_run: u32::MAX,
+        max_b64: u32::MAX,
     };
 
     pub fn of(text: &str) -> Summary {
         let (mut flags, mut run, mut max_run) = (0u8, 0u32, 0u32);
+        let (mut b64, mut max_b64) = (0u32, 0u32);
         for b in text.bytes() {
             flags |= FLAGS[b as usize];
             run = (run + RUN_ADD[b as usize]) & RUN_KEEP[b as usize];
             max_run = max_run.max(run);
+            b64 = (b64 + 1) & B64_KEEP[b as usize];
+            max_b64 = max_b64.max(b64);
         }
         Summary {
             flags: flags & !flag::QUOTE,
             max_run,
+            max_b64,
         }
     }
 }
@@ -252,6 +281,7 @@ impl Parser<'_> {
         let start = self.i;
         let b = self.b;
         let (mut flags, mut run, mut max_run) = (0u8, 0u32, 0u32);
+        let (mut b64, mut max_b64) = (0u32, 0u32);
         let mut i = self.i;
         loop {
             // Hot loop: table loads, OR, add/and/max per byte; no
@@ -264,6 +294,8 @@ impl Parser<'_> {
                 flags |= f;
                 run = (run + RUN_ADD[c as usize]) & RUN_KEEP[c as usize];
                 max_run = max_run.max(run);
+                b64 = (b64 + 1) & B64_KEEP[c as usize];
+                max_b64 = max_b64.max(b64);
                 i += 1;
             }
             match b.get(i) {
@@ -276,12 +308,21 @@ impl Parser<'_> {
                         return Err(NotJson);
                     }
                     i += 2;
+                    b64 = 0;
                 }
                 _ => return Err(NotJson),
             }
         }
         self.i = i + 1;
-        Ok((start, i, Summary { flags, max_run }))
+        Ok((
+            start,
+            i,
+            Summary {
+                flags,
+                max_run,
+                max_b64,
+            },
+        ))
     }
 
     fn object(&mut self, v: &mut impl Visitor, depth: usize) -> Result<(), NotJson> {

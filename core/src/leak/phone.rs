@@ -9,6 +9,9 @@
 //! contains the NSN as a suffix window, so indexing the NSN alone already
 //! catches those; the prefix is only used to extend the reported match.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use super::chars::{self, Class};
 
 /// Powers of ten up to 10^18.
@@ -44,7 +47,24 @@ impl E164 {
     /// Parse strict E.164 (`+`, then ASCII digits only) and split it into
     /// country code and national significant number with libphonenumber's
     /// metadata (the `phonenumber` crate), never with a hand-kept table.
+    ///
+    /// Results are memoised process-wide (libphonenumber parsing and the
+    /// forms cost tens of microseconds per number, and the engine rebuilds
+    /// its scanner whenever contacts change).
     pub fn parse(s: &str) -> Result<E164, &'static str> {
+        static MEMO: LazyLock<Mutex<HashMap<String, Result<E164, &'static str>>>> =
+            LazyLock::new(Default::default);
+        if let Some(hit) = MEMO.lock().unwrap_or_else(|p| p.into_inner()).get(s) {
+            return hit.clone();
+        }
+        let parsed = E164::parse_uncached(s);
+        MEMO.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(s.to_string(), parsed.clone());
+        parsed
+    }
+
+    fn parse_uncached(s: &str) -> Result<E164, &'static str> {
         let digits = s.strip_prefix('+').ok_or("must start with '+' (E.164)")?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err("only ASCII digits may follow '+'");
@@ -112,7 +132,10 @@ pub(crate) fn dialable_forms(number: &phonenumber::PhoneNumber, nsn: &str) -> Ve
         db.by_code(&number.code().value())
             .and_then(|m| m.into_iter().next())
     });
-    if let Some(meta) = meta {
+    // Only regions whose metadata rewrites national numbers (a transform
+    // rule) format them with extra digits; elsewhere the national format is
+    // trunk prefix + NSN and formatting (regex work) is skipped.
+    if let Some(meta) = meta.filter(|m| m.national_prefix_transform_rule().is_some()) {
         let national: String = number
             .format()
             .mode(phonenumber::Mode::National)
@@ -137,7 +160,15 @@ pub(crate) fn dialable_forms(number: &phonenumber::PhoneNumber, nsn: &str) -> Ve
             }
         }
     }
-    if !number.is_valid() {
+    // A legacy token makes the NSN longer than any national number of the
+    // region: only then is validity (regex work) checked.
+    let too_long = meta.is_some_and(|m| {
+        !m.descriptors()
+            .general()
+            .possible_length()
+            .contains(&(nsn.len() as u16))
+    });
+    if too_long && !number.is_valid() {
         for skip in 1..=2 {
             let Some(rest) = nsn.get(skip..) else { break };
             let candidate = format!("+{}{rest}", number.code().value());

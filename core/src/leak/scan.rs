@@ -79,9 +79,10 @@ static E164_RE: LazyLock<Regex> =
 static US_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\(?\b[2-9]\d{2}\)?[-.\s]?\d{3}[-.\s]?\d{4}\b").expect("constant regex")
 });
-static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("constant regex")
-});
+/// Email-shaped: Unicode word characters (internationalised addresses are
+/// addresses too), so the shape never depends on the script.
+static EMAIL_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.\w{2,}").expect("constant regex"));
 /// ISO dates (and `01/05/2024`-style dates) and clock times, alone or in
 /// sequence (`2026-03-02 09:00`,
 /// `09:00–10:30`, `09:00:00.123+01:00`): digit runs of this shape are not
@@ -383,7 +384,7 @@ impl LeakScanner {
     ) {
         let sum = Summary::of(view.text);
         let derived = if depth < MAX_DEPTH {
-            derived_views(view.text, sum.flags)
+            derived_views(view.text, sum)
         } else {
             Vec::new()
         };
@@ -422,7 +423,16 @@ impl LeakScanner {
 /// percent-encoding, HTML references), the folded view (NFKC, default
 /// ignorables removed) and every base64 / base64url segment that decodes
 /// to text (JWT parts, `data:` URIs). Each carries its offset map.
-fn derived_views(text: &str, flags: u8) -> Vec<decode::Decoded> {
+#[inline]
+fn derived_views(text: &str, sum: Summary) -> Vec<decode::Decoded> {
+    let any = sum.flags & (flag::BACKSLASH | flag::PERCENT | flag::AMP | flag::NON_ASCII) != 0
+        || sum.max_b64 >= decode::MIN_BASE64_RUN as u32;
+    if any { derive(text, sum) } else { Vec::new() }
+}
+
+#[inline(never)]
+fn derive(text: &str, sum: Summary) -> Vec<decode::Decoded> {
+    let flags = sum.flags;
     let mut views = Vec::new();
     if flags & (flag::BACKSLASH | flag::PERCENT | flag::AMP) != 0
         && let Some(d) = decode::decode_text(text)
@@ -434,7 +444,9 @@ fn derived_views(text: &str, flags: u8) -> Vec<decode::Decoded> {
     {
         views.push(d);
     }
-    views.extend(decode::base64_segments(text));
+    if sum.max_b64 >= decode::MIN_BASE64_RUN as u32 {
+        views.extend(decode::base64_segments(text));
+    }
     views
 }
 
@@ -564,7 +576,7 @@ impl<'s> Engine<'s> {
         if depth >= MAX_DEPTH {
             return false;
         }
-        for (t, local) in derived_views(view.text, sum.flags) {
+        for (t, local) in derived_views(view.text, sum) {
             let map = decode::compose(&local, |o| view.off(o));
             let v = View {
                 text: &t,
@@ -704,6 +716,7 @@ impl json::Visitor for Walker<'_, '_, '_> {
             let sum = Summary {
                 flags: flag::DIGIT,
                 max_run: (e - s) as u32,
+                max_b64: 0,
             };
             self.eng.plain(sub, sum);
         }
