@@ -224,8 +224,6 @@ impl Engine {
             let Some((number, org, class)) = number else {
                 return Err(Error::NotFound(format!("number {to}")));
             };
-            let from = phone::normalize("From", &inbound.from, crate::world::org_region(tx, org)?)?;
-            let inbound = &Inbound { from, to: to.clone(), ..inbound.clone() };
             let seen: Option<(i64, Option<i64>, String)> = tx
                 .prepare_cached(
                     "SELECT id, thread_id, routed_to FROM messages WHERE org_id = ?1 AND provider_sid = ?2",
@@ -240,6 +238,9 @@ impl Engine {
                     duplicate: true,
                 });
             }
+            // A repeated MessageSid was answered above whatever its `From`; a new one is read now.
+            let from = phone::normalize("From", &inbound.from, crate::world::org_region(tx, org)?)?;
+            let inbound = &Inbound { from, to: to.clone(), ..inbound.clone() };
             let ctx = Ctx { org, now, actor: "provider" };
             let mut trace = vec![json!({
                 "step": "number",

@@ -137,7 +137,7 @@ impl Checker {
     fn routing(&mut self, conn: &Connection, out: &mut Vec<Violation>) {
         let routed: Vec<(i64, i64, Option<i64>, String, i64)> = q(
             conn,
-            "SELECT id, org_id, thread_id, routed_to, at FROM messages WHERE +id > ?1 ORDER BY id",
+            "SELECT id, org_id, thread_id, routed_to, at FROM messages WHERE id > ?1 ORDER BY id",
             [self.message_cursor],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         );

@@ -187,3 +187,39 @@ fn chaos_failure_quotes_the_recipient_like_a_real_provider() {
     );
     assert_eq!(fx.events("message.send_failed").len(), 1);
 }
+
+#[test]
+fn two_open_threads_of_one_phone_on_one_number_are_ambiguous_and_go_to_the_owner_inbox() {
+    // Assignment never lets a household share a number; state from before that rule might.
+    let fx = Fixture::new(2, 1, json!({"maxConcurrentThreadsPerPoolNumber": 2}));
+    let mut twin = contact("client", 9);
+    twin.phone = client_phone(0);
+    let twin = fx.engine.create_client(fx.org, &twin).unwrap();
+    let first = fx.open(0);
+    let (second, _) = fx
+        .engine
+        .open_thread(fx.org, "test", twin, None, None)
+        .unwrap();
+    assert_ne!(
+        fx.binding(first),
+        fx.binding(second),
+        "a household never shares a number"
+    );
+    fx.engine.inspect(|c| {
+        c.execute_batch(&format!(
+            "UPDATE message_numbers SET open_load = 0 WHERE id = (SELECT number_id FROM threads WHERE id = {second});
+             UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE id = {first}) WHERE id = {second};
+             UPDATE message_numbers SET open_load = 2 WHERE id = (SELECT number_id FROM threads WHERE id = {first});"
+        ))
+        .unwrap()
+    });
+    let outcome = fx
+        .inbound(&client_phone(0), &pool_e164(0), "which one?", "SMamb")
+        .unwrap();
+    assert_eq!(outcome.routed_to, "owner_inbox");
+    assert_eq!(outcome.thread_id, None);
+    assert_eq!(fx.events("routing.unmapped").len(), 1);
+    let inbox = fx.engine.inbox(fx.org).unwrap();
+    let trace = inbox[0].metadata["routing"]["trace"].to_string();
+    assert!(trace.contains("ambiguous"), "{trace}");
+}
