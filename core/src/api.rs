@@ -25,6 +25,7 @@ use crate::auth::{Access, Caller};
 use crate::bookings::{BookingStatus, NewBooking};
 use crate::ids::{self, Kind};
 use crate::messaging::Inbound;
+use crate::pages;
 use crate::pool::ThreadStatus;
 use crate::{Engine, Error, Timestamp};
 
@@ -169,6 +170,25 @@ fn routes() -> Vec<Route> {
             Access::Provider,
             post(post_webhook),
         ),
+        // The staff pages (DESIGN.md §4), in `pages`.
+        route("GET", "/", Access::Page, get(pages::home)),
+        route(
+            "GET",
+            "/settings/rotation",
+            Access::Page,
+            get(pages::settings_page),
+        ),
+        route("GET", "/audit", Access::Page, get(pages::audit_page)),
+        route("GET", "/alerts", Access::Page, get(pages::alerts_page)),
+        route("GET", "/login", Access::Public, get(pages::login_form)),
+        route("POST", "/login", Access::Public, post(pages::login)),
+        route("POST", "/logout", Access::Public, post(pages::logout)),
+        route(
+            "GET",
+            "/static/{file}",
+            Access::Public,
+            get(pages::static_file),
+        ),
     ]
 }
 
@@ -187,7 +207,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         ));
         router = router.route(spec.path, guarded);
     }
-    router.fallback(not_found).with_state(engine)
+    router
+        .fallback(not_found)
+        .layer(middleware::from_fn(pages::security_headers))
+        .with_state(engine)
 }
 
 async fn not_found() -> Response {
@@ -200,20 +223,29 @@ async fn guard(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if access == Access::Provider {
-        // The webhook authenticates by signature over the raw body, in its handler.
+    if matches!(access, Access::Provider | Access::Public) {
+        // The webhook authenticates by signature over the raw body, in its handler; the login
+        // form and static files need no caller (their POSTs check the Origin themselves).
         return next.run(request).await;
     }
-    let caller = bearer(request.headers())
-        .ok_or(Error::Unauthenticated)
-        .and_then(|token| engine.authenticate(token))
+    let caller = authenticate(&engine, request.method(), request.headers())
         .and_then(|caller| engine.authorize(access, &caller).map(|()| caller));
     match caller {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
+        Err(error) if access == Access::Page => pages::refusal(error),
         Err(error) => error.into_response(),
+    }
+}
+
+/// The bearer token when one is sent; otherwise the browser's session cookie, whose
+/// state-changing requests must also come from this server's origin (CSRF).
+fn authenticate(engine: &Engine, method: &Method, headers: &HeaderMap) -> Result<Caller, Error> {
+    match bearer(headers) {
+        Some(token) => engine.authenticate(token),
+        None => pages::session::cookie_caller(engine, method, headers),
     }
 }
 

@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 5] = [
+const MIGRATION_FILES: [(&str, &str); 6] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -29,6 +29,10 @@ const MIGRATION_FILES: [(&str, &str); 5] = [
     (
         "005_hash_candidates_index.sql",
         include_str!("../migrations/005_hash_candidates_index.sql"),
+    ),
+    (
+        "008_web_sessions.sql",
+        include_str!("../migrations/008_web_sessions.sql"),
     ),
 ];
 

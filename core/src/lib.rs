@@ -21,6 +21,7 @@ pub mod ids;
 pub mod leak;
 pub mod messaging;
 mod operations;
+pub mod pages;
 pub mod pool;
 pub mod rendezvous;
 pub mod settings;

@@ -76,7 +76,7 @@ impl Default for RotationSettings {
 
 /// Upper bound for every integer setting: ten years of days/hours keeps deadline arithmetic far
 /// from overflow while allowing any real configuration.
-const MAX_SETTING: i64 = 100_000;
+pub const MAX_SETTING: i64 = 100_000;
 
 fn int_in(value: &Value, min: i64) -> Result<i64, String> {
     match value.as_i64() {
