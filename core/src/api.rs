@@ -171,7 +171,6 @@ fn routes() -> Vec<Route> {
             post(post_webhook),
         ),
         // The staff pages (DESIGN.md §4), in `pages`.
-        route("GET", "/", Access::Page, get(pages::home)),
         route(
             "GET",
             "/settings/rotation",

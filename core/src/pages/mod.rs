@@ -204,11 +204,6 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-/// `GET /`: the staff home.
-pub async fn home() -> Response {
-    Redirect::to(STAFF_HOME).into_response()
-}
-
 /// One input of the settings form.
 #[derive(Serialize)]
 struct SettingField {

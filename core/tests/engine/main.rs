@@ -4,6 +4,7 @@
 mod api_roles;
 mod assignment;
 mod concurrency;
+mod pages;
 mod release;
 mod routing;
 mod support;
