@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod proof;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +56,16 @@ enum Command {
         /// JSON or HAR files to scan.
         files: Vec<PathBuf>,
     },
+    /// Prove the runtime requirements in a real browser: boots the server in-process, drives
+    /// headless Chromium, writes screenshots, a HAR, proof.json and proof.md.
+    Proof {
+        /// Folder for the artifacts (created if missing).
+        #[arg(long, default_value = "proof")]
+        out: PathBuf,
+        /// The Chromium binary (default: chromium, chromium-browser or google-chrome on PATH).
+        #[arg(long)]
+        chrome: Option<PathBuf>,
+    },
     /// Serve the engine's HTTP API on a socket (the same Router the simulator drives).
     Serve {
         /// SQLite database file (created if missing).
@@ -85,6 +96,7 @@ fn main() -> ExitCode {
             out,
         } => commands::explore(seed, cases, steps, &out),
         Command::Scan { contacts, files } => commands::scan(&contacts, &files),
+        Command::Proof { out, chrome } => proof::run(&proof::ProofOptions { out, chrome }),
         Command::Serve {
             db,
             addr,

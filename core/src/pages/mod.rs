@@ -62,6 +62,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 });
 
 /// Adds the security headers to every response of the router (pages, API, errors).
+/// `Referrer-Policy: same-origin`, not `no-referrer`: under `no-referrer` browsers send
+/// `Origin: null` on form posts, and the CSRF check needs the real origin.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -75,7 +77,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     );
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     response
 }
