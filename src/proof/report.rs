@@ -108,12 +108,13 @@ impl Report {
 
     pub fn to_markdown(&self) -> String {
         let mut md = format!(
-            "# Switchboard runtime proof\n\nResult: **{}**\n\n| requirement | check | artifact | result |\n|---|---|---|---|\n",
+            "# Switchboard runtime proof\n\nResult: **{}**\n\n",
             if self.passed() { "PASS" } else { "FAIL" }
         );
         if let Some(error) = &self.error {
-            md.push_str(&format!("\nStopped early: {error}\n\n"));
+            md.push_str(&format!("Stopped early: {error}\n\n"));
         }
+        md.push_str("| requirement | check | artifact | result |\n|---|---|---|---|\n");
         for (id, title) in REQUIREMENTS {
             for c in self.checks.iter().filter(|c| c.requirement == id) {
                 md.push_str(&format!(

@@ -395,18 +395,31 @@ fn stored_event(demo: &DemoWorld, event_type: &str, thread: i64) -> Result<Value
         .ok_or_else(|| format!("no {event_type} event stored"))
 }
 
+/// What the audit page must show for one requirement.
+struct AuditWant<'a> {
+    requirement: &'static str,
+    event_type: &'a str,
+    thread: i64,
+    /// `(dotted field, text)` the event's row must show.
+    expected: &'a [(&'a str, String)],
+    shot: &'static str,
+}
+
 /// Checks the audit page filtered to `event_type`: the row about `thread` has `expected`
 /// fields and shows every stored payload field; the document came over the wire with 200.
 async fn check_audit(
     ctx: &Ctx<'_>,
     net: &NetworkLog,
-    requirement: &'static str,
-    event_type: &str,
-    thread: i64,
-    expected: &[(&str, String)],
-    shot: &'static str,
+    want: &AuditWant<'_>,
     report: &mut Report,
 ) -> Result<(), String> {
+    let AuditWant {
+        requirement,
+        event_type,
+        thread,
+        expected,
+        shot,
+    } = *want;
     let path = format!("/audit?type={event_type}");
     ctx.goto(&path).await?;
     ctx.shot(shot).await?;
@@ -509,17 +522,14 @@ async fn requirement_c(
         ("capacityCheck.totalPoolCount", "3".to_string()),
         ("context.stickyReuseKey", "threadId".to_string()),
     ];
-    check_audit(
-        ctx,
-        net,
-        "c",
-        "pool.number.assigned",
+    let want = AuditWant {
+        requirement: "c",
+        event_type: "pool.number.assigned",
         thread,
-        &expected,
-        "c-audit-assigned.png",
-        report,
-    )
-    .await?;
+        expected: &expected,
+        shot: "c-audit-assigned.png",
+    };
+    check_audit(ctx, net, &want, report).await?;
     Ok(thread)
 }
 
@@ -632,17 +642,14 @@ async fn requirement_d(
         ("settings.postBookingGraceHours", "72".to_string()),
         ("settings.maxPoolThreadLifetimeDays", "30".to_string()),
     ];
-    check_audit(
-        ctx,
-        net,
-        "d",
-        "pool.number.released",
+    let want = AuditWant {
+        requirement: "d",
+        event_type: "pool.number.released",
         thread,
-        &expected,
-        "d-audit-released.png",
-        report,
-    )
-    .await
+        expected: &expected,
+        shot: "d-audit-released.png",
+    };
+    check_audit(ctx, net, &want, report).await
 }
 
 async fn alerts_page(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
