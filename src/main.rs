@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod proof;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -71,6 +72,16 @@ enum Command {
         /// `text` (one line per finding) or `json` (one document).
         #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
         format: ScanFormat,
+    },
+    /// Prove the runtime requirements in a real browser: boots the server in-process, drives
+    /// headless Chromium, writes screenshots, a HAR, proof.json and proof.md.
+    Proof {
+        /// Folder for the artifacts (created if missing).
+        #[arg(long, default_value = "proof")]
+        out: PathBuf,
+        /// The Chromium binary (default: chromium, chromium-browser or google-chrome on PATH).
+        #[arg(long)]
+        chrome: Option<PathBuf>,
     },
     /// Serve the engine's HTTP API on a socket (the same Router the simulator drives).
     Serve {
@@ -161,6 +172,7 @@ fn main() -> ExitCode {
             files,
             format,
         } => commands::scan(&contacts, &files, format.into()),
+        Command::Proof { out, chrome } => proof::run(&proof::ProofOptions { out, chrome }),
         Command::Serve {
             db,
             addr,

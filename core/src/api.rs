@@ -26,6 +26,7 @@ use crate::bookings::{BookingStatus, NewBooking};
 use crate::http_json::JsonBody;
 use crate::ids::{self, Kind};
 use crate::messaging::Inbound;
+use crate::pages;
 use crate::pool::ThreadStatus;
 use crate::{Engine, Error, Timestamp};
 
@@ -172,6 +173,24 @@ fn routes() -> Vec<Route> {
             Access::Provider,
             post(post_webhook),
         ),
+        // The staff pages (DESIGN.md §4), in `pages`.
+        route(
+            "GET",
+            "/settings/rotation",
+            Access::Page,
+            get(pages::settings_page),
+        ),
+        route("GET", "/audit", Access::Page, get(pages::audit_page)),
+        route("GET", "/alerts", Access::Page, get(pages::alerts_page)),
+        route("GET", "/login", Access::Public, get(pages::login_form)),
+        route("POST", "/login", Access::Public, post(pages::login)),
+        route("POST", "/logout", Access::Public, post(pages::logout)),
+        route(
+            "GET",
+            "/static/{file}",
+            Access::Public,
+            get(pages::static_file),
+        ),
     ]
 }
 
@@ -193,6 +212,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
     router
         .fallback(not_found)
         .layer(middleware::map_response(crate::http_json::json_errors))
+        .layer(middleware::from_fn(pages::security_headers))
         .with_state(engine)
 }
 
@@ -206,20 +226,29 @@ async fn guard(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if access == Access::Provider {
-        // The webhook authenticates by signature over the raw body, in its handler.
+    if matches!(access, Access::Provider | Access::Public) {
+        // The webhook authenticates by signature over the raw body, in its handler; the login
+        // form and static files need no caller (their POSTs check the Origin themselves).
         return next.run(request).await;
     }
-    let caller = bearer(request.headers())
-        .ok_or(Error::Unauthenticated)
-        .and_then(|token| engine.authenticate(token))
+    let caller = authenticate(&engine, request.method(), request.headers())
         .and_then(|caller| engine.authorize(access, &caller).map(|()| caller));
     match caller {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
+        Err(error) if access == Access::Page => pages::refusal(error),
         Err(error) => error.into_response(),
+    }
+}
+
+/// The bearer token when one is sent; otherwise the browser's session cookie, whose
+/// state-changing requests must also come from this server's origin (CSRF).
+fn authenticate(engine: &Engine, method: &Method, headers: &HeaderMap) -> Result<Caller, Error> {
+    match bearer(headers) {
+        Some(token) => engine.authenticate(token),
+        None => pages::session::cookie_caller(engine, method, headers),
     }
 }
 

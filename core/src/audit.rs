@@ -100,6 +100,42 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
 }
 
+/// An `audit_events` row as selected by [`timeline`] and [`newest_first`] (payload still text).
+struct RawEvent {
+    seq: i64,
+    at: Timestamp,
+    event_type: String,
+    actor: String,
+    thread: Option<i64>,
+    payload: String,
+}
+
+fn raw_event(r: &rusqlite::Row) -> rusqlite::Result<RawEvent> {
+    Ok(RawEvent {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        event_type: r.get(2)?,
+        actor: r.get(3)?,
+        thread: r.get(4)?,
+        payload: r.get(5)?,
+    })
+}
+
+impl RawEvent {
+    fn into_event(self) -> Result<AuditEvent> {
+        let payload = serde_json::from_str(&self.payload)
+            .map_err(|e| Error::Corrupt(format!("audit payload {}: {e}", self.seq)))?;
+        Ok(AuditEvent {
+            seq: self.seq,
+            at: self.at,
+            event_type: self.event_type,
+            actor: self.actor,
+            thread_id: self.thread.map(|t| ids::format(Kind::Thread, t)),
+            payload,
+        })
+    }
+}
+
 pub fn timeline(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
     let mut stmt = tx.prepare_cached(
         "SELECT seq, at, type, actor, thread_id, payload FROM audit_events
@@ -120,30 +156,41 @@ pub fn timeline(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Vec<Au
             query.after_seq,
             query.limit
         ],
-        |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Timestamp>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        },
+        raw_event,
     )?;
-    let mut events = Vec::new();
-    for row in rows {
-        let (seq, at, event_type, actor, thread, payload) = row?;
-        let payload = serde_json::from_str(&payload)
-            .map_err(|e| Error::Corrupt(format!("audit payload {seq}: {e}")))?;
-        events.push(AuditEvent {
-            seq,
-            at,
-            event_type,
-            actor,
-            thread_id: thread.map(|t| ids::format(Kind::Thread, t)),
-            payload,
-        });
-    }
-    Ok(events)
+    rows.map(|row| row?.into_event()).collect()
+}
+
+/// One page of the timeline, newest first (the audit page): events of `event_type` and/or
+/// `thread` with `seq` below `before_seq` (all when `None`), at most `limit`.
+pub fn newest_first(
+    tx: &Transaction,
+    org: i64,
+    event_type: Option<&str>,
+    thread: Option<i64>,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEvent>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT seq, at, type, actor, thread_id, payload FROM audit_events
+         WHERE org_id = ?1
+           AND (?2 IS NULL OR type = ?2)
+           AND (?3 IS NULL OR thread_id = ?3)
+           AND (?4 IS NULL OR seq < ?4)
+         ORDER BY seq DESC
+         LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![org, event_type, thread, before_seq, limit],
+        raw_event,
+    )?;
+    rows.map(|row| row?.into_event()).collect()
+}
+
+/// The distinct event types of an org, sorted (the audit page's type filter).
+pub fn event_types(tx: &Transaction, org: i64) -> Result<Vec<String>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT DISTINCT type FROM audit_events WHERE org_id = ?1 ORDER BY type")?;
+    let rows = stmt.query_map([org], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

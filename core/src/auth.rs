@@ -55,6 +55,12 @@ pub enum Access {
     Sitter,
     /// The SMS provider: the request must carry a valid signature when a secret is configured.
     Provider,
+    /// A staff page (DESIGN.md §4): owners and admins; a sitter gets a 403 page, a caller without
+    /// a session is redirected to `/login`.
+    Page,
+    /// The login form and the pages' static assets: no caller needed. Their handlers check the
+    /// `Origin` of every state-changing request themselves.
+    Public,
 }
 
 impl Access {
@@ -128,13 +134,17 @@ impl Engine {
     /// Applies the route's declared access to the caller.
     pub fn authorize(&self, access: Access, caller: &Caller) -> Result<()> {
         match (access, caller.role) {
-            (Access::Staff { .. }, Role::Owner | Role::Admin) => Ok(()),
+            (Access::Staff { .. } | Access::Page, Role::Owner | Role::Admin) => Ok(()),
+            (Access::Page, Role::Sitter) => Err(Error::Forbidden(
+                "Access denied: owner or admin only".into(),
+            )),
             (Access::Staff { sitter_denial }, Role::Sitter) => {
                 Err(Error::Forbidden(sitter_denial.into()))
             }
             (Access::Sitter, Role::Sitter) if caller.sitter.is_some() => Ok(()),
             (Access::Sitter, _) => Err(Error::Forbidden("Access denied: sitters only".into())),
             (Access::Provider, _) => Err(Error::Forbidden("provider route".into())),
+            (Access::Public, _) => Err(Error::Forbidden("public route".into())),
         }
     }
 }

@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 6] = [
+const MIGRATION_FILES: [(&str, &str); 7] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -33,6 +33,10 @@ const MIGRATION_FILES: [(&str, &str); 6] = [
     (
         "006_routing.sql",
         include_str!("../migrations/006_routing.sql"),
+    ),
+    (
+        "008_web_sessions.sql",
+        include_str!("../migrations/008_web_sessions.sql"),
     ),
 ];
 

@@ -24,6 +24,7 @@ pub mod leak;
 pub mod messaging;
 mod operations;
 pub mod phone;
+pub mod pages;
 pub mod pool;
 pub mod rendezvous;
 pub mod settings;

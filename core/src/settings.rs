@@ -77,7 +77,7 @@ impl Default for RotationSettings {
 /// Upper bound for every integer setting (the six integer rotation settings and chaos `delayMs`):
 /// ten years of days/hours keeps deadline arithmetic far from overflow while allowing any real
 /// configuration. Documented in README.md ("The HTTP API"); a larger value is 400 naming the key.
-const MAX_SETTING: i64 = 100_000;
+pub const MAX_SETTING: i64 = 100_000;
 
 fn int_in(value: &Value, min: i64) -> Result<i64, String> {
     match value.as_i64() {

@@ -113,6 +113,10 @@ fn expected(
     refers_to_main_org: bool,
 ) -> Option<(u16, Option<&'static str>)> {
     match (spec.access, who) {
+        // Pages: no session → redirect to /login; a sitter → a 403 page (HTML, no JSON message).
+        (Access::Page, Who::Anonymous) => Some((303, None)),
+        (Access::Page, Who::Sitter | Who::OtherSitter) => Some((403, None)),
+        (Access::Page, Who::Owner | Who::Admin | Who::RivalOwner) => None,
         (_, Who::Anonymous) if spec.access != Access::Provider => Some((401, None)),
         (Access::Provider, _) => None,
         (Access::Staff { .. }, Who::Owner | Who::Admin) => None,
@@ -154,6 +158,9 @@ async fn every_route_enforces_the_role_table_and_refusals_change_nothing() {
             };
             if spec.access == Access::Provider {
                 continue; // authenticated by signature: see routing::webhook_route_checks_the_signature...
+            }
+            if spec.access == Access::Public {
+                continue; // login form and static files: see pages.rs
             }
             let before = w.fx.dump();
             let (status, response) = w.fx.call(token.as_deref(), spec.method, &path, body).await;

@@ -6,6 +6,7 @@ mod assignment;
 mod concurrency;
 mod http_hygiene;
 mod outbound;
+mod pages;
 mod release;
 mod routing;
 mod support;
