@@ -233,6 +233,19 @@ fn shows_saved(values: &Value) -> bool {
 }
 
 async fn requirement_a(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
+    // A bad value first: the page must show the server's message next to that field.
+    let bad = "maxConcurrentThreadsPerPoolNumber";
+    let status = ctx.save_settings(&[(bad, "0")]).await?;
+    let slot = format!("document.getElementById('error-{bad}').textContent");
+    let message = eval(ctx.page, &slot).await?;
+    let message = message.as_str().unwrap_or_default().to_string();
+    report.check(
+        "a",
+        format!("an invalid {bad}=0 is refused with its error shown next to the field"),
+        "proof.har",
+        status.starts_with("Not saved") && message.contains(">= 1"),
+        format!("status {status:?}, field error {message:?}"),
+    );
     let status = ctx.save_settings(&SAVED).await?;
     report.check(
         "a",
