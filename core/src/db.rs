@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 5] = [
+const MIGRATION_FILES: [(&str, &str); 6] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -30,11 +30,27 @@ const MIGRATION_FILES: [(&str, &str); 5] = [
         "005_hash_candidates_index.sql",
         include_str!("../migrations/005_hash_candidates_index.sql"),
     ),
+    (
+        "009_hash_ring.sql",
+        include_str!("../migrations/009_hash_ring.sql"),
+    ),
 ];
 
-/// Numbered migrations; `PRAGMA user_version` records how many have been applied.
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(MIGRATION_FILES.iter().map(|(_, sql)| M::up(sql)).collect()));
+/// Numbered migrations; `PRAGMA user_version` records how many have been applied. The ring
+/// migration also puts the existing pool numbers on the ring (the hash is computed in Rust).
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(
+        MIGRATION_FILES
+            .iter()
+            .map(|(name, sql)| match *name {
+                "009_hash_ring.sql" => M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
+                    Ok(crate::hash_ring::add_missing(tx)?)
+                }),
+                _ => M::up(sql),
+            })
+            .collect(),
+    )
+});
 
 /// Where the engine keeps its data.
 #[derive(Debug, Clone)]
