@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use rusqlite::{Connection, params};
 use serde_json::json;
+use switchboard_core::hash_ring;
 use switchboard_core::pool::{Assignment, ThreadStatus};
-use switchboard_core::rendezvous;
 use switchboard_core::settings::Strategy;
 
 use support::{ACTOR, Spec, World};
@@ -128,9 +128,12 @@ fn baseline_assign(
             candidates.first()
         }
         Strategy::HashShuffle => {
+            // The original: hash the key and index the candidate list (ordered here by id, which
+            // the original forgot). One hash per call, not one per candidate: a lower bound.
             let key = format!("cli_{client}");
-            let id = rendezvous::choose(&key, candidates.iter().map(|c| (c.0, c.1.as_str())));
-            candidates.iter().find(|c| Some(c.0) == id)
+            candidates.sort_by_key(|c| c.0);
+            let hash = hash_ring::fmix64(hash_ring::fnv1a64(&[key.as_bytes()]));
+            candidates.get((hash % candidates.len().max(1) as u64) as usize)
         }
     };
     let (number, e164, previous, _) = chosen.expect("baseline found no number").clone();

@@ -8,6 +8,12 @@
 //!   `last_message_at` + release deadline refresh, audit event).
 //! - `repeated`: a `MessageSid` already received (the idempotency path: nothing stored).
 //!
+//! - `bare_rusqlite`: the floor the Router path is compared with: one `BEGIN IMMEDIATE`
+//!   transaction on the engine's own connection (same tables, same indexes, same database size)
+//!   that inserts the same message row (same columns, delivery and routing-trace JSON) and the
+//!   same `message.received` audit row (per-org `MAX(seq) + 1`), with prepared statements.
+//!   No HTTP, no form parsing, no normalisation, no routing lookups.
+//!
 //! No webhook secret is configured, so no signature is computed or checked.
 
 mod support;
@@ -18,6 +24,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::BodyExt;
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use serde_json::json;
 use switchboard_core::Engine;
 use switchboard_core::api::router;
@@ -71,6 +78,58 @@ async fn post(app: &axum::Router, body: String) -> (StatusCode, axum::body::Byte
     (status, bytes)
 }
 
+/// The bare floor: the message row and the audit row in one immediate transaction.
+fn bare_insert(
+    conn: &Connection,
+    org: i64,
+    thread: i64,
+    number: i64,
+    route: &(String, String),
+    sid: &str,
+) {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).unwrap();
+    let (from, to) = route;
+    let routed_to = "sitter:sit_1";
+    tx.prepare_cached(
+        "INSERT INTO messages (org_id, thread_id, direction, actor, from_e164, to_e164, body, at, provider_sid, routed_to, delivery, metadata)
+         VALUES (?1, ?2, 'inbound', 'provider', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .unwrap()
+    .execute(params![
+        org,
+        thread,
+        from,
+        to,
+        "Rex had a great walk, thanks!",
+        support::T0.0,
+        sid,
+        routed_to,
+        json!({"status": "received", "provider": null}).to_string(),
+        json!({"routing": {"trace": ["to is pool number", "thread matched", "sitter can read"]}}).to_string()
+    ])
+    .unwrap();
+    let message = tx.last_insert_rowid();
+    let seq: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events WHERE org_id = ?1")
+        .unwrap()
+        .query_row([org], |r| r.get(0))
+        .unwrap();
+    let payload = json!({
+        "messageId": format!("msg_{message}"),
+        "threadId": format!("thr_{thread}"),
+        "numberId": format!("num_{number}"),
+        "routedTo": routed_to,
+    });
+    tx.prepare_cached(
+        "INSERT INTO audit_events (org_id, seq, at, type, actor, thread_id, number_id, message_id, payload)
+         VALUES (?1, ?2, ?3, 'message.received', 'provider', ?4, ?5, ?6, ?7)",
+    )
+    .unwrap()
+    .execute(params![org, seq, support::T0.0, thread, number, message, payload.to_string()])
+    .unwrap();
+    tx.commit().unwrap();
+}
+
 fn bench(c: &mut Criterion) {
     let world = world();
     let engine: Arc<Engine> = world.engine.clone();
@@ -121,6 +180,25 @@ fn bench(c: &mut Criterion) {
             assert_eq!(status, StatusCode::OK);
             assert!(bytes.windows(16).any(|w| w == b"\"duplicate\":true"));
             bytes
+        })
+    });
+    let mut bare = 0usize;
+    group.bench_function("bare_rusqlite", |b| {
+        b.iter(|| {
+            bare += 1;
+            let i = bare * 7_919 % THREADS;
+            // Thread i is bound to the number its route names (support: thread ids from 1).
+            let number = world.open_routes[i].1[5..].parse::<i64>().unwrap() + 1;
+            world.engine.inspect(|conn| {
+                bare_insert(
+                    conn,
+                    world.org,
+                    i as i64 + 1,
+                    number,
+                    &world.open_routes[i],
+                    &format!("SMbare{bare}"),
+                )
+            })
         })
     });
     group.finish();

@@ -368,6 +368,9 @@ fn write_rows(
                 .unwrap();
         }
     }
+    // The HASH_SHUFFLE ring points of the numbers written above (the engine adds them when it
+    // creates a number).
+    switchboard_core::hash_ring::add_missing(&tx).unwrap();
     tx.commit().unwrap();
     conn.pragma_update(None, "foreign_keys", true).unwrap();
     if spec.threads <= 100_000 {

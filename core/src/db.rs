@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 7] = [
+const MIGRATION_FILES: [(&str, &str); 8] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -38,21 +38,28 @@ const MIGRATION_FILES: [(&str, &str); 7] = [
         "008_web_sessions.sql",
         include_str!("../migrations/008_web_sessions.sql"),
     ),
+    (
+        "009_hash_ring.sql",
+        include_str!("../migrations/009_hash_ring.sql"),
+    ),
 ];
 
-/// The position (0-based) of `006_routing.sql`, whose hook hashes plaintext tokens.
-const HASHED_TOKENS_MIGRATION: usize = 5;
-
-/// Numbered migrations; `PRAGMA user_version` records how many have been applied.
+/// Numbered migrations; `PRAGMA user_version` records how many have been applied. Two steps
+/// carry a Rust hook for what SQL cannot compute: migration 6 hashes plaintext tokens (SHA-256),
+/// migration 9 puts the existing pool numbers on the hash ring.
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    let steps = MIGRATION_FILES.iter().enumerate().map(|(i, (_, sql))| {
-        if i == HASHED_TOKENS_MIGRATION {
-            M::up_with_hook(sql, hash_plaintext_tokens)
-        } else {
-            M::up(sql)
-        }
-    });
-    Migrations::new(steps.collect())
+    Migrations::new(
+        MIGRATION_FILES
+            .iter()
+            .map(|(name, sql)| match *name {
+                "006_routing.sql" => M::up_with_hook(sql, hash_plaintext_tokens),
+                "009_hash_ring.sql" => M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
+                    Ok(crate::hash_ring::add_missing(tx)?)
+                }),
+                _ => M::up(sql),
+            })
+            .collect(),
+    )
 });
 
 /// Moves migration 1's plaintext `api_tokens` to `api_token_digests` and drops the old table

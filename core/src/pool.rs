@@ -16,11 +16,12 @@ use serde_json::{Value, json};
 use crate::alerts::{self, Severity};
 use crate::audit::{self, Subject};
 use crate::engine::Ctx;
+use crate::hash_ring::{self, Walk};
 use crate::ids::{self, Kind};
 use crate::settings::{RotationSettings, StickyKey, Strategy};
 use crate::time::{DAY, HOUR};
 use crate::world::require_in_org;
-use crate::{Error, Result, Timestamp, rendezvous};
+use crate::{Error, Result, Timestamp};
 
 /// Entity name of the org-wide pool alerts.
 const POOL_ENTITY: &str = "pool";
@@ -464,19 +465,28 @@ fn strategy_choice(
         Strategy::Lru => ordered("numbers_lru", "n.last_assigned_at, n.created_at, n.id"),
         Strategy::Fifo => ordered("numbers_fifo", "n.created_at, n.id"),
         Strategy::HashShuffle => {
-            // Weigh each candidate as it is read (no per-row allocation); the covering room index
-            // yields exactly the numbers with room.
             let key = sticky_key_text(thread, settings);
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT n.id, n.e164 FROM message_numbers n INDEXED BY numbers_with_room WHERE {AVAILABLE}"
-            ))?;
-            let mut rows = stmt.query(params![ctx.org, cap, thread.client])?;
-            let mut best = rendezvous::Best::new(&key);
-            while let Some(row) = rows.next()? {
-                let e164 = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-                best.offer(row.get(0)?, e164);
+            let params = (ctx.org, cap, thread.client);
+            match hash_ring::walk(tx, AVAILABLE, params, &key)? {
+                Walk::Found(number) => Ok(Some(number)),
+                Walk::Nothing => Ok(None),
+                // Almost every number is full: the few with room, read through the covering
+                // room index, decide in memory (the same choice as the walk).
+                Walk::TooLong => {
+                    let mut stmt = tx.prepare_cached(&format!(
+                        "SELECT n.id, n.e164 FROM message_numbers n INDEXED BY numbers_with_room WHERE {AVAILABLE}"
+                    ))?;
+                    let candidates: Vec<(i64, String)> = stmt
+                        .query_map(params![ctx.org, cap, thread.client], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })?
+                        .collect::<rusqlite::Result<_>>()?;
+                    Ok(hash_ring::choose(
+                        &key,
+                        candidates.iter().map(|(id, e164)| (*id, e164.as_str())),
+                    ))
+                }
             }
-            Ok(best.winner())
         }
     }
 }

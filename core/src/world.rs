@@ -224,6 +224,7 @@ impl Engine {
                 }),
             )?;
             if number.class == NumberClass::Pool {
+                crate::hash_ring::add_number(tx, org, id, &number.e164)?;
                 let settings = crate::settings::rotation(tx, org)?;
                 pool::recount_pool_stats(tx, org, settings.max_concurrent_threads_per_pool_number)?;
                 pool::refresh_alerts(tx, &ctx, &settings)?;

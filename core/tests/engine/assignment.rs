@@ -323,3 +323,60 @@ fn closed_threads_hold_no_capacity() {
     let released = fx.events("pool.number.released");
     assert_eq!(released[0]["rule"], "thread_closed");
 }
+
+/// The engine's HASH_SHUFFLE (an indexed walk of the ring, or the in-memory choice once almost
+/// every number is full) picks exactly what `hash_ring::choose` picks over the numbers that are
+/// available, from an empty pool down to the last number with room, including a number added
+/// on the way; then the pool is exhausted.
+#[test]
+fn hash_shuffle_in_the_database_is_the_ring_choice_from_empty_to_full() {
+    use std::collections::BTreeMap;
+    use switchboard_core::world::{NewNumber, NumberClass, NumberStatus};
+    use switchboard_core::{hash_ring, ids};
+
+    let pool = 300;
+    let settings =
+        json!({"poolSelectionStrategy": "HASH_SHUFFLE", "stickyReuseDays": 0, "minPoolReserve": 0});
+    let fx = Fixture::new(pool, pool + 2, settings);
+    let mut available: BTreeMap<i64, String> = fx
+        .numbers
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, crate::support::pool_e164(i)))
+        .collect();
+    for c in 0..pool + 2 {
+        if c == pool / 2 {
+            let e164 = "+15559990000".to_string();
+            let number = NewNumber {
+                e164: e164.clone(),
+                class: NumberClass::Pool,
+                status: NumberStatus::Active,
+                sitter: None,
+                created_at: None,
+            };
+            available.insert(fx.engine.create_number(fx.org, &number).unwrap(), e164);
+        }
+        let key = ids::format(ids::Kind::Client, fx.clients[c]);
+        let expected = hash_ring::choose(&key, available.iter().map(|(id, e)| (*id, e.as_str())));
+        let thread = fx.open(c);
+        let got: Option<i64> = fx.engine.inspect(|conn| {
+            conn.query_row(
+                "SELECT number_id FROM threads WHERE id = ?1",
+                [thread],
+                |r| r.get(0),
+            )
+            .unwrap()
+        });
+        assert_eq!(
+            got,
+            expected,
+            "client {c} with {} available",
+            available.len()
+        );
+        if let Some(number) = got {
+            available.remove(&number); // cap 1: now full
+        }
+    }
+    assert!(available.is_empty());
+    assert_eq!(fx.events("pool.exhausted").len(), 1);
+}

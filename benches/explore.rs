@@ -1,0 +1,73 @@
+//! Exploration speed: `switchboard explore`'s unit of work, one generated case run with every
+//! invariant on, in explored steps per second and cases per second.
+//!
+//! - `explore/case/60_steps`: `explore::check` on a generated case of 60 operations (render the
+//!   scenario TOML, parse it, a fresh engine on in-memory SQLite, build the world, every step
+//!   through the Router with every invariant after it, the timeline). Criterion's throughput is
+//!   in steps (elements) per second; cases per second = steps per second / 60.
+//! - `explore/case/0_steps`: the same with no operations: the fixed cost of a case (parse,
+//!   engine, schema, world, timeline).
+//! - `explore/engine_new`: `Engine::new` alone (open in-memory SQLite and bring the schema to
+//!   the current version).
+//!
+//! Each iteration runs the next case number of seed 1, so iterations see different cases; the
+//! cases are generated outside the timing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use switchboard_core::messaging::RecordingProvider;
+use switchboard_core::{Engine, EngineConfig, ManualClock, Timestamp};
+use switchboard_sim::explore;
+
+const SEED: u64 = 1;
+const CASES: u64 = 64;
+
+fn cases(len: usize) -> Vec<Vec<explore::Op>> {
+    (0..CASES)
+        .map(|case| explore::generate(SEED, case, len))
+        .collect()
+}
+
+fn run_cases(cases: &[Vec<explore::Op>], iters: u64) -> Duration {
+    let options = explore::options();
+    let mut total = Duration::ZERO;
+    for i in 0..iters {
+        let ops = &cases[(i % CASES) as usize];
+        let start = Instant::now();
+        let verdict = explore::check(SEED, ops, &options);
+        total += start.elapsed();
+        assert!(verdict.is_ok(), "an explored case failed: {verdict:?}");
+    }
+    total
+}
+
+fn explore_bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("explore/case");
+    for len in [60usize, 0] {
+        let generated = cases(len);
+        group.throughput(Throughput::Elements(len.max(1) as u64));
+        group.bench_function(format!("{len}_steps"), |b| {
+            b.iter_custom(|iters| run_cases(&generated, iters))
+        });
+    }
+    group.finish();
+    c.bench_function("explore/engine_new", |b| {
+        b.iter(|| {
+            Engine::new(
+                EngineConfig::default(),
+                Arc::new(ManualClock::new(Timestamp(1_772_442_000))),
+                Arc::new(RecordingProvider::default()),
+            )
+            .expect("engine")
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = explore_bench
+}
+criterion_main!(benches);
