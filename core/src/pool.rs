@@ -1019,8 +1019,12 @@ pub fn end_thread(tx: &Transaction, ctx: &Ctx, thread_id: i64, to: ThreadStatus)
 /// retired one.
 pub fn set_number_status(tx: &Transaction, ctx: &Ctx, number: i64, to: NumberStatus) -> Result<()> {
     let (e164, class, from): (String, String, String) = tx
-        .prepare_cached("SELECT e164, class, status FROM message_numbers WHERE id = ?1 AND org_id = ?2")?
-        .query_row(params![number, ctx.org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .prepare_cached(
+            "SELECT e164, class, status FROM message_numbers WHERE id = ?1 AND org_id = ?2",
+        )?
+        .query_row(params![number, ctx.org], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?
         .ok_or_else(|| Error::NotFound("number".into()))?;
     if class != "pool" {

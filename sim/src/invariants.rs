@@ -656,10 +656,7 @@ fn releases_outside_runs(
         if rule.as_deref() == Some("thread_closed") {
             continue;
         }
-        if let Some(to) = rule
-            .as_deref()
-            .and_then(|r| r.strip_prefix("number_"))
-        {
+        if let Some(to) = rule.as_deref().and_then(|r| r.strip_prefix("number_")) {
             withdrawn_release(conn, events_after, id, thread, &payload, to, at, out);
             continue;
         }

@@ -519,7 +519,11 @@ impl<'a> Run<'a> {
                 format!(
                     "/api/numbers/{}/status",
                     id_of(number, Kind::Number).ok_or_else(|| {
-                        self.fail(step, span, format!("number `{number}` does not exist (yet)"))
+                        self.fail(
+                            step,
+                            span,
+                            format!("number `{number}` does not exist (yet)"),
+                        )
                     })?
                 ),
                 Some(json!({ "status": status })),

@@ -31,10 +31,16 @@ fn booking_of(fx: &Fixture, thread: i64) -> i64 {
 /// (status, error field or message) of a call the engine must refuse without changing anything.
 async fn check_refused(fx: &Fixture, path: &str, body: Value, status: u16, field: &str) {
     let before = fx.dump();
-    let (got, response) = fx.call(Some(&fx.owner), "POST", path, Some(body.clone())).await;
+    let (got, response) = fx
+        .call(Some(&fx.owner), "POST", path, Some(body.clone()))
+        .await;
     assert_eq!(got.as_u16(), status, "{path} {body}: {response}");
     assert!(response.to_string().contains(field), "{body}: {response}");
-    assert_eq!(fx.dump(), before, "{path} {body}: a refused call changed state");
+    assert_eq!(
+        fx.dump(),
+        before,
+        "{path} {body}: a refused call changed state"
+    );
 }
 
 #[tokio::test]
@@ -63,13 +69,21 @@ async fn rescheduling_moves_the_window_and_the_grace_deadline() {
     assert_eq!(events[0]["to"]["end"], json!(end));
     for (body, status, field) in [
         (json!({"start": "2026-03-05T10:00:00Z"}), 400, "end"),
-        (json!({"start": "soon", "end": "2026-03-05T10:00:00Z"}), 400, "start"),
+        (
+            json!({"start": "soon", "end": "2026-03-05T10:00:00Z"}),
+            400,
+            "start",
+        ),
         (
             json!({"start": "2026-03-05T10:00:00Z", "end": "2026-03-05T10:00:00Z"}),
             400,
             "end",
         ),
-        (json!({"start": "2026-03-05T10:00:00Z", "end": "2026-03-05T11:00:00Z", "x": 1}), 400, "x"),
+        (
+            json!({"start": "2026-03-05T10:00:00Z", "end": "2026-03-05T11:00:00Z", "x": 1}),
+            400,
+            "x",
+        ),
     ] {
         check_refused(&fx, &path, body, status, field).await;
     }
@@ -107,13 +121,22 @@ fn load_and_stats(fx: &Fixture) -> (Vec<i64>, (i64, i64)) {
 
 #[tokio::test]
 async fn a_withdrawn_number_releases_its_threads_and_takes_no_new_ones() {
-    let fx = Fixture::new(2, 3, json!({"minPoolReserve": 1, "maxConcurrentThreadsPerPoolNumber": 2}));
+    let fx = Fixture::new(
+        2,
+        3,
+        json!({"minPoolReserve": 1, "maxConcurrentThreadsPerPoolNumber": 2}),
+    );
     let first = fx.open(0);
     let second = fx.open(1);
     let number = fx.numbers[fx.binding(first).unwrap()];
     let path = format!("/api/numbers/num_{number}/status");
     let (status, body) = fx
-        .call(Some(&fx.owner), "POST", &path, Some(json!({"status": "quarantined"})))
+        .call(
+            Some(&fx.owner),
+            "POST",
+            &path,
+            Some(json!({"status": "quarantined"})),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "quarantined");
@@ -122,7 +145,10 @@ async fn a_withdrawn_number_releases_its_threads_and_takes_no_new_ones() {
     let released = fx.events("pool.number.released");
     assert!(released.iter().any(|e| e["rule"] == "number_quarantined"));
     let changed = fx.events("pool.number.status_changed");
-    assert_eq!((changed[0]["from"].as_str(), changed[0]["to"].as_str()), (Some("active"), Some("quarantined")));
+    assert_eq!(
+        (changed[0]["from"].as_str(), changed[0]["to"].as_str()),
+        (Some("active"), Some("quarantined"))
+    );
     // Only the other number is active: the counters follow, and a new thread goes there.
     let (loads, stats) = load_and_stats(&fx);
     assert_eq!(stats.0, 1);
@@ -132,10 +158,12 @@ async fn a_withdrawn_number_releases_its_threads_and_takes_no_new_ones() {
     assert!(loads.iter().sum::<i64>() <= 2, "{loads:?} {second}");
     // Back to active, then retired for good.
     for (to, code) in [("active", 200), ("retired", 200)] {
-        let (status, body) = fx.call(Some(&fx.owner), "POST", &path, Some(json!({"status": to}))).await;
+        let (status, body) = fx
+            .call(Some(&fx.owner), "POST", &path, Some(json!({"status": to})))
+            .await;
         assert_eq!(status.as_u16(), code, "{to}: {body}");
     }
-    assert_eq!(load_and_stats(&fx).1 .0, 1);
+    assert_eq!(load_and_stats(&fx).1.0, 1);
     assert!(fx.open_alerts().contains(&"pool.reserve.low".to_string()));
     check_refused(&fx, &path, json!({"status": "active"}), 409, "retired").await;
     check_refused(&fx, &path, json!({"status": "paused"}), 400, "status").await;

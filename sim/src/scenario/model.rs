@@ -482,7 +482,10 @@ impl Action {
     /// and `expect.json` can check (everything but waits; `release` answers
     /// with the job's statistics from `POST /api/ops/pool-release`).
     pub fn has_response(&self) -> bool {
-        !matches!(self, Action::Wait | Action::Number(NumberAction::Add { .. }))
+        !matches!(
+            self,
+            Action::Wait | Action::Number(NumberAction::Add { .. })
+        )
     }
 }
 
