@@ -28,6 +28,7 @@ use crate::ids::{self, Kind};
 use crate::messaging::Inbound;
 use crate::pages;
 use crate::pool::ThreadStatus;
+use crate::world::NumberStatus;
 use crate::{Engine, Error, Timestamp};
 
 type AppState = Arc<Engine>;
@@ -93,6 +94,12 @@ fn routes() -> Vec<Route> {
             post(post_alert_resolve),
         ),
         route("GET", "/api/numbers", staff, get(get_numbers)),
+        route(
+            "POST",
+            "/api/numbers/{id}/status",
+            staff,
+            post(post_number_status),
+        ),
         route("GET", "/api/clients", staff, get(get_clients)),
         route("GET", "/api/sitters", staff, get(get_sitters)),
         route("GET", "/api/inbox", staff, get(get_inbox)),
@@ -142,6 +149,12 @@ fn routes() -> Vec<Route> {
             "/api/bookings/{id}/cancel",
             staff,
             post(post_booking_cancel),
+        ),
+        route(
+            "POST",
+            "/api/bookings/{id}/reschedule",
+            staff,
+            post(post_booking_reschedule),
         ),
         route(
             "POST",
@@ -637,6 +650,57 @@ async fn post_booking_reassign(
         path_id(Kind::Booking, &id)?,
         sitter,
     )?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RescheduleBody {
+    start: String,
+    end: String,
+}
+
+/// `{"start": RFC 3339, "end": RFC 3339}`: new times for a pending or confirmed booking.
+async fn post_booking_reschedule(
+    State(engine): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let body: RescheduleBody = typed_body(body)?;
+    let (start, end) = (instant("start", &body.start)?, instant("end", &body.end)?);
+    ok(engine.reschedule_booking(
+        caller.org,
+        &caller.actor,
+        path_id(Kind::Booking, &id)?,
+        start,
+        end,
+    )?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NumberStatusBody {
+    status: String,
+}
+
+/// `{"status": "active" | "quarantined" | "retired"}` for a pool number.
+async fn post_number_status(
+    State(engine): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let body: NumberStatusBody = typed_body(body)?;
+    let to = NumberStatus::parse(&body.status).ok_or_else(|| {
+        Error::invalid(
+            "status",
+            format!(
+                "must be \"active\", \"quarantined\" or \"retired\", got {:?}",
+                body.status
+            ),
+        )
+    })?;
+    ok(engine.set_number_status(caller.org, &caller.actor, path_id(Kind::Number, &id)?, to)?)
 }
 
 /// Sitter responses leave only through the leak gate.

@@ -227,3 +227,53 @@ pub fn reassign(tx: &Transaction, ctx: &Ctx, booking: i64, sitter: Option<i64>) 
     )?;
     get(tx, ctx.org, booking)
 }
+
+/// Moves a pending or confirmed booking to new times (DESIGN.md §2): the assignment window moves
+/// with them, and so does the grace deadline of every bound thread of the booking, in the same
+/// transaction. Errors: `end` not after `start` (invalid `end`), a completed or cancelled booking
+/// (conflict), a booking of another org (not found).
+pub fn reschedule(
+    tx: &Transaction,
+    ctx: &Ctx,
+    booking: i64,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<Booking> {
+    if end <= start {
+        return Err(Error::invalid("end", "must be after start"));
+    }
+    let current = get(tx, ctx.org, booking)?;
+    if matches!(
+        current.status,
+        BookingStatus::Completed | BookingStatus::Cancelled
+    ) {
+        return Err(Error::Conflict(format!(
+            "booking is {}; its times cannot change",
+            current.status.as_str()
+        )));
+    }
+    let buffer = window_buffer(&current.service);
+    let (window_start, window_end) = (start.plus(-buffer), end.plus(buffer));
+    tx.prepare_cached(
+        "UPDATE bookings SET start_at = ?1, end_at = ?2, window_start = ?3, window_end = ?4 WHERE id = ?5",
+    )?
+    .execute(params![start, end, window_start, window_end, booking])?;
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        "booking.rescheduled",
+        ctx.actor,
+        Subject::default(),
+        &json!({
+            "bookingId": current.id,
+            "from": { "start": current.start, "end": current.end },
+            "to": { "start": start, "end": end },
+            "windowStart": window_start,
+            "windowEnd": window_end,
+        }),
+    )?;
+    let settings = settings::rotation(tx, ctx.org)?;
+    pool::refresh_booking_deadlines(tx, ctx.org, booking, &settings)?;
+    get(tx, ctx.org, booking)
+}

@@ -12,6 +12,7 @@ use crate::engine::Ctx;
 use crate::ids::{self, Kind};
 use crate::pool::{self, Assignment, ReleaseStats, ThreadStatus};
 use crate::settings::{self, ChaosSettings, RotationSettings};
+use crate::world::NumberStatus;
 use crate::{Engine, Error, Result, Timestamp};
 
 /// A thread as the owner sees it.
@@ -282,6 +283,36 @@ impl Engine {
     ) -> Result<Booking> {
         let ctx = self.ctx(org, actor);
         self.write(|tx| bookings::reassign(tx, &ctx, id, sitter))
+    }
+
+    /// Changes a booking's times ([`bookings::reschedule`]), one transaction.
+    pub fn reschedule_booking(
+        &self,
+        org: i64,
+        actor: &str,
+        id: i64,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Booking> {
+        let ctx = self.ctx(org, actor);
+        self.write(|tx| bookings::reschedule(tx, &ctx, id, start, end))
+    }
+
+    /// Activates, quarantines or retires a pool number ([`pool::set_number_status`]), one
+    /// transaction; returns the number as it is afterwards.
+    pub fn set_number_status(
+        &self,
+        org: i64,
+        actor: &str,
+        number: i64,
+        to: NumberStatus,
+    ) -> Result<NumberSummary> {
+        let ctx = self.ctx(org, actor);
+        self.write(|tx| pool::set_number_status(tx, &ctx, number, to))?;
+        self.numbers(org)?
+            .into_iter()
+            .find(|n| n.id == ids::format(Kind::Number, number))
+            .ok_or_else(|| Error::NotFound("number".into()))
     }
 
     /// Opens a thread for a client (owner action) and assigns it a pool number.

@@ -20,7 +20,7 @@ use crate::hash_ring::{self, Walk};
 use crate::ids::{self, Kind};
 use crate::settings::{RotationSettings, StickyKey, Strategy};
 use crate::time::{DAY, HOUR};
-use crate::world::require_in_org;
+use crate::world::{NumberStatus, require_in_org};
 use crate::{Error, Result, Timestamp};
 
 /// Entity name of the org-wide pool alerts.
@@ -273,6 +273,25 @@ pub fn refresh_all_deadlines(
             "SELECT id FROM threads WHERE org_id = ?1 AND number_id IS NOT NULL ORDER BY id",
         )?
         .query_map([org], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for thread in threads {
+        refresh_deadline(tx, org, thread, settings)?;
+    }
+    Ok(())
+}
+
+/// Recomputes `release_due_at` of every bound thread of one booking (after its times changed).
+pub fn refresh_booking_deadlines(
+    tx: &Transaction,
+    org: i64,
+    booking: i64,
+    settings: &RotationSettings,
+) -> Result<()> {
+    let threads: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM threads WHERE org_id = ?1 AND booking_id = ?2 AND number_id IS NOT NULL ORDER BY id",
+        )?
+        .query_map(params![org, booking], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for thread in threads {
         refresh_deadline(tx, org, thread, settings)?;
@@ -762,6 +781,23 @@ pub enum Unbind {
     ThreadClosed {
         status: &'static str,
     },
+    /// The number stopped being active (`number_quarantined` / `number_retired`); the thread
+    /// stays open.
+    NumberWithdrawn {
+        status: &'static str,
+    },
+}
+
+impl Unbind {
+    /// The `rule` of the release event and of the binding row.
+    fn rule_name(&self) -> &'static str {
+        match self {
+            Unbind::Rule { rule, .. } => rule.setting(),
+            Unbind::ThreadClosed { .. } => "thread_closed",
+            Unbind::NumberWithdrawn { status: "retired" } => "number_retired",
+            Unbind::NumberWithdrawn { .. } => "number_quarantined",
+        }
+    }
 }
 
 /// Ends bindings: each thread stays (open, or as the caller then sets it), each number loses
@@ -827,10 +863,7 @@ pub fn unbind_all(
     }
 
     // Binding rows, one statement per rule name.
-    let rule_name = |why: &Unbind| match why {
-        Unbind::Rule { rule, .. } => rule.setting(),
-        Unbind::ThreadClosed { .. } => "thread_closed",
-    };
+    let rule_name = |why: &Unbind| why.rule_name();
     let mut names: Vec<&str> = releases.iter().map(|(_, why)| rule_name(why)).collect();
     names.sort_unstable();
     names.dedup();
@@ -854,6 +887,7 @@ pub fn unbind_all(
                 deadline,
             } => (rule.reason(settings), json!(matched), Some(*deadline)),
             Unbind::ThreadClosed { status } => (format!("thread {status}"), json!([]), None),
+            Unbind::NumberWithdrawn { status } => (format!("number {status}"), json!([]), None),
         };
         audit.append(
             ctx.now,
@@ -972,6 +1006,76 @@ pub fn end_thread(tx: &Transaction, ctx: &Ctx, thread_id: i64, to: ThreadStatus)
         },
         &json!({ "threadId": ids::format(Kind::Thread, thread_id) }),
     )?;
+    refresh_alerts(tx, ctx, &settings)?;
+    Ok(())
+}
+
+/// Moves a pool number to `to` in the caller's transaction. Leaving `active` releases every
+/// thread bound to it (the threads stay open; rule `number_quarantined` / `number_retired`) so
+/// no open thread is bound to a number that takes no threads. `retired` is final: any change
+/// away from it is a conflict. Setting the current status again changes nothing. The pool
+/// counters are recounted and the pool alerts refreshed, since the active set changed.
+/// Errors: `NotFound` for a number of another org, `Conflict` for a non-pool number or a
+/// retired one.
+pub fn set_number_status(tx: &Transaction, ctx: &Ctx, number: i64, to: NumberStatus) -> Result<()> {
+    let (e164, class, from): (String, String, String) = tx
+        .prepare_cached(
+            "SELECT e164, class, status FROM message_numbers WHERE id = ?1 AND org_id = ?2",
+        )?
+        .query_row(params![number, ctx.org], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?
+        .ok_or_else(|| Error::NotFound("number".into()))?;
+    if class != "pool" {
+        return Err(Error::Conflict(format!(
+            "number is a {class} number; only pool numbers change status"
+        )));
+    }
+    if from == to.as_str() {
+        return Ok(());
+    }
+    if from == "retired" {
+        return Err(Error::Conflict(format!(
+            "number is retired; it cannot become {}",
+            to.as_str()
+        )));
+    }
+    let settings = crate::settings::rotation(tx, ctx.org)?;
+    tx.prepare_cached("UPDATE message_numbers SET status = ?1 WHERE id = ?2")?
+        .execute(params![to.as_str(), number])?;
+    audit::append(
+        tx,
+        ctx.org,
+        ctx.now,
+        "pool.number.status_changed",
+        ctx.actor,
+        Subject {
+            number: Some(number),
+            ..Subject::default()
+        },
+        &json!({
+            "numberId": ids::format(Kind::Number, number),
+            "e164": e164,
+            "from": from,
+            "to": to.as_str(),
+        }),
+    )?;
+    if to != NumberStatus::Active {
+        let bound: Vec<ThreadRow> = tx
+            .prepare_cached(&format!(
+                "SELECT {THREAD_COLUMNS} WHERE t.org_id = ?1 AND t.number_id = ?2 ORDER BY t.id"
+            ))?
+            .query_map(params![ctx.org, number], |r| thread_from_row(r, ctx.org))?
+            .collect::<rusqlite::Result<_>>()?;
+        let why = Unbind::NumberWithdrawn {
+            status: to.as_str(),
+        };
+        let releases: Vec<(ThreadRow, Unbind)> =
+            bound.into_iter().map(|t| (t, why.clone())).collect();
+        unbind_all(tx, ctx, &releases, &settings)?;
+    }
+    recount_pool_stats(tx, ctx.org, settings.max_concurrent_threads_per_pool_number)?;
     refresh_alerts(tx, ctx, &settings)?;
     Ok(())
 }

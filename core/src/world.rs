@@ -38,6 +38,8 @@ impl NumberClass {
     }
 }
 
+/// The lifecycle of a business number: `active` takes new threads; `quarantined` takes none and
+/// may become active again; `retired` takes none, ever ([`crate::pool::set_number_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NumberStatus {
     Active,
@@ -52,6 +54,16 @@ impl NumberStatus {
             NumberStatus::Quarantined => "quarantined",
             NumberStatus::Retired => "retired",
         }
+    }
+
+    /// `active`, `quarantined` or `retired`.
+    pub fn parse(text: &str) -> Option<NumberStatus> {
+        Some(match text {
+            "active" => NumberStatus::Active,
+            "quarantined" => NumberStatus::Quarantined,
+            "retired" => NumberStatus::Retired,
+            _ => return None,
+        })
     }
 }
 

@@ -62,7 +62,28 @@ pub enum Op {
     },
     /// A booking created with an explicit JSON `null` sitter (JSON text form).
     CreateBooking(u32),
+    /// New times for a booking (offsets from the scenario start; some already past, so a bound
+    /// thread's grace deadline may fall due at once).
+    Reschedule {
+        booking: usize,
+        start: &'static str,
+        end: &'static str,
+    },
+    /// A world pool number becomes `active`, `quarantined` or `retired`.
+    NumberStatus {
+        number: usize,
+        status: &'static str,
+    },
 }
+
+/// Times a generated reschedule moves a booking to: past, present, future, short and long.
+const RESCHEDULES: [(&str, &str); 5] = [
+    ("-10d", "-9d23h"),
+    ("-1h", "+30m"),
+    ("+1h", "+2h"),
+    ("+1d", "+1d2h"),
+    ("+5d", "+8d"),
+];
 
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
     items[(rng.next_u64() % items.len() as u64) as usize]
@@ -75,7 +96,19 @@ fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
 /// A random operation. Settings values stay valid: exploration looks for engine bugs, not for
 /// validation messages (those have their own tests).
 pub fn random_op(rng: &mut ChaCha8Rng) -> Op {
-    match below(rng, 20) {
+    match below(rng, 22) {
+        20 => {
+            let (start, end) = pick(rng, &RESCHEDULES);
+            Op::Reschedule {
+                booking: below(rng, BOOKINGS),
+                start,
+                end,
+            }
+        }
+        21 => Op::NumberStatus {
+            number: below(rng, NUMBERS),
+            status: pick(rng, &["active", "quarantined", "quarantined", "retired"]),
+        },
         14 => Op::Chaos(rng.next_u32().is_multiple_of(2)),
         15 => match settings_change(rng) {
             Op::Settings(kv) => Op::RivalSettings(kv),
@@ -326,6 +359,19 @@ pub fn render_with_statuses(seed: u64, ops: &[Op], statuses: &[Option<u16>]) -> 
             } => writeln!(
                 out,
                 "webhook = {{ fields = {{ From = \"+15550300001\", To = \"not-a-number\", Body = \"lost\", MessageSid = \"SMw{sid}\" }} }}"
+            ),
+            Op::Reschedule {
+                booking,
+                start,
+                end,
+            } => writeln!(
+                out,
+                "booking = {{ action = \"reschedule\", booking = \"b{booking}\", start = \"{start}\", end = \"{end}\" }}"
+            ),
+            Op::NumberStatus { number, status } => writeln!(
+                out,
+                "number = {{ action = \"status\", number = \"pool-{}\", status = \"{status}\" }}",
+                number + 1
             ),
             Op::CreateBooking(n) => writeln!(
                 out,

@@ -331,6 +331,21 @@ fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
             ));
         }
     }
+    // A quarantined or retired number takes no threads and keeps none (its threads are
+    // released when it leaves `active`).
+    let withdrawn: Vec<(i64, i64, String)> = q(
+        conn,
+        "SELECT t.id, n.id, n.status FROM threads t JOIN message_numbers n ON n.id = t.number_id
+         WHERE n.status != 'active' ORDER BY t.id",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    );
+    for (thread, number, status) in withdrawn {
+        out.push(violation(
+            "capacity",
+            format!("thread thr_{thread} is bound to number num_{number}, which is {status}"),
+        ));
+    }
     let closed: Vec<i64> = q(
         conn,
         "SELECT id FROM threads WHERE number_id IS NOT NULL AND status != 'open'",
@@ -612,7 +627,8 @@ pub fn instant(at: i64) -> String {
 }
 
 /// Rule releases (not `thread_closed`) this step wrote outside every logged job run: the job is
-/// the only thing that may release by rule.
+/// the only thing that may release by rule. A `number_quarantined` / `number_retired` release
+/// must follow, in the same step, a `pool.number.status_changed` of its number to that status.
 fn releases_outside_runs(
     conn: &Connection,
     facts: &StepFacts,
@@ -640,6 +656,10 @@ fn releases_outside_runs(
         if rule.as_deref() == Some("thread_closed") {
             continue;
         }
+        if let Some(to) = rule.as_deref().and_then(|r| r.strip_prefix("number_")) {
+            withdrawn_release(conn, events_after, id, thread, &payload, to, at, out);
+            continue;
+        }
         let in_run = facts
             .job_runs
             .iter()
@@ -655,6 +675,43 @@ fn releases_outside_runs(
                 ),
             ));
         }
+    }
+}
+
+/// A release by `number_{to}` (audit event `id`) is legitimate only after a status change of
+/// the same number to `to` earlier in the same step (audit sequence, not seconds).
+#[allow(clippy::too_many_arguments)]
+fn withdrawn_release(
+    conn: &Connection,
+    events_after: i64,
+    id: i64,
+    thread: Option<i64>,
+    payload: &str,
+    to: &str,
+    at: i64,
+    out: &mut Vec<Violation>,
+) {
+    let number = serde_json::from_str::<Value>(payload)
+        .ok()
+        .and_then(|p| p["numberId"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let changes: Vec<i64> = q(
+        conn,
+        "SELECT id FROM audit_events
+         WHERE id > ?1 AND id < ?2 AND +type = 'pool.number.status_changed'
+           AND json_extract(payload, '$.numberId') = ?3 AND json_extract(payload, '$.to') = ?4",
+        rusqlite::params![events_after, id, number, to],
+        |r| r.get(0),
+    );
+    if changes.is_empty() {
+        out.push(violation(
+            "release",
+            format!(
+                "thread {} was released from {number} by rule number_{to} at {} although the number did not become {to} in this step",
+                thread.map_or_else(|| "(none)".to_string(), |t| format!("thr_{t}")),
+                instant(at)
+            ),
+        ));
     }
 }
 

@@ -513,6 +513,21 @@ impl<'a> Run<'a> {
                 built.names.insert(name, Kind::Number, id);
                 return Ok(None);
             }
+            Action::Number(NumberAction::Status { number, status }) => (
+                Role::Owner,
+                "POST",
+                format!(
+                    "/api/numbers/{}/status",
+                    id_of(number, Kind::Number).ok_or_else(|| {
+                        self.fail(
+                            step,
+                            span,
+                            format!("number `{number}` does not exist (yet)"),
+                        )
+                    })?
+                ),
+                Some(json!({ "status": status })),
+            ),
             Action::Send(send) => {
                 let sitter = matches!(send.actor, Role::Sitter(_));
                 (
@@ -559,6 +574,16 @@ impl<'a> Run<'a> {
                     "POST",
                     format!("/api/bookings/{}/cancel", booking_id(booking)?),
                     None,
+                ),
+                BookingAction::Reschedule {
+                    booking,
+                    start,
+                    end,
+                } => (
+                    Role::Owner,
+                    "POST",
+                    format!("/api/bookings/{}/reschedule", booking_id(booking)?),
+                    Some(json!({ "start": Timestamp(*start), "end": Timestamp(*end) })),
                 ),
                 BookingAction::Reassign { booking, sitter } => (
                     Role::Owner,

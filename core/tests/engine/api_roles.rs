@@ -84,6 +84,8 @@ fn request(w: &World, method: &str, path: &str) -> (String, Option<Value>) {
         format!("alr_{}", w.alert)
     } else if path.ends_with("/confirm") {
         format!("bkg_{}", w.pending)
+    } else if path.starts_with("/api/numbers/") {
+        format!("num_{}", w.fx.numbers[0])
     } else if path.starts_with("/api/bookings/") {
         format!("bkg_{}", w.booking)
     } else {
@@ -97,6 +99,10 @@ fn request(w: &World, method: &str, path: &str) -> (String, Option<Value>) {
         ("POST", "/api/bookings") => Some(
             json!({"clientId": format!("cli_{}", w.fx.clients[1]), "service": "Walk", "start": "2026-03-05T10:00:00Z", "end": "2026-03-05T11:00:00Z"}),
         ),
+        ("POST", "/api/bookings/{id}/reschedule") => {
+            Some(json!({"start": "2026-03-05T10:00:00Z", "end": "2026-03-05T12:00:00Z"}))
+        }
+        ("POST", "/api/numbers/{id}/status") => Some(json!({"status": "quarantined"})),
         ("POST", "/api/bookings/{id}/reassign") => {
             Some(json!({"sitterId": format!("sit_{}", w.fx.sitters[1])}))
         }

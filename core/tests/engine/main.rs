@@ -5,6 +5,7 @@ mod api_roles;
 mod assignment;
 mod concurrency;
 mod http_hygiene;
+mod lifecycle;
 mod outbound;
 mod pages;
 mod release;

@@ -346,6 +346,15 @@ pub enum BookingAction {
         /// Booking name.
         booking: String,
     },
+    /// `reschedule` a booking: new start and end (`POST /api/bookings/{id}/reschedule`).
+    Reschedule {
+        /// Booking name.
+        booking: String,
+        /// New start (unix seconds).
+        start: i64,
+        /// New end (unix seconds), after `start`.
+        end: i64,
+    },
     /// `reassign` a booking to another sitter.
     Reassign {
         /// Booking name.
@@ -440,6 +449,14 @@ pub enum NumberAction {
         class: NumberClass,
         org: Org,
     },
+    /// `action = "status"`: a pool number becomes `active`, `quarantined` or `retired`
+    /// (`POST /api/numbers/{id}/status` as the owner).
+    Status {
+        /// Number name.
+        number: String,
+        /// `active`, `quarantined` or `retired`.
+        status: String,
+    },
 }
 
 impl Action {
@@ -465,7 +482,10 @@ impl Action {
     /// and `expect.json` can check (everything but waits; `release` answers
     /// with the job's statistics from `POST /api/ops/pool-release`).
     pub fn has_response(&self) -> bool {
-        !matches!(self, Action::Wait | Action::Number(_))
+        !matches!(
+            self,
+            Action::Wait | Action::Number(NumberAction::Add { .. })
+        )
     }
 }
 

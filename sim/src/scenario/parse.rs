@@ -1439,11 +1439,30 @@ impl<'s> Parser<'s> {
     }
 
     fn number_action(&mut self, v: &Val<'_>) -> PResult<NumberAction> {
-        let (t, _) = self.sub_action(
+        let (t, action) = self.sub_action(
             v,
             "number",
-            &[("add", &["action", "name", "e164", "class", "org"])],
+            &[
+                ("add", &["action", "name", "e164", "class", "org"]),
+                ("status", &["action", "number", "status"]),
+            ],
         )?;
+        if action == "status" {
+            let number = self.name_ref(&t, "number", &[NameKind::Number], "number")?;
+            let status = choice(
+                &t.req_str("status")?,
+                "status",
+                &[
+                    ("active", "active"),
+                    ("quarantined", "quarantined"),
+                    ("retired", "retired"),
+                ],
+            )?;
+            return Ok(NumberAction::Status {
+                number,
+                status: status.to_string(),
+            });
+        }
         let name = t.req_str("name")?;
         let e164 = t.req_str("e164")?;
         check_e164(&e164, "e164")?;
@@ -1482,6 +1501,7 @@ impl<'s> Parser<'s> {
                 ("complete", ONLY_BOOKING),
                 ("cancel", ONLY_BOOKING),
                 ("reassign", &["action", "booking", "sitter"]),
+                ("reschedule", &["action", "booking", "start", "end"]),
             ],
         )?;
         let booking = || self.name_ref(&t, "booking", &[NameKind::Booking], "booking");
@@ -1513,6 +1533,17 @@ impl<'s> Parser<'s> {
             "cancel" => BookingAction::Cancel {
                 booking: booking()?,
             },
+            "reschedule" => {
+                let booking = booking()?;
+                let start = self.time(t.req("start")?, "start")?;
+                let end = self.time(t.req("end")?, "end")?;
+                check_order(&start, &end)?;
+                BookingAction::Reschedule {
+                    booking,
+                    start: start.value,
+                    end: end.value,
+                }
+            }
             _ => BookingAction::Reassign {
                 booking: booking()?,
                 sitter: self.name_ref(&t, "sitter", &[NameKind::Sitter], "sitter")?,
