@@ -218,6 +218,30 @@ fn release_catches_a_rule_release_outside_a_job_run() {
 }
 
 #[test]
+fn capacity_catches_a_thread_left_bound_to_a_withdrawn_number() {
+    // alice's number is quarantined behind the engine's back (counters kept consistent), so
+    // her thread stays bound to a number that takes no threads.
+    check_caught(
+        "capacity",
+        TWO_STEPS,
+        0,
+        "UPDATE message_numbers SET status = 'quarantined' WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);
+         UPDATE pool_stats SET active_numbers = active_numbers - 1;",
+    );
+}
+
+#[test]
+fn release_catches_a_withdrawn_number_release_without_a_status_change() {
+    check_caught(
+        "release",
+        TWO_STEPS,
+        0,
+        "INSERT INTO audit_events (org_id, seq, at, type, actor, thread_id, payload)
+         SELECT org_id, 1000, 0, 'pool.number.released', 'system', id, '{\"rule\": \"number_retired\", \"numberId\": \"num_1\"}' FROM threads WHERE booking_id = 1;",
+    );
+}
+
+#[test]
 fn capacity_ranks_by_binding_sequence_not_by_second_or_thread_id() {
     // Bob's thread (the higher id) is bound first, under cap 1; then, in the same second,
     // alice's thread joins the same number: a real breach, whatever the ids say.
