@@ -21,7 +21,12 @@ pub struct NewContact {
     pub email: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a business number is for: `pool` (rotated over conversations), `front_desk`, or
+/// `sitter` (dedicated to one sitter). Scenario files spell it in snake case.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum NumberClass {
     Pool,
     FrontDesk,
@@ -40,7 +45,10 @@ impl NumberClass {
 
 /// The lifecycle of a business number: `active` takes new threads; `quarantined` takes none and
 /// may become active again; `retired` takes none, ever ([`crate::pool::set_number_status`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum NumberStatus {
     Active,
     Quarantined,

@@ -14,7 +14,7 @@ use crate::clock::SimClock;
 use crate::http::{Call, Exchange};
 use crate::invariants::Violation;
 use crate::scenario::{
-    Action, BookingAction, Endpoint, NumberAction, NumberClass, Role, Scenario, ScenarioError,
+    Action, BookingAction, Endpoint, NumberAction, Role, Scenario, ScenarioError,
     Signature, Span, Step, ThreadAction, render_json,
 };
 use crate::simulation::{CallerFacts, Simulation, block_on_paused};
@@ -498,10 +498,7 @@ impl<'a> Run<'a> {
             }) => {
                 let new = switchboard_core::world::NewNumber {
                     e164: e164.clone(),
-                    class: match class {
-                        NumberClass::FrontDesk => switchboard_core::world::NumberClass::FrontDesk,
-                        _ => switchboard_core::world::NumberClass::Pool,
-                    },
+                    class: *class,
                     status: switchboard_core::world::NumberStatus::Active,
                     sitter: None,
                     created_at: None,

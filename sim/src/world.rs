@@ -4,16 +4,14 @@
 use std::collections::BTreeMap;
 
 use switchboard_core::auth::Role as UserKind;
-use switchboard_core::bookings::{BookingStatus as CoreBookingStatus, NewBooking};
+use switchboard_core::bookings::NewBooking;
 use switchboard_core::ids::{self, Kind};
-use switchboard_core::world::{
-    NewContact, NewNumber, NumberClass as CoreClass, NumberStatus as CoreStatus,
-};
+use switchboard_core::world::{NewContact, NewNumber};
 use switchboard_core::{Engine, Error, Timestamp};
 
 use crate::names::Names;
 use crate::scenario::{
-    BookingStatus, NumberClass, NumberStatus, Org, Role, Scenario, ScenarioError, Span, UserRole,
+    BookingStatus, Org, Role, Scenario, ScenarioError, Span, UserRole,
 };
 
 /// What the runner needs to know about the world it built.
@@ -157,16 +155,8 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
         let org = orgs[org_name(number.org)];
         let new = NewNumber {
             e164: number.e164.clone(),
-            class: match number.class {
-                NumberClass::Pool => CoreClass::Pool,
-                NumberClass::FrontDesk => CoreClass::FrontDesk,
-                NumberClass::Sitter => CoreClass::Sitter,
-            },
-            status: match number.status {
-                NumberStatus::Active => CoreStatus::Active,
-                NumberStatus::Quarantined => CoreStatus::Quarantined,
-                NumberStatus::Retired => CoreStatus::Retired,
-            },
+            class: number.class,
+            status: number.status,
             sitter: number
                 .sitter
                 .as_deref()
@@ -215,13 +205,11 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
             .map_err(at(scenario, booking.span))?;
         let id = ids::parse(Kind::Booking, &created.id).unwrap_or_default();
         names.insert(&booking.name, Kind::Booking, id);
-        let path: &[CoreBookingStatus] = match booking.status {
+        let path: &[BookingStatus] = match booking.status {
             BookingStatus::Pending => &[],
-            BookingStatus::Confirmed => &[CoreBookingStatus::Confirmed],
-            BookingStatus::Completed => {
-                &[CoreBookingStatus::Confirmed, CoreBookingStatus::Completed]
-            }
-            BookingStatus::Cancelled => &[CoreBookingStatus::Cancelled],
+            BookingStatus::Confirmed => &[BookingStatus::Confirmed],
+            BookingStatus::Completed => &[BookingStatus::Confirmed, BookingStatus::Completed],
+            BookingStatus::Cancelled => &[BookingStatus::Cancelled],
         };
         for to in path {
             engine

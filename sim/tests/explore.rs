@@ -178,3 +178,27 @@ fn swarm_trials_cover_every_case_once() {
     };
     assert_eq!(config.ranges(), vec![0..4, 4..8, 8..10]);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// parse ∘ render = identity over generated scenarios: the text the explorer writes from its
+    /// shape structs reads back (through the same structs) into the same shape, which writes
+    /// the same text; and the resolver accepts it.
+    #[test]
+    fn rendered_scenarios_read_back_to_the_same_shape(seed in 0u64..1_000, case in 0u64..1_000, len in 1usize..40, status in proptest::option::of(100u16..600)) {
+        let ops = explore::generate(seed, case, len);
+        // A status only where the step has a response (as a run's observations would).
+        let has_response = |op: &explore::Op| !matches!(op, explore::Op::AddNumber(_) | explore::Op::Advance(_));
+        let statuses: Vec<Option<u16>> = ops.iter().map(|op| status.filter(|_| has_response(op))).collect();
+        let shape = explore::scenario_shape(seed, &ops, &statuses);
+        let text = switchboard_sim::scenario::shape::render(&shape);
+        let read = switchboard_sim::scenario::shape::read(&text);
+        prop_assert!(read.is_ok(), "{text}\n{read:?}");
+        let read = read.unwrap_or_default();
+        prop_assert_eq!(switchboard_sim::scenario::shape::render(&read), text.clone());
+        prop_assert_eq!(read.steps.len(), ops.len());
+        let parsed = switchboard_sim::scenario::Scenario::parse(std::path::Path::new("explored.toml"), &text);
+        prop_assert!(parsed.is_ok(), "{text}\n{}", parsed.err().map(|e| e.render()).unwrap_or_default());
+    }
+}

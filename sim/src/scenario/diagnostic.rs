@@ -82,7 +82,10 @@ impl From<Span> for miette::SourceSpan {
 }
 
 /// A value together with the span of the source text it was read from.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Read from TOML through [`toml::Spanned`]; written (and described in the JSON Schema) as the
+/// bare value. Ordered by value, then span.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Spanned<T> {
     /// The value.
     pub value: T,
@@ -94,6 +97,34 @@ impl<T> Spanned<T> {
     /// Wraps `value` with `span`.
     pub fn new(value: T, span: Span) -> Self {
         Spanned { value, span }
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let spanned = toml::Spanned::<T>::deserialize(d)?;
+        let span = Span::from(spanned.span());
+        Ok(Spanned::new(spanned.into_inner(), span))
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for Spanned<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(s)
+    }
+}
+
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
     }
 }
 

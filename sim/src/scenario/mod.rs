@@ -39,6 +39,7 @@
 mod diagnostic;
 mod model;
 mod parse;
+pub mod shape;
 mod template;
 pub mod time;
 
@@ -81,7 +82,16 @@ impl Scenario {
     pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {
         let text: Arc<str> = Arc::from(source);
         let display = diagnostic::display_path(path);
-        match parse::parse_document(source) {
+        // Layer 1: the shape (keys and types, serde). Layer 2: the located resolve into the
+        // model. The resolver re-reads the text so that any problem, including one the shape
+        // already rejected, is reported at its key or value with the resolver's wording.
+        let shape = shape::read(source);
+        let resolved = parse::parse_document(source);
+        let resolved = match (shape, resolved) {
+            (Err(e), Ok(_)) => Err(parse::shape_issue(&e)),
+            (_, resolved) => resolved,
+        };
+        match resolved {
             Ok(p) => Ok(Scenario {
                 name: p.name,
                 description: p.description,

@@ -14,7 +14,8 @@ use super::diagnostic::{Span, Spanned};
 use super::template::Template;
 
 /// The two organisations every world has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Org {
     /// The business under test (`main`, the default).
     #[default]
@@ -23,43 +24,12 @@ pub enum Org {
     Rival,
 }
 
-/// What a number of the world is used for (`class`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NumberClass {
-    /// `pool`: assigned to conversations by the rotation (the default).
-    Pool,
-    /// `front_desk`: the business's front-desk number.
-    FrontDesk,
-    /// `sitter`: a number dedicated to one sitter.
-    Sitter,
-}
-
-/// Lifecycle status of a number (`status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NumberStatus {
-    /// `active` (the default).
-    Active,
-    /// `quarantined`.
-    Quarantined,
-    /// `retired`.
-    Retired,
-}
-
-/// Status of a booking.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BookingStatus {
-    /// `pending`.
-    Pending,
-    /// `confirmed` (the default for world bookings).
-    Confirmed,
-    /// `completed`.
-    Completed,
-    /// `cancelled`.
-    Cancelled,
-}
+pub use switchboard_core::bookings::BookingStatus;
+pub use switchboard_core::world::{NumberClass, NumberStatus};
 
 /// Role of an explicit `[[users]]` entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum UserRole {
     /// `owner`.
     Owner,
@@ -220,7 +190,8 @@ impl JsonTable {
 }
 
 /// HTTP method of a `request` action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     /// `GET`
     Get,
@@ -264,7 +235,8 @@ pub enum Endpoint {
 }
 
 /// How the inbound webhook is signed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Signature {
     /// `valid`: a correct signature (the default).
     Valid,

@@ -627,6 +627,13 @@ fn toml_issue(source: &str, e: &toml::de::Error) -> Issue {
     Issue::new(span, format!("invalid TOML: {message}"), "syntax error")
 }
 
+/// A shape error (the serde layer) the resolver did not find itself, at the span toml gives.
+pub(crate) fn shape_issue(e: &toml::de::Error) -> Issue {
+    let span = e.span().map(sp).unwrap_or_else(|| Span::new(0, 0));
+    let message = e.message().trim().replace('\n', "; ");
+    Issue::new(span, message, "here")
+}
+
 /// The rotation settings keys the engine knows, from its own defaults (not a copied list).
 fn settings_keys() -> Vec<String> {
     match switchboard_core::settings::RotationSettings::default().to_json() {

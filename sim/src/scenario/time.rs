@@ -2,7 +2,8 @@
 //!
 //! * A **duration** is one or more `<digits><unit>` groups with units
 //!   `w` (7 days), `d` (24 hours), `h`, `m`, `s`, largest unit first and each
-//!   unit at most once: `30m`, `3d`, `1h30m`, `2w`, `45s`, `1d2h30m`.
+//!   unit at most once: `30m`, `3d`, `1h30m`, `2w`, `45s`, `1d2h30m` (read by
+//!   jiff's friendly span parser, restricted to this compact form).
 //! * A **time** is either an RFC 3339 instant (`2026-03-03T10:00:00Z`,
 //!   `2026-03-03T11:00:00+01:00`) or an offset from the scenario start: a
 //!   sign followed by a duration (`+1d`, `-30m`, `+1d2h30m`).
@@ -17,6 +18,8 @@ pub const DURATION_FORMS: &str =
 /// The forms accepted for a time, for error messages.
 pub const TIME_FORMS: &str = "an RFC 3339 instant like `2026-03-03T10:00:00Z` or an offset from the scenario start like `+1d`, `-30m` or `+1d2h30m`";
 
+/// The unit letters of the scenario syntax with their sizes in seconds (for
+/// [`format_duration`]; parsing is jiff's).
 const UNITS: [(char, i64); 5] = [
     ('w', 7 * 86_400),
     ('d', 86_400),
@@ -25,10 +28,14 @@ const UNITS: [(char, i64); 5] = [
     ('s', 1),
 ];
 
-/// Parses a duration (`1h30m`) into seconds.
+/// Parses a duration (`1h30m`) into seconds with jiff's friendly span
+/// parser, days and weeks being exactly 24 hours and 7 days.
 ///
-/// The error is a short explanation of what is wrong (without the accepted
-/// forms, see [`DURATION_FORMS`]).
+/// The scenario syntax is the compact subset of jiff's friendly format:
+/// digits and the unit letters `w d h m s` only (jiff alone would also take
+/// fractions, spaces, long unit names and signs). jiff checks the rest: a
+/// unit after each number, largest unit first, each unit once. The error is
+/// a short explanation (without the accepted forms, see [`DURATION_FORMS`]).
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     if text.is_empty() {
         return Err("the duration is empty".to_string());
@@ -36,49 +43,24 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     if text.starts_with('+') || text.starts_with('-') {
         return Err("a duration has no sign: the clock only moves forward".to_string());
     }
-    let mut total: i64 = 0;
-    let mut last_unit: Option<usize> = None;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let Some(unit_index) = UNITS.iter().position(|(u, _)| *u == c) else {
-            return Err(if c.is_whitespace() {
-                "spaces are not allowed in a duration".to_string()
-            } else {
-                format!("`{c}` is not a unit")
-            });
-        };
-        if digits.is_empty() {
-            return Err(format!("unit `{c}` has no number before it"));
-        }
-        if let Some(last) = last_unit
-            && unit_index <= last
-        {
-            return Err(format!(
-                "unit `{c}` must come before `{}` and appear only once",
-                UNITS[last].0
-            ));
-        }
-        let n: i64 = digits
-            .parse()
-            .map_err(|_| "the number is too large".to_string())?;
-        total = n
-            .checked_mul(UNITS[unit_index].1)
-            .and_then(|secs| total.checked_add(secs))
-            .ok_or_else(|| "the duration is too large".to_string())?;
-        digits.clear();
-        last_unit = Some(unit_index);
+    if let Some(c) = text.chars().find(|c| !c.is_ascii_digit() && !"wdhms".contains(*c)) {
+        return Err(if c.is_whitespace() {
+            "spaces are not allowed in a duration".to_string()
+        } else {
+            format!("`{c}` is not a unit")
+        });
     }
-    if !digits.is_empty() {
-        return Err(format!("the number `{digits}` has no unit"));
-    }
-    if total > MAX_SECONDS {
+    let span = jiff::fmt::friendly::SpanParser::new()
+        .parse_span(text)
+        .map_err(|e| e.to_string())?;
+    let secs = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| "the duration is too large".to_string())?
+        .as_secs();
+    if secs > MAX_SECONDS {
         return Err("the duration is too large".to_string());
     }
-    Ok(total)
+    Ok(secs)
 }
 
 /// Largest duration or offset accepted: about 1000 years, far beyond any
