@@ -103,6 +103,9 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Print the JSON Schema of the scenario format (derived from the parser's shape structs;
+    /// `scenarios/scenario.schema.json` is this output, for editors such as taplo).
+    Schema,
 }
 
 /// Output format of `scan`.
@@ -186,6 +189,10 @@ fn main() -> ExitCode {
             webhook_secret,
             demo,
         }),
+        Command::Schema => {
+            print!("{}", switchboard_sim::scenario::shape::json_schema());
+            0
+        }
     };
     ExitCode::from(code)
 }

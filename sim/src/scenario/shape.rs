@@ -395,10 +395,39 @@ pub fn json_schema() -> String {
         .into_generator()
         .into_root_schema_for::<ScenarioShape>();
     let mut schema = schema.to_value();
+    drop_null(&mut schema);
     // `name` and `start` are optional in the shape only so that their absence is reported by
     // the resolver at the top of the file; the format requires them.
     schema["required"] = serde_json::json!(["name", "start"]);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// TOML has no null (an absent key is the only "none"): removes the `null` alternatives schemars
+/// gives every `Option`, so an editor never offers one.
+fn drop_null(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(map) = schema else {
+        if let Value::Array(items) = schema {
+            items.iter_mut().for_each(drop_null);
+        }
+        return;
+    };
+    if let Some(Value::Array(types)) = map.get_mut("type") {
+        types.retain(|t| t != "null");
+        if let [single] = &types[..] {
+            let single = single.clone();
+            map.insert("type".into(), single);
+        }
+    }
+    if let Some(Value::Array(alternatives)) = map.get_mut("anyOf") {
+        alternatives.retain(|a| a.get("type").is_none_or(|t| t != "null"));
+        if let [Value::Object(only)] = &alternatives[..] {
+            let only = only.clone();
+            map.remove("anyOf");
+            map.extend(only);
+        }
+    }
+    map.values_mut().for_each(drop_null);
 }
