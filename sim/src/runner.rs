@@ -948,6 +948,7 @@ pub fn timeline(
         &scenario.name,
         scenario.start,
         &orgs,
+        &built.setup_seq,
         &built.names,
     ))
 }

@@ -20,6 +20,9 @@ pub struct BuiltWorld {
     pub orgs: BTreeMap<&'static str, i64>,
     /// Bearer token of every role that has one.
     pub tokens: BTreeMap<String, String>,
+    /// Per org, the audit sequence number of the last event the setup wrote (0: none): the
+    /// timeline summarises the events up to it as one setup block.
+    pub setup_seq: BTreeMap<&'static str, i64>,
 }
 
 impl BuiltWorld {
@@ -220,10 +223,18 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
             names.insert(&booking.name, Kind::Thread, thread);
         }
     }
+    let mut setup_seq = BTreeMap::new();
+    for (name, org) in &orgs {
+        let events = engine
+            .audit_timeline(*org, &switchboard_core::audit::AuditQuery::default())
+            .map_err(at(scenario, whole))?;
+        setup_seq.insert(*name, events.last().map_or(0, |e| e.seq));
+    }
     Ok(BuiltWorld {
         names,
         orgs,
         tokens,
+        setup_seq,
     })
 }
 
