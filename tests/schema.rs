@@ -13,8 +13,8 @@ fn committed_schema_matches_the_command_output() {
         .expect("run switchboard schema");
     assert!(output.status.success(), "switchboard schema failed");
     let printed = String::from_utf8(output.stdout).expect("UTF-8 schema");
-    let committed = std::fs::read_to_string(root.join("scenarios/scenario.schema.json"))
-        .unwrap_or_default();
+    let committed =
+        std::fs::read_to_string(root.join("scenarios/scenario.schema.json")).unwrap_or_default();
     assert!(
         printed == committed,
         "scenarios/scenario.schema.json is stale: run `cargo run -- schema > scenarios/scenario.schema.json`"

@@ -250,7 +250,11 @@ fn world(seed: u64) -> ScenarioShape {
         let n = number(format!("pool-{i}"), format!("+1555010000{i}"), None);
         shape.numbers.push(n);
     }
-    shape.numbers.push(number("rival-1".into(), "+15550109001".into(), Some(Org::Rival)));
+    shape.numbers.push(number(
+        "rival-1".into(),
+        "+15550109001".into(),
+        Some(Org::Rival),
+    ));
     for (i, sitter) in SITTERS.iter().enumerate() {
         let phone = format!("+1555020000{}", i + 1);
         shape.sitters.push(person(sitter, phone, None));
@@ -259,22 +263,29 @@ fn world(seed: u64) -> ScenarioShape {
         let phone = format!("+1555030000{}", i + 1);
         shape.clients.push(person(client, phone, None));
     }
-    shape.clients.push(person("zed", "+15550309001".into(), Some(Org::Rival)));
-    let booking = |name: String, client: &str, sitter: Option<&str>, service, times: [String; 2]| {
-        let [start, end] = times;
-        let booking = BookingShape {
-            name: text(name),
-            client: text(client),
-            sitter: sitter.and_then(text),
-            service: text(service),
-            start: v(TimeText(start)),
-            end: v(TimeText(end)),
-            status: sitter.and(v(BookingStatus::Pending)),
+    shape
+        .clients
+        .push(person("zed", "+15550309001".into(), Some(Org::Rival)));
+    let booking =
+        |name: String, client: &str, sitter: Option<&str>, service, times: [String; 2]| {
+            let [start, end] = times;
+            let booking = BookingShape {
+                name: text(name),
+                client: text(client),
+                sitter: sitter.and_then(text),
+                service: text(service),
+                start: v(TimeText(start)),
+                end: v(TimeText(end)),
+                status: sitter.and(v(BookingStatus::Pending)),
+            };
+            Spanned::new(booking, Span::default())
         };
-        Spanned::new(booking, Span::default())
-    };
     for b in 0..BOOKINGS {
-        let service = if b % 3 == 2 { "Housesitting" } else { "Dog Walking" };
+        let service = if b % 3 == 2 {
+            "Housesitting"
+        } else {
+            "Dog Walking"
+        };
         let times = [format!("+{}h", 2 + b * 7), format!("+{}h", 4 + b * 7)];
         let (client, sitter) = (CLIENTS[b % CLIENTS.len()], SITTERS[b % SITTERS.len()]);
         let b = booking(format!("b{b}"), client, Some(sitter), service, times);
@@ -353,7 +364,12 @@ fn inbound(from: &str, to: String, body: String, sid: String) -> StepShape {
 fn webhook(fields: &[(&str, &str)]) -> StepShape {
     let fields = fields
         .iter()
-        .map(|(k, val)| (Spanned::new(k.to_string(), Span::default()), Spanned::new(val.to_string(), Span::default())))
+        .map(|(k, val)| {
+            (
+                Spanned::new(k.to_string(), Span::default()),
+                Spanned::new(val.to_string(), Span::default()),
+            )
+        })
         .collect();
     let webhook = WebhookShape {
         fields: v(fields),
@@ -396,7 +412,12 @@ fn step_shape(op: &Op) -> StepShape {
             end: v(TimeText(end.to_string())),
             ..booking_step(BookingVerb::Reschedule, *b)
         }),
-        Op::Close(b) => request("owner", Method::Post, format!("/api/threads/{{b{b}}}/close"), None),
+        Op::Close(b) => request(
+            "owner",
+            Method::Post,
+            format!("/api/threads/{{b{b}}}/close"),
+            None,
+        ),
         Op::Inbound {
             client,
             number,
@@ -448,7 +469,9 @@ fn step_shape(op: &Op) -> StepShape {
         Op::Chaos(on) => {
             let p = if *on { "0.3" } else { "0.0" };
             let delay = if *on { 120_000 } else { 0 };
-            let kv = format!("enabled = {on}\nfailureProbability = {p}\nduplicateProbability = {p}\ndelayProbability = {p}\ndelayMs = {delay}");
+            let kv = format!(
+                "enabled = {on}\nfailureProbability = {p}\nduplicateProbability = {p}\ndelayProbability = {p}\ndelayMs = {delay}"
+            );
             StepShape {
                 chaos: free_table(&kv),
                 ..StepShape::default()
@@ -475,7 +498,11 @@ fn step_shape(op: &Op) -> StepShape {
         Op::RawWebhook {
             missing_from: true,
             sid,
-        } => webhook(&[("To", "+15550100001"), ("Body", "no sender"), ("MessageSid", &format!("SMw{sid}"))]),
+        } => webhook(&[
+            ("To", "+15550100001"),
+            ("Body", "no sender"),
+            ("MessageSid", &format!("SMw{sid}")),
+        ]),
         Op::RawWebhook {
             missing_from: false,
             sid,
@@ -487,8 +514,13 @@ fn step_shape(op: &Op) -> StepShape {
         ]),
         Op::CreateBooking(n) => {
             let day = 2 + n % 7;
-            let json = format!("{{\"clientId\": \"{{alice}}\", \"sitterId\": null, \"service\": \"Dog Walking\", \"start\": \"2026-03-0{day}T09:00:00Z\", \"end\": \"2026-03-0{day}T10:00:00Z\"}}");
-            let body = toml::Value::Table(toml::Table::from_iter([("json".to_string(), toml::Value::String(json))]));
+            let json = format!(
+                "{{\"clientId\": \"{{alice}}\", \"sitterId\": null, \"service\": \"Dog Walking\", \"start\": \"2026-03-0{day}T09:00:00Z\", \"end\": \"2026-03-0{day}T10:00:00Z\"}}"
+            );
+            let body = toml::Value::Table(toml::Table::from_iter([(
+                "json".to_string(),
+                toml::Value::String(json),
+            )]));
             let mut step = request("owner", Method::Post, "/api/bookings".into(), None);
             if let Some(r) = step.request.as_mut() {
                 r.value.body = v(body);

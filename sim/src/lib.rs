@@ -19,7 +19,8 @@ pub mod world;
 
 use std::path::{Path, PathBuf};
 
-/// Every `*.toml` file under `paths` (files as given, folders recursively), sorted, without
+/// Every `*.toml` file under `paths` (files as given, folders recursively, skipping `worlds/`
+/// folders of base worlds), sorted, without
 /// duplicates. Errors name the path that could not be read.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
@@ -42,7 +43,10 @@ fn collect(path: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
         let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
         let child = entry.path();
         if child.is_dir() {
-            collect(&child, found)?;
+            // `worlds/` folders hold base worlds that scenarios extend, not scenarios.
+            if child.file_name().is_some_and(|name| name != "worlds") {
+                collect(&child, found)?;
+            }
         } else if child.extension().is_some_and(|e| e == "toml") {
             found.push(child);
         }

@@ -14,8 +14,8 @@ use crate::clock::SimClock;
 use crate::http::{Call, Exchange};
 use crate::invariants::Violation;
 use crate::scenario::{
-    Action, BookingAction, Endpoint, NumberAction, Role, Scenario, ScenarioError,
-    Signature, Span, Step, ThreadAction, render_json,
+    Action, BookingAction, Endpoint, NumberAction, Role, Scenario, ScenarioError, Signature, Span,
+    Step, ThreadAction, render_json,
 };
 use crate::simulation::{CallerFacts, Simulation, block_on_paused};
 use crate::world::{self, BuiltWorld};

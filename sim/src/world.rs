@@ -10,9 +10,7 @@ use switchboard_core::world::{NewContact, NewNumber};
 use switchboard_core::{Engine, Error, Timestamp};
 
 use crate::names::Names;
-use crate::scenario::{
-    BookingStatus, Org, Role, Scenario, ScenarioError, Span, UserRole,
-};
+use crate::scenario::{BookingStatus, Org, Role, Scenario, ScenarioError, Span, UserRole};
 
 /// What the runner needs to know about the world it built.
 pub struct BuiltWorld {

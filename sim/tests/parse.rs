@@ -530,3 +530,59 @@ fn types_are_thread_safe() {
     assert_send_sync::<Scenario>();
     assert_send_sync::<ScenarioError>();
 }
+
+/// Parses `source` as if it were the file `tests/broken/inline.toml` (so `extends` paths are
+/// relative to `tests/broken/`), returning the one-line error.
+fn extends_error(source: &str) -> String {
+    match Scenario::parse(Path::new("tests/broken/inline.toml"), source) {
+        Ok(_) => panic!("should fail:\n{source}"),
+        Err(e) => e.one_line(),
+    }
+}
+
+#[test]
+fn extends_merges_the_base_world_first_and_reports_base_problems_in_the_base() {
+    let s = check(
+        r#"
+name = "extends"
+start = "2026-03-02T09:00:00Z"
+extends = "../../scenarios/worlds/basic.toml"
+
+[settings]
+minPoolReserve = 0
+
+[[clients]]
+name = "carol"
+phone = "+15550300003"
+email = "carol@example.com"
+
+[[steps]]
+inbound = { from = "bob", to = "+15550100001", body = "hi" }
+"#,
+    );
+    let clients: Vec<&str> = s.world.clients.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(clients, ["alice", "bob", "carol"]);
+    assert_eq!(s.world.sitters[0].name, "sam");
+    assert_eq!(s.name_kind("alice"), Some(NameKind::Client));
+    // What the base defines is located at the `extends` value.
+    assert_eq!(
+        text(&s, s.world.clients[0].span),
+        "\"../../scenarios/worlds/basic.toml\""
+    );
+    for (source, expected) in [
+        (
+            "name = \"c\"\nstart = \"2026-03-02T09:00:00Z\"\nextends = \"worlds/loop-a.toml\"\n",
+            "tests/broken/worlds/loop-b.toml:1:11: `extends` makes a cycle: tests/broken/inline.toml -> tests/broken/worlds/loop-a.toml -> tests/broken/worlds/loop-b.toml -> tests/broken/worlds/loop-a.toml",
+        ),
+        (
+            "name = \"c\"\nstart = \"2026-03-02T09:00:00Z\"\nextends = \"worlds/bad-email.toml\"\n",
+            "tests/broken/worlds/bad-email.toml:4:9: `email` `alice-at-example.com` is not an e-mail address",
+        ),
+        (
+            "name = \"c\"\nstart = \"2026-03-02T09:00:00Z\"\nextends = \"extends_missing_file.toml\"\n",
+            "tests/broken/extends_missing_file.toml:1:1: unknown key `name` in a base world",
+        ),
+    ] {
+        assert_eq!(extends_error(source), expected);
+    }
+}

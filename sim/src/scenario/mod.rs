@@ -86,9 +86,12 @@ impl Scenario {
         // model. The resolver re-reads the text so that any problem, including one the shape
         // already rejected, is reported at its key or value with the resolver's wording.
         let shape = shape::read(source);
-        let resolved = parse::parse_document(source);
+        let mut chain = vec![lexical(path)];
+        let resolved = parse::parse_document(source, &mut |extends, start| {
+            load_base(&mut chain, extends, start)
+        });
         let resolved = match (shape, resolved) {
-            (Err(e), Ok(_)) => Err(parse::shape_issue(&e)),
+            (Err(e), Ok(_)) => Err(Ok(parse::shape_issue(&e))),
             (_, resolved) => resolved,
         };
         match resolved {
@@ -105,17 +108,8 @@ impl Scenario {
                 display_path: display,
                 source: text,
             }),
-            Err(issue) => {
-                let mut err = ScenarioError::at_shared(display, text, issue.span, issue.message)
-                    .with_label(issue.label);
-                for (span, label) in issue.secondary {
-                    err = err.with_secondary(span, label);
-                }
-                if let Some(help) = issue.help {
-                    err = err.with_help(help);
-                }
-                Err(err)
-            }
+            Err(Err(parse::BaseError(error))) => Err(*error),
+            Err(Ok(issue)) => Err(issue.into_error(display, text)),
         }
     }
 
@@ -199,4 +193,60 @@ impl Scenario {
     pub fn client(&self, name: &str) -> Option<&Person> {
         self.world.clients.iter().find(|n| n.name == name)
     }
+}
+
+/// `path` with `.` and `dir/..` removed, so that messages and the cycle check name each file one
+/// way (`scenarios/worlds/basic.toml`, not `scenarios/audit/../worlds/basic.toml`).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some_and(|name| name != "..") => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Reads the base world `extends` names (relative to the file at the end of `chain`), its
+/// times resolved against `start`. A missing file or a cycle is an issue at the `extends`
+/// value; a problem inside the base is reported against the base file.
+fn load_base(
+    chain: &mut Vec<PathBuf>,
+    extends: &Spanned<String>,
+    start: i64,
+) -> Result<parse::Base, Result<parse::Issue, parse::BaseError>> {
+    let from = chain.last().cloned().unwrap_or_default();
+    let file = lexical(&from.parent().unwrap_or(Path::new("")).join(&extends.value));
+    let shown = diagnostic::display_path(&file);
+    if chain.contains(&file) {
+        let cycle: Vec<String> = chain.iter().map(|p| diagnostic::display_path(p)).collect();
+        return Err(Ok(parse::Issue::new(
+            extends.span,
+            format!("`extends` makes a cycle: {} -> {shown}", cycle.join(" -> ")),
+            "extends a file that extends this one",
+        )));
+    }
+    let source = std::fs::read_to_string(&file).map_err(|e| {
+        Ok(parse::Issue::new(
+            extends.span,
+            format!("cannot read the base world `{shown}`: {e}"),
+            "no such base world",
+        )
+        .help("`extends` is a path relative to this file, like `../worlds/basic.toml`"))
+    })?;
+    chain.push(file);
+    let base = parse::parse_world_file(&source, start, &mut |next, start| {
+        load_base(chain, next, start)
+    });
+    chain.pop();
+    base.map_err(|failure| {
+        Err(match failure {
+            Err(inner) => inner,
+            Ok(issue) => parse::BaseError(Box::new(issue.into_error(shown, Arc::from(source)))),
+        })
+    })
 }

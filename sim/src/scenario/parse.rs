@@ -5,6 +5,7 @@
 //! exact key or value at fault and explain what was expected.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Number as JsonNumber, Value};
 use toml::de::{DeTable, DeValue};
@@ -30,7 +31,20 @@ pub(crate) struct Issue {
 }
 
 impl Issue {
-    fn new(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
+    /// The located error, in the file `path` whose text is `source`.
+    pub(crate) fn into_error(self, path: String, source: Arc<str>) -> super::ScenarioError {
+        let mut err = super::ScenarioError::at_shared(path, source, self.span, self.message)
+            .with_label(self.label);
+        for (span, label) in self.secondary {
+            err = err.with_secondary(span, label);
+        }
+        if let Some(help) = self.help {
+            err = err.with_help(help);
+        }
+        err
+    }
+
+    pub(crate) fn new(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
         Issue {
             span,
             message: message.into(),
@@ -40,7 +54,7 @@ impl Issue {
         }
     }
 
-    fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -52,6 +66,23 @@ impl Issue {
 }
 
 type PResult<T> = Result<T, Issue>;
+
+/// A problem in a base world file, already reported against that file.
+#[derive(Debug)]
+pub(crate) struct BaseError(pub Box<super::ScenarioError>);
+
+/// A base world, merged with its own bases: what an `extends` contributes.
+#[derive(Default)]
+pub(crate) struct Base {
+    pub settings: Option<JsonTable>,
+    pub world: World,
+    pub names: BTreeMap<String, (NameKind, Span)>,
+}
+
+/// Reads the base world an `extends` value names, resolving its times against the scenario's
+/// start: a located [`Issue`] in this file (missing file, cycle) or a [`BaseError`] in the base.
+pub(crate) type Loader<'l> =
+    dyn FnMut(&Spanned<String>, i64) -> Result<Base, Result<Issue, BaseError>> + 'l;
 
 /// Everything the parser produces, assembled into a `Scenario` by `mod.rs`.
 pub(crate) struct Parsed {
@@ -70,6 +101,7 @@ const TOP_KEYS: &[&str] = &[
     "description",
     "seed",
     "start",
+    "extends",
     "settings",
     "numbers",
     "sitters",
@@ -77,6 +109,10 @@ const TOP_KEYS: &[&str] = &[
     "bookings",
     "users",
     "steps",
+];
+/// The keys of a base world file (`extends = "worlds/basic.toml"`).
+const WORLD_KEYS: &[&str] = &[
+    "extends", "settings", "numbers", "sitters", "clients", "bookings", "users",
 ];
 const NUMBER_KEYS: &[&str] = &[
     "name", "e164", "class", "status", "created", "sitter", "org",
@@ -666,56 +702,48 @@ fn check_settings_keys(table: &JsonTable) -> PResult<()> {
     Ok(())
 }
 
-pub(crate) fn parse_document(source: &str) -> PResult<Parsed> {
-    let root = DeTable::parse(source).map_err(|e| toml_issue(source, &e))?;
+pub(crate) fn parse_document(
+    source: &str,
+    load: &mut Loader<'_>,
+) -> Result<Parsed, Result<Issue, BaseError>> {
+    let root = DeTable::parse(source).map_err(|e| Ok(toml_issue(source, &e)))?;
     let top = Tbl {
         map: root.get_ref(),
         header: Span::new(0, 0),
         what: "the scenario (top level)".to_string(),
     };
-    top.check_keys(TOP_KEYS)?;
+    top.check_keys(TOP_KEYS).map_err(Ok)?;
 
-    let name = top.req_str("name")?;
+    let name = top.req_str("name").map_err(Ok)?;
     if name.value.trim().is_empty() {
-        return Err(Issue::new(name.span, "`name` is empty", "empty name")
-            .help("give the scenario a short title"));
+        return Err(Ok(Issue::new(name.span, "`name` is empty", "empty name")
+            .help("give the scenario a short title")));
     }
-    let description = top.opt_str("description")?.map(|d| d.value);
+    let description = top.opt_str("description").map_err(Ok)?.map(|d| d.value);
     let seed = match top.get("seed") {
         Some(v) => {
-            let n = integer(v, "seed")?;
+            let n = integer(v, "seed").map_err(Ok)?;
             u64::try_from(n.value).map_err(|_| {
-                Issue::new(n.span, "`seed` must not be negative", "negative")
-                    .help("the seed is an unsigned 64-bit integer")
+                Ok(
+                    Issue::new(n.span, "`seed` must not be negative", "negative")
+                        .help("the seed is an unsigned 64-bit integer"),
+                )
             })?
         }
         None => 0,
     };
-    let start_text = time_text(top.req("start")?, "start")?;
+    let start_text = time_text(top.req("start").map_err(Ok)?, "start").map_err(Ok)?;
     let start = parse_instant(&start_text.value).map_err(|e| {
-        Issue::new(
+        Ok(Issue::new(
             start_text.span,
             format!("invalid instant `{}` for `start`: {e}", start_text.value),
             "invalid instant",
         )
-        .help("write the RFC 3339 instant the simulated clock starts at, like `2026-03-02T09:00:00Z` (`start` cannot be an offset)")
+        .help("write the RFC 3339 instant the simulated clock starts at, like `2026-03-02T09:00:00Z` (`start` cannot be an offset)"))
     })?;
-    let settings = top
-        .get("settings")
-        .map(|v| json_table(v, "`settings`"))
-        .transpose()?;
-    if let Some(table) = &settings {
-        check_settings_keys(table)?;
-    }
-
-    let mut p = Parser {
-        src: source,
-        start,
-        names: Names::default(),
-    };
-    let world = p.world(&top)?;
+    let (mut p, base) = world_part(source, &top, start, load)?;
     let steps = match top.get("steps") {
-        Some(v) => p.steps(v)?,
+        Some(v) => p.steps(v).map_err(Ok)?,
         None => Vec::new(),
     };
     Ok(Parsed {
@@ -723,11 +751,90 @@ pub(crate) fn parse_document(source: &str) -> PResult<Parsed> {
         description,
         seed,
         start,
-        settings,
-        world,
+        settings: base.settings,
+        world: base.world,
         steps,
         names: p.names.defs,
     })
+}
+
+/// Reads a base world file (only world keys and its own `extends`) for a scenario starting at
+/// `start`.
+pub(crate) fn parse_world_file(
+    source: &str,
+    start: i64,
+    load: &mut Loader<'_>,
+) -> Result<Base, Result<Issue, BaseError>> {
+    let root = DeTable::parse(source).map_err(|e| Ok(toml_issue(source, &e)))?;
+    let top = Tbl {
+        map: root.get_ref(),
+        header: Span::new(0, 0),
+        what: "a base world".to_string(),
+    };
+    top.check_keys(WORLD_KEYS).map_err(Ok)?;
+    world_part(source, &top, start, load).map(|(_, base)| base)
+}
+
+/// The world of a file: its base (`extends`), then its own `[settings]` (each key overriding the
+/// base's) and entities (added after the base's; a name the base defines is a duplicate).
+/// Everything taken from the base is located at the `extends` value.
+fn world_part<'s>(
+    source: &'s str,
+    top: &Tbl<'_, '_>,
+    start: i64,
+    load: &mut Loader<'_>,
+) -> Result<(Parser<'s>, Base), Result<Issue, BaseError>> {
+    let mut base = match top.get("extends") {
+        Some(v) => {
+            let path = string(v, "extends").map_err(Ok)?;
+            let mut base = load(&path, start)?;
+            relocate(&mut base, path.span);
+            base
+        }
+        None => Base::default(),
+    };
+    if let Some(v) = top.get("settings") {
+        let table = json_table(v, "`settings`").map_err(Ok)?;
+        check_settings_keys(&table).map_err(Ok)?;
+        base.settings = Some(match base.settings.take() {
+            None => table,
+            Some(mut inherited) => {
+                inherited.values.extend(table.values);
+                inherited.key_spans.extend(table.key_spans);
+                inherited.span = table.span;
+                inherited
+            }
+        });
+    }
+    let mut p = Parser {
+        src: source,
+        start,
+        names: Names::default(),
+    };
+    p.names.defs = std::mem::take(&mut base.names);
+    let own = p.world(top).map_err(Ok)?;
+    base.world.numbers.extend(own.numbers);
+    base.world.sitters.extend(own.sitters);
+    base.world.clients.extend(own.clients);
+    base.world.bookings.extend(own.bookings);
+    base.world.users.extend(own.users);
+    base.names = p.names.defs.clone();
+    Ok((p, base))
+}
+
+/// Points everything a base world defines at `span` (the `extends` value of the file using it).
+fn relocate(base: &mut Base, span: Span) {
+    let w = &mut base.world;
+    w.numbers.iter_mut().for_each(|n| n.span = span);
+    w.sitters.iter_mut().for_each(|n| n.span = span);
+    w.clients.iter_mut().for_each(|n| n.span = span);
+    w.bookings.iter_mut().for_each(|n| n.span = span);
+    w.users.iter_mut().for_each(|n| n.span = span);
+    base.names.values_mut().for_each(|(_, s)| *s = span);
+    if let Some(settings) = &mut base.settings {
+        settings.span = span;
+        settings.key_spans.values_mut().for_each(|s| *s = span);
+    }
 }
 
 impl<'s> Parser<'s> {

@@ -64,6 +64,8 @@ shapes! {
         seed: Option<Spanned<i64>>,
         /// RFC 3339 instant the simulated clock starts at.
         start: Option<Spanned<TimeText>>,
+        /// A base world file to start from, relative to this file (`worlds/basic.toml`).
+        extends: Option<Spanned<String>>,
         /// Initial rotation settings, the API's camelCase keys.
         #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
         settings: Option<Spanned<FreeTable>>,

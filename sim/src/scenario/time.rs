@@ -43,7 +43,10 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     if text.starts_with('+') || text.starts_with('-') {
         return Err("a duration has no sign: the clock only moves forward".to_string());
     }
-    if let Some(c) = text.chars().find(|c| !c.is_ascii_digit() && !"wdhms".contains(*c)) {
+    if let Some(c) = text
+        .chars()
+        .find(|c| !c.is_ascii_digit() && !"wdhms".contains(*c))
+    {
         return Err(if c.is_whitespace() {
             "spaces are not allowed in a duration".to_string()
         } else {
