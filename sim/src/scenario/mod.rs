@@ -5,7 +5,7 @@
 //! ```no_run
 //! use switchboard_sim::scenario::{Action, Scenario};
 //!
-//! let scenario = match Scenario::load("scenarios/examples/lru.toml") {
+//! let scenario = match Scenario::load("scenarios/strategies/lru-oldest-assignment-and-reset-on-release.toml") {
 //!     Ok(s) => s,
 //!     Err(e) => {
 //!         eprintln!("{}", e.render());
