@@ -75,8 +75,8 @@ fn simulate(hours: u64) -> Profile {
             phone: format!("+1{}", 2_000_000_000 + base + i),
             email: format!("{kind}{i}@example.com"),
         };
-        let sitters: Vec<i64> = (0..SITTERS).map(|i| engine.create_sitter(org, &contact("sitter", i, 100_000_000)).expect("sitter")).collect();
-        let clients: Vec<i64> = (0..CLIENTS).map(|i| engine.create_client(org, &contact("client", i, 300_000_000)).expect("client")).collect();
+        let sitters: Vec<i64> = (0..SITTERS).map(|i| engine.create_sitter(org, &contact("sitter", i, 100_000_000)).expect("sitter").rowid()).collect();
+        let clients: Vec<i64> = (0..CLIENTS).map(|i| engine.create_client(org, &contact("client", i, 300_000_000)).expect("client").rowid()).collect();
         let client_phones: Vec<String> = (0..CLIENTS).map(|i| contact("client", i, 300_000_000).phone).collect();
         let pool: Vec<String> = (0..NUMBERS).map(|i| format!("+1{}", 5_550_100_000u64 + i as u64)).collect();
         for e164 in &pool {
@@ -85,7 +85,7 @@ fn simulate(hours: u64) -> Profile {
                 .expect("number");
         }
         let mut sim = Simulation::new(engine.clone(), clock, START);
-        let owner_caller = CallerFacts { org: Some(org), sitter: false };
+        let owner_caller = CallerFacts { org: Some(org.rowid()), sitter: false };
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let mut active: Vec<Booking> = Vec::new();
         let mut sid = 0u64;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Subject};
-use crate::ids::{self, Kind};
+use crate::ids::{AlertId, OrgId};
 use crate::{Result, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ impl Severity {
 #[allow(clippy::too_many_arguments)]
 pub fn open(
     tx: &Transaction,
-    org: i64,
+    org: OrgId,
     now: Timestamp,
     actor: &str,
     alert_type: &str,
@@ -55,7 +55,7 @@ pub fn open(
     if inserted == 0 {
         return Ok(false);
     }
-    let id = tx.last_insert_rowid();
+    let id = AlertId(tx.last_insert_rowid());
     audit::append(
         tx,
         org,
@@ -64,7 +64,7 @@ pub fn open(
         actor,
         Subject::default(),
         &json!({
-            "alertId": ids::format(Kind::Alert, id),
+            "alertId": id,
             "type": alert_type,
             "severity": severity.as_str(),
             "entity": entity,
@@ -77,13 +77,13 @@ pub fn open(
 /// Resolves the open alert for (type, entity), if any. Returns true if one was resolved.
 pub fn resolve(
     tx: &Transaction,
-    org: i64,
+    org: OrgId,
     now: Timestamp,
     actor: &str,
     alert_type: &str,
     entity: &str,
 ) -> Result<bool> {
-    let id: Option<i64> = tx
+    let id: Option<AlertId> = tx
         .prepare_cached(
             "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = 'open'",
         )?
@@ -96,10 +96,10 @@ pub fn resolve(
 /// Resolves one alert by id (owner action). False if it was not open or not the org's.
 pub fn resolve_by_id(
     tx: &Transaction,
-    org: i64,
+    org: OrgId,
     now: Timestamp,
     actor: &str,
-    id: i64,
+    id: AlertId,
 ) -> Result<bool> {
     let row: Option<(String, String)> = tx
         .prepare_cached(
@@ -120,7 +120,7 @@ pub fn resolve_by_id(
         actor,
         Subject::default(),
         &json!({
-            "alertId": ids::format(Kind::Alert, id),
+            "alertId": id,
             "type": alert_type,
             "entity": entity,
         }),
@@ -131,6 +131,7 @@ pub fn resolve_by_id(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
+    /// `alr_3`.
     pub id: String,
     #[serde(rename = "type")]
     pub alert_type: String,
@@ -143,14 +144,14 @@ pub struct Alert {
 }
 
 /// Alerts of the org, oldest first; `open_only` filters to open ones.
-pub fn list(tx: &Transaction, org: i64, open_only: bool) -> Result<Vec<Alert>> {
+pub fn list(tx: &Transaction, org: OrgId, open_only: bool) -> Result<Vec<Alert>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, type, severity, entity, status, message, opened_at, resolved_at FROM alerts
          WHERE org_id = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
     )?;
     let rows = stmt.query_map(params![org, open_only], |r| {
         Ok(Alert {
-            id: ids::format(Kind::Alert, r.get(0)?),
+            id: r.get::<_, AlertId>(0)?.to_string(),
             alert_type: r.get(1)?,
             severity: r.get(2)?,
             entity: r.get(3)?,

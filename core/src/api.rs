@@ -24,7 +24,7 @@ use crate::audit::AuditQuery;
 use crate::auth::{Access, Caller};
 use crate::bookings::{BookingStatus, NewBooking};
 use crate::http_json::JsonBody;
-use crate::ids::{self, Kind};
+use crate::ids::{ClientId, Id};
 use crate::messaging::Inbound;
 use crate::pages;
 use crate::pool::ThreadStatus;
@@ -320,14 +320,16 @@ fn typed_body<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, Error> {
     })
 }
 
-fn path_id(kind: Kind, text: &str) -> Result<i64, Error> {
-    ids::parse(kind, text).ok_or_else(|| Error::NotFound(kind.prefix().to_string()))
+/// The id of a path segment; any other text is a 404 naming the kind (`thr`).
+fn path_id<I: Id>(text: &str) -> Result<I, Error> {
+    I::parse_external(text).ok_or_else(|| Error::NotFound(I::KIND.prefix().to_string()))
 }
 
-fn optional_id(kind: Kind, field: &str, text: Option<&str>) -> Result<Option<i64>, Error> {
+/// An optional id field of a body or query; a text of another shape is a 400 naming `field`.
+fn optional_id<I: Id>(field: &str, text: Option<&str>) -> Result<Option<I>, Error> {
     text.map(|t| {
-        ids::parse(kind, t)
-            .ok_or_else(|| Error::invalid(field, format!("not a {} id: {t}", kind.prefix())))
+        I::parse_external(t)
+            .ok_or_else(|| Error::invalid(field, format!("not a {} id: {t}", I::KIND.prefix())))
     })
     .transpose()
 }
@@ -402,7 +404,7 @@ async fn get_audit(
 ) -> ApiResult {
     let query = AuditQuery {
         event_type: params.event_type,
-        thread: optional_id(Kind::Thread, "threadId", params.thread_id.as_deref())?,
+        thread: optional_id("threadId", params.thread_id.as_deref())?,
         message: None,
         after_seq: params.after,
         limit: params.limit,
@@ -439,7 +441,7 @@ async fn post_alert_resolve(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    engine.resolve_alert(caller.org, &caller.actor, path_id(Kind::Alert, &id)?)?;
+    engine.resolve_alert(caller.org, &caller.actor, path_id(&id)?)?;
     ok(json!({ "resolved": id }))
 }
 
@@ -492,11 +494,11 @@ async fn post_thread(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let body: OpenThreadBody = typed_body(body)?;
-    let client = ids::parse(Kind::Client, &body.client_id).ok_or_else(|| {
+    let client = ClientId::parse(&body.client_id).ok_or_else(|| {
         Error::invalid("clientId", format!("not a client id: {}", body.client_id))
     })?;
-    let sitter = optional_id(Kind::Sitter, "sitterId", body.sitter_id.as_deref())?;
-    let booking = optional_id(Kind::Booking, "bookingId", body.booking_id.as_deref())?;
+    let sitter = optional_id("sitterId", body.sitter_id.as_deref())?;
+    let booking = optional_id("bookingId", body.booking_id.as_deref())?;
     let (thread, _) = engine.open_thread(caller.org, &caller.actor, client, sitter, booking)?;
     Ok((
         StatusCode::CREATED,
@@ -510,7 +512,7 @@ async fn get_thread(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ok(engine.thread(caller.org, path_id(Kind::Thread, &id)?)?)
+    ok(engine.thread(caller.org, path_id(&id)?)?)
 }
 
 async fn post_thread_close(
@@ -530,7 +532,7 @@ async fn post_thread_archive(
 }
 
 fn end_thread(engine: &Engine, caller: &Caller, id: &str, to: ThreadStatus) -> ApiResult {
-    let thread = path_id(Kind::Thread, id)?;
+    let thread = path_id(id)?;
     ok(engine.end_thread(caller.org, &caller.actor, thread, to)?)
 }
 
@@ -539,7 +541,7 @@ async fn get_thread_messages(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ok(json!({ "messages": engine.thread_messages(caller.org, path_id(Kind::Thread, &id)?)? }))
+    ok(json!({ "messages": engine.thread_messages(caller.org, path_id(&id)?)? }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -555,7 +557,7 @@ async fn post_thread_message(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let body: SendBody = typed_body(body)?;
-    let thread = path_id(Kind::Thread, &id)?;
+    let thread = path_id(&id)?;
     engine.thread(caller.org, thread)?;
     let sent = engine.send(caller.org, &caller.actor, thread, &body.body)?;
     let message = engine.message(caller.org, sent.message)?;
@@ -579,10 +581,10 @@ async fn post_booking(
 ) -> ApiResult {
     let body: BookingBody = typed_body(body)?;
     let new = NewBooking {
-        client: ids::parse(Kind::Client, &body.client_id).ok_or_else(|| {
+        client: ClientId::parse(&body.client_id).ok_or_else(|| {
             Error::invalid("clientId", format!("not a client id: {}", body.client_id))
         })?,
-        sitter: optional_id(Kind::Sitter, "sitterId", body.sitter_id.as_deref())?,
+        sitter: optional_id("sitterId", body.sitter_id.as_deref())?,
         service: body.service,
         start: instant("start", &body.start)?,
         end: instant("end", &body.end)?,
@@ -599,11 +601,11 @@ async fn get_booking(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ok(engine.booking(caller.org, path_id(Kind::Booking, &id)?)?)
+    ok(engine.booking(caller.org, path_id(&id)?)?)
 }
 
 async fn transition(engine: &Engine, caller: &Caller, id: &str, to: BookingStatus) -> ApiResult {
-    ok(engine.transition_booking(caller.org, &caller.actor, path_id(Kind::Booking, id)?, to)?)
+    ok(engine.transition_booking(caller.org, &caller.actor, path_id(id)?, to)?)
 }
 
 async fn post_booking_confirm(
@@ -643,13 +645,8 @@ async fn post_booking_reassign(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let body: ReassignBody = typed_body(body)?;
-    let sitter = optional_id(Kind::Sitter, "sitterId", body.sitter_id.as_deref())?;
-    ok(engine.reassign_booking(
-        caller.org,
-        &caller.actor,
-        path_id(Kind::Booking, &id)?,
-        sitter,
-    )?)
+    let sitter = optional_id("sitterId", body.sitter_id.as_deref())?;
+    ok(engine.reassign_booking(caller.org, &caller.actor, path_id(&id)?, sitter)?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -668,13 +665,7 @@ async fn post_booking_reschedule(
 ) -> ApiResult {
     let body: RescheduleBody = typed_body(body)?;
     let (start, end) = (instant("start", &body.start)?, instant("end", &body.end)?);
-    ok(engine.reschedule_booking(
-        caller.org,
-        &caller.actor,
-        path_id(Kind::Booking, &id)?,
-        start,
-        end,
-    )?)
+    ok(engine.reschedule_booking(caller.org, &caller.actor, path_id(&id)?, start, end)?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -700,7 +691,7 @@ async fn post_number_status(
             ),
         )
     })?;
-    ok(engine.set_number_status(caller.org, &caller.actor, path_id(Kind::Number, &id)?, to)?)
+    ok(engine.set_number_status(caller.org, &caller.actor, path_id(&id)?, to)?)
 }
 
 /// Sitter responses leave only through the leak gate.
@@ -734,7 +725,7 @@ async fn get_sitter_messages(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let view = engine.sitter_messages(&caller, path_id(Kind::Thread, &id)?)?;
+    let view = engine.sitter_messages(&caller, path_id(&id)?)?;
     sitter_response(
         &engine,
         &caller,
@@ -751,7 +742,7 @@ async fn post_sitter_message(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let body: SendBody = typed_body(body)?;
-    let view = engine.sitter_send(&caller, path_id(Kind::Thread, &id)?, &body.body)?;
+    let view = engine.sitter_send(&caller, path_id(&id)?, &body.body)?;
     sitter_response(
         &engine,
         &caller,

@@ -5,21 +5,21 @@ use rusqlite::{Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::ids::{self, Kind};
+use crate::ids::{MessageId, NumberId, OrgId, ThreadId};
 use crate::{Error, Result, Timestamp};
 
 /// What an event is about, for the indexed columns (payloads carry the full detail).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Subject {
-    pub thread: Option<i64>,
-    pub number: Option<i64>,
-    pub message: Option<i64>,
+    pub thread: Option<ThreadId>,
+    pub number: Option<NumberId>,
+    pub message: Option<MessageId>,
 }
 
 /// Appends one event and returns its sequence number within the org.
 pub fn append(
     tx: &Transaction,
-    org: i64,
+    org: OrgId,
     at: Timestamp,
     event_type: &str,
     actor: &str,
@@ -33,12 +33,12 @@ pub fn append(
 /// once (the release job writes thousands of events per run).
 pub struct Appender<'t> {
     tx: &'t Transaction<'t>,
-    org: i64,
+    org: OrgId,
     next_seq: i64,
 }
 
 impl<'t> Appender<'t> {
-    pub fn new(tx: &'t Transaction<'t>, org: i64) -> Result<Appender<'t>> {
+    pub fn new(tx: &'t Transaction<'t>, org: OrgId) -> Result<Appender<'t>> {
         let next_seq: i64 = tx
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events WHERE org_id = ?1")?
             .query_row([org], |r| r.get(0))?;
@@ -85,7 +85,7 @@ pub struct AuditEvent {
     #[serde(rename = "type")]
     pub event_type: String,
     pub actor: String,
-    pub thread_id: Option<String>,
+    pub thread_id: Option<ThreadId>,
     pub payload: Value,
 }
 
@@ -93,8 +93,8 @@ pub struct AuditEvent {
 #[derive(Debug, Default, Clone)]
 pub struct AuditQuery {
     pub event_type: Option<String>,
-    pub thread: Option<i64>,
-    pub message: Option<i64>,
+    pub thread: Option<ThreadId>,
+    pub message: Option<MessageId>,
     /// Only events with `seq` greater than this.
     pub after_seq: Option<i64>,
     pub limit: Option<i64>,
@@ -106,7 +106,7 @@ struct RawEvent {
     at: Timestamp,
     event_type: String,
     actor: String,
-    thread: Option<i64>,
+    thread: Option<ThreadId>,
     payload: String,
 }
 
@@ -130,13 +130,13 @@ impl RawEvent {
             at: self.at,
             event_type: self.event_type,
             actor: self.actor,
-            thread_id: self.thread.map(|t| ids::format(Kind::Thread, t)),
+            thread_id: self.thread,
             payload,
         })
     }
 }
 
-pub fn timeline(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+pub fn timeline(tx: &Transaction, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
     let mut stmt = tx.prepare_cached(
         "SELECT seq, at, type, actor, thread_id, payload FROM audit_events
          WHERE org_id = ?1
@@ -165,9 +165,9 @@ pub fn timeline(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Vec<Au
 /// `thread` with `seq` below `before_seq` (all when `None`), at most `limit`.
 pub fn newest_first(
     tx: &Transaction,
-    org: i64,
+    org: OrgId,
     event_type: Option<&str>,
-    thread: Option<i64>,
+    thread: Option<ThreadId>,
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>> {
@@ -188,7 +188,7 @@ pub fn newest_first(
 }
 
 /// The distinct event types of an org, sorted (the audit page's type filter).
-pub fn event_types(tx: &Transaction, org: i64) -> Result<Vec<String>> {
+pub fn event_types(tx: &Transaction, org: OrgId) -> Result<Vec<String>> {
     let mut stmt = tx
         .prepare_cached("SELECT DISTINCT type FROM audit_events WHERE org_id = ?1 ORDER BY type")?;
     let rows = stmt.query_map([org], |r| r.get(0))?;

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::audit::{self, Subject};
 use crate::engine::Ctx;
-use crate::ids::{self, Kind};
+use crate::ids::{BookingId, ClientId, OrgId, SitterId, ThreadId};
 use crate::world::require_in_org;
 use crate::{Error, Result, Timestamp, pool, settings};
 
@@ -32,31 +32,17 @@ pub enum BookingStatus {
     Cancelled,
 }
 
-impl BookingStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BookingStatus::Pending => "pending",
-            BookingStatus::Confirmed => "confirmed",
-            BookingStatus::Completed => "completed",
-            BookingStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<BookingStatus> {
-        Some(match text {
-            "pending" => BookingStatus::Pending,
-            "confirmed" => BookingStatus::Confirmed,
-            "completed" => BookingStatus::Completed,
-            "cancelled" => BookingStatus::Cancelled,
-            _ => return None,
-        })
-    }
-}
+crate::stored_words!(BookingStatus {
+    Pending => "pending",
+    Confirmed => "confirmed",
+    Completed => "completed",
+    Cancelled => "cancelled",
+});
 
 #[derive(Debug, Clone)]
 pub struct NewBooking {
-    pub client: i64,
-    pub sitter: Option<i64>,
+    pub client: ClientId,
+    pub sitter: Option<SitterId>,
     pub service: String,
     pub start: Timestamp,
     pub end: Timestamp,
@@ -65,9 +51,9 @@ pub struct NewBooking {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Booking {
-    pub id: String,
-    pub client_id: String,
-    pub sitter_id: Option<String>,
+    pub id: BookingId,
+    pub client_id: ClientId,
+    pub sitter_id: Option<SitterId>,
     pub service: String,
     pub start: Timestamp,
     pub end: Timestamp,
@@ -76,23 +62,20 @@ pub struct Booking {
     pub window_end: Timestamp,
 }
 
-pub fn get(tx: &Transaction, org: i64, id: i64) -> Result<Booking> {
+pub fn get(tx: &Transaction, org: OrgId, id: BookingId) -> Result<Booking> {
     tx.prepare_cached(
         "SELECT client_id, sitter_id, service, start_at, end_at, status, window_start, window_end
          FROM bookings WHERE id = ?1 AND org_id = ?2",
     )?
     .query_row(params![id, org], |r| {
-        let status: String = r.get(5)?;
         Ok(Booking {
-            id: ids::format(Kind::Booking, id),
-            client_id: ids::format(Kind::Client, r.get(0)?),
-            sitter_id: r
-                .get::<_, Option<i64>>(1)?
-                .map(|s| ids::format(Kind::Sitter, s)),
+            id,
+            client_id: r.get(0)?,
+            sitter_id: r.get(1)?,
             service: r.get(2)?,
             start: r.get(3)?,
             end: r.get(4)?,
-            status: BookingStatus::parse(&status).unwrap_or(BookingStatus::Cancelled),
+            status: r.get(5)?,
             window_start: r.get(6)?,
             window_end: r.get(7)?,
         })
@@ -102,7 +85,7 @@ pub fn get(tx: &Transaction, org: i64, id: i64) -> Result<Booking> {
 }
 
 /// Creates a pending booking.
-pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<i64> {
+pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<BookingId> {
     if new.end <= new.start {
         return Err(Error::invalid("end", "must be after start"));
     }
@@ -128,7 +111,7 @@ pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<i64> {
         new.start.plus(-buffer),
         new.end.plus(buffer)
     ])?;
-    let id = tx.last_insert_rowid();
+    let id = BookingId(tx.last_insert_rowid());
     audit::append(
         tx,
         ctx.org,
@@ -137,9 +120,9 @@ pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<i64> {
         ctx.actor,
         Subject::default(),
         &json!({
-            "bookingId": ids::format(Kind::Booking, id),
-            "clientId": ids::format(Kind::Client, new.client),
-            "sitterId": new.sitter.map(|s| ids::format(Kind::Sitter, s)),
+            "bookingId": id,
+            "clientId": new.client,
+            "sitterId": new.sitter,
             "service": new.service,
             "start": new.start,
             "end": new.end,
@@ -152,7 +135,12 @@ pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<i64> {
 
 /// Moves a booking to `to`. Confirming opens the client's thread for the booking (and assigns it
 /// a pool number) unless one is open already.
-pub fn transition(tx: &Transaction, ctx: &Ctx, booking: i64, to: BookingStatus) -> Result<Booking> {
+pub fn transition(
+    tx: &Transaction,
+    ctx: &Ctx,
+    booking: BookingId,
+    to: BookingStatus,
+) -> Result<Booking> {
     let current = get(tx, ctx.org, booking)?;
     let allowed = matches!(
         (current.status, to),
@@ -171,7 +159,7 @@ pub fn transition(tx: &Transaction, ctx: &Ctx, booking: i64, to: BookingStatus) 
         )));
     }
     tx.prepare_cached("UPDATE bookings SET status = ?1 WHERE id = ?2")?
-        .execute(params![to.as_str(), booking])?;
+        .execute(params![to, booking])?;
     audit::append(
         tx,
         ctx.org,
@@ -182,12 +170,8 @@ pub fn transition(tx: &Transaction, ctx: &Ctx, booking: i64, to: BookingStatus) 
         &json!({ "bookingId": current.id, "from": current.status, "to": to }),
     )?;
     if to == BookingStatus::Confirmed {
-        let client = ids::parse(Kind::Client, &current.client_id).unwrap_or_default();
-        let sitter = current
-            .sitter_id
-            .as_deref()
-            .and_then(|s| ids::parse(Kind::Sitter, s));
-        let existing: Option<i64> = tx
+        let (client, sitter) = (current.client_id, current.sitter_id);
+        let existing: Option<ThreadId> = tx
             .prepare_cached(
                 "SELECT id FROM threads WHERE org_id = ?1 AND client_id = ?2 AND booking_id = ?3 AND status = 'open'",
             )?
@@ -203,7 +187,12 @@ pub fn transition(tx: &Transaction, ctx: &Ctx, booking: i64, to: BookingStatus) 
 }
 
 /// Gives the booking (and its threads) another sitter.
-pub fn reassign(tx: &Transaction, ctx: &Ctx, booking: i64, sitter: Option<i64>) -> Result<Booking> {
+pub fn reassign(
+    tx: &Transaction,
+    ctx: &Ctx,
+    booking: BookingId,
+    sitter: Option<SitterId>,
+) -> Result<Booking> {
     let current = get(tx, ctx.org, booking)?;
     if let Some(sitter) = sitter {
         require_in_org(tx, "sitters", ctx.org, sitter, "sitter")?;
@@ -222,7 +211,7 @@ pub fn reassign(tx: &Transaction, ctx: &Ctx, booking: i64, sitter: Option<i64>) 
         &json!({
             "bookingId": current.id,
             "from": current.sitter_id,
-            "to": sitter.map(|s| ids::format(Kind::Sitter, s)),
+            "to": sitter,
         }),
     )?;
     get(tx, ctx.org, booking)
@@ -235,7 +224,7 @@ pub fn reassign(tx: &Transaction, ctx: &Ctx, booking: i64, sitter: Option<i64>) 
 pub fn reschedule(
     tx: &Transaction,
     ctx: &Ctx,
-    booking: i64,
+    booking: BookingId,
     start: Timestamp,
     end: Timestamp,
 ) -> Result<Booking> {

@@ -1,5 +1,6 @@
 //! The [`Engine`]: one SQLite connection, a clock, a seeded RNG and a provider.
 
+use crate::ids::OrgId;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand_chacha::ChaCha8Rng;
@@ -161,7 +162,7 @@ impl Engine {
 /// nothing below reads the clock or guesses the org.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
-    pub org: i64,
+    pub org: OrgId,
     pub now: Timestamp,
     /// `user:usr_1`, `provider`, `system:release-job`...
     pub actor: &'a str,

@@ -72,6 +72,16 @@ macro_rules! id_type {
             }
         }
 
+        impl Id for $name {
+            const KIND: Kind = $kind;
+            fn from_rowid(rowid: i64) -> $name {
+                $name(rowid)
+            }
+            fn rowid(self) -> i64 {
+                self.0
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 write!(f, "{}_{}", Self::KIND.prefix(), self.0)
@@ -124,6 +134,21 @@ macro_rules! id_type {
             }
         }
     };
+}
+
+/// What every id newtype is: a rowid of one kind. Lets code that handles any id (path
+/// parameters, body fields) stay generic without a runtime `Kind` argument.
+pub trait Id: Copy + Eq + Ord + std::fmt::Display + std::fmt::Debug {
+    /// The kind of entity the id names.
+    const KIND: Kind;
+    /// The id of the row with this rowid.
+    fn from_rowid(rowid: i64) -> Self;
+    /// The SQLite rowid.
+    fn rowid(self) -> i64;
+    /// The id in its external form, or `None` for anything else.
+    fn parse_external(text: &str) -> Option<Self> {
+        parse(Self::KIND, text).map(Self::from_rowid)
+    }
 }
 
 /// A text that is not an external id of the expected kind.
@@ -207,8 +232,14 @@ mod tests {
     fn newtypes_keep_the_external_form() {
         let thread = ThreadId(12);
         assert_eq!(thread.to_string(), "thr_12");
-        assert_eq!(serde_json::to_value(thread).unwrap(), serde_json::json!("thr_12"));
-        assert_eq!(serde_json::from_str::<ThreadId>("\"thr_12\"").unwrap(), thread);
+        assert_eq!(
+            serde_json::to_value(thread).unwrap(),
+            serde_json::json!("thr_12")
+        );
+        assert_eq!(
+            serde_json::from_str::<ThreadId>("\"thr_12\"").unwrap(),
+            thread
+        );
         let wrong = serde_json::from_str::<ThreadId>("\"num_12\"").unwrap_err();
         assert!(wrong.to_string().contains("thr_12"), "{wrong}");
         assert_eq!("bkg_3".parse::<BookingId>(), Ok(BookingId(3)));
@@ -223,7 +254,9 @@ mod tests {
         let back: ClientId = conn
             .query_row("SELECT ?1", [ClientId(7)], |r| r.get(0))
             .unwrap();
-        let raw: i64 = conn.query_row("SELECT ?1", [ClientId(7)], |r| r.get(0)).unwrap();
+        let raw: i64 = conn
+            .query_row("SELECT ?1", [ClientId(7)], |r| r.get(0))
+            .unwrap();
         assert_eq!((back, raw), (ClientId(7), 7));
     }
 }

@@ -30,6 +30,7 @@ pub mod pool;
 pub mod settings;
 pub mod sitter_view;
 pub mod time;
+pub mod vocab;
 pub mod world;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -10,9 +10,10 @@ use crate::access::{self, SitterAccess};
 use crate::alerts::{self, Severity};
 use crate::audit::{self, Subject};
 use crate::engine::Ctx;
-use crate::ids::{self, Kind};
+use crate::ids::{MessageId, NumberId, OrgId, SitterId, ThreadId};
 use crate::pool::{self, Assignment};
 use crate::settings::ChaosSettings;
+use crate::world::NumberClass;
 use crate::{Engine, Error, Result, Timestamp, phone, settings};
 
 /// What the SMS provider said about one send.
@@ -78,6 +79,7 @@ pub struct Inbound {
     pub message_sid: String,
 }
 
+/// The webhook's response body (a DTO of the HTTP edge: ids in their external form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InboundOutcome {
@@ -91,7 +93,7 @@ pub struct InboundOutcome {
 
 /// A message row about to be stored.
 struct NewMessage<'a> {
-    thread: Option<i64>,
+    thread: Option<ThreadId>,
     direction: &'a str,
     from: &'a str,
     to: &'a str,
@@ -102,7 +104,7 @@ struct NewMessage<'a> {
     metadata: Value,
 }
 
-fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<i64> {
+fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<MessageId> {
     tx.prepare_cached(
         "INSERT INTO messages (org_id, thread_id, direction, actor, from_e164, to_e164, body, at, provider_sid, routed_to, delivery, metadata)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -121,11 +123,11 @@ fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<i64> {
         m.delivery.to_string(),
         m.metadata.to_string()
     ])?;
-    Ok(tx.last_insert_rowid())
+    Ok(MessageId(tx.last_insert_rowid()))
 }
 
 /// Records activity on a thread: `last_message_at` moves and the inactivity deadline with it.
-fn touch_thread(tx: &Transaction, ctx: &Ctx, thread: i64) -> Result<()> {
+fn touch_thread(tx: &Transaction, ctx: &Ctx, thread: ThreadId) -> Result<()> {
     let settings = settings::rotation(tx, ctx.org)?;
     pool::record_activity(tx, ctx.org, thread, ctx.now, &settings)
 }
@@ -134,12 +136,12 @@ fn touch_thread(tx: &Transaction, ctx: &Ctx, thread: i64) -> Result<()> {
 /// same phone: a household) is the sender. Two such threads are ambiguous: none is chosen.
 fn thread_for_sender(
     tx: &Transaction,
-    org: i64,
-    number: i64,
+    org: OrgId,
+    number: NumberId,
     inbound: &Inbound,
     trace: &mut Vec<Value>,
-) -> Result<Option<i64>> {
-    let matches: Vec<(i64, i64)> = tx
+) -> Result<Option<ThreadId>> {
+    let matches: Vec<(ThreadId, crate::ids::ClientId)> = tx
         .prepare_cached(
             "SELECT t.id, t.client_id FROM threads t JOIN clients c ON c.id = t.client_id
              WHERE t.number_id = ?1 AND t.status = 'open' AND c.phone = ?2 AND c.org_id = ?3
@@ -153,8 +155,7 @@ fn thread_for_sender(
         [(thread, client)] => {
             trace.push(json!({
                 "step": "thread",
-                "detail": format!("From {} is client {} on open thread {}", inbound.from,
-                    ids::format(Kind::Client, *client), ids::format(Kind::Thread, *thread)),
+                "detail": format!("From {} is client {client} on open thread {thread}", inbound.from),
             }));
             return Ok(Some(*thread));
         }
@@ -176,24 +177,22 @@ fn thread_for_sender(
 /// the reason in the trace.
 fn route_on_thread(
     tx: &Transaction,
-    org: i64,
-    thread: i64,
+    org: OrgId,
+    thread: ThreadId,
     now: Timestamp,
     trace: &mut Vec<Value>,
 ) -> Result<String> {
-    let sitter: Option<i64> = tx
+    let sitter: Option<SitterId> = tx
         .prepare_cached("SELECT sitter_id FROM threads WHERE id = ?1")?
         .query_row([thread], |r| r.get(0))?;
-    let thread_ext = ids::format(Kind::Thread, thread);
     let (routed, detail) = match sitter {
         None => (
             "owner_inbox".to_string(),
-            format!("thread {thread_ext} has no sitter: owner inbox"),
+            format!("thread {thread} has no sitter: owner inbox"),
         ),
         Some(sitter) => match access::sitter_access(tx, org, sitter, thread, now)? {
             SitterAccess::Readable => {
-                let sitter = ids::format(Kind::Sitter, sitter);
-                let detail = format!("sitter {sitter} can read thread {thread_ext} now");
+                let detail = format!("sitter {sitter} can read thread {thread} now");
                 (format!("sitter:{sitter}"), detail)
             }
             SitterAccess::Denied(why) => ("owner_inbox".to_string(), format!("{why}: owner inbox")),
@@ -217,14 +216,14 @@ impl Engine {
             return Err(Error::invalid("MessageSid", "must not be empty"));
         }
         self.write(|tx| {
-            let number: Option<(i64, i64, String)> = tx
+            let number: Option<(NumberId, OrgId, NumberClass)> = tx
                 .prepare_cached("SELECT id, org_id, class FROM message_numbers WHERE e164 = ?1")?
                 .query_row([&to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             let Some((number, org, class)) = number else {
                 return Err(Error::NotFound(format!("number {to}")));
             };
-            let seen: Option<(i64, Option<i64>, String)> = tx
+            let seen: Option<(MessageId, Option<ThreadId>, String)> = tx
                 .prepare_cached(
                     "SELECT id, thread_id, routed_to FROM messages WHERE org_id = ?1 AND provider_sid = ?2",
                 )?
@@ -232,8 +231,8 @@ impl Engine {
                 .optional()?;
             if let Some((message, thread, routed_to)) = seen {
                 return Ok(InboundOutcome {
-                    message_id: ids::format(Kind::Message, message),
-                    thread_id: thread.map(|t| ids::format(Kind::Thread, t)),
+                    message_id: message.to_string(),
+                    thread_id: thread.map(|t| t.to_string()),
                     routed_to,
                     duplicate: true,
                 });
@@ -244,9 +243,9 @@ impl Engine {
             let ctx = Ctx { org, now, actor: "provider" };
             let mut trace = vec![json!({
                 "step": "number",
-                "detail": format!("To {} is {} number {}", inbound.to, class, ids::format(Kind::Number, number)),
+                "detail": format!("To {} is {class} number {number}", inbound.to),
             })];
-            let thread = if class == "pool" {
+            let thread = if class == NumberClass::Pool {
                 thread_for_sender(tx, org, number, inbound, &mut trace)?
             } else {
                 None
@@ -270,7 +269,6 @@ impl Engine {
                     metadata: json!({ "routing": { "trace": trace } }),
                 },
             )?;
-            let message_ext = ids::format(Kind::Message, message);
             match thread {
                 Some(thread) => {
                     touch_thread(tx, &ctx, thread)?;
@@ -282,14 +280,14 @@ impl Engine {
                         ctx.actor,
                         Subject { thread: Some(thread), number: Some(number), message: Some(message) },
                         &json!({
-                            "messageId": message_ext,
-                            "threadId": ids::format(Kind::Thread, thread),
-                            "numberId": ids::format(Kind::Number, number),
+                            "messageId": message,
+                            "threadId": thread,
+                            "numberId": number,
                             "routedTo": routed_to,
                         }),
                     )?;
                 }
-                None if class == "pool" => {
+                None if class == NumberClass::Pool => {
                     audit::append(
                         tx,
                         org,
@@ -298,8 +296,8 @@ impl Engine {
                         ctx.actor,
                         Subject { number: Some(number), message: Some(message), ..Subject::default() },
                         &json!({
-                            "messageId": message_ext,
-                            "numberId": ids::format(Kind::Number, number),
+                            "messageId": message,
+                            "numberId": number,
                             "e164": inbound.to,
                             "from": inbound.from,
                             "routedTo": routed_to,
@@ -312,7 +310,7 @@ impl Engine {
                         ctx.actor,
                         "routing.unmapped",
                         Severity::Warning,
-                        &ids::format(Kind::Number, number),
+                        &number.to_string(),
                         &format!("Inbound to pool number {} matched no open thread", inbound.to),
                     )?;
                 }
@@ -325,17 +323,17 @@ impl Engine {
                         ctx.actor,
                         Subject { number: Some(number), message: Some(message), ..Subject::default() },
                         &json!({
-                            "messageId": message_ext,
+                            "messageId": message,
                             "threadId": null,
-                            "numberId": ids::format(Kind::Number, number),
+                            "numberId": number,
                             "routedTo": routed_to,
                         }),
                     )?;
                 }
             }
             Ok(InboundOutcome {
-                message_id: message_ext,
-                thread_id: thread.map(|t| ids::format(Kind::Thread, t)),
+                message_id: message.to_string(),
+                thread_id: thread.map(|t| t.to_string()),
                 routed_to,
                 duplicate: false,
             })
@@ -353,9 +351,9 @@ impl Engine {
     /// A chaos duplicate reaches the provider twice and is stored once.
     pub fn send(
         &self,
-        ctx_org: i64,
+        ctx_org: OrgId,
         actor: &str,
-        thread_id: i64,
+        thread_id: ThreadId,
         body: &str,
     ) -> Result<SendOutcome> {
         if body.trim().is_empty() {
@@ -398,7 +396,7 @@ impl Engine {
         &self,
         tx: &Transaction,
         ctx: &Ctx,
-        thread_id: i64,
+        thread_id: ThreadId,
         body: &str,
     ) -> Result<Option<Queued>> {
         let settings = settings::rotation(tx, ctx.org)?;
@@ -447,7 +445,7 @@ impl Engine {
     pub fn deliver_due(&self) -> Result<u64> {
         let now = self.now();
         self.write(|tx| {
-            let due: Vec<(i64, i64, Option<i64>, String)> = tx
+            let due: Vec<(MessageId, OrgId, Option<ThreadId>, String)> = tx
                 .prepare_cached(
                     "SELECT m.id, m.org_id, m.thread_id, m.delivery FROM messages m
                      WHERE m.deliver_at IS NOT NULL AND m.deliver_at <= ?1 ORDER BY m.deliver_at, m.id",
@@ -456,7 +454,7 @@ impl Engine {
                 .collect::<rusqlite::Result<_>>()?;
             for (message, org, thread, delivery) in &due {
                 let mut delivery: Value = serde_json::from_str(delivery)
-                    .map_err(|e| Error::Corrupt(format!("delivery of message {message}: {e}")))?;
+                    .map_err(|e| Error::Corrupt(format!("delivery of message {}: {e}", message.rowid())))?;
                 delivery["status"] = json!("sent");
                 tx.prepare_cached("UPDATE messages SET delivery = ?1, deliver_at = NULL WHERE id = ?2")?
                     .execute(params![delivery.to_string(), message])?;
@@ -468,8 +466,8 @@ impl Engine {
                     "system:delivery",
                     Subject { thread: *thread, message: Some(*message), ..Subject::default() },
                     &json!({
-                        "messageId": ids::format(Kind::Message, *message),
-                        "threadId": thread.map(|t| ids::format(Kind::Thread, t)),
+                        "messageId": message,
+                        "threadId": thread,
                         "status": "sent",
                         "delayedMs": delivery["chaos"]["delayMs"],
                     }),
@@ -482,9 +480,9 @@ impl Engine {
 
 /// A message stored `queued` by transaction 1 of [`Engine::send`], waiting for the provider.
 struct Queued {
-    message: i64,
-    thread: i64,
-    number: i64,
+    message: MessageId,
+    thread: ThreadId,
+    number: NumberId,
     from: String,
     to: String,
     draw: ChaosDraw,
@@ -527,9 +525,9 @@ fn record_outcome(
             queued.message
         ])?;
     let mut payload = json!({
-        "messageId": ids::format(Kind::Message, queued.message),
-        "threadId": ids::format(Kind::Thread, queued.thread),
-        "numberId": ids::format(Kind::Number, queued.number),
+        "messageId": queued.message,
+        "threadId": queued.thread,
+        "numberId": queued.number,
         "status": status,
         "providerError": receipt.error.as_ref().map(|e| e.message.clone()),
     });
@@ -557,7 +555,7 @@ fn record_outcome(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendOutcome {
-    pub message: i64,
+    pub message: MessageId,
     pub status: &'static str,
 }
 

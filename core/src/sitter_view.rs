@@ -13,7 +13,7 @@ use crate::access;
 use crate::audit::{self, AuditQuery, Subject};
 use crate::auth::Caller;
 use crate::engine::Ctx;
-use crate::ids::{self, Kind};
+use crate::ids::{BookingId, MessageId, OrgId, ThreadId};
 use crate::leak::LeakScanner;
 use crate::{Engine, Error, Result, Timestamp};
 
@@ -22,7 +22,7 @@ use crate::{Engine, Error, Result, Timestamp};
 fn visible_thread(
     tx: &Transaction,
     caller: &Caller,
-    thread: i64,
+    thread: ThreadId,
     now: Timestamp,
 ) -> Result<Option<Value>> {
     let Some(sitter) = caller.sitter else {
@@ -45,12 +45,12 @@ fn visible_thread(
         return Ok(None);
     };
     Ok(Some(json!({
-        "id": ids::format(Kind::Thread, thread),
+        "id": thread,
         "status": r.get::<_, String>(0)?,
         "client": { "firstName": r.get::<_, String>(1)? },
         "number": r.get::<_, Option<String>>(2)?.map(|e164| json!({ "e164": e164 })),
         "booking": {
-            "id": ids::format(Kind::Booking, r.get(3)?),
+            "id": r.get::<_, BookingId>(3)?,
             "service": r.get::<_, String>(4)?,
             "start": r.get::<_, Timestamp>(5)?,
             "end": r.get::<_, Timestamp>(6)?,
@@ -83,12 +83,17 @@ fn redact_value(scanner: &LeakScanner, value: &mut Value) {
 
 /// The thread's messages (or just `only`), each with its delivery, routing trace and the audit
 /// events about it, unredacted (callers redact the whole view).
-fn messages_json(tx: &Transaction, org: i64, thread: i64, only: Option<i64>) -> Result<Vec<Value>> {
+fn messages_json(
+    tx: &Transaction,
+    org: OrgId,
+    thread: ThreadId,
+    only: Option<MessageId>,
+) -> Result<Vec<Value>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, direction, body, at, delivery, metadata FROM messages
          WHERE thread_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id",
     )?;
-    let rows: Vec<(i64, String, String, Timestamp, String, String)> = stmt
+    let rows: Vec<(MessageId, String, String, Timestamp, String, String)> = stmt
         .query_map(params![thread, only], |r| {
             Ok((
                 r.get(0)?,
@@ -111,7 +116,7 @@ fn messages_json(tx: &Transaction, org: i64, thread: i64, only: Option<i64>) -> 
         };
         metadata["audit"] = json!({ "events": events_json(tx, org, &query)? });
         messages.push(json!({
-            "id": ids::format(Kind::Message, id),
+            "id": id,
             "direction": direction,
             "body": body,
             "at": at,
@@ -122,7 +127,7 @@ fn messages_json(tx: &Transaction, org: i64, thread: i64, only: Option<i64>) -> 
     Ok(messages)
 }
 
-fn events_json(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Value> {
+fn events_json(tx: &Transaction, org: OrgId, query: &AuditQuery) -> Result<Value> {
     let events = audit::timeline(tx, org, query)?;
     Ok(serde_json::to_value(events).unwrap_or(Value::Null))
 }
@@ -154,7 +159,7 @@ impl Engine {
     }
 
     /// `GET /api/sitter/threads/{id}/messages`.
-    pub fn sitter_messages(&self, caller: &Caller, thread: i64) -> Result<Value> {
+    pub fn sitter_messages(&self, caller: &Caller, thread: ThreadId) -> Result<Value> {
         let now = self.now();
         let view = self.read(|tx| {
             let Some(thread_view) = visible_thread(tx, caller, thread, now)? else {
@@ -176,7 +181,7 @@ impl Engine {
 
     /// `POST /api/sitter/threads/{id}/messages`: the sitter writes to the client; the response
     /// is the sent message as the thread view shows it.
-    pub fn sitter_send(&self, caller: &Caller, thread: i64, body: &str) -> Result<Value> {
+    pub fn sitter_send(&self, caller: &Caller, thread: ThreadId, body: &str) -> Result<Value> {
         let now = self.now();
         let visible = self.read(|tx| visible_thread(tx, caller, thread, now))?;
         if visible.is_none() {

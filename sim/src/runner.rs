@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use switchboard_core::audit::AuditQuery;
-use switchboard_core::ids::Kind;
+use switchboard_core::ids::{BookingId, Kind, NumberId, OrgId, ThreadId};
 use switchboard_core::messaging::RecordingProvider;
 use switchboard_core::{Engine, EngineConfig, SitterViewConfig, Timestamp, api};
 
@@ -344,7 +344,7 @@ impl<'a> Run<'a> {
             }
         }
         for binding in &step.expect.bindings {
-            let Some(thread) = built.names.id(&binding.thread, Kind::Thread) else {
+            let Some(thread) = built.names.id::<ThreadId>(&binding.thread) else {
                 return Err(self.fail(
                     step,
                     binding.span,
@@ -419,7 +419,7 @@ impl<'a> Run<'a> {
         let names_snapshot = built.names.clone();
         let thread_path =
             |name: &str, suffix: &str, sitter: bool| -> Result<String, ScenarioError> {
-                let id = names_snapshot.id(name, Kind::Thread).ok_or_else(|| {
+                let id = names_snapshot.id::<ThreadId>(name).ok_or_else(|| {
                     self.fail(
                         step,
                         span,
@@ -431,21 +431,18 @@ impl<'a> Run<'a> {
                 } else {
                     "/api/threads"
                 };
-                Ok(format!("{base}/thr_{id}{suffix}"))
+                Ok(format!("{base}/{id}{suffix}"))
             };
         let booking_id = |name: &str| -> Result<String, ScenarioError> {
             names_snapshot
-                .id(name, Kind::Booking)
-                .map(|id| format!("bkg_{id}"))
+                .id::<BookingId>(name)
+                .map(|id| id.to_string())
                 .ok_or_else(|| {
                     self.fail(step, span, format!("booking `{name}` does not exist (yet)"))
                 })
         };
-        let id_of = |name: &str, kind: Kind| {
-            names_snapshot
-                .id(name, kind)
-                .map(|id| switchboard_core::ids::format(kind, id))
-        };
+        let id_of =
+            |name: &str, kind: Kind| names_snapshot.external(name, kind).map(str::to_string);
         let (role, method, path, body): (Role, &str, String, Option<Value>) = match &step.action {
             Action::Wait => return Ok(None),
             Action::Request(request) => {
@@ -510,7 +507,7 @@ impl<'a> Run<'a> {
                 let id = engine.create_number(org, &new).map_err(|e| {
                     self.fail(step, span, format!("cannot add number `{name}`: {e}"))
                 })?;
-                built.names.insert(name, Kind::Number, id);
+                built.names.insert(name, id);
                 return Ok(None);
             }
             Action::Number(NumberAction::Status { number, status }) => (
@@ -661,28 +658,22 @@ impl<'a> Run<'a> {
             let response = exchange.json();
             match &step.action {
                 Action::Booking(BookingAction::Create { name, .. }) => {
-                    if let Some(id) = response["id"]
-                        .as_str()
-                        .and_then(|id| switchboard_core::ids::parse(Kind::Booking, id))
-                    {
-                        built.names.insert(name, Kind::Booking, id);
+                    if let Some(id) = response["id"].as_str().and_then(BookingId::parse) {
+                        built.names.insert(name, id);
                     }
                 }
                 Action::Booking(BookingAction::Confirm { booking }) => {
                     if let Some(thread) = built
                         .names
-                        .id(booking, Kind::Booking)
+                        .id::<BookingId>(booking)
                         .and_then(|b| world::thread_of_booking(&engine, b))
                     {
-                        built.names.insert(booking, Kind::Thread, thread);
+                        built.names.insert(booking, thread);
                     }
                 }
                 Action::Thread(ThreadAction::Open { name, .. }) => {
-                    if let Some(id) = response["id"]
-                        .as_str()
-                        .and_then(|id| switchboard_core::ids::parse(Kind::Thread, id))
-                    {
-                        built.names.insert(name, Kind::Thread, id);
+                    if let Some(id) = response["id"].as_str().and_then(ThreadId::parse) {
+                        built.names.insert(name, id);
                     }
                 }
                 _ => {}
@@ -770,7 +761,7 @@ fn caller_facts(engine: &Engine, built: &BuiltWorld, role: &Role) -> CallerFacts
     let org = built
         .token(role)
         .and_then(|token| engine.authenticate(token).ok())
-        .map(|caller| caller.org);
+        .map(|caller| caller.org.rowid());
     CallerFacts {
         org,
         sitter: matches!(role, Role::Sitter(_)),
@@ -783,7 +774,7 @@ fn harness(check: &str, error: impl std::fmt::Display) -> String {
 }
 
 /// The org's last audit sequence number (0 before its first event).
-fn last_seq(engine: &Engine, org: i64) -> Result<i64, String> {
+fn last_seq(engine: &Engine, org: OrgId) -> Result<i64, String> {
     engine
         .inspect(|c| {
             c.query_row(
@@ -798,7 +789,7 @@ fn last_seq(engine: &Engine, org: i64) -> Result<i64, String> {
 /// The org's audit events after `after_seq`, in sequence order, with symbolic payloads.
 fn step_events(
     engine: &Engine,
-    org: i64,
+    org: OrgId,
     after_seq: i64,
     names: &crate::names::Names,
 ) -> Result<Vec<(String, Value)>, String> {
@@ -822,10 +813,10 @@ fn step_events(
 /// The symbolic name of the number a thread is bound to, if any.
 fn bound_number(
     engine: &Engine,
-    thread: i64,
+    thread: ThreadId,
     names: &crate::names::Names,
 ) -> Result<Option<String>, String> {
-    let number: Option<i64> = engine
+    let number: Option<NumberId> = engine
         .inspect(|c| {
             c.query_row(
                 "SELECT number_id FROM threads WHERE id = ?1",
@@ -836,7 +827,7 @@ fn bound_number(
         .map_err(|e| harness("expect.bindings", e))?;
     number
         .map(|n| {
-            let id = switchboard_core::ids::format(Kind::Number, n);
+            let id = n.to_string();
             names
                 .name(&id)
                 .map(str::to_string)
@@ -846,7 +837,7 @@ fn bound_number(
 }
 
 /// The org's open alert types, sorted, without repeats.
-fn open_alert_types(engine: &Engine, org: i64) -> Result<Vec<String>, String> {
+fn open_alert_types(engine: &Engine, org: OrgId) -> Result<Vec<String>, String> {
     let mut open: Vec<String> = engine
         .alerts(org, true)
         .map_err(|e| harness("expect.alerts", e))?
@@ -1032,7 +1023,7 @@ end = "+2h"
         let report = broken_read(
             "INSERT OR REPLACE INTO rotation_settings (org_id, settings) SELECT id, 'not json' FROM orgs",
             |e, b| {
-                let run = judge_job_run(e, b.main_org(), 0, 0);
+                let run = judge_job_run(e, b.main_org().rowid(), 0, 0);
                 match run.violations.first() {
                     Some(v) if v.invariant == "harness" => Err(format!("[harness] {}", v.detail)),
                     _ => Ok(run.violations.len()),
@@ -1047,7 +1038,7 @@ end = "+2h"
 
     #[test]
     fn every_read_of_an_expectation_reports_a_failure() {
-        let thread = |b: &BuiltWorld| b.names.id("walk", Kind::Thread).expect("walk's thread");
+        let thread = |b: &BuiltWorld| b.names.id::<ThreadId>("walk").expect("walk's thread");
         check(
             "ALTER TABLE audit_events RENAME TO audit_gone",
             |e, b| last_seq(e, b.main_org()).map(drop),

@@ -24,7 +24,7 @@ struct EventRow {
     #[serde(rename = "type")]
     event_type: String,
     actor: String,
-    thread: Option<String>,
+    thread: Option<crate::ids::ThreadId>,
     /// `(dotted path, value)` for every leaf of the payload, in payload order.
     fields: Vec<(String, String)>,
 }

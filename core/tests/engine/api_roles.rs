@@ -5,7 +5,7 @@ use switchboard_core::api::{self, CHAOS_SITTER_DENIAL};
 use switchboard_core::auth::Access;
 use switchboard_core::bookings::NewBooking;
 use switchboard_core::db::Storage;
-use switchboard_core::ids::{self, Kind};
+use switchboard_core::ids::{self, ClientId, Kind};
 use switchboard_core::{EngineConfig, Timestamp};
 
 use crate::support::{Fixture, H};
@@ -59,7 +59,7 @@ fn world() -> World {
             fx.org,
             "test",
             &NewBooking {
-                client: fx.clients[1],
+                client: ClientId(fx.clients[1]),
                 sitter: None,
                 service: "Drop-in".into(),
                 start: now.plus(5 * H),
@@ -67,7 +67,7 @@ fn world() -> World {
             },
         )
         .unwrap();
-    let pending = ids::parse(Kind::Booking, &pending.id).unwrap();
+    let pending = pending.id.rowid();
     let alert = ids::parse(Kind::Alert, &fx.engine.alerts(fx.org, true).unwrap()[0].id).unwrap();
     World {
         fx,
