@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use switchboard_core::requests::Method;
 
 use criterion::{Criterion, criterion_group};
 use rand_chacha::ChaCha8Rng;
@@ -113,12 +114,12 @@ fn simulate(hours: u64) -> Profile {
                     "end": Timestamp(end).rfc3339(),
                 });
                 let created = sim
-                    .call(owner_caller, Call { method: "POST", path: "/api/bookings", token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: body.to_string().into_bytes() })
+                    .call(owner_caller, Call { method: Method::Post, path: "/api/bookings", token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: body.to_string().into_bytes() })
                     .await
                     .expect("create");
                 let id = created.json()["id"].as_str().unwrap_or_default().to_string();
                 let path = format!("/api/bookings/{id}/confirm");
-                sim.call(owner_caller, Call { method: "POST", path: &path, token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: Vec::new() })
+                sim.call(owner_caller, Call { method: Method::Post, path: &path, token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: Vec::new() })
                     .await
                     .expect("confirm");
                 profile.requests += 2;
@@ -159,7 +160,7 @@ fn simulate(hours: u64) -> Profile {
                 let signature = api::sign_webhook(WEBHOOK_SECRET, form.as_bytes());
                 sim.call(
                     CallerFacts::default(),
-                    Call { method: "POST", path: "/api/messages/webhook", token: None, content_type: "application/x-www-form-urlencoded", headers: vec![(api::SIGNATURE_HEADER, signature)], body: form.into_bytes() },
+                    Call { method: Method::Post, path: "/api/messages/webhook", token: None, content_type: "application/x-www-form-urlencoded", headers: vec![(api::SIGNATURE_HEADER, signature)], body: form.into_bytes() },
                 )
                 .await
                 .expect("webhook");

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -28,6 +28,7 @@ use crate::ids::{ClientId, Id};
 use crate::messaging::Inbound;
 use crate::pages;
 use crate::pool::ThreadStatus;
+use crate::requests::Method;
 use crate::world::NumberStatus;
 use crate::{Engine, Error, Timestamp};
 
@@ -42,7 +43,7 @@ pub const CHAOS_SITTER_DENIAL: &str = "Access denied: Chaos mode is owner-only";
 /// One route: method, path and who may call it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteSpec {
-    pub method: &'static str,
+    pub method: Method,
     pub path: &'static str,
     pub access: Access,
 }
@@ -53,7 +54,7 @@ struct Route {
 }
 
 fn route(
-    method: &'static str,
+    method: Method,
     path: &'static str,
     access: Access,
     handler: MethodRouter<AppState>,
@@ -75,131 +76,151 @@ const CHAOS: Access = Access::Staff {
 fn routes() -> Vec<Route> {
     let staff = Access::STAFF;
     vec![
-        route("GET", "/api/settings/rotation", staff, get(get_rotation)),
-        route("POST", "/api/settings/rotation", staff, post(post_rotation)),
         route(
-            "POST",
+            Method::Get,
+            "/api/settings/rotation",
+            staff,
+            get(get_rotation),
+        ),
+        route(
+            Method::Post,
+            "/api/settings/rotation",
+            staff,
+            post(post_rotation),
+        ),
+        route(
+            Method::Post,
             "/api/ops/pool-release",
             staff,
             post(post_pool_release),
         ),
-        route("GET", "/api/ops/chaos-mode", CHAOS, get(get_chaos)),
-        route("POST", "/api/ops/chaos-mode", CHAOS, post(post_chaos)),
-        route("GET", "/api/audit", staff, get(get_audit)),
-        route("GET", "/api/alerts", staff, get(get_alerts)),
+        route(Method::Get, "/api/ops/chaos-mode", CHAOS, get(get_chaos)),
+        route(Method::Post, "/api/ops/chaos-mode", CHAOS, post(post_chaos)),
+        route(Method::Get, "/api/audit", staff, get(get_audit)),
+        route(Method::Get, "/api/alerts", staff, get(get_alerts)),
         route(
-            "POST",
+            Method::Post,
             "/api/alerts/{id}/resolve",
             staff,
             post(post_alert_resolve),
         ),
-        route("GET", "/api/numbers", staff, get(get_numbers)),
+        route(Method::Get, "/api/numbers", staff, get(get_numbers)),
         route(
-            "POST",
+            Method::Post,
             "/api/numbers/{id}/status",
             staff,
             post(post_number_status),
         ),
-        route("GET", "/api/clients", staff, get(get_clients)),
-        route("GET", "/api/sitters", staff, get(get_sitters)),
-        route("GET", "/api/inbox", staff, get(get_inbox)),
-        route("GET", "/api/threads", staff, get(get_threads)),
-        route("POST", "/api/threads", staff, post(post_thread)),
-        route("GET", "/api/threads/{id}", staff, get(get_thread)),
+        route(Method::Get, "/api/clients", staff, get(get_clients)),
+        route(Method::Get, "/api/sitters", staff, get(get_sitters)),
+        route(Method::Get, "/api/inbox", staff, get(get_inbox)),
+        route(Method::Get, "/api/threads", staff, get(get_threads)),
+        route(Method::Post, "/api/threads", staff, post(post_thread)),
+        route(Method::Get, "/api/threads/{id}", staff, get(get_thread)),
         route(
-            "POST",
+            Method::Post,
             "/api/threads/{id}/close",
             staff,
             post(post_thread_close),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/threads/{id}/archive",
             staff,
             post(post_thread_archive),
         ),
         route(
-            "GET",
+            Method::Get,
             "/api/threads/{id}/messages",
             staff,
             get(get_thread_messages),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/threads/{id}/messages",
             staff,
             post(post_thread_message),
         ),
-        route("POST", "/api/bookings", staff, post(post_booking)),
-        route("GET", "/api/bookings/{id}", staff, get(get_booking)),
+        route(Method::Post, "/api/bookings", staff, post(post_booking)),
+        route(Method::Get, "/api/bookings/{id}", staff, get(get_booking)),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/confirm",
             staff,
             post(post_booking_confirm),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/complete",
             staff,
             post(post_booking_complete),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/cancel",
             staff,
             post(post_booking_cancel),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/reschedule",
             staff,
             post(post_booking_reschedule),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/reassign",
             staff,
             post(post_booking_reassign),
         ),
         route(
-            "GET",
+            Method::Get,
             "/api/sitter/threads",
             Access::Sitter,
             get(get_sitter_threads),
         ),
         route(
-            "GET",
+            Method::Get,
             "/api/sitter/threads/{id}/messages",
             Access::Sitter,
             get(get_sitter_messages),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/sitter/threads/{id}/messages",
             Access::Sitter,
             post(post_sitter_message),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/messages/webhook",
             Access::Provider,
             post(post_webhook),
         ),
         // The staff pages (DESIGN.md §4), in `pages`.
         route(
-            "GET",
+            Method::Get,
             "/settings/rotation",
             Access::Page,
             get(pages::settings_page),
         ),
-        route("GET", "/audit", Access::Page, get(pages::audit_page)),
-        route("GET", "/alerts", Access::Page, get(pages::alerts_page)),
-        route("GET", "/login", Access::Public, get(pages::login_form)),
-        route("POST", "/login", Access::Public, post(pages::login)),
-        route("POST", "/logout", Access::Public, post(pages::logout)),
+        route(Method::Get, "/audit", Access::Page, get(pages::audit_page)),
         route(
-            "GET",
+            Method::Get,
+            "/alerts",
+            Access::Page,
+            get(pages::alerts_page),
+        ),
+        route(
+            Method::Get,
+            "/login",
+            Access::Public,
+            get(pages::login_form),
+        ),
+        route(Method::Post, "/login", Access::Public, post(pages::login)),
+        route(Method::Post, "/logout", Access::Public, post(pages::logout)),
+        route(
+            Method::Get,
             "/static/{file}",
             Access::Public,
             get(pages::static_file),
@@ -258,7 +279,11 @@ async fn guard(
 
 /// The bearer token when one is sent; otherwise the browser's session cookie, whose
 /// state-changing requests must also come from this server's origin (CSRF).
-fn authenticate(engine: &Engine, method: &Method, headers: &HeaderMap) -> Result<Caller, Error> {
+fn authenticate(
+    engine: &Engine,
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+) -> Result<Caller, Error> {
     match bearer(headers) {
         Some(token) => engine.authenticate(token),
         None => pages::session::cookie_caller(engine, method, headers),
@@ -778,11 +803,11 @@ fn verify_signature(engine: &Engine, headers: &HeaderMap, body: &[u8]) -> Result
 
 async fn post_webhook(
     State(engine): State<AppState>,
-    method: Method,
+    method: axum::http::Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    debug_assert_eq!(method, Method::POST);
+    debug_assert_eq!(method, axum::http::Method::POST);
     verify_signature(&engine, &headers, &body)?;
     let mut fields: [Option<String>; 4] = Default::default();
     const NAMES: [&str; 4] = ["From", "To", "Body", "MessageSid"];

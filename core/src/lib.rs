@@ -27,6 +27,7 @@ mod operations;
 pub mod pages;
 pub mod phone;
 pub mod pool;
+pub mod requests;
 pub mod settings;
 pub mod sitter_view;
 pub mod time;

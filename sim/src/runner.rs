@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use switchboard_core::audit::AuditQuery;
-use switchboard_core::ids::{BookingId, Kind, NumberId, OrgId, ThreadId};
+use switchboard_core::ids::{BookingId, ClientId, Kind, NumberId, OrgId, SitterId, ThreadId};
 use switchboard_core::messaging::RecordingProvider;
+use switchboard_core::requests::{Method, Request, WEBHOOK_PATH};
+use switchboard_core::world::NumberStatus as CoreNumberStatus;
 use switchboard_core::{Engine, EngineConfig, SitterViewConfig, Timestamp, api};
 
 use crate::clock::SimClock;
@@ -417,63 +419,40 @@ impl<'a> Run<'a> {
         let scenario = self.scenario;
         let span = step.action_span.unwrap_or(step.span);
         let names_snapshot = built.names.clone();
-        let thread_path =
-            |name: &str, suffix: &str, sitter: bool| -> Result<String, ScenarioError> {
-                let id = names_snapshot.id::<ThreadId>(name).ok_or_else(|| {
-                    self.fail(
-                        step,
-                        span,
-                        format!("thread `{name}` does not exist (yet): is its booking confirmed?"),
-                    )
-                })?;
-                let base = if sitter {
-                    "/api/sitter/threads"
-                } else {
-                    "/api/threads"
-                };
-                Ok(format!("{base}/{id}{suffix}"))
+        let missing = |what: &str, name: &str| {
+            let hint = if what == "thread" {
+                ": is its booking confirmed?"
+            } else {
+                ""
             };
-        let booking_id = |name: &str| -> Result<String, ScenarioError> {
+            self.fail(
+                step,
+                span,
+                format!("{what} `{name}` does not exist (yet){hint}"),
+            )
+        };
+        let thread = |name: &str| {
+            names_snapshot
+                .id::<ThreadId>(name)
+                .ok_or_else(|| missing("thread", name))
+        };
+        let booking = |name: &str| {
             names_snapshot
                 .id::<BookingId>(name)
-                .map(|id| id.to_string())
-                .ok_or_else(|| {
-                    self.fail(step, span, format!("booking `{name}` does not exist (yet)"))
-                })
+                .ok_or_else(|| missing("booking", name))
         };
-        let id_of =
-            |name: &str, kind: Kind| names_snapshot.external(name, kind).map(str::to_string);
-        let (role, method, path, body): (Role, &str, String, Option<Value>) = match &step.action {
+        let client = |name: &str| {
+            names_snapshot
+                .id::<ClientId>(name)
+                .ok_or_else(|| missing("client", name))
+        };
+        let sitter = |name: &str| names_snapshot.id::<SitterId>(name);
+        let (role, request): (Role, Request) = match &step.action {
             Action::Wait => return Ok(None),
-            Action::Request(request) => {
-                let path = request
-                    .path
-                    .value
-                    .render_with_context(|name, before| names_snapshot.path_id(name, before))
-                    .map_err(|name| {
-                        self.fail(
-                            step,
-                            request.path.span,
-                            format!("`{{{name}}}` names nothing that exists yet"),
-                        )
-                    })?;
-                let body = match &request.body {
-                    Some(body) => Some(
-                        render_json(&body.value, &mut |name| {
-                            id_of(name, Kind::Thread).or_else(|| names_snapshot.path_id(name, ""))
-                        })
-                        .map_err(|name| {
-                            self.fail(
-                                step,
-                                body.span,
-                                format!("`{{{name}}}` names nothing that exists yet"),
-                            )
-                        })?,
-                    ),
-                    None => None,
-                };
-                (request.actor.clone(), request.method.as_str(), path, body)
-            }
+            Action::Request(request) => (
+                request.actor.clone(),
+                self.raw_request(step, request, &names_snapshot)?,
+            ),
             Action::Inbound(inbound) => {
                 return self.inbound(sim, step, inbound).await.map(Some);
             }
@@ -510,126 +489,93 @@ impl<'a> Run<'a> {
                 built.names.insert(name, id);
                 return Ok(None);
             }
-            Action::Number(NumberAction::Status { number, status }) => (
-                Role::Owner,
-                "POST",
-                format!(
-                    "/api/numbers/{}/status",
-                    id_of(number, Kind::Number).ok_or_else(|| {
-                        self.fail(
-                            step,
-                            span,
-                            format!("number `{number}` does not exist (yet)"),
-                        )
-                    })?
-                ),
-                Some(json!({ "status": status })),
-            ),
-            Action::Send(send) => {
-                let sitter = matches!(send.actor, Role::Sitter(_));
-                (
-                    send.actor.clone(),
-                    "POST",
-                    thread_path(&send.thread, "/messages", sitter)?,
-                    Some(json!({ "body": send.body })),
-                )
+            Action::Number(NumberAction::Status { number, status }) => {
+                let id = names_snapshot
+                    .id::<NumberId>(number)
+                    .ok_or_else(|| missing("number", number))?;
+                let status = CoreNumberStatus::parse(status).ok_or_else(|| {
+                    self.fail(step, span, format!("`{status}` is not a number status"))
+                })?;
+                (Role::Owner, Request::set_number_status(id, status))
             }
-            Action::Booking(action) => match action {
-                BookingAction::Create {
-                    client,
-                    sitter,
-                    service,
-                    start,
-                    end,
-                    ..
-                } => (
-                    Role::Owner,
-                    "POST",
-                    "/api/bookings".into(),
-                    Some(json!({
-                        "clientId": id_of(client, Kind::Client),
-                        "sitterId": sitter.as_deref().and_then(|s| id_of(s, Kind::Sitter)),
-                        "service": service,
-                        "start": Timestamp(*start),
-                        "end": Timestamp(*end),
-                    })),
-                ),
-                BookingAction::Confirm { booking } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/confirm", booking_id(booking)?),
-                    None,
-                ),
-                BookingAction::Complete { booking } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/complete", booking_id(booking)?),
-                    None,
-                ),
-                BookingAction::Cancel { booking } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/cancel", booking_id(booking)?),
-                    None,
-                ),
-                BookingAction::Reschedule {
-                    booking,
-                    start,
-                    end,
-                } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/reschedule", booking_id(booking)?),
-                    Some(json!({ "start": Timestamp(*start), "end": Timestamp(*end) })),
-                ),
-                BookingAction::Reassign { booking, sitter } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/reassign", booking_id(booking)?),
-                    Some(json!({ "sitterId": id_of(sitter, Kind::Sitter) })),
-                ),
-            },
-            Action::Thread(action) => match action {
-                ThreadAction::Open {
-                    client, booking, ..
-                } => (
-                    Role::Owner,
-                    "POST",
-                    "/api/threads".into(),
-                    Some(json!({
-                        "clientId": id_of(client, Kind::Client),
-                        "bookingId": booking.as_deref().and_then(|b| id_of(b, Kind::Booking)),
-                    })),
-                ),
-                ThreadAction::Close { thread } => (
-                    Role::Owner,
-                    "POST",
-                    thread_path(thread, "/close", false)?,
-                    None,
-                ),
-                ThreadAction::Archive { thread } => (
-                    Role::Owner,
-                    "POST",
-                    thread_path(thread, "/archive", false)?,
-                    None,
-                ),
-            },
+            Action::Send(send) => {
+                let thread = thread(&send.thread)?;
+                let request = match send.actor {
+                    Role::Sitter(_) => Request::sitter_send(thread, &send.body),
+                    _ => Request::send(thread, &send.body),
+                };
+                (send.actor.clone(), request)
+            }
+            Action::Booking(action) => (
+                Role::Owner,
+                match action {
+                    BookingAction::Create {
+                        client: who,
+                        sitter: with,
+                        service,
+                        start,
+                        end,
+                        ..
+                    } => Request::create_booking(
+                        client(who)?,
+                        with.as_deref().and_then(sitter),
+                        service,
+                        Timestamp(*start),
+                        Timestamp(*end),
+                    ),
+                    BookingAction::Confirm { booking: name } => {
+                        Request::confirm_booking(booking(name)?)
+                    }
+                    BookingAction::Complete { booking: name } => {
+                        Request::complete_booking(booking(name)?)
+                    }
+                    BookingAction::Cancel { booking: name } => {
+                        Request::cancel_booking(booking(name)?)
+                    }
+                    BookingAction::Reschedule {
+                        booking: name,
+                        start,
+                        end,
+                    } => Request::reschedule_booking(
+                        booking(name)?,
+                        Timestamp(*start),
+                        Timestamp(*end),
+                    ),
+                    BookingAction::Reassign {
+                        booking: name,
+                        sitter: to,
+                    } => Request::reassign_booking(booking(name)?, sitter(to)),
+                },
+            ),
+            Action::Thread(action) => (
+                Role::Owner,
+                match action {
+                    ThreadAction::Open {
+                        client: who,
+                        booking: on,
+                        ..
+                    } => Request::open_thread(
+                        client(who)?,
+                        on.as_deref()
+                            .and_then(|b| names_snapshot.id::<BookingId>(b)),
+                    ),
+                    ThreadAction::Close { thread: name } => Request::close_thread(thread(name)?),
+                    ThreadAction::Archive { thread: name } => {
+                        Request::archive_thread(thread(name)?)
+                    }
+                },
+            ),
             Action::Settings { actor, values } => (
                 actor.clone(),
-                "POST",
-                "/api/settings/rotation".into(),
-                Some(values.to_value()),
+                Request::update_rotation_settings(values.to_value()),
             ),
             Action::Chaos { actor, config } => (
                 actor.clone(),
-                "POST",
-                "/api/ops/chaos-mode".into(),
-                Some(config.to_value()),
+                Request::update_chaos_settings(config.to_value()),
             ),
-            Action::Release { actor } => {
-                (actor.clone(), "POST", "/api/ops/pool-release".into(), None)
-            }
+            Action::Release { actor } => (actor.clone(), Request::pool_release()),
         };
+        let Request { method, path, body } = request;
         let caller = caller_facts(&engine, built, &role);
         let token = built.token(&role).map(str::to_string);
         let request_body = body.as_ref().map(Value::to_string).unwrap_or_default();
@@ -680,6 +626,52 @@ impl<'a> Run<'a> {
             }
         }
         Ok(Some(exchange))
+    }
+
+    /// A scenario's raw `request`: its path and body with `{name}` placeholders filled in.
+    fn raw_request(
+        &self,
+        step: &Step,
+        request: &crate::scenario::ApiRequest,
+        names: &crate::names::Names,
+    ) -> Result<Request, ScenarioError> {
+        let path = request
+            .path
+            .value
+            .render_with_context(|name, before| names.path_id(name, before))
+            .map_err(|name| {
+                self.fail(
+                    step,
+                    request.path.span,
+                    format!("`{{{name}}}` names nothing that exists yet"),
+                )
+            })?;
+        let body = match &request.body {
+            Some(body) => Some(
+                render_json(&body.value, &mut |name| {
+                    names
+                        .external(name, Kind::Thread)
+                        .map(str::to_string)
+                        .or_else(|| names.path_id(name, ""))
+                })
+                .map_err(|name| {
+                    self.fail(
+                        step,
+                        body.span,
+                        format!("`{{{name}}}` names nothing that exists yet"),
+                    )
+                })?,
+            ),
+            None => None,
+        };
+        let method = Method::parse(request.method.as_str()).ok_or_else(|| {
+            self.fail(
+                step,
+                request.path.span,
+                format!("unknown method {}", request.method),
+            )
+        })?;
+        Ok(Request { method, path, body })
     }
 
     async fn inbound(
@@ -736,8 +728,8 @@ impl<'a> Run<'a> {
             .call(
                 CallerFacts::default(),
                 Call {
-                    method: "POST",
-                    path: "/api/messages/webhook",
+                    method: Method::Post,
+                    path: WEBHOOK_PATH,
                     token: None,
                     content_type: "application/x-www-form-urlencoded",
                     headers,
@@ -949,6 +941,7 @@ pub fn timeline(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const WORLD: &str = r#"
 name = "reads"

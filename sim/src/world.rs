@@ -162,11 +162,7 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
                 NumberClass::FrontDesk => CoreClass::FrontDesk,
                 NumberClass::Sitter => CoreClass::Sitter,
             },
-            status: match number.status {
-                NumberStatus::Active => CoreStatus::Active,
-                NumberStatus::Quarantined => CoreStatus::Quarantined,
-                NumberStatus::Retired => CoreStatus::Retired,
-            },
+            status: number_status(number.status),
             sitter: number
                 .sitter
                 .as_deref()
@@ -237,6 +233,15 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
         orgs,
         tokens,
     })
+}
+
+/// The engine's number status for a scenario's.
+pub fn number_status(status: NumberStatus) -> CoreStatus {
+    match status {
+        NumberStatus::Active => CoreStatus::Active,
+        NumberStatus::Quarantined => CoreStatus::Quarantined,
+        NumberStatus::Retired => CoreStatus::Retired,
+    }
 }
 
 fn contact(first_name: &str, phone: &str, email: &str) -> NewContact {

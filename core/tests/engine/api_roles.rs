@@ -154,7 +154,7 @@ async fn every_route_enforces_the_role_table_and_refusals_change_nothing() {
                 Who::RivalOwner => Some(w.fx.rival_owner.clone()),
                 Who::Anonymous => None,
             };
-            let (path, body) = request(&w, spec.method, spec.path);
+            let (path, body) = request(&w, spec.method.as_str(), spec.path);
             let refers_to_main_org = spec.path.contains("{id}")
                 || matches!(spec.path, "/api/threads" | "/api/bookings") && spec.method == "POST";
             let body = if spec.access == Access::Provider {
@@ -169,7 +169,9 @@ async fn every_route_enforces_the_role_table_and_refusals_change_nothing() {
                 continue; // login form and static files: see pages.rs
             }
             let before = w.fx.dump();
-            let (status, response) = w.fx.call(token.as_deref(), spec.method, &path, body).await;
+            let (status, response) =
+                w.fx.call(token.as_deref(), spec.method.as_str(), &path, body)
+                    .await;
             let label = format!("{who:?} {} {}", spec.method, spec.path);
             match expected(spec, who, refers_to_main_org) {
                 None => assert!(
