@@ -5,7 +5,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Subject};
+use crate::audit::{self, EventType, Subject};
+use crate::engine::Ctx;
 use crate::ids::{AlertId, OrgId};
 use crate::{Result, Timestamp};
 
@@ -30,9 +31,7 @@ impl Severity {
 #[allow(clippy::too_many_arguments)]
 pub fn open(
     tx: &Transaction,
-    org: OrgId,
-    now: Timestamp,
-    actor: &str,
+    ctx: &Ctx,
     alert_type: &str,
     severity: Severity,
     entity: &str,
@@ -45,12 +44,12 @@ pub fn open(
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
-            org,
+            ctx.org,
             alert_type,
             severity.as_str(),
             entity,
             message,
-            now
+            ctx.now
         ])?;
     if inserted == 0 {
         return Ok(false);
@@ -58,10 +57,8 @@ pub fn open(
     let id = AlertId(tx.last_insert_rowid());
     audit::append(
         tx,
-        org,
-        now,
-        "alert.opened",
-        actor,
+        ctx,
+        EventType::AlertOpened,
         Subject::default(),
         &json!({
             "alertId": id,
@@ -75,49 +72,34 @@ pub fn open(
 }
 
 /// Resolves the open alert for (type, entity), if any. Returns true if one was resolved.
-pub fn resolve(
-    tx: &Transaction,
-    org: OrgId,
-    now: Timestamp,
-    actor: &str,
-    alert_type: &str,
-    entity: &str,
-) -> Result<bool> {
+pub fn resolve(tx: &Transaction, ctx: &Ctx, alert_type: &str, entity: &str) -> Result<bool> {
     let id: Option<AlertId> = tx
         .prepare_cached(
             "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = 'open'",
         )?
-        .query_row(params![org, alert_type, entity], |r| r.get(0))
+        .query_row(params![ctx.org, alert_type, entity], |r| r.get(0))
         .optional()?;
     let Some(id) = id else { return Ok(false) };
-    resolve_by_id(tx, org, now, actor, id)
+    resolve_by_id(tx, ctx, id)
 }
 
 /// Resolves one alert by id (owner action). False if it was not open or not the org's.
-pub fn resolve_by_id(
-    tx: &Transaction,
-    org: OrgId,
-    now: Timestamp,
-    actor: &str,
-    id: AlertId,
-) -> Result<bool> {
+pub fn resolve_by_id(tx: &Transaction, ctx: &Ctx, id: AlertId) -> Result<bool> {
     let row: Option<(String, String)> = tx
         .prepare_cached(
             "SELECT type, entity FROM alerts WHERE id = ?1 AND org_id = ?2 AND status = 'open'",
         )?
-        .query_row(params![id, org], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![id, ctx.org], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((alert_type, entity)) = row else {
         return Ok(false);
     };
     tx.prepare_cached("UPDATE alerts SET status = 'resolved', resolved_at = ?1 WHERE id = ?2")?
-        .execute(params![now, id])?;
+        .execute(params![ctx.now, id])?;
     audit::append(
         tx,
-        org,
-        now,
-        "alert.resolved",
-        actor,
+        ctx,
+        EventType::AlertResolved,
         Subject::default(),
         &json!({
             "alertId": id,

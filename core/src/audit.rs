@@ -5,7 +5,10 @@ use rusqlite::{Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::bookings::BookingStatus;
+use crate::engine::Ctx;
 use crate::ids::{MessageId, NumberId, OrgId, ThreadId};
+use crate::pool::ThreadStatus;
 use crate::{Error, Result, Timestamp};
 
 /// What an event is about, for the indexed columns (payloads carry the full detail).
@@ -16,17 +19,117 @@ pub struct Subject {
     pub message: Option<MessageId>,
 }
 
-/// Appends one event and returns its sequence number within the org.
+/// Every kind of audit event, as stored in `audit_events.type` and shown in the API's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum EventType {
+    #[serde(rename = "thread.opened")]
+    ThreadOpened,
+    #[serde(rename = "thread.closed")]
+    ThreadClosed,
+    #[serde(rename = "thread.archived")]
+    ThreadArchived,
+    #[serde(rename = "booking.created")]
+    BookingCreated,
+    #[serde(rename = "booking.confirmed")]
+    BookingConfirmed,
+    #[serde(rename = "booking.completed")]
+    BookingCompleted,
+    #[serde(rename = "booking.cancelled")]
+    BookingCancelled,
+    #[serde(rename = "booking.rescheduled")]
+    BookingRescheduled,
+    #[serde(rename = "booking.reassigned")]
+    BookingReassigned,
+    #[serde(rename = "number.added")]
+    NumberAdded,
+    #[serde(rename = "pool.number.assigned")]
+    PoolNumberAssigned,
+    #[serde(rename = "pool.number.released")]
+    PoolNumberReleased,
+    #[serde(rename = "pool.number.status_changed")]
+    PoolNumberStatusChanged,
+    #[serde(rename = "pool.exhausted")]
+    PoolExhausted,
+    #[serde(rename = "message.received")]
+    MessageReceived,
+    #[serde(rename = "message.queued")]
+    MessageQueued,
+    #[serde(rename = "message.sent")]
+    MessageSent,
+    #[serde(rename = "message.send_failed")]
+    MessageSendFailed,
+    #[serde(rename = "routing.unmapped")]
+    RoutingUnmapped,
+    #[serde(rename = "alert.opened")]
+    AlertOpened,
+    #[serde(rename = "alert.resolved")]
+    AlertResolved,
+    #[serde(rename = "settings.rotation.updated")]
+    SettingsRotationUpdated,
+    #[serde(rename = "settings.chaos.updated")]
+    SettingsChaosUpdated,
+    #[serde(rename = "sitter.response.blocked")]
+    SitterResponseBlocked,
+}
+
+crate::stored_words!(EventType {
+    ThreadOpened => "thread.opened",
+    ThreadClosed => "thread.closed",
+    ThreadArchived => "thread.archived",
+    BookingCreated => "booking.created",
+    BookingConfirmed => "booking.confirmed",
+    BookingCompleted => "booking.completed",
+    BookingCancelled => "booking.cancelled",
+    BookingRescheduled => "booking.rescheduled",
+    BookingReassigned => "booking.reassigned",
+    NumberAdded => "number.added",
+    PoolNumberAssigned => "pool.number.assigned",
+    PoolNumberReleased => "pool.number.released",
+    PoolNumberStatusChanged => "pool.number.status_changed",
+    PoolExhausted => "pool.exhausted",
+    MessageReceived => "message.received",
+    MessageQueued => "message.queued",
+    MessageSent => "message.sent",
+    MessageSendFailed => "message.send_failed",
+    RoutingUnmapped => "routing.unmapped",
+    AlertOpened => "alert.opened",
+    AlertResolved => "alert.resolved",
+    SettingsRotationUpdated => "settings.rotation.updated",
+    SettingsChaosUpdated => "settings.chaos.updated",
+    SitterResponseBlocked => "sitter.response.blocked",
+});
+
+impl EventType {
+    /// The event a thread's end writes (`thread.closed` / `thread.archived`); `None` for open.
+    pub fn thread_ended(to: ThreadStatus) -> Option<EventType> {
+        match to {
+            ThreadStatus::Open => None,
+            ThreadStatus::Closed => Some(EventType::ThreadClosed),
+            ThreadStatus::Archived => Some(EventType::ThreadArchived),
+        }
+    }
+
+    /// The event a booking's move to `to` writes (`booking.confirmed`...); `None` for pending.
+    pub fn booking_moved(to: BookingStatus) -> Option<EventType> {
+        match to {
+            BookingStatus::Pending => None,
+            BookingStatus::Confirmed => Some(EventType::BookingConfirmed),
+            BookingStatus::Completed => Some(EventType::BookingCompleted),
+            BookingStatus::Cancelled => Some(EventType::BookingCancelled),
+        }
+    }
+}
+
+/// Appends one event of `ctx.org` at `ctx.now` by `ctx.actor` and returns its sequence number
+/// within the org.
 pub fn append(
     tx: &Transaction,
-    org: OrgId,
-    at: Timestamp,
-    event_type: &str,
-    actor: &str,
+    ctx: &Ctx,
+    event_type: EventType,
     subject: Subject,
     payload: &Value,
 ) -> Result<i64> {
-    Appender::new(tx, org)?.append(at, event_type, actor, subject, payload)
+    Appender::new(tx, ctx.org)?.append(ctx, event_type, subject, payload)
 }
 
 /// Appends many events of one org in one transaction, reading the org's last sequence number
@@ -45,11 +148,11 @@ impl<'t> Appender<'t> {
         Ok(Appender { tx, org, next_seq })
     }
 
+    /// Appends one event at `ctx.now` by `ctx.actor` (of this appender's org).
     pub fn append(
         &mut self,
-        at: Timestamp,
-        event_type: &str,
-        actor: &str,
+        ctx: &Ctx,
+        event_type: EventType,
         subject: Subject,
         payload: &Value,
     ) -> Result<i64> {
@@ -63,9 +166,9 @@ impl<'t> Appender<'t> {
             .execute(params![
                 self.org,
                 seq,
-                at,
+                ctx.now,
                 event_type,
-                actor,
+                ctx.actor,
                 subject.thread,
                 subject.number,
                 subject.message,
@@ -83,7 +186,7 @@ pub struct AuditEvent {
     pub seq: i64,
     pub at: Timestamp,
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
     pub actor: String,
     pub thread_id: Option<ThreadId>,
     pub payload: Value,
@@ -104,7 +207,7 @@ pub struct AuditQuery {
 struct RawEvent {
     seq: i64,
     at: Timestamp,
-    event_type: String,
+    event_type: EventType,
     actor: String,
     thread: Option<ThreadId>,
     payload: String,

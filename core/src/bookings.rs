@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Subject};
+use crate::audit::{self, EventType, Subject};
 use crate::engine::Ctx;
 use crate::ids::{BookingId, ClientId, OrgId, SitterId, ThreadId};
 use crate::world::require_in_org;
@@ -114,10 +114,8 @@ pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<BookingId
     let id = BookingId(tx.last_insert_rowid());
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "booking.created",
-        ctx.actor,
+        ctx,
+        EventType::BookingCreated,
         Subject::default(),
         &json!({
             "bookingId": id,
@@ -158,14 +156,15 @@ pub fn transition(
             to.as_str()
         )));
     }
+    let Some(event) = EventType::booking_moved(to) else {
+        return Err(Error::Conflict("a booking cannot become pending".into()));
+    };
     tx.prepare_cached("UPDATE bookings SET status = ?1 WHERE id = ?2")?
         .execute(params![to, booking])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        &format!("booking.{}", to.as_str()),
-        ctx.actor,
+        ctx,
+        event,
         Subject::default(),
         &json!({ "bookingId": current.id, "from": current.status, "to": to }),
     )?;
@@ -203,10 +202,8 @@ pub fn reassign(
         .execute(params![sitter, booking])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "booking.reassigned",
-        ctx.actor,
+        ctx,
+        EventType::BookingReassigned,
         Subject::default(),
         &json!({
             "bookingId": current.id,
@@ -249,10 +246,8 @@ pub fn reschedule(
     .execute(params![start, end, window_start, window_end, booking])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "booking.rescheduled",
-        ctx.actor,
+        ctx,
+        EventType::BookingRescheduled,
         Subject::default(),
         &json!({
             "bookingId": current.id,

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::access::{self, SitterAccess};
 use crate::alerts::{self, Severity};
-use crate::audit::{self, Subject};
+use crate::audit::{self, EventType, Subject};
 use crate::engine::Ctx;
 use crate::ids::{MessageId, NumberId, OrgId, SitterId, ThreadId};
 use crate::pool::{self, Assignment};
@@ -274,10 +274,8 @@ impl Engine {
                     touch_thread(tx, &ctx, thread)?;
                     audit::append(
                         tx,
-                        org,
-                        now,
-                        "message.received",
-                        ctx.actor,
+                        &ctx,
+                        EventType::MessageReceived,
                         Subject { thread: Some(thread), number: Some(number), message: Some(message) },
                         &json!({
                             "messageId": message,
@@ -290,10 +288,8 @@ impl Engine {
                 None if class == NumberClass::Pool => {
                     audit::append(
                         tx,
-                        org,
-                        now,
-                        "routing.unmapped",
-                        ctx.actor,
+                        &ctx,
+                        EventType::RoutingUnmapped,
                         Subject { number: Some(number), message: Some(message), ..Subject::default() },
                         &json!({
                             "messageId": message,
@@ -305,9 +301,7 @@ impl Engine {
                     )?;
                     alerts::open(
                         tx,
-                        org,
-                        now,
-                        ctx.actor,
+                        &ctx,
                         "routing.unmapped",
                         Severity::Warning,
                         &number.to_string(),
@@ -317,10 +311,8 @@ impl Engine {
                 None => {
                     audit::append(
                         tx,
-                        org,
-                        now,
-                        "message.received",
-                        ctx.actor,
+                        &ctx,
+                        EventType::MessageReceived,
                         Subject { number: Some(number), message: Some(message), ..Subject::default() },
                         &json!({
                             "messageId": message,
@@ -460,10 +452,8 @@ impl Engine {
                     .execute(params![delivery.to_string(), message])?;
                 audit::append(
                     tx,
-                    *org,
-                    now,
-                    "message.sent",
-                    "system:delivery",
+                    &Ctx { org: *org, now, actor: "system:delivery" },
+                    EventType::MessageSent,
                     Subject { thread: *thread, message: Some(*message), ..Subject::default() },
                     &json!({
                         "messageId": message,
@@ -509,14 +499,14 @@ fn record_outcome(
     receipt: &ProviderReceipt,
 ) -> Result<SendOutcome> {
     let (status, deliver_at, event) = match (&receipt.error, queued.draw.delay_ms) {
-        (Some(_), _) => ("failed", None, "message.send_failed"),
+        (Some(_), _) => ("failed", None, EventType::MessageSendFailed),
         // Whole seconds of engine time, rounded up: the delay is never shortened.
         (None, Some(ms)) => (
             "queued",
             Some(ctx.now.plus((ms + 999) / 1000)),
-            "message.queued",
+            EventType::MessageQueued,
         ),
-        (None, None) => ("sent", None, "message.sent"),
+        (None, None) => ("sent", None, EventType::MessageSent),
     };
     tx.prepare_cached("UPDATE messages SET delivery = ?1, deliver_at = ?2 WHERE id = ?3")?
         .execute(params![
@@ -536,10 +526,8 @@ fn record_outcome(
     }
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
+        ctx,
         event,
-        ctx.actor,
         Subject {
             thread: Some(queued.thread),
             number: Some(queued.number),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::alerts::{self, Alert};
-use crate::audit::{self, AuditEvent, AuditQuery, Subject};
+use crate::audit::{self, AuditEvent, AuditQuery, EventType, Subject};
 use crate::bookings::{self, Booking, BookingStatus, NewBooking};
 use crate::engine::Ctx;
 use crate::ids::{AlertId, BookingId, ClientId, MessageId, NumberId, OrgId, SitterId, ThreadId};
@@ -156,10 +156,8 @@ impl Engine {
             settings::save_rotation(tx, org, &next)?;
             audit::append(
                 tx,
-                org,
-                ctx.now,
-                "settings.rotation.updated",
-                actor,
+                &ctx,
+                EventType::SettingsRotationUpdated,
                 Subject::default(),
                 &json!({ "changed": patch, "settings": next.to_json() }),
             )?;
@@ -187,10 +185,8 @@ impl Engine {
             settings::save_chaos(tx, org, &next)?;
             audit::append(
                 tx,
-                org,
-                now,
-                "settings.chaos.updated",
-                actor,
+                &Ctx { org, now, actor },
+                EventType::SettingsChaosUpdated,
                 Subject::default(),
                 &json!({ "changed": patch, "settings": next }),
             )?;
@@ -463,7 +459,8 @@ impl Engine {
 
     pub fn resolve_alert(&self, org: OrgId, actor: &str, id: AlertId) -> Result<()> {
         let now = self.now();
-        let resolved = self.write(|tx| alerts::resolve_by_id(tx, org, now, actor, id))?;
+        let ctx = Ctx { org, now, actor };
+        let resolved = self.write(|tx| alerts::resolve_by_id(tx, &ctx, id))?;
         if resolved {
             Ok(())
         } else {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::alerts::{self, Severity};
-use crate::audit::{self, Subject};
+use crate::audit::{self, EventType, Subject};
 use crate::engine::Ctx;
 use crate::hash_ring::{self, Walk};
 use crate::ids::{BookingId, ClientId, NumberId, OrgId, SitterId, ThreadId};
@@ -81,10 +81,8 @@ pub fn open_thread(
     let id = ThreadId(tx.last_insert_rowid());
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "thread.opened",
-        ctx.actor,
+        ctx,
+        EventType::ThreadOpened,
         Subject {
             thread: Some(id),
             ..Subject::default()
@@ -583,10 +581,8 @@ pub fn assign(
     .execute(params![ctx.org, thread.id, thread.client, number, ctx.now])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "pool.number.assigned",
-        ctx.actor,
+        ctx,
+        EventType::PoolNumberAssigned,
         Subject {
             thread: Some(thread.id),
             number: Some(number),
@@ -685,10 +681,8 @@ fn exhausted(
     let shortage = shortage(tx, ctx.org, thread, cap)?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "pool.exhausted",
-        ctx.actor,
+        ctx,
+        EventType::PoolExhausted,
         Subject {
             thread: Some(thread.id),
             ..Subject::default()
@@ -704,9 +698,7 @@ fn exhausted(
     )?;
     alerts::open(
         tx,
-        ctx.org,
-        ctx.now,
-        ctx.actor,
+        ctx,
         "pool.exhausted",
         Severity::Critical,
         POOL_ENTITY,
@@ -735,20 +727,11 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
     let (_, with_room) = pool_stats(tx, ctx.org, settings.max_concurrent_threads_per_pool_number)?;
     let waiting = waiting_threads(tx, ctx.org)?;
     if waiting == 0 {
-        alerts::resolve(
-            tx,
-            ctx.org,
-            ctx.now,
-            ctx.actor,
-            "pool.exhausted",
-            POOL_ENTITY,
-        )?;
+        alerts::resolve(tx, ctx, "pool.exhausted", POOL_ENTITY)?;
     } else {
         alerts::open(
             tx,
-            ctx.org,
-            ctx.now,
-            ctx.actor,
+            ctx,
             "pool.exhausted",
             Severity::Critical,
             POOL_ENTITY,
@@ -760,9 +743,7 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
     if with_room < settings.min_pool_reserve {
         alerts::open(
             tx,
-            ctx.org,
-            ctx.now,
-            ctx.actor,
+            ctx,
             "pool.reserve.low",
             Severity::Warning,
             POOL_ENTITY,
@@ -772,14 +753,7 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
             ),
         )?;
     } else {
-        alerts::resolve(
-            tx,
-            ctx.org,
-            ctx.now,
-            ctx.actor,
-            "pool.reserve.low",
-            POOL_ENTITY,
-        )?;
+        alerts::resolve(tx, ctx, "pool.reserve.low", POOL_ENTITY)?;
     }
     Ok(())
 }
@@ -907,9 +881,8 @@ pub fn unbind_all(
             Unbind::NumberWithdrawn { status } => (format!("number {status}"), json!([]), None),
         };
         audit.append(
-            ctx.now,
-            "pool.number.released",
-            ctx.actor,
+            ctx,
+            EventType::PoolNumberReleased,
             Subject {
                 thread: Some(thread.id),
                 number: Some(number),
@@ -994,10 +967,10 @@ pub fn end_thread(
     to: ThreadStatus,
 ) -> Result<()> {
     let thread = thread_row(tx, ctx.org, thread_id)?;
-    let status = match to {
-        ThreadStatus::Closed | ThreadStatus::Archived => to,
-        ThreadStatus::Open => return Err(Error::invalid("status", "use open_thread to open")),
+    let Some(event) = EventType::thread_ended(to) else {
+        return Err(Error::invalid("status", "use open_thread to open"));
     };
+    let status = to;
     if thread.status == status {
         return Ok(());
     }
@@ -1017,10 +990,8 @@ pub fn end_thread(
         .execute(params![status, thread_id])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        &format!("thread.{status}"),
-        ctx.actor,
+        ctx,
+        event,
         Subject {
             thread: Some(thread_id),
             ..Subject::default()
@@ -1072,10 +1043,8 @@ pub fn set_number_status(
         .execute(params![to, number])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "pool.number.status_changed",
-        ctx.actor,
+        ctx,
+        EventType::PoolNumberStatusChanged,
         Subject {
             number: Some(number),
             ..Subject::default()

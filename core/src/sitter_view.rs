@@ -10,7 +10,7 @@ use rusqlite::{Transaction, params};
 use serde_json::{Value, json};
 
 use crate::access;
-use crate::audit::{self, AuditQuery, Subject};
+use crate::audit::{self, AuditQuery, EventType, Subject};
 use crate::auth::Caller;
 use crate::engine::Ctx;
 use crate::ids::{BookingId, MessageId, OrgId, ThreadId};
@@ -221,10 +221,8 @@ impl Engine {
             };
             audit::append(
                 tx,
-                ctx.org,
-                now,
-                "sitter.response.blocked",
-                ctx.actor,
+                &ctx,
+                EventType::SitterResponseBlocked,
                 Subject::default(),
                 &json!({ "path": path, "findings": findings }),
             )?;

@@ -68,3 +68,58 @@ macro_rules! stored_words {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::audit::EventType;
+    use crate::bookings::BookingStatus;
+    use crate::pool::ThreadStatus;
+    use crate::requests::Method;
+    use crate::world::{NumberClass, NumberStatus};
+
+    /// JSON (serde's rename rules) and the database (the table) spell every word the same way,
+    /// and every word reads back as itself.
+    fn check<T: serde::Serialize + Copy + PartialEq + std::fmt::Debug>(
+        all: &[T],
+        as_str: fn(T) -> &'static str,
+        parse: fn(&str) -> Option<T>,
+    ) {
+        for &word in all {
+            let json = serde_json::to_value(word).unwrap();
+            assert_eq!(json, as_str(word), "{word:?}");
+            assert_eq!(parse(as_str(word)), Some(word));
+        }
+    }
+
+    #[test]
+    fn serde_and_stored_words_agree() {
+        check(EventType::ALL, EventType::as_str, EventType::parse);
+        check(
+            BookingStatus::ALL,
+            BookingStatus::as_str,
+            BookingStatus::parse,
+        );
+        check(ThreadStatus::ALL, ThreadStatus::as_str, ThreadStatus::parse);
+        check(NumberClass::ALL, NumberClass::as_str, NumberClass::parse);
+        check(NumberStatus::ALL, NumberStatus::as_str, NumberStatus::parse);
+        check(Method::ALL, Method::as_str, Method::parse);
+        assert_eq!(ThreadStatus::parse("Open"), None);
+    }
+
+    #[test]
+    fn stored_words_round_trip_through_sqlite() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let back: NumberClass = conn
+            .query_row("SELECT ?1", [NumberClass::FrontDesk], |r| r.get(0))
+            .unwrap();
+        let text: String = conn
+            .query_row("SELECT ?1", [NumberClass::FrontDesk], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            (back, text.as_str()),
+            (NumberClass::FrontDesk, "front_desk")
+        );
+        let bad = conn.query_row("SELECT 'nope'", [], |r| r.get::<_, ThreadStatus>(0));
+        assert!(bad.is_err());
+    }
+}

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use crate::audit::{self, Subject};
+use crate::audit::{self, EventType, Subject};
 use crate::auth::Role;
 use crate::engine::Ctx;
 use crate::ids::{ClientId, NumberId, OrgId, SitterId, UserId};
@@ -206,10 +206,8 @@ impl Engine {
             };
             audit::append(
                 tx,
-                org,
-                now,
-                "number.added",
-                ctx.actor,
+                &ctx,
+                EventType::NumberAdded,
                 Subject {
                     number: Some(id),
                     ..Subject::default()

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use switchboard_core::audit::AuditQuery;
+use switchboard_core::audit::{AuditQuery, EventType};
 use switchboard_core::ids::{BookingId, ClientId, Kind, NumberId, OrgId, SitterId, ThreadId};
 use switchboard_core::messaging::RecordingProvider;
 use switchboard_core::requests::{Method, Request, WEBHOOK_PATH};
@@ -310,7 +310,7 @@ impl<'a> Run<'a> {
         for expected in &step.expect.events {
             let want = expected.payload.as_ref().map(symbolic);
             let found = events[position..].iter().position(|(t, payload)| {
-                *t == expected.event_type
+                *t == expected.event_type.as_str()
                     && want.as_ref().is_none_or(|w| subset(w, payload, "").is_ok())
             });
             match found {
@@ -337,7 +337,8 @@ impl<'a> Run<'a> {
             }
         }
         for forbidden in &step.expect.no_events {
-            if let Some((_, payload)) = events.iter().find(|(t, _)| *t == forbidden.value) {
+            if let Some((_, payload)) = events.iter().find(|(t, _)| *t == forbidden.value.as_str())
+            {
                 return Err(self.fail(
                     step,
                     forbidden.span,
@@ -784,7 +785,7 @@ fn step_events(
     org: OrgId,
     after_seq: i64,
     names: &crate::names::Names,
-) -> Result<Vec<(String, Value)>, String> {
+) -> Result<Vec<(EventType, Value)>, String> {
     let query = AuditQuery {
         after_seq: Some(after_seq),
         ..AuditQuery::default()

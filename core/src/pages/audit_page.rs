@@ -58,7 +58,7 @@ fn row(event: AuditEvent) -> EventRow {
     EventRow {
         seq: event.seq,
         at: event.at.rfc3339(),
-        event_type: event.event_type,
+        event_type: event.event_type.to_string(),
         actor: event.actor,
         thread: event.thread_id,
         fields,
