@@ -9,7 +9,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::bookings::BookingStatus;
 use crate::ids::{BookingId, OrgId, SitterId, ThreadId};
+use crate::pool::ThreadStatus;
 use crate::{Result, Timestamp};
 
 /// Whether a sitter may read a thread at an instant, and if not, why.
@@ -39,9 +41,9 @@ pub fn sitter_access(
 ) -> Result<SitterAccess> {
     type Row = (
         Option<SitterId>,
-        String,
+        ThreadStatus,
         Option<BookingId>,
-        Option<String>,
+        Option<BookingStatus>,
         Option<Timestamp>,
         Option<Timestamp>,
     );
@@ -72,7 +74,7 @@ pub fn sitter_access(
             Some(other) => format!("thread {thread} belongs to sitter {other}, not {sitter}"),
         });
     }
-    if status == "archived" {
+    if status == ThreadStatus::Archived {
         return denied(format!("thread {thread} is archived"));
     }
     let (Some(booking), Some(booking_status), Some(start), Some(end)) =
@@ -80,7 +82,10 @@ pub fn sitter_access(
     else {
         return denied(format!("thread {thread} has no booking"));
     };
-    if !matches!(booking_status.as_str(), "confirmed" | "completed") {
+    if !matches!(
+        booking_status,
+        BookingStatus::Confirmed | BookingStatus::Completed
+    ) {
         return denied(format!("booking {booking} is {booking_status}"));
     }
     if !(start <= now && now < end) {

@@ -91,10 +91,41 @@ pub struct InboundOutcome {
     pub duplicate: bool,
 }
 
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+crate::stored_words!(Direction {
+    Inbound => "inbound",
+    Outbound => "outbound",
+});
+
+/// A message's delivery status (`delivery.status`): `received` for inbound; outbound messages
+/// are `queued` until the provider answered (or a chaos delay passed), then `sent` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SendStatus {
+    Received,
+    Queued,
+    Sent,
+    Failed,
+}
+
+crate::stored_words!(SendStatus {
+    Received => "received",
+    Queued => "queued",
+    Sent => "sent",
+    Failed => "failed",
+});
+
 /// A message row about to be stored.
 struct NewMessage<'a> {
     thread: Option<ThreadId>,
-    direction: &'a str,
+    direction: Direction,
     from: &'a str,
     to: &'a str,
     body: &'a str,
@@ -259,13 +290,13 @@ impl Engine {
                 &ctx,
                 &NewMessage {
                     thread,
-                    direction: "inbound",
+                    direction: Direction::Inbound,
                     from: &inbound.from,
                     to: &inbound.to,
                     body: &inbound.body,
                     sid: Some(&inbound.message_sid),
                     routed_to: &routed_to,
-                    delivery: json!({ "status": "received", "provider": { "code": null, "error": null } }),
+                    delivery: json!({ "status": SendStatus::Received, "provider": { "code": null, "error": null } }),
                     metadata: json!({ "routing": { "trace": trace } }),
                 },
             )?;
@@ -410,13 +441,13 @@ impl Engine {
             ctx,
             &NewMessage {
                 thread: Some(thread_id),
-                direction: "outbound",
+                direction: Direction::Outbound,
                 from: &from,
                 to: &to,
                 body,
                 sid: None,
                 routed_to: "client",
-                delivery: delivery_json("queued", None, &draw),
+                delivery: delivery_json(SendStatus::Queued, None, &draw),
                 metadata: json!({ "routing": { "trace": trace } }),
             },
         )?;
@@ -447,7 +478,7 @@ impl Engine {
             for (message, org, thread, delivery) in &due {
                 let mut delivery: Value = serde_json::from_str(delivery)
                     .map_err(|e| Error::Corrupt(format!("delivery of message {}: {e}", message.rowid())))?;
-                delivery["status"] = json!("sent");
+                delivery["status"] = json!(SendStatus::Sent);
                 tx.prepare_cached("UPDATE messages SET delivery = ?1, deliver_at = NULL WHERE id = ?2")?
                     .execute(params![delivery.to_string(), message])?;
                 audit::append(
@@ -458,7 +489,7 @@ impl Engine {
                     &json!({
                         "messageId": message,
                         "threadId": thread,
-                        "status": "sent",
+                        "status": SendStatus::Sent,
                         "delayedMs": delivery["chaos"]["delayMs"],
                     }),
                 )?;
@@ -478,7 +509,7 @@ struct Queued {
     draw: ChaosDraw,
 }
 
-fn delivery_json(status: &str, receipt: Option<&ProviderReceipt>, draw: &ChaosDraw) -> Value {
+fn delivery_json(status: SendStatus, receipt: Option<&ProviderReceipt>, draw: &ChaosDraw) -> Value {
     let error = receipt.and_then(|r| r.error.as_ref());
     json!({
         "status": status,
@@ -499,14 +530,14 @@ fn record_outcome(
     receipt: &ProviderReceipt,
 ) -> Result<SendOutcome> {
     let (status, deliver_at, event) = match (&receipt.error, queued.draw.delay_ms) {
-        (Some(_), _) => ("failed", None, EventType::MessageSendFailed),
+        (Some(_), _) => (SendStatus::Failed, None, EventType::MessageSendFailed),
         // Whole seconds of engine time, rounded up: the delay is never shortened.
         (None, Some(ms)) => (
-            "queued",
+            SendStatus::Queued,
             Some(ctx.now.plus((ms + 999) / 1000)),
             EventType::MessageQueued,
         ),
-        (None, None) => ("sent", None, EventType::MessageSent),
+        (None, None) => (SendStatus::Sent, None, EventType::MessageSent),
     };
     tx.prepare_cached("UPDATE messages SET delivery = ?1, deliver_at = ?2 WHERE id = ?3")?
         .execute(params![
@@ -544,7 +575,7 @@ fn record_outcome(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendOutcome {
     pub message: MessageId,
-    pub status: &'static str,
+    pub status: SendStatus,
 }
 
 /// One draw of chaos mode for one send, from the engine's seeded RNG.

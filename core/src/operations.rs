@@ -77,7 +77,7 @@ pub enum ContactKind {
 pub struct MessageView {
     pub id: MessageId,
     pub thread_id: Option<ThreadId>,
-    pub direction: String,
+    pub direction: crate::messaging::Direction,
     pub actor: String,
     pub from: String,
     pub to: String,

@@ -7,6 +7,7 @@
 //! (500 + `sitter.response.blocked` audit). A missed redaction is an incident, not a leak.
 
 use rusqlite::{Transaction, params};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::access;
@@ -15,7 +16,61 @@ use crate::auth::Caller;
 use crate::engine::Ctx;
 use crate::ids::{BookingId, MessageId, OrgId, ThreadId};
 use crate::leak::LeakScanner;
+use crate::messaging::Direction;
+use crate::pool::ThreadStatus;
 use crate::{Engine, Error, Result, Timestamp};
+
+/// A thread as its sitter sees it (`GET /api/sitter/threads`, and the `thread` of
+/// `GET /api/sitter/threads/{id}/messages`): the client's first name only, the thread's business
+/// number (never the client's phone) and the booking's times.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SitterThreadView {
+    pub id: ThreadId,
+    pub status: ThreadStatus,
+    pub client: SitterClientView,
+    /// The pool number the thread is bound to; `null` while it has none.
+    pub number: Option<BusinessNumberView>,
+    pub booking: SitterBookingView,
+    pub last_message_at: Option<Timestamp>,
+}
+
+/// The one client detail a sitter sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SitterClientView {
+    pub first_name: String,
+}
+
+/// A business number (E.164): never a real contact's phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BusinessNumberView {
+    pub e164: String,
+}
+
+/// The booking behind a sitter's thread, with its assignment window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SitterBookingView {
+    pub id: BookingId,
+    pub service: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub window_start: Timestamp,
+    pub window_end: Timestamp,
+}
+
+/// A message of a sitter's thread, before redaction: `delivery` and `metadata` (routing trace,
+/// audit events) are free JSON, which is why the whole view is redacted and leak-scanned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SitterMessageView {
+    pub id: MessageId,
+    pub direction: Direction,
+    pub body: String,
+    pub at: Timestamp,
+    pub delivery: Value,
+    pub metadata: Value,
+}
 
 /// A thread as its sitter sees it; `None` unless [`access::sitter_access`] says the caller can
 /// read it now (the one rule routing uses too).
@@ -24,7 +79,7 @@ fn visible_thread(
     caller: &Caller,
     thread: ThreadId,
     now: Timestamp,
-) -> Result<Option<Value>> {
+) -> Result<Option<SitterThreadView>> {
     let Some(sitter) = caller.sitter else {
         return Ok(None);
     };
@@ -44,21 +99,25 @@ fn visible_thread(
     let Some(r) = rows.next()? else {
         return Ok(None);
     };
-    Ok(Some(json!({
-        "id": thread,
-        "status": r.get::<_, String>(0)?,
-        "client": { "firstName": r.get::<_, String>(1)? },
-        "number": r.get::<_, Option<String>>(2)?.map(|e164| json!({ "e164": e164 })),
-        "booking": {
-            "id": r.get::<_, BookingId>(3)?,
-            "service": r.get::<_, String>(4)?,
-            "start": r.get::<_, Timestamp>(5)?,
-            "end": r.get::<_, Timestamp>(6)?,
-            "windowStart": r.get::<_, Timestamp>(7)?,
-            "windowEnd": r.get::<_, Timestamp>(8)?,
+    Ok(Some(SitterThreadView {
+        id: thread,
+        status: r.get(0)?,
+        client: SitterClientView {
+            first_name: r.get(1)?,
         },
-        "lastMessageAt": r.get::<_, Option<Timestamp>>(9)?,
-    })))
+        number: r
+            .get::<_, Option<String>>(2)?
+            .map(|e164| BusinessNumberView { e164 }),
+        booking: SitterBookingView {
+            id: r.get(3)?,
+            service: r.get(4)?,
+            start: r.get(5)?,
+            end: r.get(6)?,
+            window_start: r.get(7)?,
+            window_end: r.get(8)?,
+        },
+        last_message_at: r.get(9)?,
+    }))
 }
 
 /// Replaces every string in `value` (keys included) with its redacted form.
@@ -88,12 +147,12 @@ fn messages_json(
     org: OrgId,
     thread: ThreadId,
     only: Option<MessageId>,
-) -> Result<Vec<Value>> {
+) -> Result<Vec<SitterMessageView>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, direction, body, at, delivery, metadata FROM messages
          WHERE thread_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id",
     )?;
-    let rows: Vec<(MessageId, String, String, Timestamp, String, String)> = stmt
+    let rows: Vec<(MessageId, Direction, String, Timestamp, String, String)> = stmt
         .query_map(params![thread, only], |r| {
             Ok((
                 r.get(0)?,
@@ -115,14 +174,14 @@ fn messages_json(
             ..AuditQuery::default()
         };
         metadata["audit"] = json!({ "events": events_json(tx, org, &query)? });
-        messages.push(json!({
-            "id": id,
-            "direction": direction,
-            "body": body,
-            "at": at,
-            "delivery": parse(&delivery)?,
-            "metadata": metadata,
-        }));
+        messages.push(SitterMessageView {
+            id,
+            direction,
+            body,
+            at,
+            delivery: parse(&delivery)?,
+            metadata,
+        });
     }
     Ok(messages)
 }

@@ -73,6 +73,7 @@ macro_rules! stored_words {
 mod tests {
     use crate::audit::EventType;
     use crate::bookings::BookingStatus;
+    use crate::messaging::{Direction, SendStatus};
     use crate::pool::ThreadStatus;
     use crate::requests::Method;
     use crate::world::{NumberClass, NumberStatus};
@@ -103,6 +104,8 @@ mod tests {
         check(NumberClass::ALL, NumberClass::as_str, NumberClass::parse);
         check(NumberStatus::ALL, NumberStatus::as_str, NumberStatus::parse);
         check(Method::ALL, Method::as_str, Method::parse);
+        check(SendStatus::ALL, SendStatus::as_str, SendStatus::parse);
+        check(Direction::ALL, Direction::as_str, Direction::parse);
         assert_eq!(ThreadStatus::parse("Open"), None);
     }
 
