@@ -8,6 +8,7 @@ use std::time::Duration;
 use chromiumoxide::{Browser, Page};
 use serde_json::{Value, json};
 use switchboard_core::ids::ThreadId;
+use switchboard_core::requests::Request;
 
 use super::browser::{eval, goto, js_string, screenshot, wait_until};
 use super::network::{self, Exchange, NetworkLog};
@@ -563,7 +564,7 @@ async fn sitter_visit(
         .map_err(|e| format!("inbound: {e}"))?;
     ctx.logout().await?;
     ctx.login(&ctx.demo.sitter_token, None, report).await?;
-    let path = format!("/api/sitter/threads/{}/messages", summary.id);
+    let path = Request::sitter_messages(summary.id).path;
     ctx.goto(&path).await?;
     ctx.shot("sitter-thread.png").await?;
     let text = eval(ctx.page, "document.body.innerText").await?;
