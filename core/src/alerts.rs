@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, EventType, Subject};
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 use crate::ids::{AlertId, OrgId};
 use crate::{Result, Timestamp};
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::bookings::BookingStatus;
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 use crate::ids::{MessageId, NumberId, OrgId, ThreadId};
 use crate::pool::ThreadStatus;
 use crate::{Error, Result, Timestamp};

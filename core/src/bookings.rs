@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, EventType, Subject};
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 use crate::ids::{BookingId, ClientId, OrgId, SitterId, ThreadId};
 use crate::world::require_in_org;
 use crate::{Error, Result, Timestamp, pool, settings};

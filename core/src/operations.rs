@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::alerts::{self, Alert};
 use crate::audit::{self, AuditEvent, AuditQuery, EventType, Subject};
 use crate::bookings::{self, Booking, BookingStatus, NewBooking};
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 use crate::ids::{AlertId, BookingId, ClientId, MessageId, NumberId, OrgId, SitterId, ThreadId};
 use crate::pool::{self, Assignment, ReleaseStats, ThreadStatus};
 use crate::settings::{self, ChaosSettings, RotationSettings};

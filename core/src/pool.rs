@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::alerts::{self, Severity};
 use crate::audit::{self, EventType, Subject};
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 use crate::hash_ring::{self, Walk};
 use crate::ids::{BookingId, ClientId, NumberId, OrgId, SitterId, ThreadId};
 use crate::settings::{RotationSettings, StickyKey, Strategy};

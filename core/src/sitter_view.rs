@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::access;
 use crate::audit::{self, AuditQuery, EventType, Subject};
 use crate::auth::Caller;
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 use crate::ids::{BookingId, MessageId, OrgId, ThreadId};
 use crate::leak::LeakScanner;
 use crate::messaging::Direction;

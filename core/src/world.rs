@@ -1,14 +1,16 @@
 //! Setting up the world: orgs, users, sitters, clients and business numbers. The simulator's
 //! world builder, `serve --demo` and tests call these directly; they are not HTTP routes.
 
+use std::sync::Arc;
+
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use crate::audit::{self, EventType, Subject};
 use crate::auth::Role;
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 use crate::ids::{ClientId, NumberId, OrgId, SitterId, UserId};
-use crate::leak::Contacts;
+use crate::leak::{Contacts, LeakScanner};
 use crate::{Engine, Error, Result, Timestamp, phone, pool};
 
 /// A sitter or client: the real phone and email are the secrets a sitter must never see.
@@ -90,6 +92,20 @@ fn check_contact(contact: &NewContact) -> Result<()> {
 }
 
 impl Engine {
+    /// The scanner over every real phone and email, with all business numbers allowed.
+    pub fn leak_scanner(&self) -> Result<Arc<LeakScanner>> {
+        let mut cached = self.scanner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(scanner) = cached.as_ref() {
+            return Ok(scanner.clone());
+        }
+        let contacts = self.read(all_contacts)?;
+        let scanner = Arc::new(
+            LeakScanner::new(&contacts).map_err(|e| crate::Error::Corrupt(e.to_string()))?,
+        );
+        *cached = Some(scanner.clone());
+        Ok(scanner)
+    }
+
     pub fn create_org(&self, name: &str) -> Result<OrgId> {
         let now = self.now();
         self.write(|tx| {
