@@ -5,10 +5,8 @@ use rusqlite::{Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bookings::BookingStatus;
 use crate::ctx::Ctx;
 use crate::ids::{MessageId, NumberId, OrgId, ThreadId};
-use crate::pool::ThreadStatus;
 use crate::{Error, Result, Timestamp};
 
 /// What an event is about, for the indexed columns (payloads carry the full detail).
@@ -98,27 +96,6 @@ crate::stored_words!(EventType {
     SettingsChaosUpdated => "settings.chaos.updated",
     SitterResponseBlocked => "sitter.response.blocked",
 });
-
-impl EventType {
-    /// The event a thread's end writes (`thread.closed` / `thread.archived`); `None` for open.
-    pub fn thread_ended(to: ThreadStatus) -> Option<EventType> {
-        match to {
-            ThreadStatus::Open => None,
-            ThreadStatus::Closed => Some(EventType::ThreadClosed),
-            ThreadStatus::Archived => Some(EventType::ThreadArchived),
-        }
-    }
-
-    /// The event a booking's move to `to` writes (`booking.confirmed`...); `None` for pending.
-    pub fn booking_moved(to: BookingStatus) -> Option<EventType> {
-        match to {
-            BookingStatus::Pending => None,
-            BookingStatus::Confirmed => Some(EventType::BookingConfirmed),
-            BookingStatus::Completed => Some(EventType::BookingCompleted),
-            BookingStatus::Cancelled => Some(EventType::BookingCancelled),
-        }
-    }
-}
 
 /// Appends one event of `ctx.org` at `ctx.now` by `ctx.actor` and returns its sequence number
 /// within the org.

@@ -39,6 +39,19 @@ crate::stored_words!(BookingStatus {
     Cancelled => "cancelled",
 });
 
+impl BookingStatus {
+    /// The event a move to this status writes (`booking.confirmed`...); `None` for pending,
+    /// which no booking moves to.
+    pub fn event(self) -> Option<EventType> {
+        match self {
+            BookingStatus::Pending => None,
+            BookingStatus::Confirmed => Some(EventType::BookingConfirmed),
+            BookingStatus::Completed => Some(EventType::BookingCompleted),
+            BookingStatus::Cancelled => Some(EventType::BookingCancelled),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewBooking {
     pub client: ClientId,
@@ -156,7 +169,7 @@ pub fn transition(
             to.as_str()
         )));
     }
-    let Some(event) = EventType::booking_moved(to) else {
+    let Some(event) = to.event() else {
         return Err(Error::Conflict("a booking cannot become pending".into()));
     };
     tx.prepare_cached("UPDATE bookings SET status = ?1 WHERE id = ?2")?

@@ -42,6 +42,17 @@ crate::stored_words!(ThreadStatus {
     Archived => "archived",
 });
 
+impl ThreadStatus {
+    /// The event a thread's end writes (`thread.closed` / `thread.archived`); `None` for open.
+    pub fn end_event(self) -> Option<EventType> {
+        match self {
+            ThreadStatus::Open => None,
+            ThreadStatus::Closed => Some(EventType::ThreadClosed),
+            ThreadStatus::Archived => Some(EventType::ThreadArchived),
+        }
+    }
+}
+
 /// Opens a thread for the client (no number yet) and audits it. A booking, when given, must be
 /// that client's (else `Invalid` naming `bookingId`).
 pub fn open_thread(
@@ -967,7 +978,7 @@ pub fn end_thread(
     to: ThreadStatus,
 ) -> Result<()> {
     let thread = thread_row(tx, ctx.org, thread_id)?;
-    let Some(event) = EventType::thread_ended(to) else {
+    let Some(event) = to.end_event() else {
         return Err(Error::invalid("status", "use open_thread to open"));
     };
     let status = to;
