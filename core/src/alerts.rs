@@ -10,29 +10,60 @@ use crate::ctx::Ctx;
 use crate::ids::{AlertId, OrgId};
 use crate::{Result, Timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How urgent an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
     Warning,
     Critical,
 }
 
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
+crate::stored_words!(Severity {
+    Info => "info",
+    Warning => "warning",
+    Critical => "critical",
+});
+
+/// What an alert is about (stored in `alerts.type`, shown as `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AlertType {
+    /// An open thread waits for a pool number (entity `pool`).
+    #[serde(rename = "pool.exhausted")]
+    PoolExhausted,
+    /// Fewer pool numbers have room than `minPoolReserve` (entity `pool`).
+    #[serde(rename = "pool.reserve.low")]
+    PoolReserveLow,
+    /// Inbound to a pool number matched no open thread (entity: the number).
+    #[serde(rename = "routing.unmapped")]
+    RoutingUnmapped,
 }
+
+crate::stored_words!(AlertType {
+    PoolExhausted => "pool.exhausted",
+    PoolReserveLow => "pool.reserve.low",
+    RoutingUnmapped => "routing.unmapped",
+});
+
+/// An alert's lifecycle: `open` until resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    Open,
+    Resolved,
+}
+
+crate::stored_words!(AlertStatus {
+    Open => "open",
+    Resolved => "resolved",
+});
 
 /// Opens the alert unless one is already open for (type, entity). Returns true if it opened.
 #[allow(clippy::too_many_arguments)]
 pub fn open(
     tx: &Transaction,
     ctx: &Ctx,
-    alert_type: &str,
+    alert_type: AlertType,
     severity: Severity,
     entity: &str,
     message: &str,
@@ -40,14 +71,15 @@ pub fn open(
     let inserted = tx
         .prepare_cached(
             "INSERT INTO alerts (org_id, type, severity, entity, status, message, opened_at)
-             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
             ctx.org,
             alert_type,
-            severity.as_str(),
+            severity,
             entity,
+            AlertStatus::Open,
             message,
             ctx.now
         ])?;
@@ -63,7 +95,7 @@ pub fn open(
         &json!({
             "alertId": id,
             "type": alert_type,
-            "severity": severity.as_str(),
+            "severity": severity,
             "entity": entity,
             "message": message,
         }),
@@ -72,12 +104,15 @@ pub fn open(
 }
 
 /// Resolves the open alert for (type, entity), if any. Returns true if one was resolved.
-pub fn resolve(tx: &Transaction, ctx: &Ctx, alert_type: &str, entity: &str) -> Result<bool> {
+pub fn resolve(tx: &Transaction, ctx: &Ctx, alert_type: AlertType, entity: &str) -> Result<bool> {
     let id: Option<AlertId> = tx
         .prepare_cached(
-            "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = 'open'",
+            "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = ?4",
         )?
-        .query_row(params![ctx.org, alert_type, entity], |r| r.get(0))
+        .query_row(
+            params![ctx.org, alert_type, entity, AlertStatus::Open],
+            |r| r.get(0),
+        )
         .optional()?;
     let Some(id) = id else { return Ok(false) };
     resolve_by_id(tx, ctx, id)
@@ -85,17 +120,19 @@ pub fn resolve(tx: &Transaction, ctx: &Ctx, alert_type: &str, entity: &str) -> R
 
 /// Resolves one alert by id (owner action). False if it was not open or not the org's.
 pub fn resolve_by_id(tx: &Transaction, ctx: &Ctx, id: AlertId) -> Result<bool> {
-    let row: Option<(String, String)> = tx
+    let row: Option<(AlertType, String)> = tx
         .prepare_cached(
-            "SELECT type, entity FROM alerts WHERE id = ?1 AND org_id = ?2 AND status = 'open'",
+            "SELECT type, entity FROM alerts WHERE id = ?1 AND org_id = ?2 AND status = ?3",
         )?
-        .query_row(params![id, ctx.org], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![id, ctx.org, AlertStatus::Open], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let Some((alert_type, entity)) = row else {
         return Ok(false);
     };
-    tx.prepare_cached("UPDATE alerts SET status = 'resolved', resolved_at = ?1 WHERE id = ?2")?
-        .execute(params![ctx.now, id])?;
+    tx.prepare_cached("UPDATE alerts SET status = ?1, resolved_at = ?2 WHERE id = ?3")?
+        .execute(params![AlertStatus::Resolved, ctx.now, id])?;
     audit::append(
         tx,
         ctx,
@@ -116,10 +153,10 @@ pub struct Alert {
     /// `alr_3`.
     pub id: String,
     #[serde(rename = "type")]
-    pub alert_type: String,
-    pub severity: String,
+    pub alert_type: AlertType,
+    pub severity: Severity,
     pub entity: String,
-    pub status: String,
+    pub status: AlertStatus,
     pub message: String,
     pub opened_at: Timestamp,
     pub resolved_at: Option<Timestamp>,
@@ -129,9 +166,9 @@ pub struct Alert {
 pub fn list(tx: &Transaction, org: OrgId, open_only: bool) -> Result<Vec<Alert>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, type, severity, entity, status, message, opened_at, resolved_at FROM alerts
-         WHERE org_id = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
+         WHERE org_id = ?1 AND (?2 = 0 OR status = ?3) ORDER BY id",
     )?;
-    let rows = stmt.query_map(params![org, open_only], |r| {
+    let rows = stmt.query_map(params![org, open_only, AlertStatus::Open], |r| {
         Ok(Alert {
             id: r.get::<_, AlertId>(0)?.to_string(),
             alert_type: r.get(1)?,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::access::{self, SitterAccess};
-use crate::alerts::{self, Severity};
+use crate::alerts::{self, AlertType, Severity};
 use crate::audit::{self, EventType, Subject};
 use crate::ctx::Ctx;
 use crate::ids::{MessageId, NumberId, OrgId, SitterId, ThreadId};
@@ -281,7 +281,7 @@ impl Engine {
                     alerts::open(
                         tx,
                         &ctx,
-                        "routing.unmapped",
+                        AlertType::RoutingUnmapped,
                         Severity::Warning,
                         &number.to_string(),
                         &format!("Inbound to pool number {} matched no open thread", inbound.to),

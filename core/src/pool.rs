@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::alerts::{self, Severity};
+use crate::alerts::{self, AlertType, Severity};
 use crate::audit::{self, EventType, Subject};
 use crate::ctx::Ctx;
 use crate::hash_ring::{self, Walk};
@@ -710,7 +710,7 @@ fn exhausted(
     alerts::open(
         tx,
         ctx,
-        "pool.exhausted",
+        AlertType::PoolExhausted,
         Severity::Critical,
         POOL_ENTITY,
         &format!(
@@ -738,12 +738,12 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
     let (_, with_room) = pool_stats(tx, ctx.org, settings.max_concurrent_threads_per_pool_number)?;
     let waiting = waiting_threads(tx, ctx.org)?;
     if waiting == 0 {
-        alerts::resolve(tx, ctx, "pool.exhausted", POOL_ENTITY)?;
+        alerts::resolve(tx, ctx, AlertType::PoolExhausted, POOL_ENTITY)?;
     } else {
         alerts::open(
             tx,
             ctx,
-            "pool.exhausted",
+            AlertType::PoolExhausted,
             Severity::Critical,
             POOL_ENTITY,
             &format!(
@@ -755,7 +755,7 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
         alerts::open(
             tx,
             ctx,
-            "pool.reserve.low",
+            AlertType::PoolReserveLow,
             Severity::Warning,
             POOL_ENTITY,
             &format!(
@@ -764,7 +764,7 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
             ),
         )?;
     } else {
-        alerts::resolve(tx, ctx, "pool.reserve.low", POOL_ENTITY)?;
+        alerts::resolve(tx, ctx, AlertType::PoolReserveLow, POOL_ENTITY)?;
     }
     Ok(())
 }

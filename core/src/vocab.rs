@@ -71,6 +71,7 @@ macro_rules! stored_words {
 
 #[cfg(test)]
 mod tests {
+    use crate::alerts::{AlertStatus, AlertType, Severity};
     use crate::audit::EventType;
     use crate::bookings::BookingStatus;
     use crate::messaging::{Direction, SendStatus};
@@ -106,6 +107,9 @@ mod tests {
         check(Method::ALL, Method::as_str, Method::parse);
         check(SendStatus::ALL, SendStatus::as_str, SendStatus::parse);
         check(Direction::ALL, Direction::as_str, Direction::parse);
+        check(AlertType::ALL, AlertType::as_str, AlertType::parse);
+        check(AlertStatus::ALL, AlertStatus::as_str, AlertStatus::parse);
+        check(Severity::ALL, Severity::as_str, Severity::parse);
         assert_eq!(ThreadStatus::parse("Open"), None);
     }
 

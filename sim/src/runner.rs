@@ -835,7 +835,7 @@ fn open_alert_types(engine: &Engine, org: OrgId) -> Result<Vec<String>, String> 
         .alerts(org, true)
         .map_err(|e| harness("expect.alerts", e))?
         .into_iter()
-        .map(|a| a.alert_type)
+        .map(|a| a.alert_type.to_string())
         .collect();
     open.sort();
     open.dedup();

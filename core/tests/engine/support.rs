@@ -252,7 +252,7 @@ impl Fixture {
             .alerts(self.org, true)
             .unwrap()
             .into_iter()
-            .map(|a| a.alert_type)
+            .map(|a| a.alert_type.to_string())
             .collect()
     }
 
