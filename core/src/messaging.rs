@@ -70,6 +70,60 @@ crate::stored_words!(SendStatus {
     Failed => "failed",
 });
 
+/// Where a message went (`messages.routed_to`): the owner inbox, a sitter, or (outbound) the
+/// client. Stored and serialized as `owner_inbox`, `sitter:sit_1`, `client`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutedTo {
+    OwnerInbox,
+    Sitter(SitterId),
+    Client,
+}
+
+impl RoutedTo {
+    /// The stored text back to a destination; `None` for any other text.
+    pub fn parse(text: &str) -> Option<RoutedTo> {
+        match text {
+            "owner_inbox" => Some(RoutedTo::OwnerInbox),
+            "client" => Some(RoutedTo::Client),
+            _ => SitterId::parse(text.strip_prefix("sitter:")?).map(RoutedTo::Sitter),
+        }
+    }
+}
+
+impl std::fmt::Display for RoutedTo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RoutedTo::OwnerInbox => f.write_str("owner_inbox"),
+            RoutedTo::Sitter(sitter) => write!(f, "sitter:{sitter}"),
+            RoutedTo::Client => f.write_str("client"),
+        }
+    }
+}
+
+impl Serialize for RoutedTo {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl rusqlite::ToSql for RoutedTo {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.to_string()))
+    }
+}
+
+impl rusqlite::types::FromSql for RoutedTo {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        RoutedTo::parse(text).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("{text:?} is not a destination").into())
+        })
+    }
+}
+
 /// A message row about to be stored.
 struct NewMessage<'a> {
     thread: Option<ThreadId>,
@@ -78,7 +132,7 @@ struct NewMessage<'a> {
     to: &'a str,
     body: &'a str,
     sid: Option<&'a str>,
-    routed_to: &'a str,
+    routed_to: RoutedTo,
     delivery: Value,
     metadata: Value,
 }
@@ -160,21 +214,21 @@ fn route_on_thread(
     thread: ThreadId,
     now: Timestamp,
     trace: &mut Vec<Value>,
-) -> Result<String> {
+) -> Result<RoutedTo> {
     let sitter: Option<SitterId> = tx
         .prepare_cached("SELECT sitter_id FROM threads WHERE id = ?1")?
         .query_row([thread], |r| r.get(0))?;
     let (routed, detail) = match sitter {
         None => (
-            "owner_inbox".to_string(),
+            RoutedTo::OwnerInbox,
             format!("thread {thread} has no sitter: owner inbox"),
         ),
         Some(sitter) => match access::sitter_access(tx, org, sitter, thread, now)? {
             SitterAccess::Readable => {
                 let detail = format!("sitter {sitter} can read thread {thread} now");
-                (format!("sitter:{sitter}"), detail)
+                (RoutedTo::Sitter(sitter), detail)
             }
-            SitterAccess::Denied(why) => ("owner_inbox".to_string(), format!("{why}: owner inbox")),
+            SitterAccess::Denied(why) => (RoutedTo::OwnerInbox, format!("{why}: owner inbox")),
         },
     };
     trace.push(json!({ "step": "access", "detail": detail }));
@@ -202,7 +256,7 @@ impl Engine {
             let Some((number, org, class)) = number else {
                 return Err(Error::NotFound(format!("number {to}")));
             };
-            let seen: Option<(MessageId, Option<ThreadId>, String)> = tx
+            let seen: Option<(MessageId, Option<ThreadId>, RoutedTo)> = tx
                 .prepare_cached(
                     "SELECT id, thread_id, routed_to FROM messages WHERE org_id = ?1 AND provider_sid = ?2",
                 )?
@@ -212,7 +266,7 @@ impl Engine {
                 return Ok(InboundOutcome {
                     message_id: message.to_string(),
                     thread_id: thread.map(|t| t.to_string()),
-                    routed_to,
+                    routed_to: routed_to.to_string(),
                     duplicate: true,
                 });
             }
@@ -231,7 +285,7 @@ impl Engine {
             };
             let routed_to = match thread {
                 Some(thread) => route_on_thread(tx, org, thread, now, &mut trace)?,
-                None => "owner_inbox".to_string(),
+                None => RoutedTo::OwnerInbox,
             };
             let message = insert_message(
                 tx,
@@ -243,7 +297,7 @@ impl Engine {
                     to: &inbound.to,
                     body: &inbound.body,
                     sid: Some(&inbound.message_sid),
-                    routed_to: &routed_to,
+                    routed_to,
                     delivery: json!({ "status": SendStatus::Received, "provider": { "code": null, "error": null } }),
                     metadata: json!({ "routing": { "trace": trace } }),
                 },
@@ -305,7 +359,7 @@ impl Engine {
             Ok(InboundOutcome {
                 message_id: message.to_string(),
                 thread_id: thread.map(|t| t.to_string()),
-                routed_to,
+                routed_to: routed_to.to_string(),
                 duplicate: false,
             })
         })
@@ -394,7 +448,7 @@ impl Engine {
                 to: &to,
                 body,
                 sid: None,
-                routed_to: "client",
+                routed_to: RoutedTo::Client,
                 delivery: delivery_json(SendStatus::Queued, None, &draw),
                 metadata: json!({ "routing": { "trace": trace } }),
             },

@@ -10,6 +10,7 @@ use crate::audit::{self, AuditEvent, AuditQuery, EventType, Subject};
 use crate::bookings::{self, Booking, BookingStatus, NewBooking};
 use crate::ctx::Ctx;
 use crate::ids::{AlertId, BookingId, ClientId, MessageId, NumberId, OrgId, SitterId, ThreadId};
+use crate::messaging::RoutedTo;
 use crate::pool::{self, Assignment, ReleaseStats, ThreadStatus};
 use crate::settings::{self, ChaosSettings, RotationSettings};
 use crate::world::{NumberClass, NumberStatus};
@@ -83,7 +84,7 @@ pub struct MessageView {
     pub to: String,
     pub body: String,
     pub at: Timestamp,
-    pub routed_to: String,
+    pub routed_to: crate::messaging::RoutedTo,
     pub delivery: Value,
     pub metadata: Value,
 }
@@ -395,9 +396,9 @@ impl Engine {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached(&format!(
-                    "SELECT {MESSAGE_COLUMNS} WHERE org_id = ?1 AND routed_to = 'owner_inbox' ORDER BY id"
+                    "SELECT {MESSAGE_COLUMNS} WHERE org_id = ?1 AND routed_to = ?2 ORDER BY id"
                 ))?
-                .query_map([org], message_view)?
+                .query_map(params![org, RoutedTo::OwnerInbox], message_view)?
                 .collect::<rusqlite::Result<_>>()?)
         })
     }

@@ -114,6 +114,23 @@ mod tests {
     }
 
     #[test]
+    fn destinations_keep_their_stored_text() {
+        use crate::ids::SitterId;
+        use crate::messaging::RoutedTo;
+        for (routed, text) in [
+            (RoutedTo::OwnerInbox, "owner_inbox"),
+            (RoutedTo::Sitter(SitterId(2)), "sitter:sit_2"),
+            (RoutedTo::Client, "client"),
+        ] {
+            assert_eq!(routed.to_string(), text);
+            assert_eq!(serde_json::to_value(routed).unwrap(), text);
+            assert_eq!(RoutedTo::parse(text), Some(routed));
+        }
+        assert_eq!(RoutedTo::parse("sitter:cli_2"), None);
+        assert_eq!(RoutedTo::parse("sitter:"), None);
+    }
+
+    #[test]
     fn stored_words_round_trip_through_sqlite() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         let back: NumberClass = conn
