@@ -176,8 +176,13 @@ fn baseline(world: &World, strategy: Strategy, iters: u64) -> Duration {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
             let start = Instant::now();
-            let (thread, number, previous) =
-                baseline_assign(conn, world.org, world.fresh_client, now, strategy);
+            let (thread, number, previous) = baseline_assign(
+                conn,
+                world.org.rowid(),
+                world.fresh_client.rowid(),
+                now,
+                strategy,
+            );
             total += start.elapsed();
             conn.execute("DELETE FROM legacy_threads WHERE id = ?1", [thread])
                 .unwrap();

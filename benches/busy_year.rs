@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use switchboard_core::requests::Method;
 
 use criterion::{Criterion, criterion_group};
 use rand_chacha::ChaCha8Rng;
@@ -75,8 +76,8 @@ fn simulate(hours: u64) -> Profile {
             phone: format!("+1{}", 2_000_000_000 + base + i),
             email: format!("{kind}{i}@example.com"),
         };
-        let sitters: Vec<i64> = (0..SITTERS).map(|i| engine.create_sitter(org, &contact("sitter", i, 100_000_000)).expect("sitter")).collect();
-        let clients: Vec<i64> = (0..CLIENTS).map(|i| engine.create_client(org, &contact("client", i, 300_000_000)).expect("client")).collect();
+        let sitters: Vec<i64> = (0..SITTERS).map(|i| engine.create_sitter(org, &contact("sitter", i, 100_000_000)).expect("sitter").rowid()).collect();
+        let clients: Vec<i64> = (0..CLIENTS).map(|i| engine.create_client(org, &contact("client", i, 300_000_000)).expect("client").rowid()).collect();
         let client_phones: Vec<String> = (0..CLIENTS).map(|i| contact("client", i, 300_000_000).phone).collect();
         let pool: Vec<String> = (0..NUMBERS).map(|i| format!("+1{}", 5_550_100_000u64 + i as u64)).collect();
         for e164 in &pool {
@@ -85,7 +86,7 @@ fn simulate(hours: u64) -> Profile {
                 .expect("number");
         }
         let mut sim = Simulation::new(engine.clone(), clock, START);
-        let owner_caller = CallerFacts { org: Some(org), sitter: false };
+        let owner_caller = CallerFacts { org: Some(org.rowid()), sitter: false };
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let mut active: Vec<Booking> = Vec::new();
         let mut sid = 0u64;
@@ -113,12 +114,12 @@ fn simulate(hours: u64) -> Profile {
                     "end": Timestamp(end).rfc3339(),
                 });
                 let created = sim
-                    .call(owner_caller, Call { method: "POST", path: "/api/bookings", token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: body.to_string().into_bytes() })
+                    .call(owner_caller, Call { method: Method::Post, path: "/api/bookings", token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: body.to_string().into_bytes() })
                     .await
                     .expect("create");
                 let id = created.json()["id"].as_str().unwrap_or_default().to_string();
                 let path = format!("/api/bookings/{id}/confirm");
-                sim.call(owner_caller, Call { method: "POST", path: &path, token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: Vec::new() })
+                sim.call(owner_caller, Call { method: Method::Post, path: &path, token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: Vec::new() })
                     .await
                     .expect("confirm");
                 profile.requests += 2;
@@ -159,7 +160,7 @@ fn simulate(hours: u64) -> Profile {
                 let signature = api::sign_webhook(WEBHOOK_SECRET, form.as_bytes());
                 sim.call(
                     CallerFacts::default(),
-                    Call { method: "POST", path: "/api/messages/webhook", token: None, content_type: "application/x-www-form-urlencoded", headers: vec![(api::SIGNATURE_HEADER, signature)], body: form.into_bytes() },
+                    Call { method: Method::Post, path: "/api/messages/webhook", token: None, content_type: "application/x-www-form-urlencoded", headers: vec![(api::SIGNATURE_HEADER, signature)], body: form.into_bytes() },
                 )
                 .await
                 .expect("webhook");

@@ -192,7 +192,7 @@ fn bench(c: &mut Criterion) {
             world.engine.inspect(|conn| {
                 bare_insert(
                     conn,
-                    world.org,
+                    world.org.rowid(),
                     i as i64 + 1,
                     number,
                     &world.open_routes[i],

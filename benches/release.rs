@@ -140,9 +140,9 @@ fn idle(c: &mut Criterion) {
         group.sampling_mode(SamplingMode::Flat);
         group.bench_function(BenchmarkId::new("baseline", &size), |b| {
             b.iter(|| {
-                let released = world
-                    .engine
-                    .inspect(|conn| baseline_release(conn, world.org, T0.0, &world.settings));
+                let released = world.engine.inspect(|conn| {
+                    baseline_release(conn, world.org.rowid(), T0.0, &world.settings)
+                });
                 assert_eq!(released, 0);
             })
         });
@@ -169,9 +169,9 @@ fn due(c: &mut Criterion) {
         b.iter_batched(
             due_world,
             |world| {
-                let released = world
-                    .engine
-                    .inspect(|conn| baseline_release(conn, world.org, T0.0, &world.settings));
+                let released = world.engine.inspect(|conn| {
+                    baseline_release(conn, world.org.rowid(), T0.0, &world.settings)
+                });
                 assert_eq!(released, DUE as u64);
                 world
             },

@@ -26,8 +26,9 @@ use std::time::Instant;
 use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 use switchboard_core::db::Storage;
+use switchboard_core::ids::{BookingId, ClientId, NumberId, OrgId, ThreadId};
 use switchboard_core::messaging::RecordingProvider;
-use switchboard_core::pool::{Deadlines, ThreadRow};
+use switchboard_core::pool::{Deadlines, ThreadRow, ThreadStatus};
 use switchboard_core::settings::RotationSettings;
 use switchboard_core::time::{DAY, HOUR, MINUTE};
 use switchboard_core::{Engine, EngineConfig, ManualClock, Timestamp};
@@ -63,11 +64,11 @@ pub struct Spec {
 pub struct World {
     pub engine: Arc<Engine>,
     pub clock: ManualClock,
-    pub org: i64,
+    pub org: OrgId,
     pub spec: Spec,
     pub settings: RotationSettings,
     /// A client with no threads, for assignment benchmarks.
-    pub fresh_client: i64,
+    pub fresh_client: ClientId,
     /// (client phone, number e164) of every open thread, in thread order.
     pub open_routes: Vec<(String, String)>,
 }
@@ -101,7 +102,7 @@ pub fn build(spec: Spec) -> World {
         .expect("settings");
     let cap = settings.max_concurrent_threads_per_pool_number;
 
-    let open_routes = engine.inspect(|conn| write_rows(conn, org, &spec, &settings));
+    let open_routes = engine.inspect(|conn| write_rows(conn, org.rowid(), &spec, &settings));
     let loads = open_routes.len();
     assert!(
         loads <= spec.numbers * cap as usize,
@@ -268,13 +269,13 @@ fn write_rows(
                 };
                 let (_, window_end) = booking_times(spec, c);
                 let row = ThreadRow {
-                    id,
-                    org,
-                    client: c as i64 + 1,
+                    id: ThreadId(id),
+                    org: OrgId(org),
+                    client: ClientId(c as i64 + 1),
                     sitter: None,
-                    booking: Some(c as i64 + 1),
-                    status: "open".into(),
-                    number: Some(num as i64 + 1),
+                    booking: Some(BookingId(c as i64 + 1)),
+                    status: ThreadStatus::Open,
+                    number: Some(NumberId(num as i64 + 1)),
                     bound_at: Some(Timestamp(bound_at)),
                     last_message_at: Some(Timestamp(last_message_at)),
                     window_end: Some(Timestamp(window_end + HOUR)),

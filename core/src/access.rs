@@ -9,7 +9,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::ids::{self, Kind};
+use crate::bookings::BookingStatus;
+use crate::ids::{BookingId, OrgId, SitterId, ThreadId};
+use crate::pool::ThreadStatus;
 use crate::{Result, Timestamp};
 
 /// Whether a sitter may read a thread at an instant, and if not, why.
@@ -32,16 +34,16 @@ impl SitterAccess {
 /// exclusive). Threads without a booking are readable by no sitter.
 pub fn sitter_access(
     conn: &Connection,
-    org: i64,
-    sitter: i64,
-    thread: i64,
+    org: OrgId,
+    sitter: SitterId,
+    thread: ThreadId,
     now: Timestamp,
 ) -> Result<SitterAccess> {
     type Row = (
-        Option<i64>,
-        String,
-        Option<i64>,
-        Option<String>,
+        Option<SitterId>,
+        ThreadStatus,
+        Option<BookingId>,
+        Option<BookingStatus>,
         Option<Timestamp>,
         Option<Timestamp>,
     );
@@ -62,36 +64,33 @@ pub fn sitter_access(
             ))
         })
         .optional()?;
-    let thread_ext = ids::format(Kind::Thread, thread);
-    let sitter_ext = ids::format(Kind::Sitter, sitter);
     let denied = |why: String| Ok(SitterAccess::Denied(why));
     let Some((assigned, status, booking, booking_status, start, end)) = row else {
-        return denied(format!("thread {thread_ext} is not in this org"));
+        return denied(format!("thread {thread} is not in this org"));
     };
     if assigned != Some(sitter) {
         return denied(match assigned {
-            None => format!("thread {thread_ext} has no sitter"),
-            Some(other) => format!(
-                "thread {thread_ext} belongs to sitter {}, not {sitter_ext}",
-                ids::format(Kind::Sitter, other)
-            ),
+            None => format!("thread {thread} has no sitter"),
+            Some(other) => format!("thread {thread} belongs to sitter {other}, not {sitter}"),
         });
     }
-    if status == "archived" {
-        return denied(format!("thread {thread_ext} is archived"));
+    if status == ThreadStatus::Archived {
+        return denied(format!("thread {thread} is archived"));
     }
     let (Some(booking), Some(booking_status), Some(start), Some(end)) =
         (booking, booking_status, start, end)
     else {
-        return denied(format!("thread {thread_ext} has no booking"));
+        return denied(format!("thread {thread} has no booking"));
     };
-    let booking_ext = ids::format(Kind::Booking, booking);
-    if !matches!(booking_status.as_str(), "confirmed" | "completed") {
-        return denied(format!("booking {booking_ext} is {booking_status}"));
+    if !matches!(
+        booking_status,
+        BookingStatus::Confirmed | BookingStatus::Completed
+    ) {
+        return denied(format!("booking {booking} is {booking_status}"));
     }
     if !(start <= now && now < end) {
         return denied(format!(
-            "booking {booking_ext}'s assignment window [{}, {}) is not active",
+            "booking {booking}'s assignment window [{}, {}) is not active",
             start.rfc3339(),
             end.rfc3339()
         ));
@@ -103,11 +102,11 @@ pub fn sitter_access(
 /// filtered by [`sitter_access`].
 pub fn readable_threads(
     conn: &Connection,
-    org: i64,
-    sitter: i64,
+    org: OrgId,
+    sitter: SitterId,
     now: Timestamp,
-) -> Result<Vec<i64>> {
-    let candidates: Vec<i64> = conn
+) -> Result<Vec<ThreadId>> {
+    let candidates: Vec<ThreadId> = conn
         .prepare_cached(
             "SELECT id FROM threads WHERE org_id = ?1 AND sitter_id = ?2 AND status IN ('open', 'closed')
              ORDER BY id",
@@ -125,7 +124,12 @@ pub fn readable_threads(
 
 impl crate::Engine {
     /// [`sitter_access`] at the engine's current time, for the harness's checks.
-    pub fn sitter_access(&self, org: i64, sitter: i64, thread: i64) -> Result<SitterAccess> {
+    pub fn sitter_access(
+        &self,
+        org: OrgId,
+        sitter: SitterId,
+        thread: ThreadId,
+    ) -> Result<SitterAccess> {
         let now = self.now();
         self.read(|tx| sitter_access(tx, org, sitter, thread, now))
     }

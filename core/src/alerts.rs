@@ -5,35 +5,65 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Subject};
-use crate::ids::{self, Kind};
+use crate::audit::{self, EventType, Subject};
+use crate::ctx::Ctx;
+use crate::ids::{AlertId, OrgId};
 use crate::{Result, Timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How urgent an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
     Warning,
     Critical,
 }
 
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
+crate::stored_words!(Severity {
+    Info => "info",
+    Warning => "warning",
+    Critical => "critical",
+});
+
+/// What an alert is about (stored in `alerts.type`, shown as `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AlertType {
+    /// An open thread waits for a pool number (entity `pool`).
+    #[serde(rename = "pool.exhausted")]
+    PoolExhausted,
+    /// Fewer pool numbers have room than `minPoolReserve` (entity `pool`).
+    #[serde(rename = "pool.reserve.low")]
+    PoolReserveLow,
+    /// Inbound to a pool number matched no open thread (entity: the number).
+    #[serde(rename = "routing.unmapped")]
+    RoutingUnmapped,
 }
+
+crate::stored_words!(AlertType {
+    PoolExhausted => "pool.exhausted",
+    PoolReserveLow => "pool.reserve.low",
+    RoutingUnmapped => "routing.unmapped",
+});
+
+/// An alert's lifecycle: `open` until resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    Open,
+    Resolved,
+}
+
+crate::stored_words!(AlertStatus {
+    Open => "open",
+    Resolved => "resolved",
+});
 
 /// Opens the alert unless one is already open for (type, entity). Returns true if it opened.
 #[allow(clippy::too_many_arguments)]
 pub fn open(
     tx: &Transaction,
-    org: i64,
-    now: Timestamp,
-    actor: &str,
-    alert_type: &str,
+    ctx: &Ctx,
+    alert_type: AlertType,
     severity: Severity,
     entity: &str,
     message: &str,
@@ -41,32 +71,31 @@ pub fn open(
     let inserted = tx
         .prepare_cached(
             "INSERT INTO alerts (org_id, type, severity, entity, status, message, opened_at)
-             VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
-            org,
+            ctx.org,
             alert_type,
-            severity.as_str(),
+            severity,
             entity,
+            AlertStatus::Open,
             message,
-            now
+            ctx.now
         ])?;
     if inserted == 0 {
         return Ok(false);
     }
-    let id = tx.last_insert_rowid();
+    let id = AlertId(tx.last_insert_rowid());
     audit::append(
         tx,
-        org,
-        now,
-        "alert.opened",
-        actor,
+        ctx,
+        EventType::AlertOpened,
         Subject::default(),
         &json!({
-            "alertId": ids::format(Kind::Alert, id),
+            "alertId": id,
             "type": alert_type,
-            "severity": severity.as_str(),
+            "severity": severity,
             "entity": entity,
             "message": message,
         }),
@@ -75,52 +104,42 @@ pub fn open(
 }
 
 /// Resolves the open alert for (type, entity), if any. Returns true if one was resolved.
-pub fn resolve(
-    tx: &Transaction,
-    org: i64,
-    now: Timestamp,
-    actor: &str,
-    alert_type: &str,
-    entity: &str,
-) -> Result<bool> {
-    let id: Option<i64> = tx
+pub fn resolve(tx: &Transaction, ctx: &Ctx, alert_type: AlertType, entity: &str) -> Result<bool> {
+    let id: Option<AlertId> = tx
         .prepare_cached(
-            "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = 'open'",
+            "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = ?4",
         )?
-        .query_row(params![org, alert_type, entity], |r| r.get(0))
+        .query_row(
+            params![ctx.org, alert_type, entity, AlertStatus::Open],
+            |r| r.get(0),
+        )
         .optional()?;
     let Some(id) = id else { return Ok(false) };
-    resolve_by_id(tx, org, now, actor, id)
+    resolve_by_id(tx, ctx, id)
 }
 
 /// Resolves one alert by id (owner action). False if it was not open or not the org's.
-pub fn resolve_by_id(
-    tx: &Transaction,
-    org: i64,
-    now: Timestamp,
-    actor: &str,
-    id: i64,
-) -> Result<bool> {
-    let row: Option<(String, String)> = tx
+pub fn resolve_by_id(tx: &Transaction, ctx: &Ctx, id: AlertId) -> Result<bool> {
+    let row: Option<(AlertType, String)> = tx
         .prepare_cached(
-            "SELECT type, entity FROM alerts WHERE id = ?1 AND org_id = ?2 AND status = 'open'",
+            "SELECT type, entity FROM alerts WHERE id = ?1 AND org_id = ?2 AND status = ?3",
         )?
-        .query_row(params![id, org], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![id, ctx.org, AlertStatus::Open], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let Some((alert_type, entity)) = row else {
         return Ok(false);
     };
-    tx.prepare_cached("UPDATE alerts SET status = 'resolved', resolved_at = ?1 WHERE id = ?2")?
-        .execute(params![now, id])?;
+    tx.prepare_cached("UPDATE alerts SET status = ?1, resolved_at = ?2 WHERE id = ?3")?
+        .execute(params![AlertStatus::Resolved, ctx.now, id])?;
     audit::append(
         tx,
-        org,
-        now,
-        "alert.resolved",
-        actor,
+        ctx,
+        EventType::AlertResolved,
         Subject::default(),
         &json!({
-            "alertId": ids::format(Kind::Alert, id),
+            "alertId": id,
             "type": alert_type,
             "entity": entity,
         }),
@@ -131,26 +150,27 @@ pub fn resolve_by_id(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
+    /// `alr_3`.
     pub id: String,
     #[serde(rename = "type")]
-    pub alert_type: String,
-    pub severity: String,
+    pub alert_type: AlertType,
+    pub severity: Severity,
     pub entity: String,
-    pub status: String,
+    pub status: AlertStatus,
     pub message: String,
     pub opened_at: Timestamp,
     pub resolved_at: Option<Timestamp>,
 }
 
 /// Alerts of the org, oldest first; `open_only` filters to open ones.
-pub fn list(tx: &Transaction, org: i64, open_only: bool) -> Result<Vec<Alert>> {
+pub fn list(tx: &Transaction, org: OrgId, open_only: bool) -> Result<Vec<Alert>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, type, severity, entity, status, message, opened_at, resolved_at FROM alerts
-         WHERE org_id = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
+         WHERE org_id = ?1 AND (?2 = 0 OR status = ?3) ORDER BY id",
     )?;
-    let rows = stmt.query_map(params![org, open_only], |r| {
+    let rows = stmt.query_map(params![org, open_only, AlertStatus::Open], |r| {
         Ok(Alert {
-            id: ids::format(Kind::Alert, r.get(0)?),
+            id: r.get::<_, AlertId>(0)?.to_string(),
             alert_type: r.get(1)?,
             severity: r.get(2)?,
             entity: r.get(3)?,

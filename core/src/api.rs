@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -24,10 +24,11 @@ use crate::audit::AuditQuery;
 use crate::auth::{Access, Caller};
 use crate::bookings::{BookingStatus, NewBooking};
 use crate::http_json::JsonBody;
-use crate::ids::{self, Kind};
+use crate::ids::{ClientId, Id};
 use crate::messaging::Inbound;
 use crate::pages;
 use crate::pool::ThreadStatus;
+use crate::requests::Method;
 use crate::world::NumberStatus;
 use crate::{Engine, Error, Timestamp};
 
@@ -42,7 +43,7 @@ pub const CHAOS_SITTER_DENIAL: &str = "Access denied: Chaos mode is owner-only";
 /// One route: method, path and who may call it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteSpec {
-    pub method: &'static str,
+    pub method: Method,
     pub path: &'static str,
     pub access: Access,
 }
@@ -53,7 +54,7 @@ struct Route {
 }
 
 fn route(
-    method: &'static str,
+    method: Method,
     path: &'static str,
     access: Access,
     handler: MethodRouter<AppState>,
@@ -75,131 +76,151 @@ const CHAOS: Access = Access::Staff {
 fn routes() -> Vec<Route> {
     let staff = Access::STAFF;
     vec![
-        route("GET", "/api/settings/rotation", staff, get(get_rotation)),
-        route("POST", "/api/settings/rotation", staff, post(post_rotation)),
         route(
-            "POST",
+            Method::Get,
+            "/api/settings/rotation",
+            staff,
+            get(get_rotation),
+        ),
+        route(
+            Method::Post,
+            "/api/settings/rotation",
+            staff,
+            post(post_rotation),
+        ),
+        route(
+            Method::Post,
             "/api/ops/pool-release",
             staff,
             post(post_pool_release),
         ),
-        route("GET", "/api/ops/chaos-mode", CHAOS, get(get_chaos)),
-        route("POST", "/api/ops/chaos-mode", CHAOS, post(post_chaos)),
-        route("GET", "/api/audit", staff, get(get_audit)),
-        route("GET", "/api/alerts", staff, get(get_alerts)),
+        route(Method::Get, "/api/ops/chaos-mode", CHAOS, get(get_chaos)),
+        route(Method::Post, "/api/ops/chaos-mode", CHAOS, post(post_chaos)),
+        route(Method::Get, "/api/audit", staff, get(get_audit)),
+        route(Method::Get, "/api/alerts", staff, get(get_alerts)),
         route(
-            "POST",
+            Method::Post,
             "/api/alerts/{id}/resolve",
             staff,
             post(post_alert_resolve),
         ),
-        route("GET", "/api/numbers", staff, get(get_numbers)),
+        route(Method::Get, "/api/numbers", staff, get(get_numbers)),
         route(
-            "POST",
+            Method::Post,
             "/api/numbers/{id}/status",
             staff,
             post(post_number_status),
         ),
-        route("GET", "/api/clients", staff, get(get_clients)),
-        route("GET", "/api/sitters", staff, get(get_sitters)),
-        route("GET", "/api/inbox", staff, get(get_inbox)),
-        route("GET", "/api/threads", staff, get(get_threads)),
-        route("POST", "/api/threads", staff, post(post_thread)),
-        route("GET", "/api/threads/{id}", staff, get(get_thread)),
+        route(Method::Get, "/api/clients", staff, get(get_clients)),
+        route(Method::Get, "/api/sitters", staff, get(get_sitters)),
+        route(Method::Get, "/api/inbox", staff, get(get_inbox)),
+        route(Method::Get, "/api/threads", staff, get(get_threads)),
+        route(Method::Post, "/api/threads", staff, post(post_thread)),
+        route(Method::Get, "/api/threads/{id}", staff, get(get_thread)),
         route(
-            "POST",
+            Method::Post,
             "/api/threads/{id}/close",
             staff,
             post(post_thread_close),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/threads/{id}/archive",
             staff,
             post(post_thread_archive),
         ),
         route(
-            "GET",
+            Method::Get,
             "/api/threads/{id}/messages",
             staff,
             get(get_thread_messages),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/threads/{id}/messages",
             staff,
             post(post_thread_message),
         ),
-        route("POST", "/api/bookings", staff, post(post_booking)),
-        route("GET", "/api/bookings/{id}", staff, get(get_booking)),
+        route(Method::Post, "/api/bookings", staff, post(post_booking)),
+        route(Method::Get, "/api/bookings/{id}", staff, get(get_booking)),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/confirm",
             staff,
             post(post_booking_confirm),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/complete",
             staff,
             post(post_booking_complete),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/cancel",
             staff,
             post(post_booking_cancel),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/reschedule",
             staff,
             post(post_booking_reschedule),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/bookings/{id}/reassign",
             staff,
             post(post_booking_reassign),
         ),
         route(
-            "GET",
+            Method::Get,
             "/api/sitter/threads",
             Access::Sitter,
             get(get_sitter_threads),
         ),
         route(
-            "GET",
+            Method::Get,
             "/api/sitter/threads/{id}/messages",
             Access::Sitter,
             get(get_sitter_messages),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/sitter/threads/{id}/messages",
             Access::Sitter,
             post(post_sitter_message),
         ),
         route(
-            "POST",
+            Method::Post,
             "/api/messages/webhook",
             Access::Provider,
             post(post_webhook),
         ),
         // The staff pages (DESIGN.md §4), in `pages`.
         route(
-            "GET",
+            Method::Get,
             "/settings/rotation",
             Access::Page,
             get(pages::settings_page),
         ),
-        route("GET", "/audit", Access::Page, get(pages::audit_page)),
-        route("GET", "/alerts", Access::Page, get(pages::alerts_page)),
-        route("GET", "/login", Access::Public, get(pages::login_form)),
-        route("POST", "/login", Access::Public, post(pages::login)),
-        route("POST", "/logout", Access::Public, post(pages::logout)),
+        route(Method::Get, "/audit", Access::Page, get(pages::audit_page)),
         route(
-            "GET",
+            Method::Get,
+            "/alerts",
+            Access::Page,
+            get(pages::alerts_page),
+        ),
+        route(
+            Method::Get,
+            "/login",
+            Access::Public,
+            get(pages::login_form),
+        ),
+        route(Method::Post, "/login", Access::Public, post(pages::login)),
+        route(Method::Post, "/logout", Access::Public, post(pages::logout)),
+        route(
+            Method::Get,
             "/static/{file}",
             Access::Public,
             get(pages::static_file),
@@ -258,7 +279,11 @@ async fn guard(
 
 /// The bearer token when one is sent; otherwise the browser's session cookie, whose
 /// state-changing requests must also come from this server's origin (CSRF).
-fn authenticate(engine: &Engine, method: &Method, headers: &HeaderMap) -> Result<Caller, Error> {
+fn authenticate(
+    engine: &Engine,
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+) -> Result<Caller, Error> {
     match bearer(headers) {
         Some(token) => engine.authenticate(token),
         None => pages::session::cookie_caller(engine, method, headers),
@@ -320,14 +345,16 @@ fn typed_body<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, Error> {
     })
 }
 
-fn path_id(kind: Kind, text: &str) -> Result<i64, Error> {
-    ids::parse(kind, text).ok_or_else(|| Error::NotFound(kind.prefix().to_string()))
+/// The id of a path segment; any other text is a 404 naming the kind (`thr`).
+fn path_id<I: Id>(text: &str) -> Result<I, Error> {
+    I::parse_external(text).ok_or_else(|| Error::NotFound(I::KIND.prefix().to_string()))
 }
 
-fn optional_id(kind: Kind, field: &str, text: Option<&str>) -> Result<Option<i64>, Error> {
+/// An optional id field of a body or query; a text of another shape is a 400 naming `field`.
+fn optional_id<I: Id>(field: &str, text: Option<&str>) -> Result<Option<I>, Error> {
     text.map(|t| {
-        ids::parse(kind, t)
-            .ok_or_else(|| Error::invalid(field, format!("not a {} id: {t}", kind.prefix())))
+        I::parse_external(t)
+            .ok_or_else(|| Error::invalid(field, format!("not a {} id: {t}", I::KIND.prefix())))
     })
     .transpose()
 }
@@ -402,7 +429,7 @@ async fn get_audit(
 ) -> ApiResult {
     let query = AuditQuery {
         event_type: params.event_type,
-        thread: optional_id(Kind::Thread, "threadId", params.thread_id.as_deref())?,
+        thread: optional_id("threadId", params.thread_id.as_deref())?,
         message: None,
         after_seq: params.after,
         limit: params.limit,
@@ -439,7 +466,7 @@ async fn post_alert_resolve(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    engine.resolve_alert(caller.org, &caller.actor, path_id(Kind::Alert, &id)?)?;
+    engine.resolve_alert(caller.org, &caller.actor, path_id(&id)?)?;
     ok(json!({ "resolved": id }))
 }
 
@@ -492,11 +519,11 @@ async fn post_thread(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let body: OpenThreadBody = typed_body(body)?;
-    let client = ids::parse(Kind::Client, &body.client_id).ok_or_else(|| {
+    let client = ClientId::parse(&body.client_id).ok_or_else(|| {
         Error::invalid("clientId", format!("not a client id: {}", body.client_id))
     })?;
-    let sitter = optional_id(Kind::Sitter, "sitterId", body.sitter_id.as_deref())?;
-    let booking = optional_id(Kind::Booking, "bookingId", body.booking_id.as_deref())?;
+    let sitter = optional_id("sitterId", body.sitter_id.as_deref())?;
+    let booking = optional_id("bookingId", body.booking_id.as_deref())?;
     let (thread, _) = engine.open_thread(caller.org, &caller.actor, client, sitter, booking)?;
     Ok((
         StatusCode::CREATED,
@@ -510,7 +537,7 @@ async fn get_thread(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ok(engine.thread(caller.org, path_id(Kind::Thread, &id)?)?)
+    ok(engine.thread(caller.org, path_id(&id)?)?)
 }
 
 async fn post_thread_close(
@@ -530,7 +557,7 @@ async fn post_thread_archive(
 }
 
 fn end_thread(engine: &Engine, caller: &Caller, id: &str, to: ThreadStatus) -> ApiResult {
-    let thread = path_id(Kind::Thread, id)?;
+    let thread = path_id(id)?;
     ok(engine.end_thread(caller.org, &caller.actor, thread, to)?)
 }
 
@@ -539,7 +566,7 @@ async fn get_thread_messages(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ok(json!({ "messages": engine.thread_messages(caller.org, path_id(Kind::Thread, &id)?)? }))
+    ok(json!({ "messages": engine.thread_messages(caller.org, path_id(&id)?)? }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -555,7 +582,7 @@ async fn post_thread_message(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let body: SendBody = typed_body(body)?;
-    let thread = path_id(Kind::Thread, &id)?;
+    let thread = path_id(&id)?;
     engine.thread(caller.org, thread)?;
     let sent = engine.send(caller.org, &caller.actor, thread, &body.body)?;
     let message = engine.message(caller.org, sent.message)?;
@@ -579,10 +606,10 @@ async fn post_booking(
 ) -> ApiResult {
     let body: BookingBody = typed_body(body)?;
     let new = NewBooking {
-        client: ids::parse(Kind::Client, &body.client_id).ok_or_else(|| {
+        client: ClientId::parse(&body.client_id).ok_or_else(|| {
             Error::invalid("clientId", format!("not a client id: {}", body.client_id))
         })?,
-        sitter: optional_id(Kind::Sitter, "sitterId", body.sitter_id.as_deref())?,
+        sitter: optional_id("sitterId", body.sitter_id.as_deref())?,
         service: body.service,
         start: instant("start", &body.start)?,
         end: instant("end", &body.end)?,
@@ -599,11 +626,11 @@ async fn get_booking(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ok(engine.booking(caller.org, path_id(Kind::Booking, &id)?)?)
+    ok(engine.booking(caller.org, path_id(&id)?)?)
 }
 
 async fn transition(engine: &Engine, caller: &Caller, id: &str, to: BookingStatus) -> ApiResult {
-    ok(engine.transition_booking(caller.org, &caller.actor, path_id(Kind::Booking, id)?, to)?)
+    ok(engine.transition_booking(caller.org, &caller.actor, path_id(id)?, to)?)
 }
 
 async fn post_booking_confirm(
@@ -643,13 +670,8 @@ async fn post_booking_reassign(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let body: ReassignBody = typed_body(body)?;
-    let sitter = optional_id(Kind::Sitter, "sitterId", body.sitter_id.as_deref())?;
-    ok(engine.reassign_booking(
-        caller.org,
-        &caller.actor,
-        path_id(Kind::Booking, &id)?,
-        sitter,
-    )?)
+    let sitter = optional_id("sitterId", body.sitter_id.as_deref())?;
+    ok(engine.reassign_booking(caller.org, &caller.actor, path_id(&id)?, sitter)?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -668,13 +690,7 @@ async fn post_booking_reschedule(
 ) -> ApiResult {
     let body: RescheduleBody = typed_body(body)?;
     let (start, end) = (instant("start", &body.start)?, instant("end", &body.end)?);
-    ok(engine.reschedule_booking(
-        caller.org,
-        &caller.actor,
-        path_id(Kind::Booking, &id)?,
-        start,
-        end,
-    )?)
+    ok(engine.reschedule_booking(caller.org, &caller.actor, path_id(&id)?, start, end)?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -700,7 +716,7 @@ async fn post_number_status(
             ),
         )
     })?;
-    ok(engine.set_number_status(caller.org, &caller.actor, path_id(Kind::Number, &id)?, to)?)
+    ok(engine.set_number_status(caller.org, &caller.actor, path_id(&id)?, to)?)
 }
 
 /// Sitter responses leave only through the leak gate.
@@ -734,7 +750,7 @@ async fn get_sitter_messages(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let view = engine.sitter_messages(&caller, path_id(Kind::Thread, &id)?)?;
+    let view = engine.sitter_messages(&caller, path_id(&id)?)?;
     sitter_response(
         &engine,
         &caller,
@@ -751,7 +767,7 @@ async fn post_sitter_message(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let body: SendBody = typed_body(body)?;
-    let view = engine.sitter_send(&caller, path_id(Kind::Thread, &id)?, &body.body)?;
+    let view = engine.sitter_send(&caller, path_id(&id)?, &body.body)?;
     sitter_response(
         &engine,
         &caller,
@@ -787,11 +803,11 @@ fn verify_signature(engine: &Engine, headers: &HeaderMap, body: &[u8]) -> Result
 
 async fn post_webhook(
     State(engine): State<AppState>,
-    method: Method,
+    method: axum::http::Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    debug_assert_eq!(method, Method::POST);
+    debug_assert_eq!(method, axum::http::Method::POST);
     verify_signature(&engine, &headers, &body)?;
     let mut fields: [Option<String>; 4] = Default::default();
     const NAMES: [&str; 4] = ["From", "To", "Body", "MessageSid"];

@@ -5,51 +5,131 @@ use rusqlite::{Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::ids::{self, Kind};
+use crate::ctx::Ctx;
+use crate::ids::{MessageId, NumberId, OrgId, ThreadId};
 use crate::{Error, Result, Timestamp};
 
 /// What an event is about, for the indexed columns (payloads carry the full detail).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Subject {
-    pub thread: Option<i64>,
-    pub number: Option<i64>,
-    pub message: Option<i64>,
+    pub thread: Option<ThreadId>,
+    pub number: Option<NumberId>,
+    pub message: Option<MessageId>,
 }
 
-/// Appends one event and returns its sequence number within the org.
+/// Every kind of audit event, as stored in `audit_events.type` and shown in the API's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum EventType {
+    #[serde(rename = "thread.opened")]
+    ThreadOpened,
+    #[serde(rename = "thread.closed")]
+    ThreadClosed,
+    #[serde(rename = "thread.archived")]
+    ThreadArchived,
+    #[serde(rename = "booking.created")]
+    BookingCreated,
+    #[serde(rename = "booking.confirmed")]
+    BookingConfirmed,
+    #[serde(rename = "booking.completed")]
+    BookingCompleted,
+    #[serde(rename = "booking.cancelled")]
+    BookingCancelled,
+    #[serde(rename = "booking.rescheduled")]
+    BookingRescheduled,
+    #[serde(rename = "booking.reassigned")]
+    BookingReassigned,
+    #[serde(rename = "number.added")]
+    NumberAdded,
+    #[serde(rename = "pool.number.assigned")]
+    PoolNumberAssigned,
+    #[serde(rename = "pool.number.released")]
+    PoolNumberReleased,
+    #[serde(rename = "pool.number.status_changed")]
+    PoolNumberStatusChanged,
+    #[serde(rename = "pool.exhausted")]
+    PoolExhausted,
+    #[serde(rename = "message.received")]
+    MessageReceived,
+    #[serde(rename = "message.queued")]
+    MessageQueued,
+    #[serde(rename = "message.sent")]
+    MessageSent,
+    #[serde(rename = "message.send_failed")]
+    MessageSendFailed,
+    #[serde(rename = "routing.unmapped")]
+    RoutingUnmapped,
+    #[serde(rename = "alert.opened")]
+    AlertOpened,
+    #[serde(rename = "alert.resolved")]
+    AlertResolved,
+    #[serde(rename = "settings.rotation.updated")]
+    SettingsRotationUpdated,
+    #[serde(rename = "settings.chaos.updated")]
+    SettingsChaosUpdated,
+    #[serde(rename = "sitter.response.blocked")]
+    SitterResponseBlocked,
+}
+
+crate::stored_words!(EventType {
+    ThreadOpened => "thread.opened",
+    ThreadClosed => "thread.closed",
+    ThreadArchived => "thread.archived",
+    BookingCreated => "booking.created",
+    BookingConfirmed => "booking.confirmed",
+    BookingCompleted => "booking.completed",
+    BookingCancelled => "booking.cancelled",
+    BookingRescheduled => "booking.rescheduled",
+    BookingReassigned => "booking.reassigned",
+    NumberAdded => "number.added",
+    PoolNumberAssigned => "pool.number.assigned",
+    PoolNumberReleased => "pool.number.released",
+    PoolNumberStatusChanged => "pool.number.status_changed",
+    PoolExhausted => "pool.exhausted",
+    MessageReceived => "message.received",
+    MessageQueued => "message.queued",
+    MessageSent => "message.sent",
+    MessageSendFailed => "message.send_failed",
+    RoutingUnmapped => "routing.unmapped",
+    AlertOpened => "alert.opened",
+    AlertResolved => "alert.resolved",
+    SettingsRotationUpdated => "settings.rotation.updated",
+    SettingsChaosUpdated => "settings.chaos.updated",
+    SitterResponseBlocked => "sitter.response.blocked",
+});
+
+/// Appends one event of `ctx.org` at `ctx.now` by `ctx.actor` and returns its sequence number
+/// within the org.
 pub fn append(
     tx: &Transaction,
-    org: i64,
-    at: Timestamp,
-    event_type: &str,
-    actor: &str,
+    ctx: &Ctx,
+    event_type: EventType,
     subject: Subject,
     payload: &Value,
 ) -> Result<i64> {
-    Appender::new(tx, org)?.append(at, event_type, actor, subject, payload)
+    Appender::new(tx, ctx.org)?.append(ctx, event_type, subject, payload)
 }
 
 /// Appends many events of one org in one transaction, reading the org's last sequence number
 /// once (the release job writes thousands of events per run).
 pub struct Appender<'t> {
     tx: &'t Transaction<'t>,
-    org: i64,
+    org: OrgId,
     next_seq: i64,
 }
 
 impl<'t> Appender<'t> {
-    pub fn new(tx: &'t Transaction<'t>, org: i64) -> Result<Appender<'t>> {
+    pub fn new(tx: &'t Transaction<'t>, org: OrgId) -> Result<Appender<'t>> {
         let next_seq: i64 = tx
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events WHERE org_id = ?1")?
             .query_row([org], |r| r.get(0))?;
         Ok(Appender { tx, org, next_seq })
     }
 
+    /// Appends one event at `ctx.now` by `ctx.actor` (of this appender's org).
     pub fn append(
         &mut self,
-        at: Timestamp,
-        event_type: &str,
-        actor: &str,
+        ctx: &Ctx,
+        event_type: EventType,
         subject: Subject,
         payload: &Value,
     ) -> Result<i64> {
@@ -63,9 +143,9 @@ impl<'t> Appender<'t> {
             .execute(params![
                 self.org,
                 seq,
-                at,
+                ctx.now,
                 event_type,
-                actor,
+                ctx.actor,
                 subject.thread,
                 subject.number,
                 subject.message,
@@ -83,9 +163,9 @@ pub struct AuditEvent {
     pub seq: i64,
     pub at: Timestamp,
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
     pub actor: String,
-    pub thread_id: Option<String>,
+    pub thread_id: Option<ThreadId>,
     pub payload: Value,
 }
 
@@ -93,8 +173,8 @@ pub struct AuditEvent {
 #[derive(Debug, Default, Clone)]
 pub struct AuditQuery {
     pub event_type: Option<String>,
-    pub thread: Option<i64>,
-    pub message: Option<i64>,
+    pub thread: Option<ThreadId>,
+    pub message: Option<MessageId>,
     /// Only events with `seq` greater than this.
     pub after_seq: Option<i64>,
     pub limit: Option<i64>,
@@ -104,9 +184,9 @@ pub struct AuditQuery {
 struct RawEvent {
     seq: i64,
     at: Timestamp,
-    event_type: String,
+    event_type: EventType,
     actor: String,
-    thread: Option<i64>,
+    thread: Option<ThreadId>,
     payload: String,
 }
 
@@ -130,13 +210,13 @@ impl RawEvent {
             at: self.at,
             event_type: self.event_type,
             actor: self.actor,
-            thread_id: self.thread.map(|t| ids::format(Kind::Thread, t)),
+            thread_id: self.thread,
             payload,
         })
     }
 }
 
-pub fn timeline(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+pub fn timeline(tx: &Transaction, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
     let mut stmt = tx.prepare_cached(
         "SELECT seq, at, type, actor, thread_id, payload FROM audit_events
          WHERE org_id = ?1
@@ -165,9 +245,9 @@ pub fn timeline(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Vec<Au
 /// `thread` with `seq` below `before_seq` (all when `None`), at most `limit`.
 pub fn newest_first(
     tx: &Transaction,
-    org: i64,
+    org: OrgId,
     event_type: Option<&str>,
-    thread: Option<i64>,
+    thread: Option<ThreadId>,
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>> {
@@ -188,7 +268,7 @@ pub fn newest_first(
 }
 
 /// The distinct event types of an org, sorted (the audit page's type filter).
-pub fn event_types(tx: &Transaction, org: i64) -> Result<Vec<String>> {
+pub fn event_types(tx: &Transaction, org: OrgId) -> Result<Vec<String>> {
     let mut stmt = tx
         .prepare_cached("SELECT DISTINCT type FROM audit_events WHERE org_id = ?1 ORDER BY type")?;
     let rows = stmt.query_map([org], |r| r.get(0))?;

@@ -3,6 +3,7 @@
 //! The org of every request comes from here (the caller's identity), never from a body. Tokens
 //! are stored as SHA-256 digests only.
 
+use crate::ids::{OrgId, SitterId, UserId};
 use rusqlite::OptionalExtension;
 
 use crate::{Engine, Error, Result};
@@ -36,11 +37,11 @@ impl Role {
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub user: i64,
-    pub org: i64,
+    pub user: UserId,
+    pub org: OrgId,
     pub role: Role,
     /// Set for sitters: the sitter this user is.
-    pub sitter: Option<i64>,
+    pub sitter: Option<SitterId>,
     /// `user:usr_3`, as written in audit events.
     pub actor: String,
 }
@@ -99,7 +100,7 @@ impl Engine {
         use ctutils::CtEq;
         let user = token_user(token).ok_or(Error::Unauthenticated)?;
         let given = token_digest(token);
-        let row: Option<(i64, i64, String, Option<i64>)> = self.read(|tx| {
+        let row: Option<(UserId, OrgId, String, Option<SitterId>)> = self.read(|tx| {
             let digests: Vec<Vec<u8>> = tx
                 .prepare_cached(
                     "SELECT digest FROM api_token_digests WHERE user_id = ?1 ORDER BY id",
@@ -120,14 +121,14 @@ impl Engine {
                 .optional()?)
         })?;
         let (user, org, role, sitter) = row.ok_or(Error::Unauthenticated)?;
-        let role =
-            Role::parse(&role).ok_or_else(|| Error::Corrupt(format!("role of user {user}")))?;
+        let role = Role::parse(&role)
+            .ok_or_else(|| Error::Corrupt(format!("role of user {}", user.rowid())))?;
         Ok(Caller {
             user,
             org,
             role,
             sitter,
-            actor: format!("user:{}", crate::ids::format(crate::ids::Kind::User, user)),
+            actor: format!("user:{user}"),
         })
     }
 

@@ -4,9 +4,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Subject};
-use crate::engine::Ctx;
-use crate::ids::{self, Kind};
+use crate::audit::{self, EventType, Subject};
+use crate::ctx::Ctx;
+use crate::ids::{BookingId, ClientId, OrgId, SitterId, ThreadId};
 use crate::world::require_in_org;
 use crate::{Error, Result, Timestamp, pool, settings};
 
@@ -34,31 +34,30 @@ pub enum BookingStatus {
     Cancelled,
 }
 
-impl BookingStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BookingStatus::Pending => "pending",
-            BookingStatus::Confirmed => "confirmed",
-            BookingStatus::Completed => "completed",
-            BookingStatus::Cancelled => "cancelled",
-        }
-    }
+crate::stored_words!(BookingStatus {
+    Pending => "pending",
+    Confirmed => "confirmed",
+    Completed => "completed",
+    Cancelled => "cancelled",
+});
 
-    pub fn parse(text: &str) -> Option<BookingStatus> {
-        Some(match text {
-            "pending" => BookingStatus::Pending,
-            "confirmed" => BookingStatus::Confirmed,
-            "completed" => BookingStatus::Completed,
-            "cancelled" => BookingStatus::Cancelled,
-            _ => return None,
-        })
+impl BookingStatus {
+    /// The event a move to this status writes (`booking.confirmed`...); `None` for pending,
+    /// which no booking moves to.
+    pub fn event(self) -> Option<EventType> {
+        match self {
+            BookingStatus::Pending => None,
+            BookingStatus::Confirmed => Some(EventType::BookingConfirmed),
+            BookingStatus::Completed => Some(EventType::BookingCompleted),
+            BookingStatus::Cancelled => Some(EventType::BookingCancelled),
+        }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct NewBooking {
-    pub client: i64,
-    pub sitter: Option<i64>,
+    pub client: ClientId,
+    pub sitter: Option<SitterId>,
     pub service: String,
     pub start: Timestamp,
     pub end: Timestamp,
@@ -67,9 +66,9 @@ pub struct NewBooking {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Booking {
-    pub id: String,
-    pub client_id: String,
-    pub sitter_id: Option<String>,
+    pub id: BookingId,
+    pub client_id: ClientId,
+    pub sitter_id: Option<SitterId>,
     pub service: String,
     pub start: Timestamp,
     pub end: Timestamp,
@@ -78,23 +77,20 @@ pub struct Booking {
     pub window_end: Timestamp,
 }
 
-pub fn get(tx: &Transaction, org: i64, id: i64) -> Result<Booking> {
+pub fn get(tx: &Transaction, org: OrgId, id: BookingId) -> Result<Booking> {
     tx.prepare_cached(
         "SELECT client_id, sitter_id, service, start_at, end_at, status, window_start, window_end
          FROM bookings WHERE id = ?1 AND org_id = ?2",
     )?
     .query_row(params![id, org], |r| {
-        let status: String = r.get(5)?;
         Ok(Booking {
-            id: ids::format(Kind::Booking, id),
-            client_id: ids::format(Kind::Client, r.get(0)?),
-            sitter_id: r
-                .get::<_, Option<i64>>(1)?
-                .map(|s| ids::format(Kind::Sitter, s)),
+            id,
+            client_id: r.get(0)?,
+            sitter_id: r.get(1)?,
             service: r.get(2)?,
             start: r.get(3)?,
             end: r.get(4)?,
-            status: BookingStatus::parse(&status).unwrap_or(BookingStatus::Cancelled),
+            status: r.get(5)?,
             window_start: r.get(6)?,
             window_end: r.get(7)?,
         })
@@ -104,7 +100,7 @@ pub fn get(tx: &Transaction, org: i64, id: i64) -> Result<Booking> {
 }
 
 /// Creates a pending booking.
-pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<i64> {
+pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<BookingId> {
     if new.end <= new.start {
         return Err(Error::invalid("end", "must be after start"));
     }
@@ -130,18 +126,16 @@ pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<i64> {
         new.start.plus(-buffer),
         new.end.plus(buffer)
     ])?;
-    let id = tx.last_insert_rowid();
+    let id = BookingId(tx.last_insert_rowid());
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "booking.created",
-        ctx.actor,
+        ctx,
+        EventType::BookingCreated,
         Subject::default(),
         &json!({
-            "bookingId": ids::format(Kind::Booking, id),
-            "clientId": ids::format(Kind::Client, new.client),
-            "sitterId": new.sitter.map(|s| ids::format(Kind::Sitter, s)),
+            "bookingId": id,
+            "clientId": new.client,
+            "sitterId": new.sitter,
             "service": new.service,
             "start": new.start,
             "end": new.end,
@@ -154,7 +148,12 @@ pub fn create(tx: &Transaction, ctx: &Ctx, new: &NewBooking) -> Result<i64> {
 
 /// Moves a booking to `to`. Confirming opens the client's thread for the booking (and assigns it
 /// a pool number) unless one is open already.
-pub fn transition(tx: &Transaction, ctx: &Ctx, booking: i64, to: BookingStatus) -> Result<Booking> {
+pub fn transition(
+    tx: &Transaction,
+    ctx: &Ctx,
+    booking: BookingId,
+    to: BookingStatus,
+) -> Result<Booking> {
     let current = get(tx, ctx.org, booking)?;
     let allowed = matches!(
         (current.status, to),
@@ -172,24 +171,21 @@ pub fn transition(tx: &Transaction, ctx: &Ctx, booking: i64, to: BookingStatus) 
             to.as_str()
         )));
     }
+    let Some(event) = to.event() else {
+        return Err(Error::Conflict("a booking cannot become pending".into()));
+    };
     tx.prepare_cached("UPDATE bookings SET status = ?1 WHERE id = ?2")?
-        .execute(params![to.as_str(), booking])?;
+        .execute(params![to, booking])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        &format!("booking.{}", to.as_str()),
-        ctx.actor,
+        ctx,
+        event,
         Subject::default(),
         &json!({ "bookingId": current.id, "from": current.status, "to": to }),
     )?;
     if to == BookingStatus::Confirmed {
-        let client = ids::parse(Kind::Client, &current.client_id).unwrap_or_default();
-        let sitter = current
-            .sitter_id
-            .as_deref()
-            .and_then(|s| ids::parse(Kind::Sitter, s));
-        let existing: Option<i64> = tx
+        let (client, sitter) = (current.client_id, current.sitter_id);
+        let existing: Option<ThreadId> = tx
             .prepare_cached(
                 "SELECT id FROM threads WHERE org_id = ?1 AND client_id = ?2 AND booking_id = ?3 AND status = 'open'",
             )?
@@ -205,7 +201,12 @@ pub fn transition(tx: &Transaction, ctx: &Ctx, booking: i64, to: BookingStatus) 
 }
 
 /// Gives the booking (and its threads) another sitter.
-pub fn reassign(tx: &Transaction, ctx: &Ctx, booking: i64, sitter: Option<i64>) -> Result<Booking> {
+pub fn reassign(
+    tx: &Transaction,
+    ctx: &Ctx,
+    booking: BookingId,
+    sitter: Option<SitterId>,
+) -> Result<Booking> {
     let current = get(tx, ctx.org, booking)?;
     if let Some(sitter) = sitter {
         require_in_org(tx, "sitters", ctx.org, sitter, "sitter")?;
@@ -216,15 +217,13 @@ pub fn reassign(tx: &Transaction, ctx: &Ctx, booking: i64, sitter: Option<i64>) 
         .execute(params![sitter, booking])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "booking.reassigned",
-        ctx.actor,
+        ctx,
+        EventType::BookingReassigned,
         Subject::default(),
         &json!({
             "bookingId": current.id,
             "from": current.sitter_id,
-            "to": sitter.map(|s| ids::format(Kind::Sitter, s)),
+            "to": sitter,
         }),
     )?;
     get(tx, ctx.org, booking)
@@ -237,7 +236,7 @@ pub fn reassign(tx: &Transaction, ctx: &Ctx, booking: i64, sitter: Option<i64>) 
 pub fn reschedule(
     tx: &Transaction,
     ctx: &Ctx,
-    booking: i64,
+    booking: BookingId,
     start: Timestamp,
     end: Timestamp,
 ) -> Result<Booking> {
@@ -262,10 +261,8 @@ pub fn reschedule(
     .execute(params![start, end, window_start, window_end, booking])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "booking.rescheduled",
-        ctx.actor,
+        ctx,
+        EventType::BookingRescheduled,
         Subject::default(),
         &json!({
             "bookingId": current.id,

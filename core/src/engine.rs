@@ -8,8 +8,10 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::db::{self, Storage};
 use crate::leak::LeakScanner;
-use crate::messaging::Provider;
+use crate::provider::Provider;
 use crate::{Clock, Result, Timestamp};
+
+pub use crate::ctx::Ctx;
 
 /// How an engine is set up. Built by the caller (CLI, simulator, tests), never from globals.
 #[derive(Debug, Clone)]
@@ -63,7 +65,7 @@ pub struct Engine {
     pub(crate) provider: Arc<dyn Provider>,
     pub(crate) config: EngineConfig,
     /// The leak scanner over every real contact; rebuilt lazily after contacts change.
-    scanner: Mutex<Option<Arc<LeakScanner>>>,
+    pub(crate) scanner: Mutex<Option<Arc<LeakScanner>>>,
 }
 
 impl Engine {
@@ -137,32 +139,8 @@ impl Engine {
             .next_u64()
     }
 
-    /// The scanner over every real phone and email, with all business numbers allowed.
-    pub fn leak_scanner(&self) -> Result<Arc<LeakScanner>> {
-        let mut cached = self.scanner.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(scanner) = cached.as_ref() {
-            return Ok(scanner.clone());
-        }
-        let contacts = self.read(crate::world::all_contacts)?;
-        let scanner = Arc::new(
-            LeakScanner::new(&contacts).map_err(|e| crate::Error::Corrupt(e.to_string()))?,
-        );
-        *cached = Some(scanner.clone());
-        Ok(scanner)
-    }
-
     /// Called after any change to contacts or business numbers.
     pub(crate) fn contacts_changed(&self) {
         *self.scanner.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
-}
-
-/// Who is acting, for which org, at what instant: passed to every domain operation so that
-/// nothing below reads the clock or guesses the org.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
-    pub org: i64,
-    pub now: Timestamp,
-    /// `user:usr_1`, `provider`, `system:release-job`...
-    pub actor: &'a str,
 }

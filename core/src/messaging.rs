@@ -1,73 +1,22 @@
 //! Inbound webhooks and outbound sends.
 
-use std::sync::Mutex;
-
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::access::{self, SitterAccess};
-use crate::alerts::{self, Severity};
-use crate::audit::{self, Subject};
-use crate::engine::Ctx;
-use crate::ids::{self, Kind};
+use crate::alerts::{self, AlertType, Severity};
+use crate::audit::{self, EventType, Subject};
+use crate::ctx::Ctx;
+use crate::ids::{MessageId, NumberId, OrgId, SitterId, ThreadId};
 use crate::pool::{self, Assignment};
 use crate::settings::ChaosSettings;
+use crate::world::NumberClass;
 use crate::{Engine, Error, Result, Timestamp, phone, settings};
 
-/// What the SMS provider said about one send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderReceipt {
-    pub sid: String,
-    pub error: Option<ProviderError>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderError {
-    pub code: i64,
-    /// Free text from the provider; real providers quote the recipient's number here.
-    pub message: String,
-}
-
-/// Where outbound messages go. Implementations must be deterministic under the simulator.
-pub trait Provider: Send + Sync + 'static {
-    fn send(&self, from: &str, to: &str, body: &str) -> ProviderReceipt;
-}
-
-/// An in-memory provider: records every send and answers with sequential sids. The simulator and
-/// tests use it; `serve` uses it too (no real carrier is wired in).
-#[derive(Debug, Default)]
-pub struct RecordingProvider {
-    sent: Mutex<Vec<SentMessage>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentMessage {
-    pub from: String,
-    pub to: String,
-    pub body: String,
-}
-
-impl RecordingProvider {
-    pub fn sent(&self) -> Vec<SentMessage> {
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-impl Provider for RecordingProvider {
-    fn send(&self, from: &str, to: &str, body: &str) -> ProviderReceipt {
-        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        sent.push(SentMessage {
-            from: from.into(),
-            to: to.into(),
-            body: body.into(),
-        });
-        ProviderReceipt {
-            sid: format!("SMout{}", sent.len()),
-            error: None,
-        }
-    }
-}
+pub use crate::provider::{
+    Provider, ProviderError, ProviderReceipt, RecordingProvider, SentMessage,
+};
 
 /// A provider-shaped inbound message (the webhook's form fields).
 #[derive(Debug, Clone)]
@@ -78,6 +27,7 @@ pub struct Inbound {
     pub message_sid: String,
 }
 
+/// The webhook's response body (a DTO of the HTTP edge: ids in their external form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InboundOutcome {
@@ -89,20 +39,105 @@ pub struct InboundOutcome {
     pub duplicate: bool,
 }
 
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+crate::stored_words!(Direction {
+    Inbound => "inbound",
+    Outbound => "outbound",
+});
+
+/// A message's delivery status (`delivery.status`): `received` for inbound; outbound messages
+/// are `queued` until the provider answered (or a chaos delay passed), then `sent` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SendStatus {
+    Received,
+    Queued,
+    Sent,
+    Failed,
+}
+
+crate::stored_words!(SendStatus {
+    Received => "received",
+    Queued => "queued",
+    Sent => "sent",
+    Failed => "failed",
+});
+
+/// Where a message went (`messages.routed_to`): the owner inbox, a sitter, or (outbound) the
+/// client. Stored and serialized as `owner_inbox`, `sitter:sit_1`, `client`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutedTo {
+    OwnerInbox,
+    Sitter(SitterId),
+    Client,
+}
+
+impl RoutedTo {
+    /// The stored text back to a destination; `None` for any other text.
+    pub fn parse(text: &str) -> Option<RoutedTo> {
+        match text {
+            "owner_inbox" => Some(RoutedTo::OwnerInbox),
+            "client" => Some(RoutedTo::Client),
+            _ => SitterId::parse(text.strip_prefix("sitter:")?).map(RoutedTo::Sitter),
+        }
+    }
+}
+
+impl std::fmt::Display for RoutedTo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RoutedTo::OwnerInbox => f.write_str("owner_inbox"),
+            RoutedTo::Sitter(sitter) => write!(f, "sitter:{sitter}"),
+            RoutedTo::Client => f.write_str("client"),
+        }
+    }
+}
+
+impl Serialize for RoutedTo {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl rusqlite::ToSql for RoutedTo {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.to_string()))
+    }
+}
+
+impl rusqlite::types::FromSql for RoutedTo {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        RoutedTo::parse(text).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("{text:?} is not a destination").into())
+        })
+    }
+}
+
 /// A message row about to be stored.
 struct NewMessage<'a> {
-    thread: Option<i64>,
-    direction: &'a str,
+    thread: Option<ThreadId>,
+    direction: Direction,
     from: &'a str,
     to: &'a str,
     body: &'a str,
     sid: Option<&'a str>,
-    routed_to: &'a str,
+    routed_to: RoutedTo,
     delivery: Value,
     metadata: Value,
 }
 
-fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<i64> {
+fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<MessageId> {
     tx.prepare_cached(
         "INSERT INTO messages (org_id, thread_id, direction, actor, from_e164, to_e164, body, at, provider_sid, routed_to, delivery, metadata)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -121,11 +156,11 @@ fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<i64> {
         m.delivery.to_string(),
         m.metadata.to_string()
     ])?;
-    Ok(tx.last_insert_rowid())
+    Ok(MessageId(tx.last_insert_rowid()))
 }
 
 /// Records activity on a thread: `last_message_at` moves and the inactivity deadline with it.
-fn touch_thread(tx: &Transaction, ctx: &Ctx, thread: i64) -> Result<()> {
+fn touch_thread(tx: &Transaction, ctx: &Ctx, thread: ThreadId) -> Result<()> {
     let settings = settings::rotation(tx, ctx.org)?;
     pool::record_activity(tx, ctx.org, thread, ctx.now, &settings)
 }
@@ -134,12 +169,12 @@ fn touch_thread(tx: &Transaction, ctx: &Ctx, thread: i64) -> Result<()> {
 /// same phone: a household) is the sender. Two such threads are ambiguous: none is chosen.
 fn thread_for_sender(
     tx: &Transaction,
-    org: i64,
-    number: i64,
+    org: OrgId,
+    number: NumberId,
     inbound: &Inbound,
     trace: &mut Vec<Value>,
-) -> Result<Option<i64>> {
-    let matches: Vec<(i64, i64)> = tx
+) -> Result<Option<ThreadId>> {
+    let matches: Vec<(ThreadId, crate::ids::ClientId)> = tx
         .prepare_cached(
             "SELECT t.id, t.client_id FROM threads t JOIN clients c ON c.id = t.client_id
              WHERE t.number_id = ?1 AND t.status = 'open' AND c.phone = ?2 AND c.org_id = ?3
@@ -153,8 +188,7 @@ fn thread_for_sender(
         [(thread, client)] => {
             trace.push(json!({
                 "step": "thread",
-                "detail": format!("From {} is client {} on open thread {}", inbound.from,
-                    ids::format(Kind::Client, *client), ids::format(Kind::Thread, *thread)),
+                "detail": format!("From {} is client {client} on open thread {thread}", inbound.from),
             }));
             return Ok(Some(*thread));
         }
@@ -176,27 +210,25 @@ fn thread_for_sender(
 /// the reason in the trace.
 fn route_on_thread(
     tx: &Transaction,
-    org: i64,
-    thread: i64,
+    org: OrgId,
+    thread: ThreadId,
     now: Timestamp,
     trace: &mut Vec<Value>,
-) -> Result<String> {
-    let sitter: Option<i64> = tx
+) -> Result<RoutedTo> {
+    let sitter: Option<SitterId> = tx
         .prepare_cached("SELECT sitter_id FROM threads WHERE id = ?1")?
         .query_row([thread], |r| r.get(0))?;
-    let thread_ext = ids::format(Kind::Thread, thread);
     let (routed, detail) = match sitter {
         None => (
-            "owner_inbox".to_string(),
-            format!("thread {thread_ext} has no sitter: owner inbox"),
+            RoutedTo::OwnerInbox,
+            format!("thread {thread} has no sitter: owner inbox"),
         ),
         Some(sitter) => match access::sitter_access(tx, org, sitter, thread, now)? {
             SitterAccess::Readable => {
-                let sitter = ids::format(Kind::Sitter, sitter);
-                let detail = format!("sitter {sitter} can read thread {thread_ext} now");
-                (format!("sitter:{sitter}"), detail)
+                let detail = format!("sitter {sitter} can read thread {thread} now");
+                (RoutedTo::Sitter(sitter), detail)
             }
-            SitterAccess::Denied(why) => ("owner_inbox".to_string(), format!("{why}: owner inbox")),
+            SitterAccess::Denied(why) => (RoutedTo::OwnerInbox, format!("{why}: owner inbox")),
         },
     };
     trace.push(json!({ "step": "access", "detail": detail }));
@@ -217,14 +249,14 @@ impl Engine {
             return Err(Error::invalid("MessageSid", "must not be empty"));
         }
         self.write(|tx| {
-            let number: Option<(i64, i64, String)> = tx
+            let number: Option<(NumberId, OrgId, NumberClass)> = tx
                 .prepare_cached("SELECT id, org_id, class FROM message_numbers WHERE e164 = ?1")?
                 .query_row([&to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             let Some((number, org, class)) = number else {
                 return Err(Error::NotFound(format!("number {to}")));
             };
-            let seen: Option<(i64, Option<i64>, String)> = tx
+            let seen: Option<(MessageId, Option<ThreadId>, RoutedTo)> = tx
                 .prepare_cached(
                     "SELECT id, thread_id, routed_to FROM messages WHERE org_id = ?1 AND provider_sid = ?2",
                 )?
@@ -232,9 +264,9 @@ impl Engine {
                 .optional()?;
             if let Some((message, thread, routed_to)) = seen {
                 return Ok(InboundOutcome {
-                    message_id: ids::format(Kind::Message, message),
-                    thread_id: thread.map(|t| ids::format(Kind::Thread, t)),
-                    routed_to,
+                    message_id: message.to_string(),
+                    thread_id: thread.map(|t| t.to_string()),
+                    routed_to: routed_to.to_string(),
                     duplicate: true,
                 });
             }
@@ -244,62 +276,57 @@ impl Engine {
             let ctx = Ctx { org, now, actor: "provider" };
             let mut trace = vec![json!({
                 "step": "number",
-                "detail": format!("To {} is {} number {}", inbound.to, class, ids::format(Kind::Number, number)),
+                "detail": format!("To {} is {class} number {number}", inbound.to),
             })];
-            let thread = if class == "pool" {
+            let thread = if class == NumberClass::Pool {
                 thread_for_sender(tx, org, number, inbound, &mut trace)?
             } else {
                 None
             };
             let routed_to = match thread {
                 Some(thread) => route_on_thread(tx, org, thread, now, &mut trace)?,
-                None => "owner_inbox".to_string(),
+                None => RoutedTo::OwnerInbox,
             };
             let message = insert_message(
                 tx,
                 &ctx,
                 &NewMessage {
                     thread,
-                    direction: "inbound",
+                    direction: Direction::Inbound,
                     from: &inbound.from,
                     to: &inbound.to,
                     body: &inbound.body,
                     sid: Some(&inbound.message_sid),
-                    routed_to: &routed_to,
-                    delivery: json!({ "status": "received", "provider": { "code": null, "error": null } }),
+                    routed_to,
+                    delivery: json!({ "status": SendStatus::Received, "provider": { "code": null, "error": null } }),
                     metadata: json!({ "routing": { "trace": trace } }),
                 },
             )?;
-            let message_ext = ids::format(Kind::Message, message);
             match thread {
                 Some(thread) => {
                     touch_thread(tx, &ctx, thread)?;
                     audit::append(
                         tx,
-                        org,
-                        now,
-                        "message.received",
-                        ctx.actor,
+                        &ctx,
+                        EventType::MessageReceived,
                         Subject { thread: Some(thread), number: Some(number), message: Some(message) },
                         &json!({
-                            "messageId": message_ext,
-                            "threadId": ids::format(Kind::Thread, thread),
-                            "numberId": ids::format(Kind::Number, number),
+                            "messageId": message,
+                            "threadId": thread,
+                            "numberId": number,
                             "routedTo": routed_to,
                         }),
                     )?;
                 }
-                None if class == "pool" => {
+                None if class == NumberClass::Pool => {
                     audit::append(
                         tx,
-                        org,
-                        now,
-                        "routing.unmapped",
-                        ctx.actor,
+                        &ctx,
+                        EventType::RoutingUnmapped,
                         Subject { number: Some(number), message: Some(message), ..Subject::default() },
                         &json!({
-                            "messageId": message_ext,
-                            "numberId": ids::format(Kind::Number, number),
+                            "messageId": message,
+                            "numberId": number,
                             "e164": inbound.to,
                             "from": inbound.from,
                             "routedTo": routed_to,
@@ -307,36 +334,32 @@ impl Engine {
                     )?;
                     alerts::open(
                         tx,
-                        org,
-                        now,
-                        ctx.actor,
-                        "routing.unmapped",
+                        &ctx,
+                        AlertType::RoutingUnmapped,
                         Severity::Warning,
-                        &ids::format(Kind::Number, number),
+                        &number.to_string(),
                         &format!("Inbound to pool number {} matched no open thread", inbound.to),
                     )?;
                 }
                 None => {
                     audit::append(
                         tx,
-                        org,
-                        now,
-                        "message.received",
-                        ctx.actor,
+                        &ctx,
+                        EventType::MessageReceived,
                         Subject { number: Some(number), message: Some(message), ..Subject::default() },
                         &json!({
-                            "messageId": message_ext,
+                            "messageId": message,
                             "threadId": null,
-                            "numberId": ids::format(Kind::Number, number),
+                            "numberId": number,
                             "routedTo": routed_to,
                         }),
                     )?;
                 }
             }
             Ok(InboundOutcome {
-                message_id: message_ext,
-                thread_id: thread.map(|t| ids::format(Kind::Thread, t)),
-                routed_to,
+                message_id: message.to_string(),
+                thread_id: thread.map(|t| t.to_string()),
+                routed_to: routed_to.to_string(),
                 duplicate: false,
             })
         })
@@ -353,9 +376,9 @@ impl Engine {
     /// A chaos duplicate reaches the provider twice and is stored once.
     pub fn send(
         &self,
-        ctx_org: i64,
+        ctx_org: OrgId,
         actor: &str,
-        thread_id: i64,
+        thread_id: ThreadId,
         body: &str,
     ) -> Result<SendOutcome> {
         if body.trim().is_empty() {
@@ -398,7 +421,7 @@ impl Engine {
         &self,
         tx: &Transaction,
         ctx: &Ctx,
-        thread_id: i64,
+        thread_id: ThreadId,
         body: &str,
     ) -> Result<Option<Queued>> {
         let settings = settings::rotation(tx, ctx.org)?;
@@ -420,13 +443,13 @@ impl Engine {
             ctx,
             &NewMessage {
                 thread: Some(thread_id),
-                direction: "outbound",
+                direction: Direction::Outbound,
                 from: &from,
                 to: &to,
                 body,
                 sid: None,
-                routed_to: "client",
-                delivery: delivery_json("queued", None, &draw),
+                routed_to: RoutedTo::Client,
+                delivery: delivery_json(SendStatus::Queued, None, &draw),
                 metadata: json!({ "routing": { "trace": trace } }),
             },
         )?;
@@ -447,7 +470,7 @@ impl Engine {
     pub fn deliver_due(&self) -> Result<u64> {
         let now = self.now();
         self.write(|tx| {
-            let due: Vec<(i64, i64, Option<i64>, String)> = tx
+            let due: Vec<(MessageId, OrgId, Option<ThreadId>, String)> = tx
                 .prepare_cached(
                     "SELECT m.id, m.org_id, m.thread_id, m.delivery FROM messages m
                      WHERE m.deliver_at IS NOT NULL AND m.deliver_at <= ?1 ORDER BY m.deliver_at, m.id",
@@ -456,21 +479,19 @@ impl Engine {
                 .collect::<rusqlite::Result<_>>()?;
             for (message, org, thread, delivery) in &due {
                 let mut delivery: Value = serde_json::from_str(delivery)
-                    .map_err(|e| Error::Corrupt(format!("delivery of message {message}: {e}")))?;
-                delivery["status"] = json!("sent");
+                    .map_err(|e| Error::Corrupt(format!("delivery of message {}: {e}", message.rowid())))?;
+                delivery["status"] = json!(SendStatus::Sent);
                 tx.prepare_cached("UPDATE messages SET delivery = ?1, deliver_at = NULL WHERE id = ?2")?
                     .execute(params![delivery.to_string(), message])?;
                 audit::append(
                     tx,
-                    *org,
-                    now,
-                    "message.sent",
-                    "system:delivery",
+                    &Ctx { org: *org, now, actor: "system:delivery" },
+                    EventType::MessageSent,
                     Subject { thread: *thread, message: Some(*message), ..Subject::default() },
                     &json!({
-                        "messageId": ids::format(Kind::Message, *message),
-                        "threadId": thread.map(|t| ids::format(Kind::Thread, t)),
-                        "status": "sent",
+                        "messageId": message,
+                        "threadId": thread,
+                        "status": SendStatus::Sent,
                         "delayedMs": delivery["chaos"]["delayMs"],
                     }),
                 )?;
@@ -482,15 +503,15 @@ impl Engine {
 
 /// A message stored `queued` by transaction 1 of [`Engine::send`], waiting for the provider.
 struct Queued {
-    message: i64,
-    thread: i64,
-    number: i64,
+    message: MessageId,
+    thread: ThreadId,
+    number: NumberId,
     from: String,
     to: String,
     draw: ChaosDraw,
 }
 
-fn delivery_json(status: &str, receipt: Option<&ProviderReceipt>, draw: &ChaosDraw) -> Value {
+fn delivery_json(status: SendStatus, receipt: Option<&ProviderReceipt>, draw: &ChaosDraw) -> Value {
     let error = receipt.and_then(|r| r.error.as_ref());
     json!({
         "status": status,
@@ -511,14 +532,14 @@ fn record_outcome(
     receipt: &ProviderReceipt,
 ) -> Result<SendOutcome> {
     let (status, deliver_at, event) = match (&receipt.error, queued.draw.delay_ms) {
-        (Some(_), _) => ("failed", None, "message.send_failed"),
+        (Some(_), _) => (SendStatus::Failed, None, EventType::MessageSendFailed),
         // Whole seconds of engine time, rounded up: the delay is never shortened.
         (None, Some(ms)) => (
-            "queued",
+            SendStatus::Queued,
             Some(ctx.now.plus((ms + 999) / 1000)),
-            "message.queued",
+            EventType::MessageQueued,
         ),
-        (None, None) => ("sent", None, "message.sent"),
+        (None, None) => (SendStatus::Sent, None, EventType::MessageSent),
     };
     tx.prepare_cached("UPDATE messages SET delivery = ?1, deliver_at = ?2 WHERE id = ?3")?
         .execute(params![
@@ -527,9 +548,9 @@ fn record_outcome(
             queued.message
         ])?;
     let mut payload = json!({
-        "messageId": ids::format(Kind::Message, queued.message),
-        "threadId": ids::format(Kind::Thread, queued.thread),
-        "numberId": ids::format(Kind::Number, queued.number),
+        "messageId": queued.message,
+        "threadId": queued.thread,
+        "numberId": queued.number,
         "status": status,
         "providerError": receipt.error.as_ref().map(|e| e.message.clone()),
     });
@@ -538,10 +559,8 @@ fn record_outcome(
     }
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
+        ctx,
         event,
-        ctx.actor,
         Subject {
             thread: Some(queued.thread),
             number: Some(queued.number),
@@ -557,8 +576,8 @@ fn record_outcome(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendOutcome {
-    pub message: i64,
-    pub status: &'static str,
+    pub message: MessageId,
+    pub status: SendStatus,
 }
 
 /// One draw of chaos mode for one send, from the engine's seeded RNG.

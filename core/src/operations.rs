@@ -6,24 +6,25 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::alerts::{self, Alert};
-use crate::audit::{self, AuditEvent, AuditQuery, Subject};
+use crate::audit::{self, AuditEvent, AuditQuery, EventType, Subject};
 use crate::bookings::{self, Booking, BookingStatus, NewBooking};
-use crate::engine::Ctx;
-use crate::ids::{self, Kind};
+use crate::ctx::Ctx;
+use crate::ids::{AlertId, BookingId, ClientId, MessageId, NumberId, OrgId, SitterId, ThreadId};
+use crate::messaging::RoutedTo;
 use crate::pool::{self, Assignment, ReleaseStats, ThreadStatus};
 use crate::settings::{self, ChaosSettings, RotationSettings};
-use crate::world::NumberStatus;
+use crate::world::{NumberClass, NumberStatus};
 use crate::{Engine, Error, Result, Timestamp};
 
 /// A thread as the owner sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreadSummary {
-    pub id: String,
-    pub status: String,
-    pub client_id: String,
-    pub sitter_id: Option<String>,
-    pub booking_id: Option<String>,
+    pub id: ThreadId,
+    pub status: ThreadStatus,
+    pub client_id: ClientId,
+    pub sitter_id: Option<SitterId>,
+    pub booking_id: Option<BookingId>,
     pub number: Option<NumberRef>,
     pub bound_at: Option<Timestamp>,
     pub last_message_at: Option<Timestamp>,
@@ -34,7 +35,7 @@ pub struct ThreadSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NumberRef {
-    pub id: String,
+    pub id: NumberId,
     pub e164: String,
 }
 
@@ -42,10 +43,10 @@ pub struct NumberRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NumberSummary {
-    pub id: String,
+    pub id: NumberId,
     pub e164: String,
-    pub class: String,
-    pub status: String,
+    pub class: NumberClass,
+    pub status: NumberStatus,
     pub open_load: i64,
     pub last_assigned_at: Option<Timestamp>,
     pub created_at: Timestamp,
@@ -75,15 +76,15 @@ pub enum ContactKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
-    pub id: String,
-    pub thread_id: Option<String>,
-    pub direction: String,
+    pub id: MessageId,
+    pub thread_id: Option<ThreadId>,
+    pub direction: crate::messaging::Direction,
     pub actor: String,
     pub from: String,
     pub to: String,
     pub body: String,
     pub at: Timestamp,
-    pub routed_to: String,
+    pub routed_to: crate::messaging::RoutedTo,
     pub delivery: Value,
     pub metadata: Value,
 }
@@ -94,22 +95,15 @@ const THREAD_COLUMNS: &str =
      FROM threads t LEFT JOIN message_numbers n ON n.id = t.number_id";
 
 fn thread_summary(r: &rusqlite::Row) -> rusqlite::Result<ThreadSummary> {
-    let number: Option<i64> = r.get(5)?;
+    let number: Option<NumberId> = r.get(5)?;
     let e164: Option<String> = r.get(6)?;
     Ok(ThreadSummary {
-        id: ids::format(Kind::Thread, r.get(0)?),
+        id: r.get(0)?,
         status: r.get(1)?,
-        client_id: ids::format(Kind::Client, r.get(2)?),
-        sitter_id: r
-            .get::<_, Option<i64>>(3)?
-            .map(|s| ids::format(Kind::Sitter, s)),
-        booking_id: r
-            .get::<_, Option<i64>>(4)?
-            .map(|b| ids::format(Kind::Booking, b)),
-        number: number.zip(e164).map(|(n, e164)| NumberRef {
-            id: ids::format(Kind::Number, n),
-            e164,
-        }),
+        client_id: r.get(2)?,
+        sitter_id: r.get(3)?,
+        booking_id: r.get(4)?,
+        number: number.zip(e164).map(|(id, e164)| NumberRef { id, e164 }),
         bound_at: r.get(7)?,
         last_message_at: r.get(8)?,
         release_due_at: r.get(9)?,
@@ -120,10 +114,8 @@ fn thread_summary(r: &rusqlite::Row) -> rusqlite::Result<ThreadSummary> {
 fn message_view(r: &rusqlite::Row) -> rusqlite::Result<MessageView> {
     let parse = |text: String| serde_json::from_str(&text).unwrap_or(Value::Null);
     Ok(MessageView {
-        id: ids::format(Kind::Message, r.get(0)?),
-        thread_id: r
-            .get::<_, Option<i64>>(1)?
-            .map(|t| ids::format(Kind::Thread, t)),
+        id: r.get(0)?,
+        thread_id: r.get(1)?,
         direction: r.get(2)?,
         actor: r.get(3)?,
         from: r.get(4)?,
@@ -139,7 +131,7 @@ fn message_view(r: &rusqlite::Row) -> rusqlite::Result<MessageView> {
 const MESSAGE_COLUMNS: &str = "id, thread_id, direction, actor, from_e164, to_e164, body, at, routed_to, delivery, metadata FROM messages";
 
 impl Engine {
-    fn ctx<'a>(&self, org: i64, actor: &'a str) -> Ctx<'a> {
+    fn ctx<'a>(&self, org: OrgId, actor: &'a str) -> Ctx<'a> {
         Ctx {
             org,
             now: self.now(),
@@ -147,14 +139,14 @@ impl Engine {
         }
     }
 
-    pub fn rotation_settings(&self, org: i64) -> Result<RotationSettings> {
+    pub fn rotation_settings(&self, org: OrgId) -> Result<RotationSettings> {
         self.read(|tx| settings::rotation(tx, org))
     }
 
     /// Validates and saves a partial update; deadlines and pool alerts follow the new values.
     pub fn update_rotation_settings(
         &self,
-        org: i64,
+        org: OrgId,
         actor: &str,
         patch: &Value,
     ) -> Result<RotationSettings> {
@@ -165,10 +157,8 @@ impl Engine {
             settings::save_rotation(tx, org, &next)?;
             audit::append(
                 tx,
-                org,
-                ctx.now,
-                "settings.rotation.updated",
-                actor,
+                &ctx,
+                EventType::SettingsRotationUpdated,
                 Subject::default(),
                 &json!({ "changed": patch, "settings": next.to_json() }),
             )?;
@@ -180,13 +170,13 @@ impl Engine {
         })
     }
 
-    pub fn chaos_settings(&self, org: i64) -> Result<ChaosSettings> {
+    pub fn chaos_settings(&self, org: OrgId) -> Result<ChaosSettings> {
         self.read(|tx| settings::chaos(tx, org))
     }
 
     pub fn update_chaos_settings(
         &self,
-        org: i64,
+        org: OrgId,
         actor: &str,
         patch: &Value,
     ) -> Result<ChaosSettings> {
@@ -196,10 +186,8 @@ impl Engine {
             settings::save_chaos(tx, org, &next)?;
             audit::append(
                 tx,
-                org,
-                now,
-                "settings.chaos.updated",
-                actor,
+                &Ctx { org, now, actor },
+                EventType::SettingsChaosUpdated,
                 Subject::default(),
                 &json!({ "changed": patch, "settings": next }),
             )?;
@@ -208,7 +196,7 @@ impl Engine {
     }
 
     /// Runs the release job for one org now.
-    pub fn run_release_job(&self, org: i64, actor: &str) -> Result<ReleaseStats> {
+    pub fn run_release_job(&self, org: OrgId, actor: &str) -> Result<ReleaseStats> {
         let ctx = self.ctx(org, actor);
         self.write(|tx| pool::run_release(tx, &ctx))
     }
@@ -219,7 +207,7 @@ impl Engine {
     /// of one write transaction per org.
     pub fn run_scheduled_release(&self) -> Result<ReleaseStats> {
         let now = self.now();
-        let due_orgs: Vec<i64> = self.read(|tx| {
+        let due_orgs: Vec<OrgId> = self.read(|tx| {
             Ok(tx
                 .prepare_cached(
                     "SELECT o.id FROM orgs o WHERE EXISTS (
@@ -242,7 +230,7 @@ impl Engine {
         Ok(total)
     }
 
-    pub fn org_ids(&self) -> Result<Vec<i64>> {
+    pub fn org_ids(&self) -> Result<Vec<OrgId>> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached("SELECT id FROM orgs ORDER BY id")?
@@ -251,7 +239,7 @@ impl Engine {
         })
     }
 
-    pub fn create_booking(&self, org: i64, actor: &str, new: &NewBooking) -> Result<Booking> {
+    pub fn create_booking(&self, org: OrgId, actor: &str, new: &NewBooking) -> Result<Booking> {
         let ctx = self.ctx(org, actor);
         self.write(|tx| {
             let id = bookings::create(tx, &ctx, new)?;
@@ -259,15 +247,15 @@ impl Engine {
         })
     }
 
-    pub fn booking(&self, org: i64, id: i64) -> Result<Booking> {
+    pub fn booking(&self, org: OrgId, id: BookingId) -> Result<Booking> {
         self.read(|tx| bookings::get(tx, org, id))
     }
 
     pub fn transition_booking(
         &self,
-        org: i64,
+        org: OrgId,
         actor: &str,
-        id: i64,
+        id: BookingId,
         to: BookingStatus,
     ) -> Result<Booking> {
         let ctx = self.ctx(org, actor);
@@ -276,10 +264,10 @@ impl Engine {
 
     pub fn reassign_booking(
         &self,
-        org: i64,
+        org: OrgId,
         actor: &str,
-        id: i64,
-        sitter: Option<i64>,
+        id: BookingId,
+        sitter: Option<SitterId>,
     ) -> Result<Booking> {
         let ctx = self.ctx(org, actor);
         self.write(|tx| bookings::reassign(tx, &ctx, id, sitter))
@@ -288,9 +276,9 @@ impl Engine {
     /// Changes a booking's times ([`bookings::reschedule`]), one transaction.
     pub fn reschedule_booking(
         &self,
-        org: i64,
+        org: OrgId,
         actor: &str,
-        id: i64,
+        id: BookingId,
         start: Timestamp,
         end: Timestamp,
     ) -> Result<Booking> {
@@ -302,28 +290,28 @@ impl Engine {
     /// transaction; returns the number as it is afterwards.
     pub fn set_number_status(
         &self,
-        org: i64,
+        org: OrgId,
         actor: &str,
-        number: i64,
+        number: NumberId,
         to: NumberStatus,
     ) -> Result<NumberSummary> {
         let ctx = self.ctx(org, actor);
         self.write(|tx| pool::set_number_status(tx, &ctx, number, to))?;
         self.numbers(org)?
             .into_iter()
-            .find(|n| n.id == ids::format(Kind::Number, number))
+            .find(|n| n.id == number)
             .ok_or_else(|| Error::NotFound("number".into()))
     }
 
     /// Opens a thread for a client (owner action) and assigns it a pool number.
     pub fn open_thread(
         &self,
-        org: i64,
+        org: OrgId,
         actor: &str,
-        client: i64,
-        sitter: Option<i64>,
-        booking: Option<i64>,
-    ) -> Result<(i64, Assignment)> {
+        client: ClientId,
+        sitter: Option<SitterId>,
+        booking: Option<BookingId>,
+    ) -> Result<(ThreadId, Assignment)> {
         let ctx = self.ctx(org, actor);
         self.write(|tx| {
             if let Some(sitter) = sitter {
@@ -337,7 +325,7 @@ impl Engine {
     }
 
     /// Assigns a pool number to an existing open thread (no-op when it has one).
-    pub fn assign_thread(&self, org: i64, actor: &str, thread: i64) -> Result<Assignment> {
+    pub fn assign_thread(&self, org: OrgId, actor: &str, thread: ThreadId) -> Result<Assignment> {
         let ctx = self.ctx(org, actor);
         self.write(|tx| {
             let settings = settings::rotation(tx, org)?;
@@ -347,9 +335,9 @@ impl Engine {
 
     pub fn end_thread(
         &self,
-        org: i64,
+        org: OrgId,
         actor: &str,
-        thread: i64,
+        thread: ThreadId,
         to: ThreadStatus,
     ) -> Result<ThreadSummary> {
         let ctx = self.ctx(org, actor);
@@ -357,7 +345,7 @@ impl Engine {
         self.thread(org, thread)
     }
 
-    pub fn thread(&self, org: i64, id: i64) -> Result<ThreadSummary> {
+    pub fn thread(&self, org: OrgId, id: ThreadId) -> Result<ThreadSummary> {
         self.read(|tx| {
             tx.prepare_cached(&format!(
                 "SELECT {THREAD_COLUMNS} WHERE t.id = ?1 AND t.org_id = ?2"
@@ -368,7 +356,7 @@ impl Engine {
         })
     }
 
-    pub fn threads(&self, org: i64) -> Result<Vec<ThreadSummary>> {
+    pub fn threads(&self, org: OrgId) -> Result<Vec<ThreadSummary>> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached(&format!(
@@ -379,7 +367,7 @@ impl Engine {
         })
     }
 
-    pub fn thread_messages(&self, org: i64, thread: i64) -> Result<Vec<MessageView>> {
+    pub fn thread_messages(&self, org: OrgId, thread: ThreadId) -> Result<Vec<MessageView>> {
         self.thread(org, thread)?;
         self.read(|tx| {
             Ok(tx
@@ -392,7 +380,7 @@ impl Engine {
     }
 
     /// One message of the org.
-    pub fn message(&self, org: i64, id: i64) -> Result<MessageView> {
+    pub fn message(&self, org: OrgId, id: MessageId) -> Result<MessageView> {
         self.read(|tx| {
             tx.prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} WHERE id = ?1 AND org_id = ?2"
@@ -404,18 +392,18 @@ impl Engine {
     }
 
     /// Messages routed to the owner inbox.
-    pub fn inbox(&self, org: i64) -> Result<Vec<MessageView>> {
+    pub fn inbox(&self, org: OrgId) -> Result<Vec<MessageView>> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached(&format!(
-                    "SELECT {MESSAGE_COLUMNS} WHERE org_id = ?1 AND routed_to = 'owner_inbox' ORDER BY id"
+                    "SELECT {MESSAGE_COLUMNS} WHERE org_id = ?1 AND routed_to = ?2 ORDER BY id"
                 ))?
-                .query_map([org], message_view)?
+                .query_map(params![org, RoutedTo::OwnerInbox], message_view)?
                 .collect::<rusqlite::Result<_>>()?)
         })
     }
 
-    pub fn numbers(&self, org: i64) -> Result<Vec<NumberSummary>> {
+    pub fn numbers(&self, org: OrgId) -> Result<Vec<NumberSummary>> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached(
@@ -424,7 +412,7 @@ impl Engine {
                 )?
                 .query_map([org], |r| {
                     Ok(NumberSummary {
-                        id: ids::format(Kind::Number, r.get(0)?),
+                        id: r.get(0)?,
                         e164: r.get(1)?,
                         class: r.get(2)?,
                         status: r.get(3)?,
@@ -439,10 +427,10 @@ impl Engine {
 
     /// The org's clients or sitters in id order (`GET /api/clients`, `GET /api/sitters`), so a
     /// caller can find ids without guessing.
-    pub fn contacts(&self, org: i64, kind: ContactKind) -> Result<Vec<ContactSummary>> {
+    pub fn contacts(&self, org: OrgId, kind: ContactKind) -> Result<Vec<ContactSummary>> {
         let (table, id_kind) = match kind {
-            ContactKind::Client => ("clients", Kind::Client),
-            ContactKind::Sitter => ("sitters", Kind::Sitter),
+            ContactKind::Client => ("clients", ClientId::KIND),
+            ContactKind::Sitter => ("sitters", SitterId::KIND),
         };
         self.read(|tx| {
             Ok(tx
@@ -451,7 +439,7 @@ impl Engine {
                 ))?
                 .query_map([org], |r| {
                     Ok(ContactSummary {
-                        id: ids::format(id_kind, r.get(0)?),
+                        id: crate::ids::format(id_kind, r.get(0)?),
                         first_name: r.get(1)?,
                         last_name: r.get(2)?,
                         phone: r.get(3)?,
@@ -462,17 +450,18 @@ impl Engine {
         })
     }
 
-    pub fn audit_timeline(&self, org: i64, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+    pub fn audit_timeline(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
         self.read(|tx| audit::timeline(tx, org, query))
     }
 
-    pub fn alerts(&self, org: i64, open_only: bool) -> Result<Vec<Alert>> {
+    pub fn alerts(&self, org: OrgId, open_only: bool) -> Result<Vec<Alert>> {
         self.read(|tx| alerts::list(tx, org, open_only))
     }
 
-    pub fn resolve_alert(&self, org: i64, actor: &str, id: i64) -> Result<()> {
+    pub fn resolve_alert(&self, org: OrgId, actor: &str, id: AlertId) -> Result<()> {
         let now = self.now();
-        let resolved = self.write(|tx| alerts::resolve_by_id(tx, org, now, actor, id))?;
+        let ctx = Ctx { org, now, actor };
+        let resolved = self.write(|tx| alerts::resolve_by_id(tx, &ctx, id))?;
         if resolved {
             Ok(())
         } else {

@@ -13,19 +13,21 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::alerts::{self, Severity};
-use crate::audit::{self, Subject};
-use crate::engine::Ctx;
+use crate::alerts::{self, AlertType, Severity};
+use crate::audit::{self, EventType, Subject};
+use crate::ctx::Ctx;
 use crate::hash_ring::{self, Walk};
-use crate::ids::{self, Kind};
+use crate::ids::{BookingId, ClientId, NumberId, OrgId, SitterId, ThreadId};
 use crate::settings::{RotationSettings, StickyKey, Strategy};
 use crate::time::{DAY, HOUR};
-use crate::world::{NumberStatus, require_in_org};
+use crate::world::{NumberClass, NumberStatus, require_in_org};
 use crate::{Error, Result, Timestamp};
 
 /// Entity name of the org-wide pool alerts.
 const POOL_ENTITY: &str = "pool";
 
+/// A thread's lifecycle: `open` (may hold a number), `closed` (still readable by its sitter in
+/// the window), `archived` (readable by no sitter, final).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThreadStatus {
@@ -34,19 +36,36 @@ pub enum ThreadStatus {
     Archived,
 }
 
+crate::stored_words!(ThreadStatus {
+    Open => "open",
+    Closed => "closed",
+    Archived => "archived",
+});
+
+impl ThreadStatus {
+    /// The event a thread's end writes (`thread.closed` / `thread.archived`); `None` for open.
+    pub fn end_event(self) -> Option<EventType> {
+        match self {
+            ThreadStatus::Open => None,
+            ThreadStatus::Closed => Some(EventType::ThreadClosed),
+            ThreadStatus::Archived => Some(EventType::ThreadArchived),
+        }
+    }
+}
+
 /// Opens a thread for the client (no number yet) and audits it. A booking, when given, must be
 /// that client's (else `Invalid` naming `bookingId`).
 pub fn open_thread(
     tx: &Transaction,
     ctx: &Ctx,
-    client: i64,
-    sitter: Option<i64>,
-    booking: Option<i64>,
-) -> Result<i64> {
+    client: ClientId,
+    sitter: Option<SitterId>,
+    booking: Option<BookingId>,
+) -> Result<ThreadId> {
     require_in_org(tx, "clients", ctx.org, client, "client")?;
     if let Some(booking) = booking {
         require_in_org(tx, "bookings", ctx.org, booking, "booking")?;
-        let owner: i64 = tx
+        let owner: ClientId = tx
             .prepare_cached("SELECT client_id FROM bookings WHERE id = ?1")?
             .query_row([booking], |r| r.get(0))?;
         if owner != client {
@@ -54,36 +73,36 @@ pub fn open_thread(
             // thread): refused, whatever the two clients share.
             return Err(Error::invalid(
                 "bookingId",
-                format!(
-                    "booking {} belongs to client {}, not {}",
-                    ids::format(Kind::Booking, booking),
-                    ids::format(Kind::Client, owner),
-                    ids::format(Kind::Client, client)
-                ),
+                format!("booking {booking} belongs to client {owner}, not {client}"),
             ));
         }
     }
     tx.prepare_cached(
         "INSERT INTO threads (org_id, client_id, sitter_id, booking_id, status, created_at)
-         VALUES (?1, ?2, ?3, ?4, 'open', ?5)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![ctx.org, client, sitter, booking, ctx.now])?;
-    let id = tx.last_insert_rowid();
+    .execute(params![
+        ctx.org,
+        client,
+        sitter,
+        booking,
+        ThreadStatus::Open,
+        ctx.now
+    ])?;
+    let id = ThreadId(tx.last_insert_rowid());
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "thread.opened",
-        ctx.actor,
+        ctx,
+        EventType::ThreadOpened,
         Subject {
             thread: Some(id),
             ..Subject::default()
         },
         &json!({
-            "threadId": ids::format(Kind::Thread, id),
-            "clientId": ids::format(Kind::Client, client),
-            "sitterId": sitter.map(|s| ids::format(Kind::Sitter, s)),
-            "bookingId": booking.map(|b| ids::format(Kind::Booking, b)),
+            "threadId": id,
+            "clientId": client,
+            "sitterId": sitter,
+            "bookingId": booking,
         }),
     )?;
     Ok(id)
@@ -92,13 +111,13 @@ pub fn open_thread(
 /// The columns of a thread the pool logic needs.
 #[derive(Debug, Clone)]
 pub struct ThreadRow {
-    pub id: i64,
-    pub org: i64,
-    pub client: i64,
-    pub sitter: Option<i64>,
-    pub booking: Option<i64>,
-    pub status: String,
-    pub number: Option<i64>,
+    pub id: ThreadId,
+    pub org: OrgId,
+    pub client: ClientId,
+    pub sitter: Option<SitterId>,
+    pub booking: Option<BookingId>,
+    pub status: ThreadStatus,
+    pub number: Option<NumberId>,
     pub bound_at: Option<Timestamp>,
     pub last_message_at: Option<Timestamp>,
     /// The booking's window end, when the thread has a booking.
@@ -111,7 +130,7 @@ const THREAD_COLUMNS: &str =
         t.last_message_at, b.window_end
      FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id";
 
-fn thread_from_row(r: &rusqlite::Row, org: i64) -> rusqlite::Result<ThreadRow> {
+fn thread_from_row(r: &rusqlite::Row, org: OrgId) -> rusqlite::Result<ThreadRow> {
     Ok(ThreadRow {
         id: r.get(0)?,
         org,
@@ -126,7 +145,7 @@ fn thread_from_row(r: &rusqlite::Row, org: i64) -> rusqlite::Result<ThreadRow> {
     })
 }
 
-pub fn thread_row(tx: &Transaction, org: i64, id: i64) -> Result<ThreadRow> {
+pub fn thread_row(tx: &Transaction, org: OrgId, id: ThreadId) -> Result<ThreadRow> {
     tx.prepare_cached(&format!(
         "SELECT {THREAD_COLUMNS} WHERE t.id = ?1 AND t.org_id = ?2"
     ))?
@@ -228,8 +247,8 @@ impl Deadlines {
 /// Recomputes `release_due_at` of a bound thread (no-op for an unbound one).
 pub fn refresh_deadline(
     tx: &Transaction,
-    org: i64,
-    thread: i64,
+    org: OrgId,
+    thread: ThreadId,
     settings: &RotationSettings,
 ) -> Result<()> {
     let row = thread_row(tx, org, thread)?;
@@ -245,8 +264,8 @@ pub fn refresh_deadline(
 /// deadline with it, in one statement.
 pub fn record_activity(
     tx: &Transaction,
-    org: i64,
-    thread: i64,
+    org: OrgId,
+    thread: ThreadId,
     at: Timestamp,
     settings: &RotationSettings,
 ) -> Result<()> {
@@ -265,10 +284,10 @@ pub fn record_activity(
 /// Recomputes `release_due_at` of every bound thread of the org (after a settings change).
 pub fn refresh_all_deadlines(
     tx: &Transaction,
-    org: i64,
+    org: OrgId,
     settings: &RotationSettings,
 ) -> Result<()> {
-    let threads: Vec<i64> = tx
+    let threads: Vec<ThreadId> = tx
         .prepare_cached(
             "SELECT id FROM threads WHERE org_id = ?1 AND number_id IS NOT NULL ORDER BY id",
         )?
@@ -283,11 +302,11 @@ pub fn refresh_all_deadlines(
 /// Recomputes `release_due_at` of every bound thread of one booking (after its times changed).
 pub fn refresh_booking_deadlines(
     tx: &Transaction,
-    org: i64,
-    booking: i64,
+    org: OrgId,
+    booking: BookingId,
     settings: &RotationSettings,
 ) -> Result<()> {
-    let threads: Vec<i64> = tx
+    let threads: Vec<ThreadId> = tx
         .prepare_cached(
             "SELECT id FROM threads WHERE org_id = ?1 AND booking_id = ?2 AND number_id IS NOT NULL ORDER BY id",
         )?
@@ -303,12 +322,12 @@ pub fn refresh_booking_deadlines(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Assignment {
     Bound {
-        number: i64,
+        number: NumberId,
         e164: String,
         selection: Selection,
     },
     /// The thread already had a number; nothing changed.
-    AlreadyBound { number: i64 },
+    AlreadyBound { number: NumberId },
     /// No pool number was available; the thread stays without one.
     Exhausted,
 }
@@ -351,7 +370,7 @@ const AVAILABLE: &str = concat!(
 /// The org's pool counters for `cap`: (active pool numbers, those with room). Read from
 /// `pool_stats`; counted afresh (and stored) only when the row is missing or was counted for
 /// another cap.
-pub fn pool_stats(tx: &Transaction, org: i64, cap: i64) -> Result<(i64, i64)> {
+pub fn pool_stats(tx: &Transaction, org: OrgId, cap: i64) -> Result<(i64, i64)> {
     let stored: Option<(i64, i64, i64)> = tx
         .prepare_cached("SELECT cap, active_numbers, with_room FROM pool_stats WHERE org_id = ?1")?
         .query_row([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -363,7 +382,7 @@ pub fn pool_stats(tx: &Transaction, org: i64, cap: i64) -> Result<(i64, i64)> {
 }
 
 /// Counts the pool afresh (after a number is added or the cap changes) and stores the counters.
-pub fn recount_pool_stats(tx: &Transaction, org: i64, cap: i64) -> Result<(i64, i64)> {
+pub fn recount_pool_stats(tx: &Transaction, org: OrgId, cap: i64) -> Result<(i64, i64)> {
     let (active, with_room): (i64, i64) = tx
         .prepare_cached(
             "SELECT count(*), COALESCE(SUM(open_load < ?2), 0) FROM message_numbers
@@ -381,7 +400,7 @@ pub fn recount_pool_stats(tx: &Transaction, org: i64, cap: i64) -> Result<(i64, 
 
 /// A pool number's load went from `new_load - delta` to `new_load`: it gains or loses room when
 /// the load crosses the cap.
-fn track_room(tx: &Transaction, org: i64, cap: i64, new_load: i64, delta: i64) -> Result<()> {
+fn track_room(tx: &Transaction, org: OrgId, cap: i64, new_load: i64, delta: i64) -> Result<()> {
     pool_stats(tx, org, cap)?;
     let change = match delta {
         1 if new_load == cap => -1,
@@ -393,7 +412,7 @@ fn track_room(tx: &Transaction, org: i64, cap: i64, new_load: i64, delta: i64) -
     Ok(())
 }
 
-fn counts(tx: &Transaction, org: i64, cap: i64, client: i64) -> Result<PoolCounts> {
+fn counts(tx: &Transaction, org: OrgId, cap: i64, client: ClientId) -> Result<PoolCounts> {
     let (total, with_room) = pool_stats(tx, org, cap)?;
     // Numbers with room that this client's household already holds are not available to it.
     let held: i64 = tx
@@ -412,7 +431,13 @@ fn counts(tx: &Transaction, org: i64, cap: i64, client: i64) -> Result<PoolCount
     })
 }
 
-fn is_available(tx: &Transaction, org: i64, cap: i64, client: i64, number: i64) -> Result<bool> {
+fn is_available(
+    tx: &Transaction,
+    org: OrgId,
+    cap: i64,
+    client: ClientId,
+    number: NumberId,
+) -> Result<bool> {
     Ok(tx
         .prepare_cached(&format!(
             "SELECT 1 FROM message_numbers n WHERE n.id = ?4 AND {AVAILABLE}"
@@ -428,7 +453,7 @@ fn sticky_choice(
     ctx: &Ctx,
     thread: &ThreadRow,
     settings: &RotationSettings,
-) -> Result<Option<i64>> {
+) -> Result<Option<NumberId>> {
     if settings.sticky_reuse_days == 0 {
         return Ok(None);
     }
@@ -446,10 +471,10 @@ fn sticky_choice(
         }
     };
     let key = match settings.sticky_reuse_key {
-        StickyKey::Client => thread.client,
-        StickyKey::Thread => thread.id,
+        StickyKey::Client => thread.client.rowid(),
+        StickyKey::Thread => thread.id.rowid(),
     };
-    let held: Vec<i64> = tx
+    let held: Vec<NumberId> = tx
         .prepare_cached(sql)?
         .query_map(params![ctx.org, key, since], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
@@ -467,11 +492,11 @@ fn strategy_choice(
     ctx: &Ctx,
     thread: &ThreadRow,
     settings: &RotationSettings,
-) -> Result<Option<i64>> {
+) -> Result<Option<NumberId>> {
     let cap = settings.max_concurrent_threads_per_pool_number;
     // LRU and FIFO walk their order's index and stop at the first available number; the index
     // is named so that SQLite does not prefer the room index and sort every number with room.
-    let ordered = |index: &str, order: &str| -> Result<Option<i64>> {
+    let ordered = |index: &str, order: &str| -> Result<Option<NumberId>> {
         Ok(tx
             .prepare_cached(&format!(
                 "SELECT n.id FROM message_numbers n INDEXED BY {index} WHERE {AVAILABLE} ORDER BY {order} LIMIT 1"
@@ -485,9 +510,9 @@ fn strategy_choice(
         Strategy::Fifo => ordered("numbers_fifo", "n.created_at, n.id"),
         Strategy::HashShuffle => {
             let key = sticky_key_text(thread, settings);
-            let params = (ctx.org, cap, thread.client);
+            let params = (ctx.org.rowid(), cap, thread.client.rowid());
             match hash_ring::walk(tx, AVAILABLE, params, &key)? {
-                Walk::Found(number) => Ok(Some(number)),
+                Walk::Found(number) => Ok(Some(NumberId(number))),
                 Walk::Nothing => Ok(None),
                 // Almost every number is full: the few with room, read through the covering
                 // room index, decide in memory (the same choice as the walk).
@@ -503,7 +528,8 @@ fn strategy_choice(
                     Ok(hash_ring::choose(
                         &key,
                         candidates.iter().map(|(id, e164)| (*id, e164.as_str())),
-                    ))
+                    )
+                    .map(NumberId))
                 }
             }
         }
@@ -512,8 +538,8 @@ fn strategy_choice(
 
 fn sticky_key_text(thread: &ThreadRow, settings: &RotationSettings) -> String {
     match settings.sticky_reuse_key {
-        StickyKey::Client => ids::format(Kind::Client, thread.client),
-        StickyKey::Thread => ids::format(Kind::Thread, thread.id),
+        StickyKey::Client => thread.client.to_string(),
+        StickyKey::Thread => thread.id.to_string(),
     }
 }
 
@@ -522,11 +548,11 @@ fn sticky_key_text(thread: &ThreadRow, settings: &RotationSettings) -> String {
 pub fn assign(
     tx: &Transaction,
     ctx: &Ctx,
-    thread_id: i64,
+    thread_id: ThreadId,
     settings: &RotationSettings,
 ) -> Result<Assignment> {
     let thread = thread_row(tx, ctx.org, thread_id)?;
-    if thread.status != "open" {
+    if thread.status != ThreadStatus::Open {
         return Err(Error::Conflict(format!("thread is {}", thread.status)));
     }
     if let Some(number) = thread.number {
@@ -564,22 +590,19 @@ pub fn assign(
         "INSERT INTO number_bindings (org_id, thread_id, client_id, number_id, bound_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![ctx.org, thread.id, thread.client, number, ctx.now])?;
-    let thread_ext = ids::format(Kind::Thread, thread.id);
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "pool.number.assigned",
-        ctx.actor,
+        ctx,
+        EventType::PoolNumberAssigned,
         Subject {
             thread: Some(thread.id),
             number: Some(number),
             message: None,
         },
         &json!({
-            "numberId": ids::format(Kind::Number, number),
+            "numberId": number,
             "e164": e164,
-            "threadId": thread_ext,
+            "threadId": thread.id,
             "strategy": settings.pool_selection_strategy.as_str(),
             "selection": selection,
             "capacityCheck": {
@@ -589,8 +612,8 @@ pub fn assign(
                 "totalPoolCount": counts.total,
             },
             "context": {
-                "clientId": ids::format(Kind::Client, thread.client),
-                "threadId": thread_ext,
+                "clientId": thread.client,
+                "threadId": thread.id,
                 "stickyReuseKey": settings.sticky_reuse_key.as_str(),
             },
         }),
@@ -615,7 +638,7 @@ struct Shortage {
 /// at `cap` per number, and the threads of one household need distinct numbers, so the smallest
 /// pool that serves them all is max(ceil(threads / cap), largest household's thread count).
 /// Round-robin over the threads grouped by household achieves it, so it is exact.
-fn shortage(tx: &Transaction, org: i64, thread: &ThreadRow, cap: i64) -> Result<Shortage> {
+fn shortage(tx: &Transaction, org: OrgId, thread: &ThreadRow, cap: i64) -> Result<Shortage> {
     let (total, bound): (i64, i64) = tx
         .prepare_cached(
             "SELECT count(*), COALESCE(SUM(open_load), 0) FROM message_numbers
@@ -669,16 +692,14 @@ fn exhausted(
     let shortage = shortage(tx, ctx.org, thread, cap)?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "pool.exhausted",
-        ctx.actor,
+        ctx,
+        EventType::PoolExhausted,
         Subject {
             thread: Some(thread.id),
             ..Subject::default()
         },
         &json!({
-            "threadId": ids::format(Kind::Thread, thread.id),
+            "threadId": thread.id,
             "totalPoolCount": shortage.total,
             "boundThreadCount": shortage.bound,
             "maxConcurrent": cap,
@@ -688,24 +709,20 @@ fn exhausted(
     )?;
     alerts::open(
         tx,
-        ctx.org,
-        ctx.now,
-        ctx.actor,
-        "pool.exhausted",
+        ctx,
+        AlertType::PoolExhausted,
         Severity::Critical,
         POOL_ENTITY,
         &format!(
             "No pool number for thread {}: {}; at least {} numbers are needed. Inbound goes to the owner inbox",
-            ids::format(Kind::Thread, thread.id),
-            shortage.reason,
-            shortage.recommended
+            thread.id, shortage.reason, shortage.recommended
         ),
     )?;
     Ok(())
 }
 
 /// Open threads that asked for a pool number and still have none.
-pub fn waiting_threads(tx: &Transaction, org: i64) -> Result<i64> {
+pub fn waiting_threads(tx: &Transaction, org: OrgId) -> Result<i64> {
     Ok(tx
         .prepare_cached(
             "SELECT count(*) FROM threads
@@ -721,21 +738,12 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
     let (_, with_room) = pool_stats(tx, ctx.org, settings.max_concurrent_threads_per_pool_number)?;
     let waiting = waiting_threads(tx, ctx.org)?;
     if waiting == 0 {
-        alerts::resolve(
-            tx,
-            ctx.org,
-            ctx.now,
-            ctx.actor,
-            "pool.exhausted",
-            POOL_ENTITY,
-        )?;
+        alerts::resolve(tx, ctx, AlertType::PoolExhausted, POOL_ENTITY)?;
     } else {
         alerts::open(
             tx,
-            ctx.org,
-            ctx.now,
-            ctx.actor,
-            "pool.exhausted",
+            ctx,
+            AlertType::PoolExhausted,
             Severity::Critical,
             POOL_ENTITY,
             &format!(
@@ -746,10 +754,8 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
     if with_room < settings.min_pool_reserve {
         alerts::open(
             tx,
-            ctx.org,
-            ctx.now,
-            ctx.actor,
-            "pool.reserve.low",
+            ctx,
+            AlertType::PoolReserveLow,
             Severity::Warning,
             POOL_ENTITY,
             &format!(
@@ -758,14 +764,7 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
             ),
         )?;
     } else {
-        alerts::resolve(
-            tx,
-            ctx.org,
-            ctx.now,
-            ctx.actor,
-            "pool.reserve.low",
-            POOL_ENTITY,
-        )?;
+        alerts::resolve(tx, ctx, AlertType::PoolReserveLow, POOL_ENTITY)?;
     }
     Ok(())
 }
@@ -779,12 +778,12 @@ pub enum Unbind {
         deadline: Timestamp,
     },
     ThreadClosed {
-        status: &'static str,
+        status: ThreadStatus,
     },
     /// The number stopped being active (`number_quarantined` / `number_retired`); the thread
     /// stays open.
     NumberWithdrawn {
-        status: &'static str,
+        status: NumberStatus,
     },
 }
 
@@ -794,7 +793,9 @@ impl Unbind {
         match self {
             Unbind::Rule { rule, .. } => rule.setting(),
             Unbind::ThreadClosed { .. } => "thread_closed",
-            Unbind::NumberWithdrawn { status: "retired" } => "number_retired",
+            Unbind::NumberWithdrawn {
+                status: NumberStatus::Retired,
+            } => "number_retired",
             Unbind::NumberWithdrawn { .. } => "number_quarantined",
         }
     }
@@ -822,7 +823,7 @@ pub fn unbind_all(
         let ids: Vec<i64> = releases
             .iter()
             .filter(|(_, why)| filter(why))
-            .map(|(t, _)| t.id)
+            .map(|(t, _)| t.id.rowid())
             .collect();
         serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
     };
@@ -833,10 +834,11 @@ pub fn unbind_all(
     .execute([ids(&|_| true)])?;
 
     // Loads, per number.
-    let mut per_number: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    let mut per_number: std::collections::BTreeMap<NumberId, i64> =
+        std::collections::BTreeMap::new();
     for (thread, _) in &releases {
         *per_number
-            .entry(thread.number.unwrap_or_default())
+            .entry(thread.number.unwrap_or(NumberId(0)))
             .or_default() += 1;
     }
     let cap = settings.max_concurrent_threads_per_pool_number;
@@ -879,7 +881,7 @@ pub fn unbind_all(
     let settings_json = settings.release_rules_json();
     let mut audit = audit::Appender::new(tx, ctx.org)?;
     for (thread, why) in releases {
-        let number = thread.number.unwrap_or_default();
+        let number = thread.number.unwrap_or(NumberId(0));
         let (reason, matched, deadline): (String, Value, Option<Timestamp>) = match why {
             Unbind::Rule {
                 rule,
@@ -890,18 +892,17 @@ pub fn unbind_all(
             Unbind::NumberWithdrawn { status } => (format!("number {status}"), json!([]), None),
         };
         audit.append(
-            ctx.now,
-            "pool.number.released",
-            ctx.actor,
+            ctx,
+            EventType::PoolNumberReleased,
             Subject {
                 thread: Some(thread.id),
                 number: Some(number),
                 message: None,
             },
             &json!({
-                "numberId": ids::format(Kind::Number, number),
+                "numberId": number,
                 "e164": e164_of.get(&number),
-                "threadId": ids::format(Kind::Thread, thread.id),
+                "threadId": thread.id,
                 "reason": reason,
                 "rule": rule_name(why),
                 "matchedRules": matched,
@@ -970,17 +971,21 @@ pub fn run_release(tx: &Transaction, ctx: &Ctx) -> Result<ReleaseStats> {
 }
 
 /// Closes or archives a thread; its number is released (`rule: "thread_closed"`).
-pub fn end_thread(tx: &Transaction, ctx: &Ctx, thread_id: i64, to: ThreadStatus) -> Result<()> {
+pub fn end_thread(
+    tx: &Transaction,
+    ctx: &Ctx,
+    thread_id: ThreadId,
+    to: ThreadStatus,
+) -> Result<()> {
     let thread = thread_row(tx, ctx.org, thread_id)?;
-    let status = match to {
-        ThreadStatus::Closed => "closed",
-        ThreadStatus::Archived => "archived",
-        ThreadStatus::Open => return Err(Error::invalid("status", "use open_thread to open")),
+    let Some(event) = to.end_event() else {
+        return Err(Error::invalid("status", "use open_thread to open"));
     };
+    let status = to;
     if thread.status == status {
         return Ok(());
     }
-    if thread.status == "archived" {
+    if thread.status == ThreadStatus::Archived {
         return Err(Error::Conflict("thread is archived".into()));
     }
     let settings = crate::settings::rotation(tx, ctx.org)?;
@@ -996,15 +1001,13 @@ pub fn end_thread(tx: &Transaction, ctx: &Ctx, thread_id: i64, to: ThreadStatus)
         .execute(params![status, thread_id])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        &format!("thread.{status}"),
-        ctx.actor,
+        ctx,
+        event,
         Subject {
             thread: Some(thread_id),
             ..Subject::default()
         },
-        &json!({ "threadId": ids::format(Kind::Thread, thread_id) }),
+        &json!({ "threadId": thread_id }),
     )?;
     refresh_alerts(tx, ctx, &settings)?;
     Ok(())
@@ -1017,8 +1020,13 @@ pub fn end_thread(tx: &Transaction, ctx: &Ctx, thread_id: i64, to: ThreadStatus)
 /// counters are recounted and the pool alerts refreshed, since the active set changed.
 /// Errors: `NotFound` for a number of another org, `Conflict` for a non-pool number or a
 /// retired one.
-pub fn set_number_status(tx: &Transaction, ctx: &Ctx, number: i64, to: NumberStatus) -> Result<()> {
-    let (e164, class, from): (String, String, String) = tx
+pub fn set_number_status(
+    tx: &Transaction,
+    ctx: &Ctx,
+    number: NumberId,
+    to: NumberStatus,
+) -> Result<()> {
+    let (e164, class, from): (String, NumberClass, NumberStatus) = tx
         .prepare_cached(
             "SELECT e164, class, status FROM message_numbers WHERE id = ?1 AND org_id = ?2",
         )?
@@ -1027,15 +1035,15 @@ pub fn set_number_status(tx: &Transaction, ctx: &Ctx, number: i64, to: NumberSta
         })
         .optional()?
         .ok_or_else(|| Error::NotFound("number".into()))?;
-    if class != "pool" {
+    if class != NumberClass::Pool {
         return Err(Error::Conflict(format!(
             "number is a {class} number; only pool numbers change status"
         )));
     }
-    if from == to.as_str() {
+    if from == to {
         return Ok(());
     }
-    if from == "retired" {
+    if from == NumberStatus::Retired {
         return Err(Error::Conflict(format!(
             "number is retired; it cannot become {}",
             to.as_str()
@@ -1043,21 +1051,19 @@ pub fn set_number_status(tx: &Transaction, ctx: &Ctx, number: i64, to: NumberSta
     }
     let settings = crate::settings::rotation(tx, ctx.org)?;
     tx.prepare_cached("UPDATE message_numbers SET status = ?1 WHERE id = ?2")?
-        .execute(params![to.as_str(), number])?;
+        .execute(params![to, number])?;
     audit::append(
         tx,
-        ctx.org,
-        ctx.now,
-        "pool.number.status_changed",
-        ctx.actor,
+        ctx,
+        EventType::PoolNumberStatusChanged,
         Subject {
             number: Some(number),
             ..Subject::default()
         },
         &json!({
-            "numberId": ids::format(Kind::Number, number),
+            "numberId": number,
             "e164": e164,
-            "from": from,
+            "from": from.as_str(),
             "to": to.as_str(),
         }),
     )?;
@@ -1068,9 +1074,7 @@ pub fn set_number_status(tx: &Transaction, ctx: &Ctx, number: i64, to: NumberSta
             ))?
             .query_map(params![ctx.org, number], |r| thread_from_row(r, ctx.org))?
             .collect::<rusqlite::Result<_>>()?;
-        let why = Unbind::NumberWithdrawn {
-            status: to.as_str(),
-        };
+        let why = Unbind::NumberWithdrawn { status: to };
         let releases: Vec<(ThreadRow, Unbind)> =
             bound.into_iter().map(|t| (t, why.clone())).collect();
         unbind_all(tx, ctx, &releases, &settings)?;

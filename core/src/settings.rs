@@ -3,6 +3,7 @@
 //! A 0 means what DESIGN.md §2 says it means (off, or "at the end"); nothing is silently turned
 //! into a default. A patch with any bad or unknown key is refused whole, one message per field.
 
+use crate::ids::OrgId;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -239,7 +240,7 @@ fn patched<T: Clone>(
 fn load<T: for<'de> Deserialize<'de> + Default>(
     tx: &Transaction,
     table: &str,
-    org: i64,
+    org: OrgId,
 ) -> Result<T> {
     let sql = format!("SELECT settings FROM {table} WHERE org_id = ?1");
     let stored: Option<String> = tx
@@ -249,11 +250,11 @@ fn load<T: for<'de> Deserialize<'de> + Default>(
     match stored {
         None => Ok(T::default()),
         Some(text) => serde_json::from_str(&text)
-            .map_err(|e| Error::Corrupt(format!("{table} of org {org}: {e}"))),
+            .map_err(|e| Error::Corrupt(format!("{table} of org {}: {e}", org.rowid()))),
     }
 }
 
-fn save<T: Serialize>(tx: &Transaction, table: &str, org: i64, value: &T) -> Result<()> {
+fn save<T: Serialize>(tx: &Transaction, table: &str, org: OrgId, value: &T) -> Result<()> {
     let text = serde_json::to_string(value).map_err(|e| Error::Corrupt(e.to_string()))?;
     let sql = format!(
         "INSERT INTO {table} (org_id, settings) VALUES (?1, ?2)
@@ -263,19 +264,19 @@ fn save<T: Serialize>(tx: &Transaction, table: &str, org: i64, value: &T) -> Res
     Ok(())
 }
 
-pub fn rotation(tx: &Transaction, org: i64) -> Result<RotationSettings> {
+pub fn rotation(tx: &Transaction, org: OrgId) -> Result<RotationSettings> {
     load(tx, "rotation_settings", org)
 }
 
-pub fn save_rotation(tx: &Transaction, org: i64, settings: &RotationSettings) -> Result<()> {
+pub fn save_rotation(tx: &Transaction, org: OrgId, settings: &RotationSettings) -> Result<()> {
     save(tx, "rotation_settings", org, settings)
 }
 
-pub fn chaos(tx: &Transaction, org: i64) -> Result<ChaosSettings> {
+pub fn chaos(tx: &Transaction, org: OrgId) -> Result<ChaosSettings> {
     load(tx, "chaos_settings", org)
 }
 
-pub fn save_chaos(tx: &Transaction, org: i64, settings: &ChaosSettings) -> Result<()> {
+pub fn save_chaos(tx: &Transaction, org: OrgId, settings: &ChaosSettings) -> Result<()> {
     save(tx, "chaos_settings", org, settings)
 }
 

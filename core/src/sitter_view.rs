@@ -7,24 +7,79 @@
 //! (500 + `sitter.response.blocked` audit). A missed redaction is an incident, not a leak.
 
 use rusqlite::{Transaction, params};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::access;
-use crate::audit::{self, AuditQuery, Subject};
+use crate::audit::{self, AuditQuery, EventType, Subject};
 use crate::auth::Caller;
-use crate::engine::Ctx;
-use crate::ids::{self, Kind};
+use crate::ctx::Ctx;
+use crate::ids::{BookingId, MessageId, OrgId, ThreadId};
 use crate::leak::LeakScanner;
+use crate::messaging::Direction;
+use crate::pool::ThreadStatus;
 use crate::{Engine, Error, Result, Timestamp};
+
+/// A thread as its sitter sees it (`GET /api/sitter/threads`, and the `thread` of
+/// `GET /api/sitter/threads/{id}/messages`): the client's first name only, the thread's business
+/// number (never the client's phone) and the booking's times.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SitterThreadView {
+    pub id: ThreadId,
+    pub status: ThreadStatus,
+    pub client: SitterClientView,
+    /// The pool number the thread is bound to; `null` while it has none.
+    pub number: Option<BusinessNumberView>,
+    pub booking: SitterBookingView,
+    pub last_message_at: Option<Timestamp>,
+}
+
+/// The one client detail a sitter sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SitterClientView {
+    pub first_name: String,
+}
+
+/// A business number (E.164): never a real contact's phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BusinessNumberView {
+    pub e164: String,
+}
+
+/// The booking behind a sitter's thread, with its assignment window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SitterBookingView {
+    pub id: BookingId,
+    pub service: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub window_start: Timestamp,
+    pub window_end: Timestamp,
+}
+
+/// A message of a sitter's thread, before redaction: `delivery` and `metadata` (routing trace,
+/// audit events) are free JSON, which is why the whole view is redacted and leak-scanned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SitterMessageView {
+    pub id: MessageId,
+    pub direction: Direction,
+    pub body: String,
+    pub at: Timestamp,
+    pub delivery: Value,
+    pub metadata: Value,
+}
 
 /// A thread as its sitter sees it; `None` unless [`access::sitter_access`] says the caller can
 /// read it now (the one rule routing uses too).
 fn visible_thread(
     tx: &Transaction,
     caller: &Caller,
-    thread: i64,
+    thread: ThreadId,
     now: Timestamp,
-) -> Result<Option<Value>> {
+) -> Result<Option<SitterThreadView>> {
     let Some(sitter) = caller.sitter else {
         return Ok(None);
     };
@@ -44,21 +99,25 @@ fn visible_thread(
     let Some(r) = rows.next()? else {
         return Ok(None);
     };
-    Ok(Some(json!({
-        "id": ids::format(Kind::Thread, thread),
-        "status": r.get::<_, String>(0)?,
-        "client": { "firstName": r.get::<_, String>(1)? },
-        "number": r.get::<_, Option<String>>(2)?.map(|e164| json!({ "e164": e164 })),
-        "booking": {
-            "id": ids::format(Kind::Booking, r.get(3)?),
-            "service": r.get::<_, String>(4)?,
-            "start": r.get::<_, Timestamp>(5)?,
-            "end": r.get::<_, Timestamp>(6)?,
-            "windowStart": r.get::<_, Timestamp>(7)?,
-            "windowEnd": r.get::<_, Timestamp>(8)?,
+    Ok(Some(SitterThreadView {
+        id: thread,
+        status: r.get(0)?,
+        client: SitterClientView {
+            first_name: r.get(1)?,
         },
-        "lastMessageAt": r.get::<_, Option<Timestamp>>(9)?,
-    })))
+        number: r
+            .get::<_, Option<String>>(2)?
+            .map(|e164| BusinessNumberView { e164 }),
+        booking: SitterBookingView {
+            id: r.get(3)?,
+            service: r.get(4)?,
+            start: r.get(5)?,
+            end: r.get(6)?,
+            window_start: r.get(7)?,
+            window_end: r.get(8)?,
+        },
+        last_message_at: r.get(9)?,
+    }))
 }
 
 /// Replaces every string in `value` (keys included) with its redacted form.
@@ -83,12 +142,17 @@ fn redact_value(scanner: &LeakScanner, value: &mut Value) {
 
 /// The thread's messages (or just `only`), each with its delivery, routing trace and the audit
 /// events about it, unredacted (callers redact the whole view).
-fn messages_json(tx: &Transaction, org: i64, thread: i64, only: Option<i64>) -> Result<Vec<Value>> {
+fn messages_json(
+    tx: &Transaction,
+    org: OrgId,
+    thread: ThreadId,
+    only: Option<MessageId>,
+) -> Result<Vec<SitterMessageView>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, direction, body, at, delivery, metadata FROM messages
          WHERE thread_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id",
     )?;
-    let rows: Vec<(i64, String, String, Timestamp, String, String)> = stmt
+    let rows: Vec<(MessageId, Direction, String, Timestamp, String, String)> = stmt
         .query_map(params![thread, only], |r| {
             Ok((
                 r.get(0)?,
@@ -110,19 +174,19 @@ fn messages_json(tx: &Transaction, org: i64, thread: i64, only: Option<i64>) -> 
             ..AuditQuery::default()
         };
         metadata["audit"] = json!({ "events": events_json(tx, org, &query)? });
-        messages.push(json!({
-            "id": ids::format(Kind::Message, id),
-            "direction": direction,
-            "body": body,
-            "at": at,
-            "delivery": parse(&delivery)?,
-            "metadata": metadata,
-        }));
+        messages.push(SitterMessageView {
+            id,
+            direction,
+            body,
+            at,
+            delivery: parse(&delivery)?,
+            metadata,
+        });
     }
     Ok(messages)
 }
 
-fn events_json(tx: &Transaction, org: i64, query: &AuditQuery) -> Result<Value> {
+fn events_json(tx: &Transaction, org: OrgId, query: &AuditQuery) -> Result<Value> {
     let events = audit::timeline(tx, org, query)?;
     Ok(serde_json::to_value(events).unwrap_or(Value::Null))
 }
@@ -154,7 +218,7 @@ impl Engine {
     }
 
     /// `GET /api/sitter/threads/{id}/messages`.
-    pub fn sitter_messages(&self, caller: &Caller, thread: i64) -> Result<Value> {
+    pub fn sitter_messages(&self, caller: &Caller, thread: ThreadId) -> Result<Value> {
         let now = self.now();
         let view = self.read(|tx| {
             let Some(thread_view) = visible_thread(tx, caller, thread, now)? else {
@@ -176,7 +240,7 @@ impl Engine {
 
     /// `POST /api/sitter/threads/{id}/messages`: the sitter writes to the client; the response
     /// is the sent message as the thread view shows it.
-    pub fn sitter_send(&self, caller: &Caller, thread: i64, body: &str) -> Result<Value> {
+    pub fn sitter_send(&self, caller: &Caller, thread: ThreadId, body: &str) -> Result<Value> {
         let now = self.now();
         let visible = self.read(|tx| visible_thread(tx, caller, thread, now))?;
         if visible.is_none() {
@@ -216,10 +280,8 @@ impl Engine {
             };
             audit::append(
                 tx,
-                ctx.org,
-                now,
-                "sitter.response.blocked",
-                ctx.actor,
+                &ctx,
+                EventType::SitterResponseBlocked,
                 Subject::default(),
                 &json!({ "path": path, "findings": findings }),
             )?;

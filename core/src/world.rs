@@ -1,14 +1,16 @@
 //! Setting up the world: orgs, users, sitters, clients and business numbers. The simulator's
 //! world builder, `serve --demo` and tests call these directly; they are not HTTP routes.
 
+use std::sync::Arc;
+
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use crate::audit::{self, Subject};
+use crate::audit::{self, EventType, Subject};
 use crate::auth::Role;
-use crate::engine::Ctx;
-use crate::ids::{self, Kind};
-use crate::leak::Contacts;
+use crate::ctx::Ctx;
+use crate::ids::{ClientId, NumberId, OrgId, SitterId, UserId};
+use crate::leak::{Contacts, LeakScanner};
 use crate::{Engine, Error, Result, Timestamp, phone, pool};
 
 /// A sitter or client: the real phone and email are the secrets a sitter must never see.
@@ -33,15 +35,11 @@ pub enum NumberClass {
     Sitter,
 }
 
-impl NumberClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NumberClass::Pool => "pool",
-            NumberClass::FrontDesk => "front_desk",
-            NumberClass::Sitter => "sitter",
-        }
-    }
-}
+crate::stored_words!(NumberClass {
+    Pool => "pool",
+    FrontDesk => "front_desk",
+    Sitter => "sitter",
+});
 
 /// The lifecycle of a business number: `active` takes new threads; `quarantined` takes none and
 /// may become active again; `retired` takes none, ever ([`crate::pool::set_number_status`]).
@@ -55,25 +53,11 @@ pub enum NumberStatus {
     Retired,
 }
 
-impl NumberStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NumberStatus::Active => "active",
-            NumberStatus::Quarantined => "quarantined",
-            NumberStatus::Retired => "retired",
-        }
-    }
-
-    /// `active`, `quarantined` or `retired`.
-    pub fn parse(text: &str) -> Option<NumberStatus> {
-        Some(match text {
-            "active" => NumberStatus::Active,
-            "quarantined" => NumberStatus::Quarantined,
-            "retired" => NumberStatus::Retired,
-            _ => return None,
-        })
-    }
-}
+crate::stored_words!(NumberStatus {
+    Active => "active",
+    Quarantined => "quarantined",
+    Retired => "retired",
+});
 
 #[derive(Debug, Clone)]
 pub struct NewNumber {
@@ -81,7 +65,7 @@ pub struct NewNumber {
     pub class: NumberClass,
     pub status: NumberStatus,
     /// The sitter a `sitter`-class number belongs to.
-    pub sitter: Option<i64>,
+    pub sitter: Option<SitterId>,
     /// Defaults to now.
     pub created_at: Option<Timestamp>,
 }
@@ -112,24 +96,38 @@ fn check_contact(contact: &NewContact) -> Result<()> {
 }
 
 impl Engine {
-    pub fn create_org(&self, name: &str) -> Result<i64> {
+    /// The scanner over every real phone and email, with all business numbers allowed.
+    pub fn leak_scanner(&self) -> Result<Arc<LeakScanner>> {
+        let mut cached = self.scanner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(scanner) = cached.as_ref() {
+            return Ok(scanner.clone());
+        }
+        let contacts = self.read(all_contacts)?;
+        let scanner = Arc::new(
+            LeakScanner::new(&contacts).map_err(|e| crate::Error::Corrupt(e.to_string()))?,
+        );
+        *cached = Some(scanner.clone());
+        Ok(scanner)
+    }
+
+    pub fn create_org(&self, name: &str) -> Result<OrgId> {
         let now = self.now();
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO orgs (name, created_at) VALUES (?1, ?2)",
                 params![name, now],
             )?;
-            Ok(tx.last_insert_rowid())
+            Ok(OrgId(tx.last_insert_rowid()))
         })
     }
 
     pub fn create_user(
         &self,
-        org: i64,
+        org: OrgId,
         name: &str,
         role: Role,
-        sitter: Option<i64>,
-    ) -> Result<i64> {
+        sitter: Option<SitterId>,
+    ) -> Result<UserId> {
         if (role == Role::Sitter) != sitter.is_some() {
             return Err(Error::invalid(
                 "sitter",
@@ -144,14 +142,14 @@ impl Engine {
                 "INSERT INTO users (org_id, name, role, sitter_id) VALUES (?1, ?2, ?3, ?4)",
                 params![org, name, role.as_str(), sitter],
             )?;
-            Ok(tx.last_insert_rowid())
+            Ok(UserId(tx.last_insert_rowid()))
         })
     }
 
     /// Issues a bearer token `sb_<user>_<secret>` for the user; only its SHA-256 digest is
     /// stored. Tokens come from the seeded RNG, so a simulation issues the same tokens every run.
-    pub fn mint_token(&self, user: i64) -> Result<String> {
-        let token = format!("sb_{}_{:016x}", user, self.random_u64());
+    pub fn mint_token(&self, user: UserId) -> Result<String> {
+        let token = format!("sb_{}_{:016x}", user.rowid(), self.random_u64());
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO api_token_digests (user_id, digest) VALUES (?1, ?2)",
@@ -162,18 +160,18 @@ impl Engine {
         Ok(token)
     }
 
-    pub fn create_sitter(&self, org: i64, contact: &NewContact) -> Result<i64> {
-        self.create_contact("sitters", org, contact)
+    pub fn create_sitter(&self, org: OrgId, contact: &NewContact) -> Result<SitterId> {
+        self.create_contact("sitters", org, contact).map(SitterId)
     }
 
-    pub fn create_client(&self, org: i64, contact: &NewContact) -> Result<i64> {
-        self.create_contact("clients", org, contact)
+    pub fn create_client(&self, org: OrgId, contact: &NewContact) -> Result<ClientId> {
+        self.create_contact("clients", org, contact).map(ClientId)
     }
 
     /// Creates a sitter or client. The phone is brought to E.164 in the org's region first
     /// (`Invalid` naming `phone` when it is not a number, nothing stored). Another client may
     /// have the same phone (a household).
-    fn create_contact(&self, table: &str, org: i64, contact: &NewContact) -> Result<i64> {
+    fn create_contact(&self, table: &str, org: OrgId, contact: &NewContact) -> Result<i64> {
         check_contact(contact)?;
         let id = self.write(|tx| {
             let phone = phone::normalize("phone", &contact.phone, org_region(tx, org)?)?;
@@ -191,7 +189,7 @@ impl Engine {
     }
 
     /// Adds a business number. A new active pool number may end an exhaustion or reserve alert.
-    pub fn create_number(&self, org: i64, number: &NewNumber) -> Result<i64> {
+    pub fn create_number(&self, org: OrgId, number: &NewNumber) -> Result<NumberId> {
         if (number.class == NumberClass::Sitter) != number.sitter.is_some() {
             return Err(Error::invalid(
                 "sitter",
@@ -214,13 +212,13 @@ impl Engine {
                 params![
                     org,
                     number.e164,
-                    number.class.as_str(),
-                    number.status.as_str(),
+                    number.class,
+                    number.status,
                     number.sitter,
                     number.created_at.unwrap_or(now)
                 ],
             )?;
-            let id = tx.last_insert_rowid();
+            let id = NumberId(tx.last_insert_rowid());
             let ctx = Ctx {
                 org,
                 now,
@@ -228,23 +226,21 @@ impl Engine {
             };
             audit::append(
                 tx,
-                org,
-                now,
-                "number.added",
-                ctx.actor,
+                &ctx,
+                EventType::NumberAdded,
                 Subject {
                     number: Some(id),
                     ..Subject::default()
                 },
                 &json!({
-                    "numberId": ids::format(Kind::Number, id),
+                    "numberId": id,
                     "e164": number.e164,
                     "class": number.class.as_str(),
                     "status": number.status.as_str(),
                 }),
             )?;
             if number.class == NumberClass::Pool {
-                crate::hash_ring::add_number(tx, org, id, &number.e164)?;
+                crate::hash_ring::add_number(tx, org.rowid(), id.rowid(), &number.e164)?;
                 let settings = crate::settings::rotation(tx, org)?;
                 pool::recount_pool_stats(tx, org, settings.max_concurrent_threads_per_pool_number)?;
                 pool::refresh_alerts(tx, &ctx, &settings)?;
@@ -257,22 +253,22 @@ impl Engine {
 }
 
 /// The org's region for numbers written without a country code (`orgs.default_region`).
-pub(crate) fn org_region(tx: &Transaction, org: i64) -> Result<phonenumber::country::Id> {
+pub(crate) fn org_region(tx: &Transaction, org: OrgId) -> Result<phonenumber::country::Id> {
     let code: String = tx
         .prepare_cached("SELECT default_region FROM orgs WHERE id = ?1")?
         .query_row([org], |r| r.get(0))
         .optional()?
         .ok_or_else(|| Error::NotFound("org".into()))?;
     phone::region(&code)
-        .ok_or_else(|| Error::Corrupt(format!("default_region {code:?} of org {org}")))
+        .ok_or_else(|| Error::Corrupt(format!("default_region {code:?} of org {}", org.rowid())))
 }
 
 /// Fails with NotFound unless row `id` of `table` belongs to `org`.
 pub(crate) fn require_in_org(
     tx: &Transaction,
     table: &str,
-    org: i64,
-    id: i64,
+    org: OrgId,
+    id: impl rusqlite::ToSql,
     what: &str,
 ) -> Result<()> {
     let found: i64 = tx

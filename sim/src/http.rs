@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use serde_json::Value;
+use switchboard_core::requests::Method;
 use tower::ServiceExt;
 
 /// One HTTP exchange, as the simulator keeps it.
@@ -25,7 +26,7 @@ impl Exchange {
 /// The request a step sends.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {
-    pub method: &'a str,
+    pub method: Method,
     pub path: &'a str,
     pub token: Option<&'a str>,
     pub content_type: &'a str,
@@ -34,7 +35,9 @@ pub struct Call<'a> {
 }
 
 pub async fn send(router: &Router, call: Call<'_>) -> Result<Exchange, String> {
-    let mut request = Request::builder().method(call.method).uri(call.path);
+    let mut request = Request::builder()
+        .method(call.method.as_str())
+        .uri(call.path);
     if let Some(token) = call.token {
         request = request.header("authorization", format!("Bearer {token}"));
     }

@@ -15,6 +15,7 @@
 //! | `leak` | no sitter response contains a real phone or email, by the engine's scanner and by the harness's own oracle ([`crate::leak_oracle`]) |
 
 use std::collections::{BTreeMap, BTreeSet};
+use switchboard_core::ids::{OrgId, SitterId, ThreadId};
 
 use rusqlite::Connection;
 use serde_json::Value;
@@ -149,9 +150,9 @@ impl Checker {
             let access = thread.map(|thread| {
                 switchboard_core::access::sitter_access(
                     conn,
-                    org,
-                    sitter,
-                    thread,
+                    OrgId(org),
+                    SitterId(sitter),
+                    ThreadId(thread),
                     switchboard_core::Timestamp(at),
                 )
             });
@@ -406,7 +407,7 @@ impl ReleaseRules {
     /// The rules of `org` in force now.
     pub fn of_org(engine: &Engine, org: i64) -> Result<ReleaseRules, String> {
         let settings = engine
-            .rotation_settings(org)
+            .rotation_settings(OrgId(org))
             .map_err(|e| format!("cannot read the rotation settings of org_{org}: {e}"))?;
         ReleaseRules::from_json(&settings.to_json())
     }
@@ -488,7 +489,7 @@ pub fn judge_scheduled_run(engine: &Engine, at: i64, events_before: i64) -> Vec<
     match engine.org_ids() {
         Ok(orgs) => orgs
             .into_iter()
-            .map(|org| judge(engine, org, at, events_before, events_after))
+            .map(|org| judge(engine, org.rowid(), at, events_before, events_after))
             .collect(),
         Err(error) => vec![JobRun::unjudged(
             0,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
-use switchboard_core::ids::Kind;
+use switchboard_core::ids::{Id, Kind};
 
 /// External id → name, and name → ids by kind. BTreeMaps: nothing depends on hash order.
 #[derive(Debug, Default, Clone)]
@@ -26,19 +26,24 @@ static ACTOR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^user:(usr_[0-9]+)$").expect("valid regex"));
 
 impl Names {
-    pub fn insert(&mut self, name: &str, kind: Kind, id: i64) {
-        let external = switchboard_core::ids::format(kind, id);
+    /// Names `id` (of its kind) `name`; a name may name one id of each kind.
+    pub fn insert<I: Id>(&mut self, name: &str, id: I) {
+        let external = id.to_string();
         self.by_name
             .entry(name.to_string())
             .or_default()
-            .insert(kind, external.clone());
+            .insert(I::KIND, external.clone());
         self.by_id.insert(external, name.to_string());
     }
 
-    /// The id of `name` as a `kind`, if it has one.
-    pub fn id(&self, name: &str, kind: Kind) -> Option<i64> {
-        let external = self.by_name.get(name)?.get(&kind)?;
-        switchboard_core::ids::parse(kind, external)
+    /// The id of `name` of kind `I`, if it has one.
+    pub fn id<I: Id>(&self, name: &str) -> Option<I> {
+        I::parse_external(self.external(name, I::KIND)?)
+    }
+
+    /// The external id (`cli_3`) of `name` as a `kind`, if it has one.
+    pub fn external(&self, name: &str, kind: Kind) -> Option<&str> {
+        self.by_name.get(name)?.get(&kind).map(String::as_str)
     }
 
     pub fn name(&self, external_id: &str) -> Option<&str> {
@@ -86,13 +91,14 @@ pub fn external_ids(text: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_core::ids::{BookingId, ThreadId, UserId};
 
     #[test]
     fn both_directions() {
         let mut names = Names::default();
-        names.insert("walk-1", Kind::Booking, 3);
-        names.insert("walk-1", Kind::Thread, 12);
-        names.insert("owner", Kind::User, 1);
+        names.insert("walk-1", BookingId(3));
+        names.insert("walk-1", ThreadId(12));
+        names.insert("owner", UserId(1));
         assert_eq!(
             names.symbolize("thread thr_12, bkg_3, not thr_123 or xthr_12"),
             "thread walk-1, walk-1, not thr_123 or xthr_12"

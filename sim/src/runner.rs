@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
-use switchboard_core::audit::AuditQuery;
-use switchboard_core::ids::Kind;
+use serde_json::Value;
+use switchboard_core::audit::{AuditQuery, EventType};
+use switchboard_core::ids::{BookingId, ClientId, Kind, NumberId, OrgId, SitterId, ThreadId};
 use switchboard_core::messaging::RecordingProvider;
+use switchboard_core::requests::{Method, Request, WEBHOOK_PATH};
+use switchboard_core::world::NumberStatus as CoreNumberStatus;
 use switchboard_core::{Engine, EngineConfig, SitterViewConfig, Timestamp, api};
 
 use crate::clock::SimClock;
@@ -308,7 +310,7 @@ impl<'a> Run<'a> {
         for expected in &step.expect.events {
             let want = expected.payload.as_ref().map(symbolic);
             let found = events[position..].iter().position(|(t, payload)| {
-                *t == expected.event_type
+                *t == expected.event_type.as_str()
                     && want.as_ref().is_none_or(|w| subset(w, payload, "").is_ok())
             });
             match found {
@@ -335,7 +337,8 @@ impl<'a> Run<'a> {
             }
         }
         for forbidden in &step.expect.no_events {
-            if let Some((_, payload)) = events.iter().find(|(t, _)| *t == forbidden.value) {
+            if let Some((_, payload)) = events.iter().find(|(t, _)| *t == forbidden.value.as_str())
+            {
                 return Err(self.fail(
                     step,
                     forbidden.span,
@@ -344,7 +347,7 @@ impl<'a> Run<'a> {
             }
         }
         for binding in &step.expect.bindings {
-            let Some(thread) = built.names.id(&binding.thread, Kind::Thread) else {
+            let Some(thread) = built.names.id::<ThreadId>(&binding.thread) else {
                 return Err(self.fail(
                     step,
                     binding.span,
@@ -417,66 +420,40 @@ impl<'a> Run<'a> {
         let scenario = self.scenario;
         let span = step.action_span.unwrap_or(step.span);
         let names_snapshot = built.names.clone();
-        let thread_path =
-            |name: &str, suffix: &str, sitter: bool| -> Result<String, ScenarioError> {
-                let id = names_snapshot.id(name, Kind::Thread).ok_or_else(|| {
-                    self.fail(
-                        step,
-                        span,
-                        format!("thread `{name}` does not exist (yet): is its booking confirmed?"),
-                    )
-                })?;
-                let base = if sitter {
-                    "/api/sitter/threads"
-                } else {
-                    "/api/threads"
-                };
-                Ok(format!("{base}/thr_{id}{suffix}"))
+        let missing = |what: &str, name: &str| {
+            let hint = if what == "thread" {
+                ": is its booking confirmed?"
+            } else {
+                ""
             };
-        let booking_id = |name: &str| -> Result<String, ScenarioError> {
-            names_snapshot
-                .id(name, Kind::Booking)
-                .map(|id| format!("bkg_{id}"))
-                .ok_or_else(|| {
-                    self.fail(step, span, format!("booking `{name}` does not exist (yet)"))
-                })
+            self.fail(
+                step,
+                span,
+                format!("{what} `{name}` does not exist (yet){hint}"),
+            )
         };
-        let id_of = |name: &str, kind: Kind| {
+        let thread = |name: &str| {
             names_snapshot
-                .id(name, kind)
-                .map(|id| switchboard_core::ids::format(kind, id))
+                .id::<ThreadId>(name)
+                .ok_or_else(|| missing("thread", name))
         };
-        let (role, method, path, body): (Role, &str, String, Option<Value>) = match &step.action {
+        let booking = |name: &str| {
+            names_snapshot
+                .id::<BookingId>(name)
+                .ok_or_else(|| missing("booking", name))
+        };
+        let client = |name: &str| {
+            names_snapshot
+                .id::<ClientId>(name)
+                .ok_or_else(|| missing("client", name))
+        };
+        let sitter = |name: &str| names_snapshot.id::<SitterId>(name);
+        let (role, request): (Role, Request) = match &step.action {
             Action::Wait => return Ok(None),
-            Action::Request(request) => {
-                let path = request
-                    .path
-                    .value
-                    .render_with_context(|name, before| names_snapshot.path_id(name, before))
-                    .map_err(|name| {
-                        self.fail(
-                            step,
-                            request.path.span,
-                            format!("`{{{name}}}` names nothing that exists yet"),
-                        )
-                    })?;
-                let body = match &request.body {
-                    Some(body) => Some(
-                        render_json(&body.value, &mut |name| {
-                            id_of(name, Kind::Thread).or_else(|| names_snapshot.path_id(name, ""))
-                        })
-                        .map_err(|name| {
-                            self.fail(
-                                step,
-                                body.span,
-                                format!("`{{{name}}}` names nothing that exists yet"),
-                            )
-                        })?,
-                    ),
-                    None => None,
-                };
-                (request.actor.clone(), request.method.as_str(), path, body)
-            }
+            Action::Request(request) => (
+                request.actor.clone(),
+                self.raw_request(step, request, &names_snapshot)?,
+            ),
             Action::Inbound(inbound) => {
                 return self.inbound(sim, step, inbound).await.map(Some);
             }
@@ -507,129 +484,96 @@ impl<'a> Run<'a> {
                 let id = engine.create_number(org, &new).map_err(|e| {
                     self.fail(step, span, format!("cannot add number `{name}`: {e}"))
                 })?;
-                built.names.insert(name, Kind::Number, id);
+                built.names.insert(name, id);
                 return Ok(None);
             }
-            Action::Number(NumberAction::Status { number, status }) => (
-                Role::Owner,
-                "POST",
-                format!(
-                    "/api/numbers/{}/status",
-                    id_of(number, Kind::Number).ok_or_else(|| {
-                        self.fail(
-                            step,
-                            span,
-                            format!("number `{number}` does not exist (yet)"),
-                        )
-                    })?
-                ),
-                Some(json!({ "status": status })),
-            ),
-            Action::Send(send) => {
-                let sitter = matches!(send.actor, Role::Sitter(_));
-                (
-                    send.actor.clone(),
-                    "POST",
-                    thread_path(&send.thread, "/messages", sitter)?,
-                    Some(json!({ "body": send.body })),
-                )
+            Action::Number(NumberAction::Status { number, status }) => {
+                let id = names_snapshot
+                    .id::<NumberId>(number)
+                    .ok_or_else(|| missing("number", number))?;
+                let status = CoreNumberStatus::parse(status).ok_or_else(|| {
+                    self.fail(step, span, format!("`{status}` is not a number status"))
+                })?;
+                (Role::Owner, Request::set_number_status(id, status))
             }
-            Action::Booking(action) => match action {
-                BookingAction::Create {
-                    client,
-                    sitter,
-                    service,
-                    start,
-                    end,
-                    ..
-                } => (
-                    Role::Owner,
-                    "POST",
-                    "/api/bookings".into(),
-                    Some(json!({
-                        "clientId": id_of(client, Kind::Client),
-                        "sitterId": sitter.as_deref().and_then(|s| id_of(s, Kind::Sitter)),
-                        "service": service,
-                        "start": Timestamp(*start),
-                        "end": Timestamp(*end),
-                    })),
-                ),
-                BookingAction::Confirm { booking } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/confirm", booking_id(booking)?),
-                    None,
-                ),
-                BookingAction::Complete { booking } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/complete", booking_id(booking)?),
-                    None,
-                ),
-                BookingAction::Cancel { booking } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/cancel", booking_id(booking)?),
-                    None,
-                ),
-                BookingAction::Reschedule {
-                    booking,
-                    start,
-                    end,
-                } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/reschedule", booking_id(booking)?),
-                    Some(json!({ "start": Timestamp(*start), "end": Timestamp(*end) })),
-                ),
-                BookingAction::Reassign { booking, sitter } => (
-                    Role::Owner,
-                    "POST",
-                    format!("/api/bookings/{}/reassign", booking_id(booking)?),
-                    Some(json!({ "sitterId": id_of(sitter, Kind::Sitter) })),
-                ),
-            },
-            Action::Thread(action) => match action {
-                ThreadAction::Open {
-                    client, booking, ..
-                } => (
-                    Role::Owner,
-                    "POST",
-                    "/api/threads".into(),
-                    Some(json!({
-                        "clientId": id_of(client, Kind::Client),
-                        "bookingId": booking.as_deref().and_then(|b| id_of(b, Kind::Booking)),
-                    })),
-                ),
-                ThreadAction::Close { thread } => (
-                    Role::Owner,
-                    "POST",
-                    thread_path(thread, "/close", false)?,
-                    None,
-                ),
-                ThreadAction::Archive { thread } => (
-                    Role::Owner,
-                    "POST",
-                    thread_path(thread, "/archive", false)?,
-                    None,
-                ),
-            },
+            Action::Send(send) => {
+                let thread = thread(&send.thread)?;
+                let request = match send.actor {
+                    Role::Sitter(_) => Request::sitter_send(thread, &send.body),
+                    _ => Request::send(thread, &send.body),
+                };
+                (send.actor.clone(), request)
+            }
+            Action::Booking(action) => (
+                Role::Owner,
+                match action {
+                    BookingAction::Create {
+                        client: who,
+                        sitter: with,
+                        service,
+                        start,
+                        end,
+                        ..
+                    } => Request::create_booking(
+                        client(who)?,
+                        with.as_deref().and_then(sitter),
+                        service,
+                        Timestamp(*start),
+                        Timestamp(*end),
+                    ),
+                    BookingAction::Confirm { booking: name } => {
+                        Request::confirm_booking(booking(name)?)
+                    }
+                    BookingAction::Complete { booking: name } => {
+                        Request::complete_booking(booking(name)?)
+                    }
+                    BookingAction::Cancel { booking: name } => {
+                        Request::cancel_booking(booking(name)?)
+                    }
+                    BookingAction::Reschedule {
+                        booking: name,
+                        start,
+                        end,
+                    } => Request::reschedule_booking(
+                        booking(name)?,
+                        Timestamp(*start),
+                        Timestamp(*end),
+                    ),
+                    BookingAction::Reassign {
+                        booking: name,
+                        sitter: to,
+                    } => Request::reassign_booking(booking(name)?, sitter(to)),
+                },
+            ),
+            Action::Thread(action) => (
+                Role::Owner,
+                match action {
+                    ThreadAction::Open {
+                        client: who,
+                        booking: on,
+                        ..
+                    } => Request::open_thread(
+                        client(who)?,
+                        on.as_deref()
+                            .and_then(|b| names_snapshot.id::<BookingId>(b)),
+                    ),
+                    ThreadAction::Close { thread: name } => Request::close_thread(thread(name)?),
+                    ThreadAction::Archive { thread: name } => {
+                        Request::archive_thread(thread(name)?)
+                    }
+                },
+            ),
             Action::Settings { actor, values } => (
                 actor.clone(),
-                "POST",
-                "/api/settings/rotation".into(),
-                Some(values.to_value()),
+                Request::update_rotation_settings(values.to_value()),
             ),
             Action::Chaos { actor, config } => (
                 actor.clone(),
-                "POST",
-                "/api/ops/chaos-mode".into(),
-                Some(config.to_value()),
+                Request::update_chaos_settings(config.to_value()),
             ),
-            Action::Release { actor } => {
-                (actor.clone(), "POST", "/api/ops/pool-release".into(), None)
-            }
+            Action::Release { actor } => (actor.clone(), Request::pool_release()),
         };
+        let Request { method, path, body } = request;
         let caller = caller_facts(&engine, built, &role);
         let token = built.token(&role).map(str::to_string);
         let request_body = body.as_ref().map(Value::to_string).unwrap_or_default();
@@ -658,34 +602,74 @@ impl<'a> Run<'a> {
             let response = exchange.json();
             match &step.action {
                 Action::Booking(BookingAction::Create { name, .. }) => {
-                    if let Some(id) = response["id"]
-                        .as_str()
-                        .and_then(|id| switchboard_core::ids::parse(Kind::Booking, id))
-                    {
-                        built.names.insert(name, Kind::Booking, id);
+                    if let Some(id) = response["id"].as_str().and_then(BookingId::parse) {
+                        built.names.insert(name, id);
                     }
                 }
                 Action::Booking(BookingAction::Confirm { booking }) => {
                     if let Some(thread) = built
                         .names
-                        .id(booking, Kind::Booking)
+                        .id::<BookingId>(booking)
                         .and_then(|b| world::thread_of_booking(&engine, b))
                     {
-                        built.names.insert(booking, Kind::Thread, thread);
+                        built.names.insert(booking, thread);
                     }
                 }
                 Action::Thread(ThreadAction::Open { name, .. }) => {
-                    if let Some(id) = response["id"]
-                        .as_str()
-                        .and_then(|id| switchboard_core::ids::parse(Kind::Thread, id))
-                    {
-                        built.names.insert(name, Kind::Thread, id);
+                    if let Some(id) = response["id"].as_str().and_then(ThreadId::parse) {
+                        built.names.insert(name, id);
                     }
                 }
                 _ => {}
             }
         }
         Ok(Some(exchange))
+    }
+
+    /// A scenario's raw `request`: its path and body with `{name}` placeholders filled in.
+    fn raw_request(
+        &self,
+        step: &Step,
+        request: &crate::scenario::ApiRequest,
+        names: &crate::names::Names,
+    ) -> Result<Request, ScenarioError> {
+        let path = request
+            .path
+            .value
+            .render_with_context(|name, before| names.path_id(name, before))
+            .map_err(|name| {
+                self.fail(
+                    step,
+                    request.path.span,
+                    format!("`{{{name}}}` names nothing that exists yet"),
+                )
+            })?;
+        let body = match &request.body {
+            Some(body) => Some(
+                render_json(&body.value, &mut |name| {
+                    names
+                        .external(name, Kind::Thread)
+                        .map(str::to_string)
+                        .or_else(|| names.path_id(name, ""))
+                })
+                .map_err(|name| {
+                    self.fail(
+                        step,
+                        body.span,
+                        format!("`{{{name}}}` names nothing that exists yet"),
+                    )
+                })?,
+            ),
+            None => None,
+        };
+        let method = Method::parse(request.method.as_str()).ok_or_else(|| {
+            self.fail(
+                step,
+                request.path.span,
+                format!("unknown method {}", request.method),
+            )
+        })?;
+        Ok(Request { method, path, body })
     }
 
     async fn inbound(
@@ -742,8 +726,8 @@ impl<'a> Run<'a> {
             .call(
                 CallerFacts::default(),
                 Call {
-                    method: "POST",
-                    path: "/api/messages/webhook",
+                    method: Method::Post,
+                    path: WEBHOOK_PATH,
                     token: None,
                     content_type: "application/x-www-form-urlencoded",
                     headers,
@@ -767,7 +751,7 @@ fn caller_facts(engine: &Engine, built: &BuiltWorld, role: &Role) -> CallerFacts
     let org = built
         .token(role)
         .and_then(|token| engine.authenticate(token).ok())
-        .map(|caller| caller.org);
+        .map(|caller| caller.org.rowid());
     CallerFacts {
         org,
         sitter: matches!(role, Role::Sitter(_)),
@@ -780,7 +764,7 @@ fn harness(check: &str, error: impl std::fmt::Display) -> String {
 }
 
 /// The org's last audit sequence number (0 before its first event).
-fn last_seq(engine: &Engine, org: i64) -> Result<i64, String> {
+fn last_seq(engine: &Engine, org: OrgId) -> Result<i64, String> {
     engine
         .inspect(|c| {
             c.query_row(
@@ -795,10 +779,10 @@ fn last_seq(engine: &Engine, org: i64) -> Result<i64, String> {
 /// The org's audit events after `after_seq`, in sequence order, with symbolic payloads.
 fn step_events(
     engine: &Engine,
-    org: i64,
+    org: OrgId,
     after_seq: i64,
     names: &crate::names::Names,
-) -> Result<Vec<(String, Value)>, String> {
+) -> Result<Vec<(EventType, Value)>, String> {
     let query = AuditQuery {
         after_seq: Some(after_seq),
         ..AuditQuery::default()
@@ -819,10 +803,10 @@ fn step_events(
 /// The symbolic name of the number a thread is bound to, if any.
 fn bound_number(
     engine: &Engine,
-    thread: i64,
+    thread: ThreadId,
     names: &crate::names::Names,
 ) -> Result<Option<String>, String> {
-    let number: Option<i64> = engine
+    let number: Option<NumberId> = engine
         .inspect(|c| {
             c.query_row(
                 "SELECT number_id FROM threads WHERE id = ?1",
@@ -833,7 +817,7 @@ fn bound_number(
         .map_err(|e| harness("expect.bindings", e))?;
     number
         .map(|n| {
-            let id = switchboard_core::ids::format(Kind::Number, n);
+            let id = n.to_string();
             names
                 .name(&id)
                 .map(str::to_string)
@@ -843,12 +827,12 @@ fn bound_number(
 }
 
 /// The org's open alert types, sorted, without repeats.
-fn open_alert_types(engine: &Engine, org: i64) -> Result<Vec<String>, String> {
+fn open_alert_types(engine: &Engine, org: OrgId) -> Result<Vec<String>, String> {
     let mut open: Vec<String> = engine
         .alerts(org, true)
         .map_err(|e| harness("expect.alerts", e))?
         .into_iter()
-        .map(|a| a.alert_type)
+        .map(|a| a.alert_type.to_string())
         .collect();
     open.sort();
     open.dedup();
@@ -956,6 +940,7 @@ pub fn timeline(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const WORLD: &str = r#"
 name = "reads"
@@ -1030,7 +1015,7 @@ end = "+2h"
         let report = broken_read(
             "INSERT OR REPLACE INTO rotation_settings (org_id, settings) SELECT id, 'not json' FROM orgs",
             |e, b| {
-                let run = judge_job_run(e, b.main_org(), 0, 0);
+                let run = judge_job_run(e, b.main_org().rowid(), 0, 0);
                 match run.violations.first() {
                     Some(v) if v.invariant == "harness" => Err(format!("[harness] {}", v.detail)),
                     _ => Ok(run.violations.len()),
@@ -1045,7 +1030,7 @@ end = "+2h"
 
     #[test]
     fn every_read_of_an_expectation_reports_a_failure() {
-        let thread = |b: &BuiltWorld| b.names.id("walk", Kind::Thread).expect("walk's thread");
+        let thread = |b: &BuiltWorld| b.names.id::<ThreadId>("walk").expect("walk's thread");
         check(
             "ALTER TABLE audit_events RENAME TO audit_gone",
             |e, b| last_seq(e, b.main_org()).map(drop),

@@ -9,6 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
+use switchboard_core::requests::Method;
 
 use axum::Router;
 use switchboard_core::{Engine, Timestamp, api};
@@ -21,7 +22,7 @@ use crate::invariants::{self, Checker, JobRun, ResponseFacts, StepFacts, Violati
 pub const RELEASE_INTERVAL: i64 = 5 * 60;
 
 /// The route that runs the release job now for the caller's org.
-pub const RELEASE_ROUTE: &str = "/api/ops/pool-release";
+pub const RELEASE_ROUTE: &str = switchboard_core::requests::POOL_RELEASE_PATH;
 
 /// Runs `future` on a current-thread runtime with paused time, inside a `LocalSet` (the release
 /// task is a local task). Fails only if the runtime cannot be built.
@@ -116,7 +117,7 @@ impl Simulation {
     pub async fn call(&mut self, caller: CallerFacts, call: Call<'_>) -> Result<Exchange, String> {
         // An explicit run of the release job (the caller's org only) joins the run log, judged
         // right after it ran.
-        let release_run = call.method == "POST" && call.path == RELEASE_ROUTE;
+        let release_run = call.method == Method::Post && call.path == RELEASE_ROUTE;
         let events_before = if release_run {
             Some(invariants::audit_cursor(&self.engine))
         } else {

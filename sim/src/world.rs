@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use switchboard_core::auth::Role as UserKind;
 use switchboard_core::bookings::NewBooking;
-use switchboard_core::ids::{self, Kind};
+use switchboard_core::ids::{BookingId, ClientId, OrgId, SitterId, ThreadId};
 use switchboard_core::world::{NewContact, NewNumber};
 use switchboard_core::{Engine, Error, Timestamp};
 
@@ -15,7 +15,7 @@ use crate::scenario::{BookingStatus, Org, Role, Scenario, ScenarioError, Span, U
 /// What the runner needs to know about the world it built.
 pub struct BuiltWorld {
     pub names: Names,
-    pub orgs: BTreeMap<&'static str, i64>,
+    pub orgs: BTreeMap<&'static str, OrgId>,
     /// Bearer token of every role that has one.
     pub tokens: BTreeMap<String, String>,
     /// Per org, the audit sequence number of the last event the setup wrote (0: none): the
@@ -24,7 +24,7 @@ pub struct BuiltWorld {
 }
 
 impl BuiltWorld {
-    pub fn main_org(&self) -> i64 {
+    pub fn main_org(&self) -> OrgId {
         self.orgs["main"]
     }
 
@@ -63,20 +63,20 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
     for org in ["main", "rival"] {
         let id = engine.create_org(org).map_err(at(scenario, whole))?;
         orgs.insert(org, id);
-        names.insert(org, Kind::Org, id);
+        names.insert(org, id);
     }
     let mut user = |names: &mut Names,
-                    org: i64,
+                    org: OrgId,
                     name: &str,
                     role_text: String,
                     kind: UserKind,
-                    sitter: Option<i64>,
+                    sitter: Option<SitterId>,
                     span: Span| {
         let id = engine
             .create_user(org, name, kind, sitter)
             .map_err(at(scenario, span))?;
         let token = engine.mint_token(id).map_err(at(scenario, span))?;
-        names.insert(&role_text, Kind::User, id);
+        names.insert(&role_text, id);
         tokens.insert(role_text, token);
         Ok::<_, ScenarioError>(())
     };
@@ -131,7 +131,7 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
                 &contact(&sitter.first_name, &sitter.phone, &sitter.email),
             )
             .map_err(at(scenario, sitter.span))?;
-        names.insert(&sitter.name, Kind::Sitter, id);
+        names.insert(&sitter.name, id);
         user(
             &mut names,
             org,
@@ -150,7 +150,7 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
                 &contact(&client.first_name, &client.phone, &client.email),
             )
             .map_err(at(scenario, client.span))?;
-        names.insert(&client.name, Kind::Client, id);
+        names.insert(&client.name, id);
     }
     for number in &scenario.world.numbers {
         let org = orgs[org_name(number.org)];
@@ -161,13 +161,13 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
             sitter: number
                 .sitter
                 .as_deref()
-                .and_then(|s| names.id(s, Kind::Sitter)),
+                .and_then(|s| names.id::<SitterId>(s)),
             created_at: Some(Timestamp(number.created)),
         };
         let id = engine
             .create_number(org, &new)
             .map_err(at(scenario, number.span))?;
-        names.insert(&number.name, Kind::Number, id);
+        names.insert(&number.name, id);
     }
     for extra in &scenario.world.users {
         let org = orgs[org_name(extra.org)];
@@ -187,16 +187,16 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
     }
     for booking in &scenario.world.bookings {
         // A booking lives in its client's org (the parser checked that the client exists).
-        let client = names.id(&booking.client, Kind::Client);
+        let client = names.id::<ClientId>(&booking.client);
         let org = orgs[scenario
             .client(&booking.client)
             .map_or("main", |c| org_name(c.org))];
         let new = NewBooking {
-            client: client.unwrap_or_default(),
+            client: client.unwrap_or(ClientId(0)),
             sitter: booking
                 .sitter
                 .as_deref()
-                .and_then(|s| names.id(s, Kind::Sitter)),
+                .and_then(|s| names.id::<SitterId>(s)),
             service: booking.service.clone(),
             start: Timestamp(booking.start),
             end: Timestamp(booking.end),
@@ -204,8 +204,8 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
         let created = engine
             .create_booking(org, "system:setup", &new)
             .map_err(at(scenario, booking.span))?;
-        let id = ids::parse(Kind::Booking, &created.id).unwrap_or_default();
-        names.insert(&booking.name, Kind::Booking, id);
+        let id = created.id;
+        names.insert(&booking.name, id);
         let path: &[BookingStatus] = match booking.status {
             BookingStatus::Pending => &[],
             BookingStatus::Confirmed => &[BookingStatus::Confirmed],
@@ -218,7 +218,7 @@ pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, Scenari
                 .map_err(at(scenario, booking.span))?;
         }
         if let Some(thread) = thread_of_booking(engine, id) {
-            names.insert(&booking.name, Kind::Thread, thread);
+            names.insert(&booking.name, thread);
         }
     }
     let mut setup_seq = BTreeMap::new();
@@ -246,7 +246,7 @@ fn contact(first_name: &str, phone: &str, email: &str) -> NewContact {
 }
 
 /// The newest thread a booking's confirmation opened.
-pub fn thread_of_booking(engine: &Engine, booking: i64) -> Option<i64> {
+pub fn thread_of_booking(engine: &Engine, booking: BookingId) -> Option<ThreadId> {
     engine.inspect(|c| {
         c.query_row(
             "SELECT id FROM threads WHERE booking_id = ?1 ORDER BY id DESC LIMIT 1",

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chromiumoxide::{Browser, Page};
 use serde_json::{Value, json};
-use switchboard_core::ids::{self, Kind};
+use switchboard_core::ids::ThreadId;
+use switchboard_core::requests::Request;
 
 use super::browser::{eval, goto, js_string, screenshot, wait_until};
 use super::network::{self, Exchange, NetworkLog};
@@ -392,7 +393,7 @@ fn page_matches_payload(row: &Value, payload: &Value) -> Result<(), String> {
     }
 }
 
-fn stored_event(demo: &DemoWorld, event_type: &str, thread: i64) -> Result<Value, String> {
+fn stored_event(demo: &DemoWorld, event_type: &str, thread: ThreadId) -> Result<Value, String> {
     let query = switchboard_core::audit::AuditQuery {
         event_type: Some(event_type.into()),
         thread: Some(thread),
@@ -412,7 +413,7 @@ fn stored_event(demo: &DemoWorld, event_type: &str, thread: i64) -> Result<Value
 struct AuditWant<'a> {
     requirement: &'static str,
     event_type: &'a str,
-    thread: i64,
+    thread: ThreadId,
     /// `(dotted field, text)` the event's row must show.
     expected: &'a [(&'a str, String)],
     shot: &'static str,
@@ -437,7 +438,7 @@ async fn check_audit(
     ctx.goto(&path).await?;
     ctx.shot(shot).await?;
     let rows = ctx.audit_rows().await?;
-    let thread_id = ids::format(Kind::Thread, thread);
+    let thread_id = thread.to_string();
     let only_type = rows.iter().all(|r| r["type"] == event_type);
     report.check(
         requirement,
@@ -495,7 +496,7 @@ async fn requirement_c(
     ctx: &Ctx<'_>,
     net: &NetworkLog,
     report: &mut Report,
-) -> Result<i64, String> {
+) -> Result<ThreadId, String> {
     let thread = ctx
         .demo
         .book_and_confirm()
@@ -549,7 +550,7 @@ async fn requirement_c(
 async fn sitter_visit(
     ctx: &Ctx<'_>,
     net: &NetworkLog,
-    thread: i64,
+    thread: ThreadId,
     report: &mut Report,
 ) -> Result<(), String> {
     let summary = ctx
@@ -563,7 +564,7 @@ async fn sitter_visit(
         .map_err(|e| format!("inbound: {e}"))?;
     ctx.logout().await?;
     ctx.login(&ctx.demo.sitter_token, None, report).await?;
-    let path = format!("/api/sitter/threads/{}/messages", summary.id);
+    let path = Request::sitter_messages(summary.id).path;
     ctx.goto(&path).await?;
     ctx.shot("sitter-thread.png").await?;
     let text = eval(ctx.page, "document.body.innerText").await?;
@@ -613,7 +614,7 @@ async fn sitter_visit(
 async fn requirement_d(
     ctx: &Ctx<'_>,
     net: &NetworkLog,
-    thread: i64,
+    thread: ThreadId,
     report: &mut Report,
 ) -> Result<(), String> {
     ctx.login(&ctx.demo.owner_token, None, report).await?;
@@ -647,9 +648,9 @@ async fn requirement_d(
         format!("{job}"),
     );
     let expected = [
-        ("numberId", number.id.clone()),
+        ("numberId", number.id.to_string()),
         ("e164", number.e164.clone()),
-        ("threadId", summary.id.clone()),
+        ("threadId", summary.id.to_string()),
         ("reason", "inactivityReleaseDays (1d) expired".to_string()),
         ("settings.inactivityReleaseDays", "1".to_string()),
         ("settings.postBookingGraceHours", "72".to_string()),

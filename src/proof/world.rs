@@ -7,7 +7,7 @@ use std::sync::Arc;
 use switchboard_core::auth::Role;
 use switchboard_core::bookings::{BookingStatus, NewBooking};
 use switchboard_core::db::Storage;
-use switchboard_core::ids::{self, Kind};
+use switchboard_core::ids::{ClientId, OrgId, SitterId, ThreadId};
 use switchboard_core::messaging::{Inbound, RecordingProvider};
 use switchboard_core::world::{NewContact, NewNumber, NumberClass, NumberStatus};
 use switchboard_core::{Engine, EngineConfig, ManualClock, Result, Timestamp};
@@ -23,11 +23,11 @@ pub const CLIENT_EMAIL: &str = "alice@example.com";
 pub struct DemoWorld {
     pub engine: Arc<Engine>,
     pub clock: ManualClock,
-    pub org: i64,
+    pub org: OrgId,
     pub owner_token: String,
     pub sitter_token: String,
-    pub client: i64,
-    pub sitter: i64,
+    pub client: ClientId,
+    pub sitter: SitterId,
     pub base_url: String,
 }
 
@@ -102,7 +102,7 @@ impl DemoWorld {
 
     /// A confirmed booking of Alice with Sam, from half an hour ago for three hours: its
     /// confirmation opens a thread, which is assigned a pool number. Returns the thread id.
-    pub fn book_and_confirm(&self) -> Result<i64> {
+    pub fn book_and_confirm(&self) -> Result<ThreadId> {
         let now = self.engine.now();
         let booking = self.engine.create_booking(
             self.org,
@@ -115,7 +115,7 @@ impl DemoWorld {
                 end: now.plus(3 * 3600 - 1800),
             },
         )?;
-        let booking = ids::parse(Kind::Booking, &booking.id).expect("engine ids parse");
+        let booking = booking.id;
         self.engine.transition_booking(
             self.org,
             "user:proof",
@@ -126,11 +126,9 @@ impl DemoWorld {
             .engine
             .threads(self.org)?
             .into_iter()
-            .find(|t| t.client_id == ids::format(Kind::Client, self.client))
+            .find(|t| t.client_id == self.client)
             .map(|t| t.id);
-        let thread = thread
-            .ok_or_else(|| switchboard_core::Error::NotFound("the booking's thread".into()))?;
-        Ok(ids::parse(Kind::Thread, &thread).expect("engine ids parse"))
+        thread.ok_or_else(|| switchboard_core::Error::NotFound("the booking's thread".into()))
     }
 
     /// An inbound SMS from Alice to her thread's number, quoting her own phone and email (the

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{page_result, render, user_view, v};
 use crate::Engine;
-use crate::alerts::Alert;
+use crate::alerts::{Alert, AlertStatus};
 use crate::auth::Caller;
 
 #[derive(Serialize)]
@@ -30,7 +30,7 @@ pub async fn alerts_page(
         let (open, resolved): (Vec<Alert>, Vec<Alert>) = engine
             .alerts(caller.org, false)?
             .into_iter()
-            .partition(|alert| alert.status == "open");
+            .partition(|alert| alert.status == AlertStatus::Open);
         let sections = [
             Section {
                 title: "Open",

@@ -24,7 +24,7 @@ struct EventRow {
     #[serde(rename = "type")]
     event_type: String,
     actor: String,
-    thread: Option<String>,
+    thread: Option<crate::ids::ThreadId>,
     /// `(dotted path, value)` for every leaf of the payload, in payload order.
     fields: Vec<(String, String)>,
 }
@@ -58,7 +58,7 @@ fn row(event: AuditEvent) -> EventRow {
     EventRow {
         seq: event.seq,
         at: event.at.rfc3339(),
-        event_type: event.event_type,
+        event_type: event.event_type.to_string(),
         actor: event.actor,
         thread: event.thread_id,
         fields,

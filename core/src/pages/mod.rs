@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::{Caller, Role};
-use crate::ids::{self, Kind};
+use crate::ids::ThreadId;
 use crate::settings::{MAX_SETTING, RotationSettings};
 use crate::{Engine, Error};
 
@@ -320,12 +320,12 @@ pub use audit_page::audit_page;
 /// Query parameters of a page, by name (unknown ones are ignored; a page never fails on them).
 type PageQuery = Query<BTreeMap<String, String>>;
 
-fn thread_param(text: &str) -> Result<Option<i64>, Error> {
+fn thread_param(text: &str) -> Result<Option<ThreadId>, Error> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    ids::parse(Kind::Thread, text)
+    ThreadId::parse(text)
         .map(Some)
         .ok_or_else(|| Error::invalid("thread", format!("not a thread id: {text}")))
 }

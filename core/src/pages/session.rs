@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Caller, Role};
-use crate::ids::{self, Kind};
+use crate::ids::{OrgId, SitterId, UserId};
 use crate::{Engine, Error, Result};
 
 /// The session cookie's name.
@@ -32,7 +32,7 @@ fn role_named(text: &str) -> Option<Role> {
 impl Engine {
     /// Starts a session for `user` and returns its id (128 random bits, hex), the cookie value.
     /// Expired sessions are pruned on the way.
-    pub fn open_session(&self, user: i64) -> Result<String> {
+    pub fn open_session(&self, user: UserId) -> Result<String> {
         let id = format!("{:016x}{:016x}", self.random_u64(), self.random_u64());
         let now = self.now();
         self.write(|tx| {
@@ -49,7 +49,7 @@ impl Engine {
     /// The caller of a live session; an unknown or expired id is `Unauthenticated`.
     pub fn session_caller(&self, session_id: &str) -> Result<Caller> {
         let now = self.now();
-        let row: Option<(i64, i64, String, Option<i64>)> = self.read(|tx| {
+        let row: Option<(UserId, OrgId, String, Option<SitterId>)> = self.read(|tx| {
             Ok(tx
                 .prepare_cached(
                     "SELECT u.id, u.org_id, u.role, u.sitter_id FROM web_sessions s
@@ -61,14 +61,14 @@ impl Engine {
                 .optional()?)
         })?;
         let (user, org, role, sitter) = row.ok_or(Error::Unauthenticated)?;
-        let role =
-            role_named(&role).ok_or_else(|| Error::Corrupt(format!("role of user {user}")))?;
+        let role = role_named(&role)
+            .ok_or_else(|| Error::Corrupt(format!("role of user {}", user.rowid())))?;
         Ok(Caller {
             user,
             org,
             role,
             sitter,
-            actor: format!("user:{}", ids::format(Kind::User, user)),
+            actor: format!("user:{user}"),
         })
     }
 

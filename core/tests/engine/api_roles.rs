@@ -5,7 +5,7 @@ use switchboard_core::api::{self, CHAOS_SITTER_DENIAL};
 use switchboard_core::auth::Access;
 use switchboard_core::bookings::NewBooking;
 use switchboard_core::db::Storage;
-use switchboard_core::ids::{self, Kind};
+use switchboard_core::ids::{self, ClientId, Kind};
 use switchboard_core::{EngineConfig, Timestamp};
 
 use crate::support::{Fixture, H};
@@ -59,7 +59,7 @@ fn world() -> World {
             fx.org,
             "test",
             &NewBooking {
-                client: fx.clients[1],
+                client: ClientId(fx.clients[1]),
                 sitter: None,
                 service: "Drop-in".into(),
                 start: now.plus(5 * H),
@@ -67,7 +67,7 @@ fn world() -> World {
             },
         )
         .unwrap();
-    let pending = ids::parse(Kind::Booking, &pending.id).unwrap();
+    let pending = pending.id.rowid();
     let alert = ids::parse(Kind::Alert, &fx.engine.alerts(fx.org, true).unwrap()[0].id).unwrap();
     World {
         fx,
@@ -154,7 +154,7 @@ async fn every_route_enforces_the_role_table_and_refusals_change_nothing() {
                 Who::RivalOwner => Some(w.fx.rival_owner.clone()),
                 Who::Anonymous => None,
             };
-            let (path, body) = request(&w, spec.method, spec.path);
+            let (path, body) = request(&w, spec.method.as_str(), spec.path);
             let refers_to_main_org = spec.path.contains("{id}")
                 || matches!(spec.path, "/api/threads" | "/api/bookings") && spec.method == "POST";
             let body = if spec.access == Access::Provider {
@@ -169,7 +169,9 @@ async fn every_route_enforces_the_role_table_and_refusals_change_nothing() {
                 continue; // login form and static files: see pages.rs
             }
             let before = w.fx.dump();
-            let (status, response) = w.fx.call(token.as_deref(), spec.method, &path, body).await;
+            let (status, response) =
+                w.fx.call(token.as_deref(), spec.method.as_str(), &path, body)
+                    .await;
             let label = format!("{who:?} {} {}", spec.method, spec.path);
             match expected(spec, who, refers_to_main_org) {
                 None => assert!(

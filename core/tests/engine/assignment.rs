@@ -1,6 +1,7 @@
 //! Pool assignment: capacity, per-client uniqueness, stickiness, strategies, exhaustion, reserve.
 
 use serde_json::json;
+use switchboard_core::ids::ThreadId;
 use switchboard_core::pool::Assignment;
 
 use crate::support::{D, Fixture, H};
@@ -108,7 +109,7 @@ fn sticky_reuse_inside_the_window_and_not_outside() {
         .end_thread(
             fx.org,
             "test",
-            t1,
+            ThreadId(t1),
             switchboard_core::pool::ThreadStatus::Closed,
         )
         .unwrap();
@@ -125,7 +126,7 @@ fn sticky_reuse_inside_the_window_and_not_outside() {
         .end_thread(
             fx.org,
             "test",
-            t2,
+            ThreadId(t2),
             switchboard_core::pool::ThreadStatus::Closed,
         )
         .unwrap();
@@ -155,7 +156,7 @@ fn sticky_reuse_beats_the_strategy_and_zero_turns_it_off() {
             .end_thread(
                 fx.org,
                 "test",
-                b,
+                ThreadId(b),
                 switchboard_core::pool::ThreadStatus::Closed,
             )
             .unwrap();
@@ -184,7 +185,9 @@ fn sticky_by_thread_id_uses_the_thread_not_the_client() {
     // The thread gets its number back when it next needs one.
     fx.advance(H);
     assert!(matches!(
-        fx.engine.assign_thread(fx.org, "test", t).unwrap(),
+        fx.engine
+            .assign_thread(fx.org, "test", ThreadId(t))
+            .unwrap(),
         Assignment::Bound { .. }
     ));
     assert_eq!(fx.binding(t), Some(0));
@@ -270,14 +273,16 @@ fn exhaustion_alert_stays_open_while_a_thread_waits_for_a_number() {
             .unwrap();
     };
     // The number has room again, but b and c still wait: the alert stays open.
-    close(a);
+    close(ThreadId(a));
     assert_eq!(fx.open_alerts(), vec!["pool.exhausted"]);
     // b gets the number when it next needs one; c still waits.
-    fx.engine.assign_thread(fx.org, "test", b).unwrap();
+    fx.engine
+        .assign_thread(fx.org, "test", ThreadId(b))
+        .unwrap();
     assert!(fx.binding(b).is_some());
     assert_eq!(fx.open_alerts(), vec!["pool.exhausted"]);
     // Nothing waits any more.
-    close(c);
+    close(ThreadId(c));
     assert!(fx.open_alerts().is_empty());
     assert_eq!(fx.events("alert.resolved").len(), 1);
 }
@@ -294,7 +299,7 @@ fn reserve_alert_opens_below_the_reserve_and_resolves_above_it() {
         .end_thread(
             fx.org,
             "test",
-            a,
+            ThreadId(a),
             switchboard_core::pool::ThreadStatus::Closed,
         )
         .unwrap();
@@ -314,7 +319,7 @@ fn closed_threads_hold_no_capacity() {
         .end_thread(
             fx.org,
             "test",
-            a,
+            ThreadId(a),
             switchboard_core::pool::ThreadStatus::Archived,
         )
         .unwrap();
@@ -354,7 +359,10 @@ fn hash_shuffle_in_the_database_is_the_ring_choice_from_empty_to_full() {
                 sitter: None,
                 created_at: None,
             };
-            available.insert(fx.engine.create_number(fx.org, &number).unwrap(), e164);
+            available.insert(
+                fx.engine.create_number(fx.org, &number).unwrap().rowid(),
+                e164,
+            );
         }
         let key = ids::format(ids::Kind::Client, fx.clients[c]);
         let expected = hash_ring::choose(&key, available.iter().map(|(id, e)| (*id, e.as_str())));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use switchboard_core::db::Storage;
+use switchboard_core::ids::ClientId;
 use switchboard_core::messaging::RecordingProvider;
 use switchboard_core::{Engine, EngineConfig, ManualClock, Timestamp};
 
@@ -43,7 +44,7 @@ fn concurrent_assignment_against_one_file_never_exceeds_capacity() {
                 .unwrap();
                 for client in clients {
                     engine
-                        .open_thread(org, "worker", client, None, None)
+                        .open_thread(org, "worker", ClientId(client), None, None)
                         .unwrap();
                 }
             })

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use switchboard_core::Timestamp;
+use switchboard_core::ids::BookingId;
 
 use crate::support::{Fixture, H};
 
@@ -91,7 +92,7 @@ async fn rescheduling_moves_the_window_and_the_grace_deadline() {
         .transition_booking(
             fx.org,
             "test",
-            booking,
+            BookingId(booking),
             switchboard_core::bookings::BookingStatus::Cancelled,
         )
         .unwrap();

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::Request;
 use serde_json::json;
 use switchboard_core::db::Storage;
+use switchboard_core::ids::{OrgId, ThreadId};
 use switchboard_core::messaging::{Provider, ProviderReceipt};
 use switchboard_core::{Engine, EngineConfig};
 use tower::ServiceExt;
@@ -143,7 +144,7 @@ fn file_engine(db: &std::path::Path, production: bool, provider: Arc<dyn Provide
     Arc::new(Engine::new(config, Arc::new(clock), provider).unwrap())
 }
 
-fn tiny_world(engine: &Engine) -> (i64, i64) {
+fn tiny_world(engine: &Engine) -> (OrgId, ThreadId) {
     use switchboard_core::world::{NewNumber, NumberClass, NumberStatus};
     let org = engine.create_org("main").unwrap();
     let client = engine.create_client(org, &contact("client", 0)).unwrap();

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::json;
+use switchboard_core::ids::AlertId;
 use switchboard_core::pages::{self, session};
 use tower::ServiceExt;
 
@@ -521,7 +522,9 @@ async fn alerts_page_shows_open_and_resolved() {
         "{html}"
     );
     let id: i64 = open[0].id.trim_start_matches("alr_").parse().unwrap();
-    fx.engine.resolve_alert(fx.org, "test", id).unwrap();
+    fx.engine
+        .resolve_alert(fx.org, "test", AlertId(id))
+        .unwrap();
     let html = send(&fx, "GET", "/alerts", Some(&session), None, ("", ""))
         .await
         .body;

@@ -1,6 +1,7 @@
 //! The release job: the three rules, their boundaries, 0 semantics, reasons and stats.
 
 use serde_json::json;
+use switchboard_core::ids::{BookingId, ThreadId};
 use switchboard_core::pool::ThreadStatus;
 
 use crate::support::{D, Fixture, H};
@@ -92,9 +93,11 @@ fn lifetime_is_measured_from_the_binding_not_the_thread() {
     assert_eq!(fx.binding(late), None);
     fx.advance(D);
     fx.engine
-        .end_thread(fx.org, "test", blocker, ThreadStatus::Closed)
+        .end_thread(fx.org, "test", ThreadId(blocker), ThreadStatus::Closed)
         .unwrap();
-    fx.engine.assign_thread(fx.org, "test", late).unwrap();
+    fx.engine
+        .assign_thread(fx.org, "test", ThreadId(late))
+        .unwrap();
     fx.advance(3 * D - 1);
     assert_eq!(
         fx.release().total_released,
@@ -128,7 +131,7 @@ fn completed_and_cancelled_bookings_still_start_the_grace_period() {
             switchboard_core::bookings::BookingStatus::Cancelled
         };
         fx.engine
-            .transition_booking(fx.org, "test", booking, to)
+            .transition_booking(fx.org, "test", BookingId(booking), to)
             .unwrap();
         // window end = start (1h) + 1h + 1h buffer; + 1h grace
         fx.advance(4 * H);
@@ -220,7 +223,10 @@ fn released_payload_carries_reason_settings_and_resets_last_assigned_at() {
     });
     assert_eq!(last, None);
     // The thread stays open.
-    assert_eq!(fx.engine.thread(fx.org, thread).unwrap().status, "open");
+    assert_eq!(
+        fx.engine.thread(fx.org, ThreadId(thread)).unwrap().status,
+        "open"
+    );
 }
 
 #[test]

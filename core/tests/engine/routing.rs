@@ -1,6 +1,7 @@
 //! Inbound webhooks: routing, idempotency, unmapped senders, unknown numbers, signatures.
 
 use serde_json::json;
+use switchboard_core::ids::ThreadId;
 use switchboard_core::{EngineConfig, Error};
 
 use crate::support::{D, Fixture, H, contact, pool_e164};
@@ -146,10 +147,13 @@ fn outbound_goes_out_from_the_threads_number_and_a_thread_without_one_gets_one()
     fx.advance(D);
     fx.release();
     assert_eq!(fx.binding(thread), None);
-    let sent = fx.engine.send(fx.org, "test", thread, "reminder").unwrap();
+    let sent = fx
+        .engine
+        .send(fx.org, "test", ThreadId(thread), "reminder")
+        .unwrap();
     assert_eq!(sent.status, "sent");
     assert_eq!(fx.binding(thread), Some(0));
-    let messages = fx.engine.thread_messages(fx.org, thread).unwrap();
+    let messages = fx.engine.thread_messages(fx.org, ThreadId(thread)).unwrap();
     assert_eq!(messages[0].from, pool_e164(0));
     assert_eq!(messages[0].to, client_phone(0));
 }
@@ -160,7 +164,10 @@ fn outbound_on_an_exhausted_pool_is_refused_but_the_exhaustion_is_kept() {
     fx.open(0);
     let thread = fx.open(1);
     assert_eq!(fx.events("pool.exhausted").len(), 1);
-    let err = fx.engine.send(fx.org, "test", thread, "hello").unwrap_err();
+    let err = fx
+        .engine
+        .send(fx.org, "test", ThreadId(thread), "hello")
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)));
     assert_eq!(fx.events("pool.exhausted").len(), 2);
 }
@@ -176,9 +183,16 @@ fn chaos_failure_quotes_the_recipient_like_a_real_provider() {
             &json!({"enabled": true, "failureProbability": 1}),
         )
         .unwrap();
-    let sent = fx.engine.send(fx.org, "test", thread, "hello").unwrap();
+    let sent = fx
+        .engine
+        .send(fx.org, "test", ThreadId(thread), "hello")
+        .unwrap();
     assert_eq!(sent.status, "failed");
-    let message = fx.engine.thread_messages(fx.org, thread).unwrap().remove(0);
+    let message = fx
+        .engine
+        .thread_messages(fx.org, ThreadId(thread))
+        .unwrap()
+        .remove(0);
     assert!(
         message.delivery["provider"]["error"]
             .as_str()
@@ -196,10 +210,12 @@ fn two_open_threads_of_one_phone_on_one_number_are_ambiguous_and_go_to_the_owner
     twin.phone = client_phone(0);
     let twin = fx.engine.create_client(fx.org, &twin).unwrap();
     let first = fx.open(0);
-    let (second, _) = fx
+    let second = fx
         .engine
         .open_thread(fx.org, "test", twin, None, None)
-        .unwrap();
+        .unwrap()
+        .0
+        .rowid();
     assert_ne!(
         fx.binding(first),
         fx.binding(second),

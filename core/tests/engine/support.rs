@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use switchboard_core::auth::Role;
 use switchboard_core::bookings::{BookingStatus, NewBooking};
-use switchboard_core::ids::{self, Kind};
+use switchboard_core::ids::{ClientId, OrgId, SitterId};
 use switchboard_core::messaging::{Inbound, RecordingProvider};
 use switchboard_core::time::{DAY, HOUR};
 use switchboard_core::world::{NewContact, NewNumber, NumberClass, NumberStatus};
@@ -26,8 +26,8 @@ pub struct Fixture {
     pub engine: Arc<Engine>,
     pub clock: ManualClock,
     pub router: Router,
-    pub org: i64,
-    pub rival_org: i64,
+    pub org: OrgId,
+    pub rival_org: OrgId,
     pub owner: String,
     pub admin: String,
     pub rival_owner: String,
@@ -84,15 +84,25 @@ impl Fixture {
         let admin = token(org, "admin", Role::Admin, None);
         let rival_owner = token(rival_org, "owner", Role::Owner, None);
         let sitters: Vec<i64> = (0..2)
-            .map(|i| engine.create_sitter(org, &contact("sitter", i)).unwrap())
+            .map(|i| {
+                engine
+                    .create_sitter(org, &contact("sitter", i))
+                    .unwrap()
+                    .rowid()
+            })
             .collect();
         let sitter_tokens = sitters
             .iter()
             .enumerate()
-            .map(|(i, s)| token(org, &format!("sitter{i}"), Role::Sitter, Some(*s)))
+            .map(|(i, s)| token(org, &format!("sitter{i}"), Role::Sitter, Some(SitterId(*s))))
             .collect();
         let clients = (0..clients)
-            .map(|i| engine.create_client(org, &contact("client", i)).unwrap())
+            .map(|i| {
+                engine
+                    .create_client(org, &contact("client", i))
+                    .unwrap()
+                    .rowid()
+            })
             .collect();
         engine
             .create_client(rival_org, &contact("rivalclient", 0))
@@ -114,6 +124,7 @@ impl Fixture {
                         },
                     )
                     .unwrap()
+                    .rowid()
             })
             .collect();
         engine
@@ -165,19 +176,19 @@ impl Fixture {
                 self.org,
                 "test",
                 &NewBooking {
-                    client: self.clients[c],
-                    sitter: s.map(|s| self.sitters[s]),
+                    client: ClientId(self.clients[c]),
+                    sitter: s.map(|s| SitterId(self.sitters[s])),
                     service: "Dog Walking".into(),
                     start: now.plus(start_in),
                     end: now.plus(start_in + hours * HOUR),
                 },
             )
             .unwrap();
-        let id = ids::parse(Kind::Booking, &booking.id).unwrap();
+        let id = booking.id;
         self.engine
             .transition_booking(self.org, "test", id, BookingStatus::Confirmed)
             .unwrap();
-        self.thread_of_booking(id)
+        self.thread_of_booking(id.rowid())
     }
 
     pub fn thread_of_booking(&self, booking: i64) -> i64 {
@@ -194,9 +205,10 @@ impl Fixture {
     /// An owner-opened thread for client `c` (no booking).
     pub fn open(&self, c: usize) -> i64 {
         self.engine
-            .open_thread(self.org, "test", self.clients[c], None, None)
+            .open_thread(self.org, "test", ClientId(self.clients[c]), None, None)
             .unwrap()
             .0
+            .rowid()
     }
 
     /// The index (into `numbers`) of the thread's number, if bound.
@@ -240,7 +252,7 @@ impl Fixture {
             .alerts(self.org, true)
             .unwrap()
             .into_iter()
-            .map(|a| a.alert_type)
+            .map(|a| a.alert_type.to_string())
             .collect()
     }
 
