@@ -696,11 +696,10 @@ impl Walker<'_, '_, '_> {
     fn token(&mut self, s: usize, e: usize, sum: Summary) {
         // Most tokens (keys, statuses, ids) can hold nothing: no embedded
         // JSON, no derived view, nothing the plain pass could find.
-        if !has_views(sum)
-            && !self.eng.sc.may_hit(sum)
-            && !(self.eng.nest_json
-                && json::looks_like_json(self.view.text.get(s..e).unwrap_or("")))
-        {
+        let worth_scanning = has_views(sum)
+            || self.eng.sc.may_hit(sum)
+            || self.eng.nest_json && json::looks_like_json(self.view.text.get(s..e).unwrap_or(""));
+        if !worth_scanning {
             return;
         }
         let sub = self.view.sub(s, e);
