@@ -6,8 +6,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use switchboard_core::leak::baseline::GenericRegexScanner;
-use switchboard_core::leak::{Contacts, LeakScanner};
+use switchboard_leak::baseline::GenericRegexScanner;
+use switchboard_leak::{Contacts, LeakScanner};
 
 /// Deterministic xorshift PRNG, so every run scans the same document.
 struct Rng(u64);

@@ -307,8 +307,8 @@ pub fn explore(config: &ExploreConfig) -> u8 {
 }
 
 /// `switchboard scan`: one line per finding; exit 1 when anything is found, 2 on unusable input.
-pub fn scan(contacts: &Path, files: &[PathBuf], format: switchboard_core::leak::cli::Format) -> u8 {
-    use switchboard_core::leak::cli::{Format, run_scan};
+pub fn scan(contacts: &Path, files: &[PathBuf], format: crate::scan::Format) -> u8 {
+    use crate::scan::{Format, run_scan};
     let mut stdout = std::io::stdout().lock();
     match run_scan(contacts, files, format, &mut stdout) {
         Ok(outcome) => outcome.exit_code() as u8,

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod proof;
+mod scan;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -115,7 +116,7 @@ enum ScanFormat {
     Json,
 }
 
-impl From<ScanFormat> for switchboard_core::leak::cli::Format {
+impl From<ScanFormat> for scan::Format {
     fn from(format: ScanFormat) -> Self {
         match format {
             ScanFormat::Text => Self::Text,

@@ -22,7 +22,7 @@ pub mod error;
 pub mod hash_ring;
 pub mod http_json;
 pub mod ids;
-pub mod leak;
+pub use switchboard_leak as leak;
 pub mod messaging;
 mod operations;
 pub mod pages;

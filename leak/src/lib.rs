@@ -103,8 +103,11 @@
 //!   numbers and dates/times excepted) replaced by `[redacted phone]` /
 //!   `[redacted email]`, so the output never depends on which numbers are
 //!   real.
-//! * [`cli::run_scan`] backs `switchboard scan` (JSON, whole HAR, text).
+//! * [`LeakScanner::scan_json_at`] scans a document embedded in another
+//!   (the `switchboard scan` command in the binary uses it for HAR bodies).
 //! * [`baseline::GenericRegexScanner`] is the original regex approach.
+
+#![warn(missing_docs)]
 
 use std::borrow::Cow;
 use std::fmt;
@@ -114,7 +117,6 @@ use serde::Serialize;
 
 pub mod baseline;
 mod chars;
-pub mod cli;
 mod decode;
 mod json;
 mod mask;
@@ -149,19 +151,31 @@ impl fmt::Debug for Contacts {
 /// (it is probably a real secret with a typo).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContactError {
+    /// A phone that libphonenumber cannot parse as E.164.
     #[error("{list}[{index}]: {value_masked:?} is not a valid E.164 number: {reason}")]
     InvalidPhone {
+        /// Which [`Contacts`] list: `phones` or `allowed_phones`.
         list: &'static str,
+        /// Position in that list, from 0.
         index: usize,
+        /// The value, masked with [`mask_invalid`] (allow-listed numbers,
+        /// which are not secret, are shown whole).
         value_masked: String,
+        /// Why it was rejected.
         reason: &'static str,
     },
+    /// An email without `@`, with an empty side, or with whitespace or
+    /// control characters.
     #[error("emails[{index}]: {value_masked:?} is not a usable email address: {reason}")]
     InvalidEmail {
+        /// Position in [`Contacts::emails`], from 0.
         index: usize,
+        /// The value, masked with [`mask_invalid`].
         value_masked: String,
+        /// Why it was rejected.
         reason: &'static str,
     },
+    /// The Aho-Corasick builder refused the email patterns (its message).
     #[error("email automaton could not be built: {0}")]
     Automaton(String),
 }
@@ -170,7 +184,9 @@ pub enum ContactError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SecretKind {
+    /// A phone number (serialised `"phone"`).
     Phone,
+    /// An email address (serialised `"email"`).
     Email,
 }
 
@@ -189,6 +205,7 @@ pub struct Finding {
     /// RFC 6901 pointer to the string (or, for a key, the member) where it
     /// was found; `""` for text. Secrets inside keys are masked.
     pub pointer: String,
+    /// Phone or email.
     pub kind: SecretKind,
     /// The secret, masked: `+1******4567`, `a****@example.com`.
     pub secret_masked: String,
@@ -243,9 +260,10 @@ impl fmt::Debug for LeakScanner {
     }
 }
 
-/// Mask an invalid contact value for an error message: enough to find it
+/// Mask an invalid contact value (all but the first three and last two
+/// characters become `*`) for an error message: enough to find it
 /// in the source file, not enough to use it.
-pub(crate) fn mask_invalid(v: &str) -> String {
+pub fn mask_invalid(v: &str) -> String {
     let n = v.chars().count();
     v.chars()
         .enumerate()
@@ -328,7 +346,7 @@ impl LeakScanner {
 
     /// [`scan_json`](Self::scan_json) with every pointer prefixed (used for
     /// documents embedded in other documents, e.g. HAR response bodies).
-    pub(crate) fn scan_json_at(&self, bytes: &[u8], prefix: &str) -> Scan {
+    pub fn scan_json_at(&self, bytes: &[u8], prefix: &str) -> Scan {
         // `from_utf8` is much faster than the lossy path on valid input.
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => Cow::Borrowed(t),

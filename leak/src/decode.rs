@@ -118,6 +118,18 @@ pub(crate) fn fold_text(text: &str) -> Option<Decoded> {
 /// with its country code anyway.
 pub(crate) const MIN_BASE64_RUN: usize = 16;
 
+/// The base64 and base64url alphabets together, with `=` padding.
+const BASE64_ALPHABET: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
+        i += 1;
+    }
+    t
+};
+
 /// Every base64 or base64url segment of `text` (a maximal run of the
 /// alphabet, padding optional, at least [`MIN_BASE64_RUN`] long) that
 /// decodes to printable UTF-8 text: JWT header and payload, `data:…;base64,`
@@ -137,19 +149,18 @@ pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
     if bytes.len() < MIN_BASE64_RUN {
         return Vec::new();
     }
-    let in_alphabet =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
+    let in_alphabet = |b: u8| BASE64_ALPHABET[b as usize];
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if !in_alphabet(bytes[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && in_alphabet(bytes[i]) {
-            i += 1;
-        }
+        let Some(k) = bytes[i..].iter().position(|&b| in_alphabet(b)) else {
+            break;
+        };
+        let start = i + k;
+        i = bytes[start..]
+            .iter()
+            .position(|&b| !in_alphabet(b))
+            .map_or(bytes.len(), |n| start + n);
         let seg = &bytes[start..i];
         if seg.len() < MIN_BASE64_RUN
             || !seg.iter().any(|b| !b.is_ascii_alphabetic()) && seg.len() < 24

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{ContactError, Contacts, Finding, LeakScanner};
+use switchboard_leak::{ContactError, Contacts, Finding, LeakScanner};
 
 /// `{"secrets": {"phones": [...], "emails": [...]}, "allowed": {"phones": [...]}}`
 #[derive(Deserialize)]
@@ -188,7 +188,7 @@ fn sanitize(msg: &str) -> String {
         .map(|w| {
             let digits = w.chars().filter(char::is_ascii_digit).count();
             if digits >= 5 || w.contains('@') {
-                super::mask_invalid(w)
+                switchboard_leak::mask_invalid(w)
             } else {
                 w.to_string()
             }
@@ -301,3 +301,6 @@ mod tests {
         assert_eq!(base64_decode("aGk_").as_deref(), Some(&b"hi?"[..]));
     }
 }
+
+#[cfg(test)]
+mod end_to_end;

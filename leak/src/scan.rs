@@ -136,13 +136,8 @@ impl LeakScanner {
         let flags = sum.flags;
         let mut phones: Vec<Hit> = Vec::new();
         let mut shape = WalkStats::default();
-        let e164_min = if flags & flag::PLUS != 0 { 7 } else { u32::MAX };
         let shape_min = self.shape_min_digits();
-        let mut walk_min = self.phones.min_len().min(10).min(e164_min);
-        if shapes {
-            walk_min = walk_min.min(shape_min as u32);
-        }
-        let walk = sum.max_run >= walk_min;
+        let walk = sum.max_run >= self.walk_min(sum, shapes);
         if !walk && flags & flag::AT == 0 {
             return;
         }
@@ -243,6 +238,32 @@ impl LeakScanner {
                 taken = None;
             }
         }
+    }
+
+    /// Shortest digit run worth walking: the shortest known national
+    /// number, a NANP number without country code, an E.164 suspect when
+    /// the text has a `+`, a phone shape when redacting.
+    #[inline]
+    fn walk_min(&self, sum: Summary, shapes: bool) -> u32 {
+        let e164_min = if sum.flags & flag::PLUS != 0 {
+            7
+        } else {
+            u32::MAX
+        };
+        let min = self.phones.min_len().min(10).min(e164_min);
+        if shapes {
+            min.min(self.shape_min_digits() as u32)
+        } else {
+            min
+        }
+    }
+
+    /// Can the plain pass (without shapes) find anything in a text with
+    /// this summary? The same gate [`Self::plain_hits`] applies, taken
+    /// before any view is set up for the text.
+    #[inline]
+    pub(crate) fn may_hit(&self, sum: Summary) -> bool {
+        sum.flags & flag::AT != 0 || sum.max_run >= self.walk_min(sum, false)
     }
 
     /// Fewest digits of a phone-shaped run: 7 (DESIGN §2), or fewer when
@@ -425,9 +446,18 @@ impl LeakScanner {
 /// to text (JWT parts, `data:` URIs). Each carries its offset map.
 #[inline]
 fn derived_views(text: &str, sum: Summary) -> Vec<decode::Decoded> {
-    let any = sum.flags & (flag::BACKSLASH | flag::PERCENT | flag::AMP | flag::NON_ASCII) != 0
-        || sum.max_b64 >= decode::MIN_BASE64_RUN as u32;
-    if any { derive(text, sum) } else { Vec::new() }
+    if has_views(sum) {
+        derive(text, sum)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Does a text with this summary have any derived view?
+#[inline]
+fn has_views(sum: Summary) -> bool {
+    sum.flags & (flag::BACKSLASH | flag::PERCENT | flag::AMP | flag::NON_ASCII) != 0
+        || sum.max_b64 >= decode::MIN_BASE64_RUN as u32
 }
 
 #[inline(never)]
@@ -664,6 +694,14 @@ impl Walker<'_, '_, '_> {
     /// JSON document, its walk already saw every string of it (with inner
     /// pointers), so the raw pass is skipped.
     fn token(&mut self, s: usize, e: usize, sum: Summary) {
+        // Most tokens (keys, statuses, ids) can hold nothing: no embedded
+        // JSON, no derived view, nothing the plain pass could find.
+        let worth_scanning = has_views(sum)
+            || self.eng.sc.may_hit(sum)
+            || self.eng.nest_json && json::looks_like_json(self.view.text.get(s..e).unwrap_or(""));
+        if !worth_scanning {
+            return;
+        }
         let sub = self.view.sub(s, e);
         if sum.flags & flag::BACKSLASH == 0 {
             self.eng.scan_view(sub, self.depth, sum);

@@ -424,6 +424,20 @@ impl PhoneIndex {
         let mut run = Run::default();
         let mut i = 0;
         while i < bytes.len() {
+            if run.digits == 0 {
+                // Outside a run only a digit can start one, and every
+                // non-digit ASCII byte there leaves the state as it is
+                // (`prev_digit` is already false): jump to the next ASCII
+                // digit or non-ASCII character. Most bytes of prose, URLs
+                // and ids are skipped by this tight loop.
+                match bytes[i..]
+                    .iter()
+                    .position(|&b| b.is_ascii_digit() || b >= 0x80)
+                {
+                    Some(k) => i += k,
+                    None => break,
+                }
+            }
             let b = bytes[i];
             let (cls, width) = if b < 0x80 {
                 (chars::ascii_class(b), 1)
@@ -450,45 +464,58 @@ impl PhoneIndex {
                     } else if !run.prev_digit {
                         run.close_plus_seg(&mut stats);
                     }
-                    if let Some(seg) = &mut run.plus_seg {
-                        seg.1 += 1;
-                    }
                     run.prev_digit = true;
-                    ring_start[run.digits % RING] = i;
-                    ring_digit[run.digits % RING] = d;
-                    run.digits += 1;
-                    let n = run.digits;
-                    for (k, &(len, p)) in lengths.iter().enumerate() {
-                        let mut w = win[k] * 10 + d as u64;
-                        if n > len {
-                            w -= ring_digit[(n - len - 1) % RING] as u64 * p;
+                    let mut d = d;
+                    // Each pass takes one digit; consecutive ASCII digits
+                    // stay in this loop (only the windows change for them).
+                    loop {
+                        if let Some(seg) = &mut run.plus_seg {
+                            seg.1 += 1;
                         }
-                        win[k] = w;
-                        if n < len {
-                            continue;
-                        }
-                        let key = w * 32 + len as u64;
-                        let bit = bloom_bit(key);
-                        if self.bloom[bit >> 6] & (1 << (bit & 63)) == 0 {
-                            continue;
-                        }
-                        if let Some(id) = self.table.get(key) {
-                            let first = n - len;
-                            let (start, prefix) =
-                                self.extend_start(text, id, first, &ring_start, &ring_digit);
-                            let lo = first - prefix;
-                            run.covered += n - lo.max(run.covered_until);
-                            run.covered_until = n;
-                            if let Some(seg) = &mut run.plus_seg
-                                && lo <= seg.0
-                            {
-                                seg.2 = true;
+                        ring_start[run.digits % RING] = i;
+                        ring_digit[run.digits % RING] = d;
+                        run.digits += 1;
+                        let n = run.digits;
+                        for (k, &(len, p)) in lengths.iter().enumerate() {
+                            let mut w = win[k] * 10 + d as u64;
+                            if n > len {
+                                w -= ring_digit[(n - len - 1) % RING] as u64 * p;
                             }
-                            on_hit(PhoneHit {
-                                start,
-                                end: i + width,
-                                id,
-                            });
+                            win[k] = w;
+                            if n < len {
+                                continue;
+                            }
+                            let key = w * 32 + len as u64;
+                            let bit = bloom_bit(key);
+                            if self.bloom[bit >> 6] & (1 << (bit & 63)) == 0 {
+                                continue;
+                            }
+                            if let Some(id) = self.table.get(key) {
+                                let first = n - len;
+                                let (start, prefix) =
+                                    self.extend_start(text, id, first, &ring_start, &ring_digit);
+                                let lo = first - prefix;
+                                run.covered += n - lo.max(run.covered_until);
+                                run.covered_until = n;
+                                if let Some(seg) = &mut run.plus_seg
+                                    && lo <= seg.0
+                                {
+                                    seg.2 = true;
+                                }
+                                on_hit(PhoneHit {
+                                    start,
+                                    end: i + width,
+                                    id,
+                                });
+                            }
+                        }
+                        match bytes.get(i + 1) {
+                            Some(&next) if width == 1 && next.is_ascii_digit() => {
+                                i += 1;
+                                d = next - b'0';
+                                run.last_end = i + 1;
+                            }
+                            _ => break,
                         }
                     }
                 }

@@ -13,8 +13,11 @@ use super::SecretKind;
 /// One regex match: kind and byte range in the scanned text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BaselineMatch {
+    /// Which regex family matched.
     pub kind: SecretKind,
+    /// Byte offset of the match start.
     pub start: usize,
+    /// Byte offset just past the match.
     pub end: usize,
 }
 
