@@ -471,10 +471,9 @@ impl JobRun {
 /// The highest audit event id (all orgs): the cursor a job run is measured from.
 pub fn audit_cursor(engine: &Engine) -> Result<i64, String> {
     engine.inspect(|conn| {
-        conn.query_row("SELECT COALESCE(MAX(id), 0) FROM audit_events", [], |r| {
-            r.get(0)
-        })
-        .map_err(|e| format!("cannot read the audit cursor: {e}"))
+        conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM audit_events")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .map_err(|e| format!("cannot read the audit cursor: {e}"))
     })
 }
 
@@ -496,6 +495,96 @@ pub fn judge_scheduled_run(engine: &Engine, at: i64, events_before: i64) -> Vec<
             format!("cannot list the orgs: {error}"),
         )],
     }
+}
+
+/// Judges the scheduled runs of one simulation, one call per run (see
+/// [`judge_scheduled_run`]). The oracle's reads for a run (the orgs, each org's rules and its
+/// bound threads with their own deadlines) depend only on the rows, never on the run's instant,
+/// so while no row has changed since the last run it judged, they would return the same
+/// answers: the judge then re-judges each org's bound threads against the new instant from
+/// that reading instead of reading again. "No row has changed" is SQLite's own count of rows
+/// written through the connection (`total_changes`, which every INSERT, UPDATE and DELETE
+/// raises, whether committed or not) plus `PRAGMA data_version` (writes by other
+/// connections), both read after the run: a run that released or delivered anything, or any
+/// request between runs, forces a fresh reading. Every run is still judged.
+#[derive(Debug, Default)]
+pub struct ScheduledJudge {
+    /// The database state (`total_changes`, `data_version`) of `readings`.
+    state: Option<(u64, i64)>,
+    readings: Vec<OrgReading>,
+}
+
+/// What the oracle read for one org: its rules and each bound thread's earliest deadline.
+#[derive(Debug)]
+struct OrgReading {
+    org: i64,
+    rules: ReleaseRules,
+    /// (thread, earliest deadline), in the order the oracle's query returned them.
+    deadlines: Vec<(i64, i64)>,
+}
+
+impl ScheduledJudge {
+    /// Judges the scheduled run (every org) that just finished at `at`; `events_before` is
+    /// the audit cursor read just before it.
+    pub fn judge(&mut self, engine: &Engine, at: i64, events_before: i64) -> Vec<JobRun> {
+        let events_after = match audit_cursor(engine) {
+            Ok(cursor) => cursor,
+            Err(error) => return vec![JobRun::unjudged(0, at, error)],
+        };
+        let state = match db_state(engine) {
+            Ok(state) => Some(state),
+            Err(error) => return vec![JobRun::unjudged(0, at, error)],
+        };
+        if state.is_none() || state != self.state || events_after != events_before {
+            self.state = None;
+            let runs = judge_scheduled_run(engine, at, events_before);
+            if let Some(readings) = readings_of(engine, &runs) {
+                self.readings = readings;
+                self.state = state;
+            }
+            return runs;
+        }
+        self.readings
+            .iter()
+            .map(|reading| JobRun {
+                org: reading.org,
+                at,
+                rules: Some(reading.rules),
+                events_before,
+                events_after,
+                violations: overdue_violations(&reading.deadlines, at, &reading.rules),
+            })
+            .collect()
+    }
+}
+
+/// The connection's count of rows written and SQLite's `data_version`.
+fn db_state(engine: &Engine) -> Result<(u64, i64), String> {
+    engine.inspect(|conn| {
+        let version = conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .map_err(|e| format!("cannot read the data version: {e}"))?;
+        Ok((conn.total_changes(), version))
+    })
+}
+
+/// The readings behind a fresh judgment, to reuse while nothing changes; None when any part of
+/// it could not be read (then every run is read afresh, and the error reported each time).
+fn readings_of(engine: &Engine, runs: &[JobRun]) -> Option<Vec<OrgReading>> {
+    let errors_before = QUERY_ERRORS.with(|errors| errors.borrow().len());
+    let mut readings = Vec::with_capacity(runs.len());
+    for run in runs {
+        let rules = run.rules?;
+        let deadlines = engine.inspect(|conn| bound_deadlines(conn, run.org, &rules));
+        readings.push(OrgReading {
+            org: run.org,
+            rules,
+            deadlines,
+        });
+    }
+    let clean = QUERY_ERRORS.with(|errors| errors.borrow().len()) == errors_before;
+    clean.then_some(readings)
 }
 
 /// Judges one org's run of the release job that just finished at `at`.
@@ -545,6 +634,16 @@ fn overdue_after_run(
     rules: &ReleaseRules,
     out: &mut Vec<Violation>,
 ) {
+    out.extend(overdue_violations(
+        &bound_deadlines(conn, org, rules),
+        at,
+        rules,
+    ));
+}
+
+/// Each bound thread of `org` with its earliest deadline under `rules`, read from the rows
+/// (binding, last message, booking window), in thread id order.
+fn bound_deadlines(conn: &Connection, org: i64, rules: &ReleaseRules) -> Vec<(i64, i64)> {
     let bound: Vec<(i64, i64, Option<i64>, Option<i64>)> = q(
         conn,
         "SELECT t.id, t.bound_at,
@@ -555,19 +654,31 @@ fn overdue_after_run(
         [org],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     );
-    for (thread, bound_at, last_message, window_end) in bound {
-        let deadline = rules.earliest_deadline(bound_at, last_message, window_end);
-        if deadline <= at {
-            out.push(violation(
+    bound
+        .into_iter()
+        .map(|(thread, bound_at, last_message, window_end)| {
+            let deadline = rules.earliest_deadline(bound_at, last_message, window_end);
+            (thread, deadline)
+        })
+        .collect()
+}
+
+/// A violation for each (thread, deadline) already past at `at`.
+fn overdue_violations(deadlines: &[(i64, i64)], at: i64, rules: &ReleaseRules) -> Vec<Violation> {
+    deadlines
+        .iter()
+        .filter(|(_, deadline)| *deadline <= at)
+        .map(|(thread, deadline)| {
+            violation(
                 "release",
                 format!(
                     "thread thr_{thread} is still bound after the job ran at {}, although its deadline {} had passed (rules in force: {rules})",
                     instant(at),
-                    instant(deadline)
+                    instant(*deadline)
                 ),
-            ));
-        }
-    }
+            )
+        })
+        .collect()
 }
 
 /// Every rule release the run made came at or after the thread's deadline, judged by the rows
