@@ -535,14 +535,8 @@ impl ScheduledJudge {
             Ok(state) => Some(state),
             Err(error) => return vec![JobRun::unjudged(0, at, error)],
         };
-        if state.is_none() || state != self.state || events_after != events_before {
-            self.state = None;
-            let runs = judge_scheduled_run(engine, at, events_before);
-            if let Some(readings) = readings_of(engine, &runs) {
-                self.readings = readings;
-                self.state = state;
-            }
-            return runs;
+        if state != self.state || events_after != events_before {
+            return self.judge_afresh(engine, at, events_before, events_after, state);
         }
         self.readings
             .iter()
@@ -558,6 +552,49 @@ impl ScheduledJudge {
     }
 }
 
+impl ScheduledJudge {
+    /// Reads everything afresh (as [`judge_scheduled_run`] does) and keeps the reading for the
+    /// next runs, unless any part of it could not be read (then the next run reads afresh and
+    /// reports the error again).
+    fn judge_afresh(
+        &mut self,
+        engine: &Engine,
+        at: i64,
+        events_before: i64,
+        events_after: i64,
+        state: Option<(u64, i64)>,
+    ) -> Vec<JobRun> {
+        self.state = None;
+        let orgs = match engine.org_ids() {
+            Ok(orgs) => orgs,
+            Err(error) => {
+                return vec![JobRun::unjudged(
+                    0,
+                    at,
+                    format!("cannot list the orgs: {error}"),
+                )];
+            }
+        };
+        let errors_before = QUERY_ERRORS.with(|errors| errors.borrow().len());
+        let mut readings = Some(Vec::with_capacity(orgs.len()));
+        let mut runs = Vec::with_capacity(orgs.len());
+        for org in orgs {
+            let (run, reading) = judge_reading(engine, org, at, events_before, events_after);
+            match (reading, readings.as_mut()) {
+                (Some(reading), Some(readings)) => readings.push(reading),
+                _ => readings = None,
+            }
+            runs.push(run);
+        }
+        let clean = QUERY_ERRORS.with(|errors| errors.borrow().len()) == errors_before;
+        if let (Some(readings), true) = (readings, clean) {
+            self.readings = readings;
+            self.state = state;
+        }
+        runs
+    }
+}
+
 /// The connection's count of rows written and SQLite's `data_version`.
 fn db_state(engine: &Engine) -> Result<(u64, i64), String> {
     engine.inspect(|conn| {
@@ -567,24 +604,6 @@ fn db_state(engine: &Engine) -> Result<(u64, i64), String> {
             .map_err(|e| format!("cannot read the data version: {e}"))?;
         Ok((conn.total_changes(), version))
     })
-}
-
-/// The readings behind a fresh judgment, to reuse while nothing changes; None when any part of
-/// it could not be read (then every run is read afresh, and the error reported each time).
-fn readings_of(engine: &Engine, runs: &[JobRun]) -> Option<Vec<OrgReading>> {
-    let errors_before = QUERY_ERRORS.with(|errors| errors.borrow().len());
-    let mut readings = Vec::with_capacity(runs.len());
-    for run in runs {
-        let rules = run.rules?;
-        let deadlines = engine.inspect(|conn| bound_deadlines(conn, run.org, &rules));
-        readings.push(OrgReading {
-            org: run.org,
-            rules,
-            deadlines,
-        });
-    }
-    let clean = QUERY_ERRORS.with(|errors| errors.borrow().len()) == errors_before;
-    clean.then_some(readings)
 }
 
 /// Judges one org's run of the release job that just finished at `at`.
@@ -597,6 +616,18 @@ pub fn judge_job_run(engine: &Engine, org: i64, at: i64, events_before: i64) -> 
 
 /// Judges one org's run, which wrote the audit events `(events_before, events_after]`.
 fn judge(engine: &Engine, org: i64, at: i64, events_before: i64, events_after: i64) -> JobRun {
+    judge_reading(engine, org, at, events_before, events_after).0
+}
+
+/// Judges one org's run and returns what the oracle read for it (None when the rules could not
+/// be read).
+fn judge_reading(
+    engine: &Engine,
+    org: i64,
+    at: i64,
+    events_before: i64,
+    events_after: i64,
+) -> (JobRun, Option<OrgReading>) {
     let mut run = JobRun {
         org,
         at,
@@ -610,35 +641,24 @@ fn judge(engine: &Engine, org: i64, at: i64, events_before: i64, events_after: i
         Ok(rules) => rules,
         Err(error) => {
             run.violations.push(harness(error));
-            return run;
+            return (run, None);
         }
     };
     run.rules = Some(rules);
-    let mut out = Vec::new();
-    engine.inspect(|conn| {
-        overdue_after_run(conn, org, at, &rules, &mut out);
-        // A run that wrote no event released nothing.
-        if run.events_after > run.events_before {
-            early_releases(conn, &run, &rules, &mut out);
-        }
-    });
+    let deadlines = engine.inspect(|conn| bound_deadlines(conn, org, &rules));
+    // After a run no bound thread of the org may be past its earliest deadline.
+    let mut out = overdue_violations(&deadlines, at, &rules);
+    // A run that wrote no event released nothing.
+    if run.events_after > run.events_before {
+        engine.inspect(|conn| early_releases(conn, &run, &rules, &mut out));
+    }
     run.violations.extend(out);
-    run
-}
-
-/// After a run no bound thread of the org may be past its earliest deadline.
-fn overdue_after_run(
-    conn: &Connection,
-    org: i64,
-    at: i64,
-    rules: &ReleaseRules,
-    out: &mut Vec<Violation>,
-) {
-    out.extend(overdue_violations(
-        &bound_deadlines(conn, org, rules),
-        at,
+    let reading = OrgReading {
+        org,
         rules,
-    ));
+        deadlines,
+    };
+    (run, Some(reading))
 }
 
 /// Each bound thread of `org` with its earliest deadline under `rules`, read from the rows
