@@ -116,6 +116,13 @@ impl Engine {
         f(&tx)
     }
 
+    /// Runs `f`, which must execute exactly one read statement, outside any explicit
+    /// transaction: one statement is its own consistent snapshot, and this spares the
+    /// `BEGIN`/`COMMIT` pair (parsed on every call) on checks that run every clock tick.
+    pub(crate) fn read_one<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.lock())
+    }
+
     /// Read-only access to the raw connection, for invariant checks and benchmarks that must
     /// look at rows directly. Not for domain logic.
     pub fn inspect<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {

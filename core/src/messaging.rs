@@ -469,6 +469,18 @@ impl Engine {
     /// it reads only due rows (`messages_due` index). Returns how many were delivered.
     pub fn deliver_due(&self) -> Result<u64> {
         let now = self.now();
+        // Most ticks have nothing due: look before taking the write lock.
+        let any_due: bool = self.read_one(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM messages
+                     WHERE deliver_at IS NOT NULL AND deliver_at <= ?1)",
+                )?
+                .query_row([now], |r| r.get(0))?)
+        })?;
+        if !any_due {
+            return Ok(0);
+        }
         self.write(|tx| {
             let due: Vec<(MessageId, OrgId, Option<ThreadId>, String)> = tx
                 .prepare_cached(

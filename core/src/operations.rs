@@ -207,8 +207,8 @@ impl Engine {
     /// of one write transaction per org.
     pub fn run_scheduled_release(&self) -> Result<ReleaseStats> {
         let now = self.now();
-        let due_orgs: Vec<OrgId> = self.read(|tx| {
-            Ok(tx
+        let due_orgs: Vec<OrgId> = self.read_one(|conn| {
+            Ok(conn
                 .prepare_cached(
                     "SELECT o.id FROM orgs o WHERE EXISTS (
                          SELECT 1 FROM threads t INDEXED BY threads_due

@@ -472,10 +472,9 @@ impl JobRun {
 /// The highest audit event id (all orgs): the cursor a job run is measured from.
 pub fn audit_cursor(engine: &Engine) -> Result<i64, String> {
     engine.inspect(|conn| {
-        conn.query_row("SELECT COALESCE(MAX(id), 0) FROM audit_events", [], |r| {
-            r.get(0)
-        })
-        .map_err(|e| format!("cannot read the audit cursor: {e}"))
+        conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM audit_events")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .map_err(|e| format!("cannot read the audit cursor: {e}"))
     })
 }
 
@@ -499,6 +498,116 @@ pub fn judge_scheduled_run(engine: &Engine, at: i64, events_before: i64) -> Vec<
     }
 }
 
+/// Judges the scheduled runs of one simulation, one call per run (see
+/// [`judge_scheduled_run`]). The oracle's reads for a run (the orgs, each org's rules and its
+/// bound threads with their own deadlines) depend only on the rows, never on the run's instant,
+/// so while no row has changed since the last run it judged, they would return the same
+/// answers: the judge then re-judges each org's bound threads against the new instant from
+/// that reading instead of reading again. "No row has changed" is SQLite's own count of rows
+/// written through the connection (`total_changes`, which every INSERT, UPDATE and DELETE
+/// raises, whether committed or not) plus `PRAGMA data_version` (writes by other
+/// connections), both read after the run: a run that released or delivered anything, or any
+/// request between runs, forces a fresh reading. Every run is still judged.
+#[derive(Debug, Default)]
+pub struct ScheduledJudge {
+    /// The database state (`total_changes`, `data_version`) of `readings`.
+    state: Option<(u64, i64)>,
+    readings: Vec<OrgReading>,
+}
+
+/// What the oracle read for one org: its rules and each bound thread's earliest deadline.
+#[derive(Debug)]
+struct OrgReading {
+    org: i64,
+    rules: ReleaseRules,
+    /// (thread, earliest deadline), in the order the oracle's query returned them.
+    deadlines: Vec<(i64, i64)>,
+}
+
+impl ScheduledJudge {
+    /// Judges the scheduled run (every org) that just finished at `at`; `events_before` is
+    /// the audit cursor read just before it.
+    pub fn judge(&mut self, engine: &Engine, at: i64, events_before: i64) -> Vec<JobRun> {
+        let events_after = match audit_cursor(engine) {
+            Ok(cursor) => cursor,
+            Err(error) => return vec![JobRun::unjudged(0, at, error)],
+        };
+        let state = match db_state(engine) {
+            Ok(state) => Some(state),
+            Err(error) => return vec![JobRun::unjudged(0, at, error)],
+        };
+        if state != self.state || events_after != events_before {
+            return self.judge_afresh(engine, at, events_before, events_after, state);
+        }
+        self.readings
+            .iter()
+            .map(|reading| JobRun {
+                org: reading.org,
+                at,
+                rules: Some(reading.rules),
+                events_before,
+                events_after,
+                violations: overdue_violations(&reading.deadlines, at, &reading.rules),
+            })
+            .collect()
+    }
+}
+
+impl ScheduledJudge {
+    /// Reads everything afresh (as [`judge_scheduled_run`] does) and keeps the reading for the
+    /// next runs, unless any part of it could not be read (then the next run reads afresh and
+    /// reports the error again).
+    fn judge_afresh(
+        &mut self,
+        engine: &Engine,
+        at: i64,
+        events_before: i64,
+        events_after: i64,
+        state: Option<(u64, i64)>,
+    ) -> Vec<JobRun> {
+        self.state = None;
+        let orgs = match engine.org_ids() {
+            Ok(orgs) => orgs,
+            Err(error) => {
+                return vec![JobRun::unjudged(
+                    0,
+                    at,
+                    format!("cannot list the orgs: {error}"),
+                )];
+            }
+        };
+        let errors_before = QUERY_ERRORS.with(|errors| errors.borrow().len());
+        let mut readings = Some(Vec::with_capacity(orgs.len()));
+        let mut runs = Vec::with_capacity(orgs.len());
+        for org in orgs {
+            let (run, reading) =
+                judge_reading(engine, org.rowid(), at, events_before, events_after);
+            match (reading, readings.as_mut()) {
+                (Some(reading), Some(readings)) => readings.push(reading),
+                _ => readings = None,
+            }
+            runs.push(run);
+        }
+        let clean = QUERY_ERRORS.with(|errors| errors.borrow().len()) == errors_before;
+        if let (Some(readings), true) = (readings, clean) {
+            self.readings = readings;
+            self.state = state;
+        }
+        runs
+    }
+}
+
+/// The connection's count of rows written and SQLite's `data_version`.
+fn db_state(engine: &Engine) -> Result<(u64, i64), String> {
+    engine.inspect(|conn| {
+        let version = conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .map_err(|e| format!("cannot read the data version: {e}"))?;
+        Ok((conn.total_changes(), version))
+    })
+}
+
 /// Judges one org's run of the release job that just finished at `at`.
 pub fn judge_job_run(engine: &Engine, org: i64, at: i64, events_before: i64) -> JobRun {
     match audit_cursor(engine) {
@@ -509,6 +618,18 @@ pub fn judge_job_run(engine: &Engine, org: i64, at: i64, events_before: i64) -> 
 
 /// Judges one org's run, which wrote the audit events `(events_before, events_after]`.
 fn judge(engine: &Engine, org: i64, at: i64, events_before: i64, events_after: i64) -> JobRun {
+    judge_reading(engine, org, at, events_before, events_after).0
+}
+
+/// Judges one org's run and returns what the oracle read for it (None when the rules could not
+/// be read).
+fn judge_reading(
+    engine: &Engine,
+    org: i64,
+    at: i64,
+    events_before: i64,
+    events_after: i64,
+) -> (JobRun, Option<OrgReading>) {
     let mut run = JobRun {
         org,
         at,
@@ -522,30 +643,29 @@ fn judge(engine: &Engine, org: i64, at: i64, events_before: i64, events_after: i
         Ok(rules) => rules,
         Err(error) => {
             run.violations.push(harness(error));
-            return run;
+            return (run, None);
         }
     };
     run.rules = Some(rules);
-    let mut out = Vec::new();
-    engine.inspect(|conn| {
-        overdue_after_run(conn, org, at, &rules, &mut out);
-        // A run that wrote no event released nothing.
-        if run.events_after > run.events_before {
-            early_releases(conn, &run, &rules, &mut out);
-        }
-    });
+    let deadlines = engine.inspect(|conn| bound_deadlines(conn, org, &rules));
+    // After a run no bound thread of the org may be past its earliest deadline.
+    let mut out = overdue_violations(&deadlines, at, &rules);
+    // A run that wrote no event released nothing.
+    if run.events_after > run.events_before {
+        engine.inspect(|conn| early_releases(conn, &run, &rules, &mut out));
+    }
     run.violations.extend(out);
-    run
+    let reading = OrgReading {
+        org,
+        rules,
+        deadlines,
+    };
+    (run, Some(reading))
 }
 
-/// After a run no bound thread of the org may be past its earliest deadline.
-fn overdue_after_run(
-    conn: &Connection,
-    org: i64,
-    at: i64,
-    rules: &ReleaseRules,
-    out: &mut Vec<Violation>,
-) {
+/// Each bound thread of `org` with its earliest deadline under `rules`, read from the rows
+/// (binding, last message, booking window), in thread id order.
+fn bound_deadlines(conn: &Connection, org: i64, rules: &ReleaseRules) -> Vec<(i64, i64)> {
     let bound: Vec<(i64, i64, Option<i64>, Option<i64>)> = q(
         conn,
         "SELECT t.id, t.bound_at,
@@ -556,19 +676,31 @@ fn overdue_after_run(
         [org],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     );
-    for (thread, bound_at, last_message, window_end) in bound {
-        let deadline = rules.earliest_deadline(bound_at, last_message, window_end);
-        if deadline <= at {
-            out.push(violation(
+    bound
+        .into_iter()
+        .map(|(thread, bound_at, last_message, window_end)| {
+            let deadline = rules.earliest_deadline(bound_at, last_message, window_end);
+            (thread, deadline)
+        })
+        .collect()
+}
+
+/// A violation for each (thread, deadline) already past at `at`.
+fn overdue_violations(deadlines: &[(i64, i64)], at: i64, rules: &ReleaseRules) -> Vec<Violation> {
+    deadlines
+        .iter()
+        .filter(|(_, deadline)| *deadline <= at)
+        .map(|(thread, deadline)| {
+            violation(
                 "release",
                 format!(
                     "thread thr_{thread} is still bound after the job ran at {}, although its deadline {} had passed (rules in force: {rules})",
                     instant(at),
-                    instant(deadline)
+                    instant(*deadline)
                 ),
-            ));
-        }
-    }
+            )
+        })
+        .collect()
 }
 
 /// Every rule release the run made came at or after the thread's deadline, judged by the rows

@@ -767,11 +767,8 @@ fn harness(check: &str, error: impl std::fmt::Display) -> String {
 fn last_seq(engine: &Engine, org: OrgId) -> Result<i64, String> {
     engine
         .inspect(|c| {
-            c.query_row(
-                "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?1",
-                [org],
-                |r| r.get(0),
-            )
+            c.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?1")
+                .and_then(|mut stmt| stmt.query_row([org], |r| r.get(0)))
         })
         .map_err(|e| harness("expect.events (audit sequence)", e))
 }

@@ -173,6 +173,7 @@ impl Simulation {
 /// The scheduled release job: every [`RELEASE_INTERVAL`] of simulated time, forever.
 async fn release_task(engine: Arc<Engine>, clock: SimClock, start: i64, ticker: Rc<Ticker>) {
     let mut next = start + RELEASE_INTERVAL;
+    let mut judge = invariants::ScheduledJudge::default();
     loop {
         tokio::time::sleep_until(clock.instant_of(Timestamp(next))).await;
         let events_before = invariants::audit_cursor(&engine);
@@ -184,7 +185,7 @@ async fn release_task(engine: Arc<Engine>, clock: SimClock, start: i64, ticker: 
             *ticker.error.borrow_mut() = Some(error.to_string());
         }
         let runs = match events_before {
-            Ok(cursor) => invariants::judge_scheduled_run(&engine, next, cursor),
+            Ok(cursor) => judge.judge(&engine, next, cursor),
             Err(error) => vec![JobRun::unjudged(0, next, error)],
         };
         ticker.log.borrow_mut().extend(runs);
