@@ -82,18 +82,12 @@ impl Scenario {
     pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {
         let text: Arc<str> = Arc::from(source);
         let display = diagnostic::display_path(path);
-        // Layer 1: the shape (keys and types, serde). Layer 2: the located resolve into the
-        // model. The resolver re-reads the text so that any problem, including one the shape
-        // already rejected, is reported at its key or value with the resolver's wording.
-        let shape = shape::read(source);
+        // Layer 1: the shape (keys and types, serde; its errors located and worded like the
+        // resolver's). Layer 2: the located resolve into the model.
         let mut chain = vec![lexical(path)];
         let resolved = parse::parse_document(source, &mut |extends, start| {
             load_base(&mut chain, extends, start)
         });
-        let resolved = match (shape, resolved) {
-            (Err(e), Ok(_)) => Err(Ok(parse::shape_issue(&e))),
-            (_, resolved) => resolved,
-        };
         match resolved {
             Ok(p) => Ok(Scenario {
                 name: p.name,

@@ -12,6 +12,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Span, Spanned};
 use super::model::*;
+use super::shape::{self, FreeTable, ScenarioShape, TimeText};
 use super::template::{Template, is_name_char};
 use super::time::{
     DURATION_FORMS, TIME_FORMS, format_duration, format_instant, parse_duration, parse_instant,
@@ -96,32 +97,10 @@ pub(crate) struct Parsed {
     pub names: BTreeMap<String, (NameKind, Span)>,
 }
 
-const TOP_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "seed",
-    "start",
-    "extends",
-    "settings",
-    "numbers",
-    "sitters",
-    "clients",
-    "bookings",
-    "users",
-    "steps",
-];
 /// The keys of a base world file (`extends = "worlds/basic.toml"`).
 const WORLD_KEYS: &[&str] = &[
     "extends", "settings", "numbers", "sitters", "clients", "bookings", "users",
 ];
-const NUMBER_KEYS: &[&str] = &[
-    "name", "e164", "class", "status", "created", "sitter", "org",
-];
-const PERSON_KEYS: &[&str] = &["name", "first_name", "phone", "email", "org"];
-const BOOKING_KEYS: &[&str] = &[
-    "name", "client", "sitter", "service", "start", "end", "status",
-];
-const USER_KEYS: &[&str] = &["name", "role", "org"];
 const ACTION_KEYS: &[&str] = &[
     "request", "inbound", "send", "booking", "thread", "settings", "chaos", "release", "webhook",
     "number",
@@ -240,21 +219,14 @@ impl<'a, 'i> Tbl<'a, 'i> {
     }
 
     fn check_keys(&self, allowed: &[&str]) -> PResult<()> {
-        for (key, span, _) in self.entries() {
-            if !allowed.contains(&key) {
-                let mut help = format!("allowed keys: {}", quoted_list(allowed));
-                if let Some(s) = suggest(key, allowed.iter().copied()) {
-                    help = format!("did you mean `{s}`? {help}");
-                }
-                return Err(Issue::new(
-                    span,
-                    format!("unknown key `{key}` in {}", self.what),
-                    "unknown key",
-                )
-                .help(help));
-            }
+        match self
+            .entries()
+            .into_iter()
+            .find(|(key, _, _)| !allowed.contains(key))
+        {
+            Some((key, span, _)) => Err(unknown_key(span, key, &self.what, allowed)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn get(&self, key: &str) -> Option<&'a Val<'i>> {
@@ -351,16 +323,12 @@ fn choice<T: Copy>(s: &Spanned<String>, key: &str, options: &[(&str, T)]) -> PRe
         return Ok(*t);
     }
     let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-    let mut help = format!("expected one of {}", quoted_list(&names));
-    if let Some(sug) = suggest(&s.value, names.iter().copied()) {
-        help = format!("did you mean `{sug}`? {help}");
-    }
     Err(Issue::new(
         s.span,
         format!("invalid `{key}` value `{}`", s.value),
         format!("not a valid `{key}`"),
     )
-    .help(help))
+    .help(one_of(&s.value, &names)))
 }
 
 fn opt_choice<T: Copy>(
@@ -663,11 +631,180 @@ fn toml_issue(source: &str, e: &toml::de::Error) -> Issue {
     Issue::new(span, format!("invalid TOML: {message}"), "syntax error")
 }
 
-/// A shape error (the serde layer) the resolver did not find itself, at the span toml gives.
-pub(crate) fn shape_issue(e: &toml::de::Error) -> Issue {
+/// A shape error (serde, keys and types) as a located issue with the resolver's wording: an
+/// unknown key at the key with a "did you mean", a wrong value or type at the value, named by
+/// its key (read from the source before the value).
+fn shape_issue(source: &str, e: &toml::de::Error) -> Issue {
     let span = e.span().map(sp).unwrap_or_else(|| Span::new(0, 0));
     let message = e.message().trim().replace('\n', "; ");
+    let key = key_before(source, span).map(|(k, _)| k).unwrap_or_default();
+    if let Some((field, allowed)) = serde_list(&message, "unknown field `") {
+        let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        return unknown_key(span, &field, &shape_table(source, span, &allowed), &allowed);
+    }
+    if let Some((value, options)) = serde_list(&message, "unknown variant `") {
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let action_of = (key == "action")
+            .then(|| enclosing_key(source, span))
+            .flatten();
+        let issue = match action_of {
+            Some(kind) => Issue::new(
+                span,
+                format!("unknown {kind} action `{value}`"),
+                "unknown action",
+            ),
+            None => Issue::new(
+                span,
+                format!("invalid `{key}` value `{value}`"),
+                format!("not a valid `{key}`"),
+            ),
+        };
+        return issue.help(one_of(&value, &options));
+    }
+    if let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        let (found, expected) = (serde_type(found), serde_type(expected));
+        return Issue::new(
+            span,
+            format!("`{key}` must be {expected}, not {found}"),
+            format!("expected {expected}"),
+        );
+    }
     Issue::new(span, message, "here")
+}
+
+/// `(word, listed)` from a serde message `PREFIXword`, expected one of `a`, `b`` (or
+/// "expected `a`").
+fn serde_list(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
+    let (word, tail) = message.strip_prefix(prefix)?.split_once('`')?;
+    let listed = tail
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    Some((word.to_string(), listed))
+}
+
+/// serde's name of a type or value ("integer `5`", "a sequence", "i64") as a TOML type name.
+fn serde_type(text: &str) -> &'static str {
+    let names = [
+        ("string", "a string"),
+        ("char", "a string"),
+        ("integer", "an integer"),
+        ("i64", "an integer"),
+        ("u64", "an integer"),
+        ("floating", "a float"),
+        ("f64", "a float"),
+        ("bool", "a boolean"),
+        ("sequence", "an array"),
+        ("map", "a table"),
+        ("struct", "a table"),
+    ];
+    names
+        .iter()
+        .find(|(word, _)| text.contains(word))
+        .map_or("another type", |(_, name)| name)
+}
+
+/// The table a shape's field list belongs to, for "unknown key ... in WHAT" (the field lists are
+/// the shapes' own, read from their JSON Schema). `[[sitters]]` and `[[clients]]` share a shape:
+/// the nearest header in the source says which.
+fn shape_table(source: &str, span: Span, fields: &[&str]) -> String {
+    use super::shape::*;
+    fn keys<T: schemars::JsonSchema>() -> Vec<String> {
+        let schema = schemars::schema_for!(T);
+        let props = schema.get("properties").and_then(Value::as_object);
+        props
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+    let header = source.get(..span.start).unwrap_or("").lines().rev();
+    let header = header.map(str::trim).find(|l| l.starts_with('['));
+    let person = match header {
+        Some("[[clients]]") => "a `[[clients]]` entry",
+        _ => "a `[[sitters]]` entry",
+    };
+    let tables = [
+        ("the scenario (top level)", keys::<ScenarioShape>()),
+        ("a step", keys::<StepShape>()),
+        ("`expect`", keys::<ExpectShape>()),
+        ("a `[[numbers]]` entry", keys::<NumberShape>()),
+        (person, keys::<PersonShape>()),
+        ("a `[[bookings]]` entry", keys::<BookingShape>()),
+        ("a `[[users]]` entry", keys::<UserShape>()),
+        ("the `request` action", keys::<RequestShape>()),
+        ("the `inbound` action", keys::<InboundShape>()),
+        ("the `send` action", keys::<SendShape>()),
+        ("the `booking` action", keys::<BookingActionShape>()),
+        ("the `thread` action", keys::<ThreadActionShape>()),
+        ("the `number` action", keys::<NumberActionShape>()),
+        ("the `webhook` action", keys::<WebhookShape>()),
+        ("an `expect.events` entry", keys::<EventShape>()),
+        ("an `expect.bindings` entry", keys::<BindingShape>()),
+    ];
+    let mut fields: Vec<&str> = fields.to_vec();
+    fields.sort_unstable();
+    let found = tables.into_iter().find(|(_, keys)| {
+        keys.len() == fields.len() && keys.iter().zip(&fields).all(|(k, f)| k == f)
+    });
+    found.map_or_else(|| "this table".to_string(), |(what, _)| what.to_string())
+}
+
+/// The key written before the value at `span` (`key = value`) and the key's span: the resolver
+/// names values by their key, and some rules point at the key.
+fn key_before(source: &str, span: Span) -> Option<(String, Span)> {
+    let before = source.get(..span.start)?.trim_end().strip_suffix('=')?;
+    let before = before.trim_end();
+    let end = before.len();
+    if let Some(quoted) = before.strip_suffix('"') {
+        let start = quoted.rfind('"')?;
+        return Some((quoted[start + 1..].to_string(), Span::new(start, end)));
+    }
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let start = before.rfind(|c: char| !bare(c)).map_or(0, |i| i + 1);
+    (start < end).then(|| (before[start..].to_string(), Span::new(start, end)))
+}
+
+/// The key of the inline table `{ ... }` around `span` (`booking` for the `action` in
+/// `booking = { action = "x" }`).
+fn enclosing_key(source: &str, span: Span) -> Option<String> {
+    let mut depth = 0usize;
+    let before = source.get(..span.start)?;
+    for (at, c) in before.char_indices().rev() {
+        match c {
+            '}' => depth += 1,
+            '{' if depth == 0 => return key_before(source, Span::new(at, at)).map(|(k, _)| k),
+            '{' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The help for a value that is not one of `options`.
+fn one_of(value: &str, options: &[&str]) -> String {
+    let help = format!("expected one of {}", quoted_list(options));
+    match suggest(value, options.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`? {help}"),
+        None => help,
+    }
+}
+
+/// An unknown key in the table `what`, with the closest allowed key if it is a likely typo.
+fn unknown_key(span: Span, key: &str, what: &str, allowed: &[&str]) -> Issue {
+    let mut help = format!("allowed keys: {}", quoted_list(allowed));
+    if let Some(s) = suggest(key, allowed.iter().copied()) {
+        help = format!("did you mean `{s}`? {help}");
+    }
+    Issue::new(
+        span,
+        format!("unknown key `{key}` in {what}"),
+        "unknown key",
+    )
+    .help(help)
 }
 
 /// The rotation settings keys the engine knows, from its own defaults (not a copied list).
@@ -702,53 +839,87 @@ fn check_settings_keys(table: &JsonTable) -> PResult<()> {
     Ok(())
 }
 
+/// A required shape field, or the issue that it is missing from the table at `header`.
+fn required<'a, T>(
+    field: &'a Option<Spanned<T>>,
+    header: Span,
+    key: &str,
+    what: &str,
+) -> PResult<&'a Spanned<T>> {
+    field.as_ref().ok_or_else(|| missing(header, key, what))
+}
+
+/// A missing required key of the table `what` whose header is at `header` (empty: the file).
+fn missing(header: Span, key: &str, what: &str) -> Issue {
+    let label = if header.is_empty() {
+        format!("the scenario needs a top-level `{key}`")
+    } else {
+        format!("this needs a `{key}`")
+    };
+    Issue::new(
+        header,
+        format!("missing required key `{key}` in {what}"),
+        label,
+    )
+}
+
+/// An optional shape field's value, or `default`.
+fn value_or<T: Copy>(field: &Option<Spanned<T>>, default: T) -> T {
+    field.as_ref().map_or(default, |f| f.value)
+}
+
+/// The span of a shape table: its header joined with the spans of the fields written.
+macro_rules! table_extent {
+    ($entry:expr; $($field:ident),*) => {
+        $entry.span$(.join($entry.value.$field.as_ref().map_or($entry.span, |f| f.span)))*
+    };
+}
+
+/// Reads the shape of a file: TOML syntax first (with the hint for `null`), then keys and types.
+fn read_shape(source: &str) -> PResult<(DeTable<'_>, ScenarioShape)> {
+    let root = DeTable::parse(source).map_err(|e| toml_issue(source, &e))?;
+    let shape = shape::read(source).map_err(|e| shape_issue(source, &e))?;
+    Ok((root.into_inner(), shape))
+}
+
 pub(crate) fn parse_document(
     source: &str,
     load: &mut Loader<'_>,
 ) -> Result<Parsed, Result<Issue, BaseError>> {
-    let root = DeTable::parse(source).map_err(|e| Ok(toml_issue(source, &e)))?;
-    let top = Tbl {
-        map: root.get_ref(),
-        header: Span::new(0, 0),
-        what: "the scenario (top level)".to_string(),
-    };
-    top.check_keys(TOP_KEYS).map_err(Ok)?;
-
-    let name = top.req_str("name").map_err(Ok)?;
+    let (root, shape) = read_shape(source).map_err(Ok)?;
+    let (file, top) = (Span::new(0, 0), "the scenario (top level)");
+    let name = required(&shape.name, file, "name", top).map_err(Ok)?;
     if name.value.trim().is_empty() {
         return Err(Ok(Issue::new(name.span, "`name` is empty", "empty name")
             .help("give the scenario a short title")));
     }
-    let description = top.opt_str("description").map_err(Ok)?.map(|d| d.value);
-    let seed = match top.get("seed") {
-        Some(v) => {
-            let n = integer(v, "seed").map_err(Ok)?;
-            u64::try_from(n.value).map_err(|_| {
-                Ok(
-                    Issue::new(n.span, "`seed` must not be negative", "negative")
-                        .help("the seed is an unsigned 64-bit integer"),
-                )
-            })?
-        }
+    let seed = match &shape.seed {
+        Some(n) => u64::try_from(n.value).map_err(|_| {
+            Ok(
+                Issue::new(n.span, "`seed` must not be negative", "negative")
+                    .help("the seed is an unsigned 64-bit integer"),
+            )
+        })?,
         None => 0,
     };
-    let start_text = time_text(top.req("start").map_err(Ok)?, "start").map_err(Ok)?;
-    let start = parse_instant(&start_text.value).map_err(|e| {
+    let start_text = required(&shape.start, file, "start", top).map_err(Ok)?;
+    let start = parse_instant(&start_text.value.0).map_err(|e| {
         Ok(Issue::new(
             start_text.span,
-            format!("invalid instant `{}` for `start`: {e}", start_text.value),
+            format!("invalid instant `{}` for `start`: {e}", start_text.value.0),
             "invalid instant",
         )
         .help("write the RFC 3339 instant the simulated clock starts at, like `2026-03-02T09:00:00Z` (`start` cannot be an offset)"))
     })?;
-    let (mut p, base) = world_part(source, &top, start, load)?;
-    let steps = match top.get("steps") {
-        Some(v) => p.steps(v).map_err(Ok)?,
+    let (mut p, base) = world_part(source, &shape, start, load)?;
+    let steps = root.iter().find(|(k, _)| k.get_ref() == "steps");
+    let steps = match steps {
+        Some((_, v)) => p.steps(v).map_err(Ok)?,
         None => Vec::new(),
     };
     Ok(Parsed {
-        name: name.value,
-        description,
+        name: name.value.clone(),
+        description: shape.description.clone(),
         seed,
         start,
         settings: base.settings,
@@ -765,14 +936,22 @@ pub(crate) fn parse_world_file(
     start: i64,
     load: &mut Loader<'_>,
 ) -> Result<Base, Result<Issue, BaseError>> {
-    let root = DeTable::parse(source).map_err(|e| Ok(toml_issue(source, &e)))?;
-    let top = Tbl {
-        map: root.get_ref(),
-        header: Span::new(0, 0),
-        what: "a base world".to_string(),
-    };
-    top.check_keys(WORLD_KEYS).map_err(Ok)?;
-    world_part(source, &top, start, load).map(|(_, base)| base)
+    let (_, shape) = read_shape(source).map_err(Ok)?;
+    let at_key = |span: Span| key_before(source, span).map_or(span, |(_, key)| key);
+    let scenario_keys = [
+        ("name", shape.name.as_ref().map(|v| at_key(v.span))),
+        (
+            "description",
+            shape.description.as_ref().map(|_| Span::new(0, 0)),
+        ),
+        ("seed", shape.seed.as_ref().map(|v| at_key(v.span))),
+        ("start", shape.start.as_ref().map(|v| at_key(v.span))),
+        ("steps", shape.steps.first().map(|v| v.span)),
+    ];
+    if let Some((key, Some(span))) = scenario_keys.into_iter().find(|(_, at)| at.is_some()) {
+        return Err(Ok(unknown_key(span, key, "a base world", WORLD_KEYS)));
+    }
+    world_part(source, &shape, start, load).map(|(_, base)| base)
 }
 
 /// The world of a file: its base (`extends`), then its own `[settings]` (each key overriding the
@@ -780,21 +959,20 @@ pub(crate) fn parse_world_file(
 /// Everything taken from the base is located at the `extends` value.
 fn world_part<'s>(
     source: &'s str,
-    top: &Tbl<'_, '_>,
+    shape: &ScenarioShape,
     start: i64,
     load: &mut Loader<'_>,
 ) -> Result<(Parser<'s>, Base), Result<Issue, BaseError>> {
-    let mut base = match top.get("extends") {
-        Some(v) => {
-            let path = string(v, "extends").map_err(Ok)?;
-            let mut base = load(&path, start)?;
+    let mut base = match &shape.extends {
+        Some(path) => {
+            let mut base = load(path, start)?;
             relocate(&mut base, path.span);
             base
         }
         None => Base::default(),
     };
-    if let Some(v) = top.get("settings") {
-        let table = json_table(v, "`settings`").map_err(Ok)?;
+    if let Some(settings) = &shape.settings {
+        let table = free_table(settings).map_err(Ok)?;
         check_settings_keys(&table).map_err(Ok)?;
         base.settings = Some(match base.settings.take() {
             None => table,
@@ -812,7 +990,7 @@ fn world_part<'s>(
         names: Names::default(),
     };
     p.names.defs = std::mem::take(&mut base.names);
-    let own = p.world(top).map_err(Ok)?;
+    let own = p.world(shape).map_err(Ok)?;
     base.world.numbers.extend(own.numbers);
     base.world.sitters.extend(own.sitters);
     base.world.clients.extend(own.clients);
@@ -820,6 +998,52 @@ fn world_part<'s>(
     base.world.users.extend(own.users);
     base.names = p.names.defs.clone();
     Ok((p, base))
+}
+
+/// A free-form table (`[settings]`) as JSON, its keys located.
+fn free_table(table: &Spanned<FreeTable>) -> PResult<JsonTable> {
+    let mut values = Map::new();
+    let mut key_spans = BTreeMap::new();
+    let mut span = table.span;
+    for (key, value) in &table.value {
+        values.insert(key.value.clone(), free_json(value, value.span)?);
+        key_spans.insert(key.value.clone(), key.span);
+        span = span.join(key.span).join(value.span);
+    }
+    Ok(JsonTable {
+        values,
+        span,
+        key_spans,
+    })
+}
+
+/// A free-form TOML value as JSON; a problem is reported at `at` (its key).
+fn free_json(value: &toml::Value, at: Span) -> PResult<Value> {
+    use toml::Value as T;
+    Ok(match value {
+        T::String(s) => Value::String(s.clone()),
+        T::Integer(i) => Value::from(*i),
+        T::Float(f) => JsonNumber::from_f64(*f).map(Value::Number).ok_or_else(|| {
+            Issue::new(
+                at,
+                format!("`{f}` cannot be represented in JSON"),
+                "not a finite number",
+            )
+        })?,
+        T::Boolean(b) => Value::Bool(*b),
+        T::Datetime(d) => Value::String(d.to_string()),
+        T::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| free_json(v, at))
+                .collect::<PResult<_>>()?,
+        ),
+        T::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), free_json(v, at)?)))
+                .collect::<PResult<_>>()?,
+        ),
+    })
 }
 
 /// Points everything a base world defines at `span` (the `extends` value of the file using it).
@@ -851,46 +1075,35 @@ impl<'s> Parser<'s> {
 
     fn time(&self, v: &Val<'_>, key: &str) -> PResult<Spanned<i64>> {
         let text = time_text(v, key)?;
-        parse_time(&text.value, self.start)
+        self.time_of(&Spanned::new(TimeText(text.value), text.span), key)
+    }
+
+    /// A time as written (an instant or an offset from the start) in unix seconds.
+    fn time_of(&self, text: &Spanned<TimeText>, key: &str) -> PResult<Spanned<i64>> {
+        parse_time(&text.value.0, self.start)
             .map(|t| Spanned::new(t, text.span))
             .map_err(|e| {
                 Issue::new(
                     text.span,
-                    format!("invalid time `{}` for `{key}`: {e}", text.value),
+                    format!("invalid time `{}` for `{key}`: {e}", text.value.0),
                     "invalid time",
                 )
                 .help(format!("write {TIME_FORMS}"))
             })
     }
 
-    fn tables<'a, 'i>(
-        &self,
-        top: &Tbl<'a, 'i>,
-        key: &str,
-        what: &str,
-    ) -> PResult<Vec<(Tbl<'a, 'i>, Span)>> {
-        let Some(v) = top.get(key) else {
-            return Ok(Vec::new());
-        };
-        let items = array(v, key).map_err(|i| i.help(format!("write `[[{key}]]` tables")))?;
-        items
-            .into_iter()
-            .map(|item| Ok((Tbl::of(item, what)?, extent(item))))
-            .collect()
-    }
-
-    fn world(&mut self, top: &Tbl<'_, '_>) -> PResult<World> {
+    fn world(&mut self, shape: &ScenarioShape) -> PResult<World> {
         let mut world = World::default();
         // Every defined name and the references to check once all are known.
         let mut defs: Vec<(Spanned<String>, NameKind)> = Vec::new();
         let mut refs: Vec<(Spanned<String>, NameKind, &str)> = Vec::new();
 
         let mut e164s: BTreeMap<String, Span> = BTreeMap::new();
-        for (t, span) in self.tables(top, "numbers", "a `[[numbers]]` entry")? {
-            t.check_keys(NUMBER_KEYS)?;
-            let name = t.req_str("name")?;
-            let e164 = t.req_str("e164")?;
-            check_e164(&e164, "e164")?;
+        for entry in &shape.numbers {
+            let (t, header, what) = (&entry.value, entry.span, "a `[[numbers]]` entry");
+            let name = required(&t.name, header, "name", what)?;
+            let e164 = required(&t.e164, header, "e164", what)?;
+            check_e164(e164, "e164")?;
             if let Some(first) = e164s.insert(e164.value.clone(), e164.span) {
                 return Err(Issue::new(
                     e164.span,
@@ -899,40 +1112,20 @@ impl<'s> Parser<'s> {
                 )
                 .also(first, "first used here"));
             }
-            let class = opt_choice(
-                &t,
-                "class",
-                &[
-                    ("pool", NumberClass::Pool),
-                    ("front_desk", NumberClass::FrontDesk),
-                    ("sitter", NumberClass::Sitter),
-                ],
-                NumberClass::Pool,
-            )?;
-            let status = opt_choice(
-                &t,
-                "status",
-                &[
-                    ("active", NumberStatus::Active),
-                    ("quarantined", NumberStatus::Quarantined),
-                    ("retired", NumberStatus::Retired),
-                ],
-                NumberStatus::Active,
-            )?;
-            let created = match t.get("created") {
-                Some(v) => self.time(v, "created")?.value,
+            let class = value_or(&t.class, NumberClass::Pool);
+            let created = match &t.created {
+                Some(text) => self.time_of(text, "created")?.value,
                 None => self.start,
             };
-            let sitter = t.opt_str("sitter")?;
-            match (&sitter, class) {
+            match (&t.sitter, class) {
                 (None, NumberClass::Sitter) => {
-                    return Err(t.missing("sitter").help(
+                    return Err(missing(header, "sitter", what).help(
                         "a number with class = \"sitter\" must name the sitter it belongs to",
                     ));
                 }
                 (Some(s), NumberClass::Pool | NumberClass::FrontDesk) => {
                     return Err(Issue::new(
-                        t.key_span("sitter").unwrap_or(s.span),
+                        key_before(self.src, s.span).map_or(s.span, |(_, key)| key),
                         "`sitter` is only allowed on numbers with class = \"sitter\"",
                         "not a sitter number",
                     )
@@ -940,44 +1133,45 @@ impl<'s> Parser<'s> {
                 }
                 _ => {}
             }
-            if let Some(s) = &sitter {
+            if let Some(s) = &t.sitter {
                 refs.push((s.clone(), NameKind::Sitter, "sitter"));
             }
-            let org = opt_choice(&t, "org", ORGS, Org::Main)?;
             defs.push((name.clone(), NameKind::Number));
             world.numbers.push(Number {
-                name: name.value,
-                e164: e164.value,
+                name: name.value.clone(),
+                e164: e164.value.clone(),
                 class,
-                status,
+                status: value_or(&t.status, NumberStatus::Active),
                 created,
-                sitter: sitter.map(|s| s.value),
-                org,
-                span,
+                sitter: t.sitter.as_ref().map(|s| s.value.clone()),
+                org: value_or(&t.org, Org::Main),
+                span: table_extent!(entry; name, e164, class, status, created, sitter, org),
             });
         }
 
-        for (key, kind) in [("sitters", NameKind::Sitter), ("clients", NameKind::Client)] {
-            let what = format!("a `[[{key}]]` entry");
-            for (t, span) in self.tables(top, key, &what)? {
-                t.check_keys(PERSON_KEYS)?;
-                let name = t.req_str("name")?;
-                let first_name = t.opt_str("first_name")?;
-                let phone = t.req_str("phone")?;
-                check_e164(&phone, "phone")?;
-                let email = t.req_str("email")?;
-                check_email(&email)?;
-                let org = opt_choice(&t, "org", ORGS, Org::Main)?;
+        let people = [
+            (&shape.sitters, NameKind::Sitter, "a `[[sitters]]` entry"),
+            (&shape.clients, NameKind::Client, "a `[[clients]]` entry"),
+        ];
+        for (entries, kind, what) in people {
+            for entry in entries {
+                let (t, header) = (&entry.value, entry.span);
+                let name = required(&t.name, header, "name", what)?;
+                let phone = required(&t.phone, header, "phone", what)?;
+                check_e164(phone, "phone")?;
+                let email = required(&t.email, header, "email", what)?;
+                check_email(email)?;
                 defs.push((name.clone(), kind));
                 let person = Person {
-                    first_name: first_name
-                        .map(|f| f.value)
-                        .unwrap_or_else(|| capitalise(&name.value)),
-                    name: name.value,
-                    phone: phone.value,
-                    email: email.value,
-                    org,
-                    span,
+                    first_name: t
+                        .first_name
+                        .as_ref()
+                        .map_or_else(|| capitalise(&name.value), |f| f.value.clone()),
+                    name: name.value.clone(),
+                    phone: phone.value.clone(),
+                    email: email.value.clone(),
+                    org: value_or(&t.org, Org::Main),
+                    span: table_extent!(entry; name, first_name, phone, email, org),
                 };
                 if kind == NameKind::Sitter {
                     world.sitters.push(person);
@@ -987,48 +1181,40 @@ impl<'s> Parser<'s> {
             }
         }
 
-        for (t, span) in self.tables(top, "bookings", "a `[[bookings]]` entry")? {
-            t.check_keys(BOOKING_KEYS)?;
-            let name = t.req_str("name")?;
-            let client = t.req_str("client")?;
-            let sitter = t.opt_str("sitter")?;
-            let service = t.req_str("service")?;
-            let start = self.time(t.req("start")?, "start")?;
-            let end = self.time(t.req("end")?, "end")?;
+        for entry in &shape.bookings {
+            let (t, header, what) = (&entry.value, entry.span, "a `[[bookings]]` entry");
+            let name = required(&t.name, header, "name", what)?;
+            let client = required(&t.client, header, "client", what)?;
+            let service = required(&t.service, header, "service", what)?;
+            let start = self.time_of(required(&t.start, header, "start", what)?, "start")?;
+            let end = self.time_of(required(&t.end, header, "end", what)?, "end")?;
             check_order(&start, &end)?;
-            let status = opt_choice(&t, "status", BOOKING_STATUSES, BookingStatus::Confirmed)?;
             refs.push((client.clone(), NameKind::Client, "client"));
-            if let Some(s) = &sitter {
+            if let Some(s) = &t.sitter {
                 refs.push((s.clone(), NameKind::Sitter, "sitter"));
             }
             defs.push((name.clone(), NameKind::Booking));
             world.bookings.push(Booking {
-                name: name.value,
-                client: client.value,
-                sitter: sitter.map(|s| s.value),
-                service: service.value,
+                name: name.value.clone(),
+                client: client.value.clone(),
+                sitter: t.sitter.as_ref().map(|s| s.value.clone()),
+                service: service.value.clone(),
                 start: start.value,
                 end: end.value,
-                status,
-                span,
+                status: value_or(&t.status, BookingStatus::Confirmed),
+                span: table_extent!(entry; name, client, sitter, service, start, end, status),
             });
         }
 
-        for (t, span) in self.tables(top, "users", "a `[[users]]` entry")? {
-            t.check_keys(USER_KEYS)?;
-            let name = t.req_str("name")?;
-            let role = choice(
-                &t.req_str("role")?,
-                "role",
-                &[("owner", UserRole::Owner), ("admin", UserRole::Admin)],
-            )?;
-            let org = opt_choice(&t, "org", ORGS, Org::Main)?;
+        for entry in &shape.users {
+            let (t, header, what) = (&entry.value, entry.span, "a `[[users]]` entry");
+            let name = required(&t.name, header, "name", what)?;
             defs.push((name.clone(), NameKind::User));
             world.users.push(User {
-                name: name.value,
-                role,
-                org,
-                span,
+                name: name.value.clone(),
+                role: required(&t.role, header, "role", what)?.value,
+                org: value_or(&t.org, Org::Main),
+                span: table_extent!(entry; name, role, org),
             });
         }
 
@@ -1536,16 +1722,12 @@ impl<'s> Parser<'s> {
         let action = t.req_str("action")?;
         let names: Vec<&str> = actions.iter().map(|(n, _)| *n).collect();
         let Some((_, keys)) = actions.iter().find(|(n, _)| *n == action.value) else {
-            let mut help = format!("expected one of {}", quoted_list(&names));
-            if let Some(s) = suggest(&action.value, names.iter().copied()) {
-                help = format!("did you mean `{s}`? {help}");
-            }
             return Err(Issue::new(
                 action.span,
                 format!("unknown {kind} action `{}`", action.value),
                 "unknown action",
             )
-            .help(help));
+            .help(one_of(&action.value, &names)));
         };
         t.what = format!("`{kind}` action `{}`", action.value);
         t.check_keys(keys)?;
@@ -1845,13 +2027,6 @@ impl<'s> Parser<'s> {
         Ok(expect)
     }
 }
-
-const BOOKING_STATUSES: &[(&str, BookingStatus)] = &[
-    ("pending", BookingStatus::Pending),
-    ("confirmed", BookingStatus::Confirmed),
-    ("completed", BookingStatus::Completed),
-    ("cancelled", BookingStatus::Cancelled),
-];
 
 fn check_order(start: &Spanned<i64>, end: &Spanned<i64>) -> PResult<()> {
     if end.value > start.value {

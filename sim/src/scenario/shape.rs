@@ -22,8 +22,8 @@ pub use switchboard_core::world::{NumberClass, NumberStatus};
 /// `expect.json`, event payloads; `{ json = '...' }` holds JSON text).
 pub type FreeValue = toml::Value;
 
-/// A free-form table with its keys located (`[settings]`, `settings`, `chaos`).
-pub type FreeTable = BTreeMap<Spanned<String>, FreeValue>;
+/// A free-form table with its keys and values located (`[settings]`, `settings`, `chaos`).
+pub type FreeTable = BTreeMap<Spanned<String>, Spanned<FreeValue>>;
 
 macro_rules! shapes {
     ($($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* })*) => {$(
