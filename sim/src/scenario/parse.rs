@@ -8,18 +8,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Number as JsonNumber, Value};
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 use super::diagnostic::{Span, Spanned};
 use super::model::*;
-use super::shape::{self, FreeTable, ScenarioShape, TimeText};
+use super::shape::{self, *};
 use super::template::{Template, is_name_char};
 use super::time::{
     DURATION_FORMS, TIME_FORMS, format_duration, format_instant, parse_duration, parse_instant,
     parse_time,
 };
-
-type Val<'i> = toml::Spanned<DeValue<'i>>;
 
 /// A located problem, turned into a `ScenarioError` by the caller.
 #[derive(Debug)]
@@ -105,60 +103,8 @@ const ACTION_KEYS: &[&str] = &[
     "request", "inbound", "send", "booking", "thread", "settings", "chaos", "release", "webhook",
     "number",
 ];
-const STEP_KEYS: &[&str] = &[
-    "name", "advance", "at", "as", "expect", "request", "inbound", "send", "booking", "thread",
-    "settings", "chaos", "release", "webhook", "number",
-];
-const EXPECT_KEYS: &[&str] = &[
-    "status",
-    "json",
-    "events",
-    "no_events",
-    "bindings",
-    "alerts",
-    "org",
-    "body_excludes",
-    "body_matches",
-];
-
 fn sp(r: std::ops::Range<usize>) -> Span {
     Span::from(r)
-}
-
-fn vspan(v: &Val<'_>) -> Span {
-    sp(v.span())
-}
-
-/// The span of a value including everything nested in it (a `[[steps]]`
-/// table's own span is only its header).
-fn extent(v: &Val<'_>) -> Span {
-    let mut s = vspan(v);
-    match v.get_ref() {
-        DeValue::Table(t) => {
-            for (k, child) in t.iter() {
-                s = s.join(sp(k.span())).join(extent(child));
-            }
-        }
-        DeValue::Array(a) => {
-            for child in a.iter() {
-                s = s.join(extent(child));
-            }
-        }
-        _ => {}
-    }
-    s
-}
-
-fn type_name(v: &DeValue<'_>) -> &'static str {
-    match v {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "an integer",
-        DeValue::Float(_) => "a float",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a date-time",
-        DeValue::Array(_) => "an array",
-        DeValue::Table(_) => "a table",
-    }
 }
 
 fn quoted_list(items: &[&str]) -> String {
@@ -182,168 +128,6 @@ fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Opt
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
-
-/// A TOML table being read, with a description for messages.
-struct Tbl<'a, 'i> {
-    map: &'a DeTable<'i>,
-    header: Span,
-    what: String,
-}
-
-impl<'a, 'i> Tbl<'a, 'i> {
-    fn of(v: &'a Val<'i>, what: impl Into<String>) -> PResult<Self> {
-        let what = what.into();
-        match v.get_ref() {
-            DeValue::Table(map) => Ok(Tbl {
-                map,
-                header: vspan(v),
-                what,
-            }),
-            other => Err(Issue::new(
-                vspan(v),
-                format!("{what} must be a table, not {}", type_name(other)),
-                "expected a table",
-            )),
-        }
-    }
-
-    /// Entries in source order.
-    fn entries(&self) -> Vec<(&'a str, Span, &'a Val<'i>)> {
-        let mut out: Vec<_> = self
-            .map
-            .iter()
-            .map(|(k, v)| (k.get_ref().as_ref(), sp(k.span()), v))
-            .collect();
-        out.sort_by_key(|(_, s, _)| *s);
-        out
-    }
-
-    fn check_keys(&self, allowed: &[&str]) -> PResult<()> {
-        match self
-            .entries()
-            .into_iter()
-            .find(|(key, _, _)| !allowed.contains(key))
-        {
-            Some((key, span, _)) => Err(unknown_key(span, key, &self.what, allowed)),
-            None => Ok(()),
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<&'a Val<'i>> {
-        self.map
-            .iter()
-            .find(|(k, _)| k.get_ref().as_ref() == key)
-            .map(|(_, v)| v)
-    }
-
-    fn key_span(&self, key: &str) -> Option<Span> {
-        self.map
-            .iter()
-            .find(|(k, _)| k.get_ref().as_ref() == key)
-            .map(|(k, _)| sp(k.span()))
-    }
-
-    fn missing(&self, key: &str) -> Issue {
-        let label = if self.header.is_empty() {
-            format!("the scenario needs a top-level `{key}`")
-        } else {
-            format!("this needs a `{key}`")
-        };
-        Issue::new(
-            self.header,
-            format!("missing required key `{key}` in {}", self.what),
-            label,
-        )
-    }
-
-    fn req(&self, key: &str) -> PResult<&'a Val<'i>> {
-        self.get(key).ok_or_else(|| self.missing(key))
-    }
-
-    fn opt_str(&self, key: &str) -> PResult<Option<Spanned<String>>> {
-        self.get(key).map(|v| string(v, key)).transpose()
-    }
-
-    fn req_str(&self, key: &str) -> PResult<Spanned<String>> {
-        string(self.req(key)?, key)
-    }
-}
-
-fn string(v: &Val<'_>, key: &str) -> PResult<Spanned<String>> {
-    match v.get_ref() {
-        DeValue::String(s) => Ok(Spanned::new(s.to_string(), vspan(v))),
-        other => Err(Issue::new(
-            vspan(v),
-            format!("`{key}` must be a string, not {}", type_name(other)),
-            "expected a string",
-        )),
-    }
-}
-
-/// A time value: a string, or a TOML offset date-time written unquoted.
-fn time_text(v: &Val<'_>, key: &str) -> PResult<Spanned<String>> {
-    match v.get_ref() {
-        DeValue::String(s) => Ok(Spanned::new(s.to_string(), vspan(v))),
-        DeValue::Datetime(d) => Ok(Spanned::new(d.to_string(), vspan(v))),
-        other => Err(Issue::new(
-            vspan(v),
-            format!("`{key}` must be a string, not {}", type_name(other)),
-            "expected a string",
-        )
-        .help(format!("write {TIME_FORMS}"))),
-    }
-}
-
-fn integer(v: &Val<'_>, key: &str) -> PResult<Spanned<i128>> {
-    match v.get_ref() {
-        DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix())
-            .map(|n| Spanned::new(n, vspan(v)))
-            .map_err(|_| Issue::new(vspan(v), format!("`{key}` is out of range"), "too large")),
-        other => Err(Issue::new(
-            vspan(v),
-            format!("`{key}` must be an integer, not {}", type_name(other)),
-            "expected an integer",
-        )),
-    }
-}
-
-fn array<'a, 'i>(v: &'a Val<'i>, key: &str) -> PResult<Vec<&'a Val<'i>>> {
-    match v.get_ref() {
-        DeValue::Array(a) => Ok(a.iter().collect()),
-        other => Err(Issue::new(
-            vspan(v),
-            format!("`{key}` must be an array, not {}", type_name(other)),
-            "expected an array",
-        )),
-    }
-}
-
-fn choice<T: Copy>(s: &Spanned<String>, key: &str, options: &[(&str, T)]) -> PResult<T> {
-    if let Some((_, t)) = options.iter().find(|(n, _)| *n == s.value) {
-        return Ok(*t);
-    }
-    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-    Err(Issue::new(
-        s.span,
-        format!("invalid `{key}` value `{}`", s.value),
-        format!("not a valid `{key}`"),
-    )
-    .help(one_of(&s.value, &names)))
-}
-
-fn opt_choice<T: Copy>(
-    t: &Tbl<'_, '_>,
-    key: &str,
-    options: &[(&str, T)],
-    default: T,
-) -> PResult<T> {
-    match t.opt_str(key)? {
-        Some(s) => choice(&s, key, options),
-        None => Ok(default),
-    }
-}
-
-const ORGS: &[(&str, Org)] = &[("main", Org::Main), ("rival", Org::Rival)];
 
 fn check_e164(s: &Spanned<String>, key: &str) -> PResult<()> {
     let digits = s.value.strip_prefix('+').unwrap_or("");
@@ -390,91 +174,6 @@ fn capitalise(name: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-/// Converts any TOML value to JSON.
-fn to_json(v: &Val<'_>) -> PResult<Value> {
-    Ok(match v.get_ref() {
-        DeValue::String(s) => Value::String(s.to_string()),
-        DeValue::Integer(i) => {
-            if let Ok(n) = i64::from_str_radix(i.as_str(), i.radix()) {
-                Value::from(n)
-            } else if let Ok(n) = u64::from_str_radix(i.as_str(), i.radix()) {
-                Value::from(n)
-            } else {
-                return Err(Issue::new(
-                    vspan(v),
-                    "integer out of range",
-                    "does not fit in 64 bits",
-                ));
-            }
-        }
-        DeValue::Float(f) => {
-            let n = f
-                .as_str()
-                .parse::<f64>()
-                .ok()
-                .and_then(JsonNumber::from_f64)
-                .ok_or_else(|| {
-                    Issue::new(
-                        vspan(v),
-                        format!("`{}` cannot be represented in JSON", f.as_str()),
-                        "not a finite number",
-                    )
-                })?;
-            Value::Number(n)
-        }
-        DeValue::Boolean(b) => Value::Bool(*b),
-        DeValue::Datetime(d) => Value::String(d.to_string()),
-        DeValue::Array(a) => Value::Array(a.iter().map(to_json).collect::<PResult<_>>()?),
-        DeValue::Table(t) => {
-            let mut map = Map::new();
-            for (k, child) in t.iter() {
-                map.insert(k.get_ref().to_string(), to_json(child)?);
-            }
-            Value::Object(map)
-        }
-    })
-}
-
-/// The JSON text form of a JSON slot, `{ json = '...' }`: TOML has no `null`, so a body,
-/// `expect.json` or an event `payload` may be written as JSON text instead. `None` when `v` is
-/// not in that form (a table whose only key is `json`, holding a string).
-fn json_text(v: &Val<'_>) -> Option<PResult<Value>> {
-    let DeValue::Table(t) = v.get_ref() else {
-        return None;
-    };
-    let (key, text) = t.iter().next()?;
-    if t.len() != 1 || key.get_ref().as_ref() != "json" {
-        return None;
-    }
-    let DeValue::String(raw) = text.get_ref() else {
-        return None;
-    };
-    Some(serde_json::from_str(raw).map_err(|e| {
-        Issue::new(vspan(text), format!("invalid JSON text: {e}"), "not JSON")
-            .help("write JSON inside single quotes, like `{ json = '{\"sitterId\": null}' }`")
-    }))
-}
-
-/// A JSON slot in either form: a TOML value, or `{ json = '...' }` text.
-fn json_value(v: &Val<'_>) -> PResult<Value> {
-    json_text(v).unwrap_or_else(|| to_json(v))
-}
-
-fn json_table(v: &Val<'_>, what: &str) -> PResult<JsonTable> {
-    let t = Tbl::of(v, what)?;
-    let mut values = Map::new();
-    let mut key_spans = BTreeMap::new();
-    for (key, span, child) in t.entries() {
-        values.insert(key.to_string(), to_json(child)?);
-        key_spans.insert(key.to_string(), span);
-    }
-    Ok(JsonTable {
-        values,
-        span: extent(v),
-        key_spans,
-    })
 }
 
 /// A name defined later in the steps, for "used before defined" errors.
@@ -713,7 +412,6 @@ fn serde_type(text: &str) -> &'static str {
 /// the shapes' own, read from their JSON Schema). `[[sitters]]` and `[[clients]]` share a shape:
 /// the nearest header in the source says which.
 fn shape_table(source: &str, span: Span, fields: &[&str]) -> String {
-    use super::shape::*;
     fn keys<T: schemars::JsonSchema>() -> Vec<String> {
         let schema = schemars::schema_for!(T);
         let props = schema.get("properties").and_then(Value::as_object);
@@ -876,17 +574,16 @@ macro_rules! table_extent {
 }
 
 /// Reads the shape of a file: TOML syntax first (with the hint for `null`), then keys and types.
-fn read_shape(source: &str) -> PResult<(DeTable<'_>, ScenarioShape)> {
-    let root = DeTable::parse(source).map_err(|e| toml_issue(source, &e))?;
-    let shape = shape::read(source).map_err(|e| shape_issue(source, &e))?;
-    Ok((root.into_inner(), shape))
+fn read_shape(source: &str) -> PResult<ScenarioShape> {
+    DeTable::parse(source).map_err(|e| toml_issue(source, &e))?;
+    shape::read(source).map_err(|e| shape_issue(source, &e))
 }
 
 pub(crate) fn parse_document(
     source: &str,
     load: &mut Loader<'_>,
 ) -> Result<Parsed, Result<Issue, BaseError>> {
-    let (root, shape) = read_shape(source).map_err(Ok)?;
+    let shape = read_shape(source).map_err(Ok)?;
     let (file, top) = (Span::new(0, 0), "the scenario (top level)");
     let name = required(&shape.name, file, "name", top).map_err(Ok)?;
     if name.value.trim().is_empty() {
@@ -912,11 +609,7 @@ pub(crate) fn parse_document(
         .help("write the RFC 3339 instant the simulated clock starts at, like `2026-03-02T09:00:00Z` (`start` cannot be an offset)"))
     })?;
     let (mut p, base) = world_part(source, &shape, start, load)?;
-    let steps = root.iter().find(|(k, _)| k.get_ref() == "steps");
-    let steps = match steps {
-        Some((_, v)) => p.steps(v).map_err(Ok)?,
-        None => Vec::new(),
-    };
+    let steps = p.steps(&shape.steps).map_err(Ok)?;
     Ok(Parsed {
         name: name.value.clone(),
         description: shape.description.clone(),
@@ -936,7 +629,7 @@ pub(crate) fn parse_world_file(
     start: i64,
     load: &mut Loader<'_>,
 ) -> Result<Base, Result<Issue, BaseError>> {
-    let (_, shape) = read_shape(source).map_err(Ok)?;
+    let shape = read_shape(source).map_err(Ok)?;
     let at_key = |span: Span| key_before(source, span).map_or(span, |(_, key)| key);
     let scenario_keys = [
         ("name", shape.name.as_ref().map(|v| at_key(v.span))),
@@ -1071,11 +764,6 @@ impl<'s> Parser<'s> {
         } else {
             span
         }
-    }
-
-    fn time(&self, v: &Val<'_>, key: &str) -> PResult<Spanned<i64>> {
-        let text = time_text(v, key)?;
-        self.time_of(&Spanned::new(TimeText(text.value), text.span), key)
     }
 
     /// A time as written (an instant or an offset from the start) in unix seconds.
@@ -1230,67 +918,61 @@ impl<'s> Parser<'s> {
         Ok(world)
     }
 
-    fn steps(&mut self, v: &Val<'_>) -> PResult<Vec<Step>> {
-        let items = array(v, "steps").map_err(|i| i.help("write `[[steps]]` tables"))?;
+    fn steps(&mut self, steps: &[Spanned<StepShape>]) -> PResult<Vec<Step>> {
         // Names that steps create, so that using one too early gets a
         // precise message. Best effort: errors are reported in order later.
-        for (index, item) in items.iter().enumerate() {
-            if let DeValue::Table(t) = item.get_ref() {
-                for (key, sub) in t.iter() {
-                    let (action, new) = match key.get_ref().as_ref() {
-                        "booking" => ("create", "name"),
-                        "thread" => ("open", "name"),
-                        _ => continue,
-                    };
-                    if let DeValue::Table(a) = sub.get_ref()
-                        && let Some(act) = a.iter().find(|(k, _)| k.get_ref() == "action")
-                        && act.1.get_ref().as_str() == Some(action)
-                        && let Some((_, n)) = a.iter().find(|(k, _)| k.get_ref() == new)
-                        && let Some(name) = n.get_ref().as_str()
-                    {
-                        self.names.future.entry(name.to_string()).or_insert(Future {
-                            step: index,
-                            span: vspan(n),
-                        });
-                    }
-                }
+        for (index, step) in steps.iter().enumerate() {
+            let booking = step.booking.as_ref();
+            let booking = booking
+                .filter(|b| value_or(&b.action, BookingVerb::Confirm) == BookingVerb::Create);
+            let thread = step.thread.as_ref();
+            let thread =
+                thread.filter(|t| value_or(&t.action, ThreadVerb::Close) == ThreadVerb::Open);
+            let created = [
+                booking.and_then(|b| b.name.as_ref()),
+                thread.and_then(|t| t.name.as_ref()),
+            ];
+            for name in created.into_iter().flatten() {
+                self.names
+                    .future
+                    .entry(name.value.clone())
+                    .or_insert(Future {
+                        step: index,
+                        span: name.span,
+                    });
             }
         }
-        let mut steps = Vec::new();
+        let mut out = Vec::new();
         let mut now = self.start;
-        for (index, item) in items.into_iter().enumerate() {
-            let step = self.step(index, item, now)?;
+        for (index, step) in steps.iter().enumerate() {
+            let step = self.step(index, step, now)?;
             now = step.when;
-            steps.push(step);
+            out.push(step);
         }
-        Ok(steps)
+        Ok(out)
     }
 
-    fn step(&mut self, index: usize, v: &Val<'_>, now: i64) -> PResult<Step> {
-        let t = Tbl::of(v, "a step")?;
-        t.check_keys(STEP_KEYS)?;
-        let entries = t.entries();
-        let label = t.opt_str("name")?.map(|l| l.value);
+    /// The key written before the value at `span`, or the value itself.
+    fn key_at(&self, span: Span) -> Span {
+        key_before(self.src, span).map_or(span, |(_, key)| key)
+    }
 
-        let actions: Vec<(&str, Span, &Val<'_>)> = entries
-            .iter()
-            .filter(|(k, _, _)| ACTION_KEYS.contains(k))
-            .copied()
-            .collect();
+    fn step(&mut self, index: usize, entry: &Spanned<StepShape>, now: i64) -> PResult<Step> {
+        let (t, header) = (&entry.value, entry.span);
+        let actions = actions_of(t);
         if let [(first, first_span, _), (second, second_span, _), ..] = actions[..] {
             return Err(Issue::new(
-                second_span,
+                self.key_at(second_span),
                 format!("a step can have only one action, but this one has `{first}` and `{second}`"),
                 "second action",
             )
-            .also(first_span, "first action")
+            .also(self.key_at(first_span), "first action")
             .help("split it into two steps; a step without `advance` or `at` happens at the same instant as the previous one"));
         }
         let action_entry = actions.first().copied();
 
-        let advance = t.get("advance");
-        let at = t.get("at");
-        if let (Some(adv_key), Some(at_key)) = (t.key_span("advance"), t.key_span("at")) {
+        if let (Some(advance), Some(at)) = (&t.advance, &t.at) {
+            let (adv_key, at_key) = (self.key_at(advance.span), self.key_at(at.span));
             let (first, later, later_name, first_name) = if adv_key < at_key {
                 (adv_key, at_key, "at", "advance")
             } else {
@@ -1305,23 +987,20 @@ impl<'s> Parser<'s> {
             .help("`advance` moves the clock forward from the previous step; `at` sets it to an instant or to an offset from the scenario start. Keep one."));
         }
 
-        let expect_value = t.get("expect");
-        let expect_empty = match expect_value.map(|e| e.get_ref()) {
-            None => true,
-            Some(DeValue::Table(e)) => e.is_empty(),
-            Some(_) => false,
-        };
-        if advance.is_none() && at.is_none() && action_entry.is_none() && expect_empty {
+        let expect_empty = t
+            .expect
+            .as_ref()
+            .is_none_or(|e| e.value == ExpectShape::default());
+        if t.advance.is_none() && t.at.is_none() && action_entry.is_none() && expect_empty {
             return Err(
-                Issue::new(t.header, "this step does nothing", "empty step").help(format!(
+                Issue::new(header, "this step does nothing", "empty step").help(format!(
                     "give it a time (`advance` or `at`), an action ({}) or an `expect` table",
                     quoted_list(ACTION_KEYS)
                 )),
             );
         }
 
-        let (when, time_span) = if let Some(v) = advance {
-            let text = string(v, "advance")?;
+        let (when, time_span) = if let Some(text) = &t.advance {
             let secs = parse_duration(&text.value).map_err(|e| {
                 Issue::new(
                     text.span,
@@ -1334,8 +1013,8 @@ impl<'s> Parser<'s> {
                 .checked_add(secs)
                 .ok_or_else(|| Issue::new(text.span, "the simulated clock overflows", "too far"))?;
             (when, Some(text.span))
-        } else if let Some(v) = at {
-            let when = self.time(v, "at")?;
+        } else if let Some(at) = &t.at {
+            let when = self.time_of(at, "at")?;
             if when.value < now {
                 return Err(Issue::new(
                     when.span,
@@ -1354,13 +1033,12 @@ impl<'s> Parser<'s> {
             (now, None)
         };
 
-        let as_value = t.get("as");
-        let takes_as = matches!(
-            action_entry.map(|a| a.0),
-            Some("settings" | "chaos" | "release")
-        );
-        if let (Some(key_span), false) = (t.key_span("as"), takes_as) {
-            let (message, help) = match action_entry.map(|a| a.0) {
+        let kind = action_entry.map(|a| a.0);
+        if let (Some(actor), false) = (
+            &t.actor,
+            matches!(kind, Some("settings" | "chaos" | "release")),
+        ) {
+            let (message, help) = match kind {
                 Some(kind @ ("request" | "send")) => (
                     format!("`as` is not a step key for a `{kind}` step"),
                     format!("put it inside the action: `{kind} = {{ as = \"...\", ... }}`"),
@@ -1376,35 +1054,34 @@ impl<'s> Parser<'s> {
                         .to_string(),
                 ),
             };
-            return Err(Issue::new(key_span, message, "`as` not allowed here").help(help));
+            return Err(
+                Issue::new(self.key_at(actor.span), message, "`as` not allowed here").help(help),
+            );
         }
-        let step_actor = match as_value {
-            Some(v) => self.role(&string(v, "as")?)?,
+        let step_actor = match &t.actor {
+            Some(actor) => self.role(actor)?,
             None => Role::Owner,
         };
 
         let (action, action_span) = match action_entry {
             None => (Action::Wait, None),
-            Some((kind, _, value)) => (
-                self.action(index, kind, value, step_actor)?,
-                Some(extent(value)),
-            ),
+            Some((_, span, shape)) => (self.action(index, shape, step_actor)?, Some(span)),
         };
 
-        let expect = match expect_value {
-            Some(v) => self.expect(v, &action)?,
-            None => Expect::default(),
+        let (expect, expect_span) = match &t.expect {
+            Some(e) => (self.expect(e, &action)?, expect_extent(e)),
+            None => (Expect::default(), header),
         };
 
         Ok(Step {
             index,
-            label,
+            label: t.name.as_ref().map(|l| l.value.clone()),
             advance_from: now,
             when,
             action,
             expect,
-            span: extent(v),
-            header_span: t.header,
+            span: table_extent!(entry; name, advance, at, actor, request, inbound, send, booking, thread, settings, chaos, release, webhook, number).join(expect_span),
+            header_span: header,
             time_span,
             action_span,
         })
@@ -1441,34 +1118,6 @@ impl<'s> Parser<'s> {
         })
     }
 
-    fn name_ref(
-        &self,
-        t: &Tbl<'_, '_>,
-        key: &str,
-        kinds: &[NameKind],
-        what: &str,
-    ) -> PResult<String> {
-        let name = t.req_str(key)?;
-        self.names.resolve(&name, kinds, what)?;
-        Ok(name.value)
-    }
-
-    fn opt_name_ref(
-        &self,
-        t: &Tbl<'_, '_>,
-        key: &str,
-        kinds: &[NameKind],
-        what: &str,
-    ) -> PResult<Option<String>> {
-        match t.opt_str(key)? {
-            Some(name) => {
-                self.names.resolve(&name, kinds, what)?;
-                Ok(Some(name.value))
-            }
-            None => Ok(None),
-        }
-    }
-
     fn template(&self, s: &Spanned<String>) -> PResult<Template> {
         let template = Template::parse(&s.value).map_err(|e| {
             Issue::new(
@@ -1503,92 +1152,124 @@ impl<'s> Parser<'s> {
         Ok(template)
     }
 
-    /// An expected JSON value in either form, its placeholders checked.
-    fn expected_json(&self, v: &Val<'_>) -> PResult<Value> {
-        match json_text(v) {
-            Some(value) => {
-                let value = value?;
-                self.check_json_placeholders(&value, extent(v))?;
-                Ok(value)
-            }
-            None => {
-                self.check_placeholders(v)?;
-                to_json(v)
-            }
-        }
+    /// A required name of one of `kinds` (`noun` for messages) in the table `what` at `header`.
+    fn name_ref(
+        &self,
+        field: &Option<Spanned<String>>,
+        (header, key, what): (Span, &str, &str),
+        kinds: &[NameKind],
+        noun: &str,
+    ) -> PResult<String> {
+        let name = required(field, header, key, what)?;
+        self.names.resolve(name, kinds, noun)?;
+        Ok(name.value.clone())
     }
 
-    /// Validates the placeholders of every string inside parsed JSON text.
-    fn check_json_placeholders(&self, value: &Value, span: Span) -> PResult<()> {
+    /// An optional name of one of `kinds`.
+    fn opt_name_ref(
+        &self,
+        field: &Option<Spanned<String>>,
+        kinds: &[NameKind],
+        noun: &str,
+    ) -> PResult<Option<String>> {
+        let Some(name) = field else { return Ok(None) };
+        self.names.resolve(name, kinds, noun)?;
+        Ok(Some(name.value.clone()))
+    }
+
+    /// A JSON slot in either form: a TOML value, or `{ json = '...' }` text (TOML has no
+    /// `null`, so a body, `expect.json` or an event `payload` may be written as JSON text).
+    fn json_slot(&self, slot: &Spanned<FreeValue>) -> PResult<Value> {
+        let text = match &slot.value {
+            toml::Value::Table(t) if t.len() == 1 => t.get("json").and_then(toml::Value::as_str),
+            _ => None,
+        };
+        let Some(text) = text else {
+            return free_json(&slot.value, slot.span);
+        };
+        serde_json::from_str(text).map_err(|e| {
+            Issue::new(
+                self.json_text_span(slot.span),
+                format!("invalid JSON text: {e}"),
+                "not JSON",
+            )
+            .help("write JSON inside single quotes, like `{ json = '{\"sitterId\": null}' }`")
+        })
+    }
+
+    /// The span of the text in `{ json = '...' }` written at `slot`.
+    fn json_text_span(&self, slot: Span) -> Span {
+        let text = self.src.get(slot.range()).unwrap_or("");
+        let Some(eq) = text.find('=') else {
+            return slot;
+        };
+        let rest = &text[eq + 1..];
+        let start = eq + 1 + (rest.len() - rest.trim_start().len());
+        let inner = text[start..].trim_end();
+        let inner = inner.strip_suffix('}').unwrap_or(inner).trim_end();
+        Span::new(slot.start + start, slot.start + start + inner.len())
+    }
+
+    /// An expected JSON value in either form, its placeholders checked.
+    fn expected_json(&self, slot: &Spanned<FreeValue>) -> PResult<Value> {
+        let value = self.json_slot(slot)?;
+        self.check_placeholders(&value, slot.span)?;
+        Ok(value)
+    }
+
+    /// Validates the placeholders of every string inside `value`, written within `within`
+    /// (each string located at its literal when it is written without escapes).
+    fn check_placeholders(&self, value: &Value, within: Span) -> PResult<()> {
         match value {
-            Value::String(s) => self.template(&Spanned::new(s.clone(), span)).map(drop),
+            Value::String(s) => {
+                let text = self.src.get(within.range()).unwrap_or("");
+                let literal = ['"', '\'']
+                    .into_iter()
+                    .find_map(|q| text.find(&format!("{q}{s}{q}")));
+                let span = literal.map_or(within, |at| {
+                    Span::new(within.start + at, within.start + at + s.len() + 2)
+                });
+                self.template(&Spanned::new(s.clone(), span)).map(drop)
+            }
             Value::Array(items) => items
                 .iter()
-                .try_for_each(|v| self.check_json_placeholders(v, span)),
+                .try_for_each(|v| self.check_placeholders(v, within)),
             Value::Object(map) => map
                 .values()
-                .try_for_each(|v| self.check_json_placeholders(v, span)),
+                .try_for_each(|v| self.check_placeholders(v, within)),
             _ => Ok(()),
         }
     }
 
-    /// Validates the placeholders of every string inside a JSON-ish value.
-    fn check_placeholders(&self, v: &Val<'_>) -> PResult<()> {
-        match v.get_ref() {
-            DeValue::String(s) => {
-                self.template(&Spanned::new(s.to_string(), vspan(v)))?;
-            }
-            DeValue::Array(a) => {
-                for child in a.iter() {
-                    self.check_placeholders(child)?;
-                }
-            }
-            DeValue::Table(t) => {
-                for (_, child) in t.iter() {
-                    self.check_placeholders(child)?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn endpoint(&self, t: &Tbl<'_, '_>, key: &str) -> PResult<Spanned<Endpoint>> {
-        let s = t.req_str(key)?;
+    fn endpoint(
+        &self,
+        field: &Option<Spanned<String>>,
+        at: (Span, &str, &str),
+    ) -> PResult<Spanned<Endpoint>> {
+        let s = required(field, at.0, at.1, at.2)?;
         if s.value.starts_with('+') {
-            check_e164(&s, key)?;
-            return Ok(Spanned::new(Endpoint::Phone(s.value), s.span));
+            check_e164(s, at.1)?;
+            return Ok(Spanned::new(Endpoint::Phone(s.value.clone()), s.span));
         }
         self.names
             .resolve(
-                &s,
+                s,
                 &[NameKind::Client, NameKind::Sitter, NameKind::Number],
                 "client, sitter or number",
             )
             .map_err(|i| {
                 i.help("use the name of a client, sitter or number, or a literal E.164 phone number like `+15550100001`")
             })?;
-        Ok(Spanned::new(Endpoint::Name(s.value), s.span))
+        Ok(Spanned::new(Endpoint::Name(s.value.clone()), s.span))
     }
 
-    fn action(&mut self, index: usize, kind: &str, v: &Val<'_>, actor: Role) -> PResult<Action> {
-        Ok(match kind {
-            "request" => {
-                let t = Tbl::of(v, "the `request` action")?;
-                t.check_keys(&["as", "method", "path", "body"])?;
-                let actor = self.role(&t.req_str("as")?)?;
-                let method = choice(
-                    &t.req_str("method")?,
-                    "method",
-                    &[
-                        ("GET", Method::Get),
-                        ("POST", Method::Post),
-                        ("PUT", Method::Put),
-                        ("PATCH", Method::Patch),
-                        ("DELETE", Method::Delete),
-                    ],
-                )?;
-                let path = t.req_str("path")?;
+    fn action(&mut self, index: usize, shape: ActionShape<'_>, actor: Role) -> PResult<Action> {
+        Ok(match shape {
+            ActionShape::Request(r) => {
+                let what = "the `request` action";
+                let actor = self.role(required(&r.actor, r.span, "as", what)?)?;
+                let method = required(&r.method, r.span, "method", what)?.value;
+                let path = required(&r.path, r.span, "path", what)?;
                 if !path.value.starts_with('/') {
                     return Err(Issue::new(
                         path.span,
@@ -1597,9 +1278,9 @@ impl<'s> Parser<'s> {
                     )
                     .help("write the API path, like `/api/settings/rotation`"));
                 }
-                let template = self.template(&path)?;
-                let body = match t.get("body") {
-                    Some(b) => Some(Spanned::new(json_value(b)?, extent(b))),
+                let template = self.template(path)?;
+                let body = match &r.body {
+                    Some(b) => Some(Spanned::new(self.json_slot(b)?, b.span)),
                     None => None,
                 };
                 Action::Request(ApiRequest {
@@ -1609,285 +1290,283 @@ impl<'s> Parser<'s> {
                     body,
                 })
             }
-            "inbound" => {
-                let t = Tbl::of(v, "the `inbound` action")?;
-                t.check_keys(&["from", "to", "body", "sid", "signature"])?;
-                let from = self.endpoint(&t, "from")?;
-                let to = self.endpoint(&t, "to")?;
-                let body = t.req_str("body")?.value;
-                let sid = match t.opt_str("sid")? {
+            ActionShape::Inbound(i) => {
+                let what = "the `inbound` action";
+                let sid = match &i.sid {
                     Some(s) if s.value.is_empty() => {
                         return Err(Issue::new(s.span, "`sid` is empty", "empty")
                             .help(format!("remove it to use the default `SM{index}`")));
                     }
-                    Some(s) => s.value,
+                    Some(s) => s.value.clone(),
                     None => format!("SM{index}"),
                 };
-                let signature = opt_choice(
-                    &t,
-                    "signature",
-                    &[
-                        ("valid", Signature::Valid),
-                        ("missing", Signature::Missing),
-                        ("bad", Signature::Bad),
-                    ],
-                    Signature::Valid,
-                )?;
                 Action::Inbound(Inbound {
-                    from,
-                    to,
-                    body,
+                    from: self.endpoint(&i.from, (i.span, "from", what))?,
+                    to: self.endpoint(&i.to, (i.span, "to", what))?,
+                    body: required(&i.body, i.span, "body", what)?.value.clone(),
                     sid,
-                    signature,
+                    signature: value_or(&i.signature, Signature::Valid),
                 })
             }
-            "send" => {
-                let t = Tbl::of(v, "the `send` action")?;
-                t.check_keys(&["as", "thread", "body"])?;
-                let actor = self.role(&t.req_str("as")?)?;
-                let thread = self.name_ref(&t, "thread", THREADS, "thread")?;
-                let body = t.req_str("body")?.value;
+            ActionShape::Send(s) => {
+                let what = "the `send` action";
                 Action::Send(Outbound {
-                    actor,
-                    thread,
-                    body,
+                    actor: self.role(required(&s.actor, s.span, "as", what)?)?,
+                    thread: self.name_ref(
+                        &s.thread,
+                        (s.span, "thread", what),
+                        THREADS,
+                        "thread",
+                    )?,
+                    body: required(&s.body, s.span, "body", what)?.value.clone(),
                 })
             }
-            "webhook" => {
-                let t = Tbl::of(v, "the `webhook` action")?;
-                t.check_keys(&["fields", "signature"])?;
-                let fields = Tbl::of(t.req("fields")?, "`webhook.fields`")?;
+            ActionShape::Webhook(w) => {
+                let fields = required(&w.fields, w.span, "fields", "the `webhook` action")?;
+                let mut fields: Vec<_> = fields.value.iter().collect();
+                fields.sort_by_key(|(key, _)| key.span);
                 let fields = fields
-                    .entries()
                     .into_iter()
-                    .map(|(key, _, value)| Ok((key.to_string(), string(value, key)?.value)))
-                    .collect::<PResult<Vec<_>>>()?;
-                let signature = opt_choice(
-                    &t,
-                    "signature",
-                    &[
-                        ("valid", Signature::Valid),
-                        ("missing", Signature::Missing),
-                        ("bad", Signature::Bad),
-                    ],
-                    Signature::Valid,
-                )?;
+                    .map(|(key, value)| (key.value.clone(), value.value.clone()))
+                    .collect();
+                let signature = value_or(&w.signature, Signature::Valid);
                 Action::Webhook(RawWebhook { fields, signature })
             }
-            "number" => Action::Number(self.number_action(v)?),
-            "booking" => Action::Booking(self.booking_action(v)?),
-            "thread" => Action::Thread(self.thread_action(v)?),
-            "settings" => {
-                let values = json_table(v, "`settings`")?;
+            ActionShape::Number(n) => Action::Number(self.number_action(n)?),
+            ActionShape::Booking(b) => Action::Booking(self.booking_action(b)?),
+            ActionShape::Thread(t) => Action::Thread(self.thread_action(t)?),
+            ActionShape::Settings(s) => {
+                let values = free_table(s)?;
                 check_settings_keys(&values)?;
                 Action::Settings { actor, values }
             }
-            "chaos" => Action::Chaos {
+            ActionShape::Chaos(c) => Action::Chaos {
                 actor,
-                config: json_table(v, "`chaos`")?,
+                config: free_table(c)?,
             },
-            _ => {
-                // "release"
-                match v.get_ref() {
-                    DeValue::Boolean(true) => {}
-                    DeValue::Boolean(false) => {
-                        return Err(Issue::new(
-                            vspan(v),
-                            "`release = false` does nothing",
-                            "false",
-                        )
-                        .help("write `release = true` to run the release job, or remove the key"));
-                    }
-                    other => {
-                        return Err(Issue::new(
-                            vspan(v),
-                            format!("`release` must be `true`, not {}", type_name(other)),
-                            "expected `true`",
-                        ));
-                    }
+            ActionShape::Release(r) => {
+                if !r.value {
+                    return Err(
+                        Issue::new(r.span, "`release = false` does nothing", "false").help(
+                            "write `release = true` to run the release job, or remove the key",
+                        ),
+                    );
                 }
                 Action::Release { actor }
             }
         })
     }
 
-    /// Reads `action` and checks the keys allowed for it.
-    fn sub_action<'a, 'i>(
+    /// Checks that an action `kind = { action = verb, ... }` writes only the keys `allowed`.
+    fn check_action_keys(
         &self,
-        v: &'a Val<'i>,
-        kind: &str,
-        actions: &[(&str, &[&str])],
-    ) -> PResult<(Tbl<'a, 'i>, String)> {
-        let mut t = Tbl::of(v, format!("the `{kind}` action"))?;
-        let action = t.req_str("action")?;
-        let names: Vec<&str> = actions.iter().map(|(n, _)| *n).collect();
-        let Some((_, keys)) = actions.iter().find(|(n, _)| *n == action.value) else {
-            return Err(Issue::new(
-                action.span,
-                format!("unknown {kind} action `{}`", action.value),
-                "unknown action",
-            )
-            .help(one_of(&action.value, &names)));
-        };
-        t.what = format!("`{kind}` action `{}`", action.value);
-        t.check_keys(keys)?;
-        Ok((t, action.value))
+        (kind, verb): (&str, &str),
+        written: &[(&str, Option<Span>)],
+        allowed: &[&str],
+    ) -> PResult<()> {
+        let mut written: Vec<(&str, Span)> = written
+            .iter()
+            .filter_map(|(k, s)| s.map(|s| (*k, s)))
+            .collect();
+        written.sort_by_key(|(_, span)| *span);
+        match written.into_iter().find(|(key, _)| !allowed.contains(key)) {
+            Some((key, span)) => {
+                let what = format!("`{kind}` action `{verb}`");
+                Err(unknown_key(self.key_at(span), key, &what, allowed))
+            }
+            None => Ok(()),
+        }
     }
 
-    fn number_action(&mut self, v: &Val<'_>) -> PResult<NumberAction> {
-        let (t, action) = self.sub_action(
-            v,
-            "number",
-            &[
-                ("add", &["action", "name", "e164", "class", "org"]),
-                ("status", &["action", "number", "status"]),
-            ],
-        )?;
-        if action == "status" {
-            let number = self.name_ref(&t, "number", &[NameKind::Number], "number")?;
-            let status = choice(
-                &t.req_str("status")?,
-                "status",
-                &[
-                    ("active", "active"),
-                    ("quarantined", "quarantined"),
-                    ("retired", "retired"),
-                ],
+    fn number_action(&mut self, n: &Spanned<NumberActionShape>) -> PResult<NumberAction> {
+        let verb = required(&n.action, n.span, "action", "the `number` action")?.value;
+        let written = [
+            ("action", at(&n.action)),
+            ("name", at(&n.name)),
+            ("e164", at(&n.e164)),
+            ("class", at(&n.class)),
+            ("org", at(&n.org)),
+            ("number", at(&n.number)),
+            ("status", at(&n.status)),
+        ];
+        if verb == NumberVerb::Status {
+            self.check_action_keys(
+                ("number", "status"),
+                &written,
+                &["action", "number", "status"],
             )?;
+            let at = (n.span, "number", "`number` action `status`");
+            let number = self.name_ref(&n.number, at, &[NameKind::Number], "number")?;
+            let status = required(&n.status, n.span, "status", at.2)?.value;
+            let status = match status {
+                NumberStatus::Active => "active",
+                NumberStatus::Quarantined => "quarantined",
+                NumberStatus::Retired => "retired",
+            };
             return Ok(NumberAction::Status {
                 number,
                 status: status.to_string(),
             });
         }
-        let name = t.req_str("name")?;
-        let e164 = t.req_str("e164")?;
-        check_e164(&e164, "e164")?;
-        let class = opt_choice(
-            &t,
-            "class",
-            &[
-                ("pool", NumberClass::Pool),
-                ("front_desk", NumberClass::FrontDesk),
-            ],
-            NumberClass::Pool,
-        )?;
-        let org = opt_choice(&t, "org", ORGS, Org::Main)?;
-        self.names.define(&name, NameKind::Number)?;
+        let allowed = ["action", "name", "e164", "class", "org"];
+        self.check_action_keys(("number", "add"), &written, &allowed)?;
+        let what = "`number` action `add`";
+        let name = required(&n.name, n.span, "name", what)?;
+        let e164 = required(&n.e164, n.span, "e164", what)?;
+        check_e164(e164, "e164")?;
+        let class = value_or(&n.class, NumberClass::Pool);
+        if let (Some(written), NumberClass::Sitter) = (&n.class, class) {
+            return Err(Issue::new(
+                written.span,
+                "invalid `class` value `sitter`",
+                "not a valid `class`",
+            )
+            .help(one_of("sitter", &["pool", "front_desk"])));
+        }
+        self.names.define(name, NameKind::Number)?;
         Ok(NumberAction::Add {
-            name: name.value,
-            e164: e164.value,
+            name: name.value.clone(),
+            e164: e164.value.clone(),
             class,
-            org,
+            org: value_or(&n.org, Org::Main),
         })
     }
 
-    fn booking_action(&mut self, v: &Val<'_>) -> PResult<BookingAction> {
+    fn booking_action(&mut self, b: &Spanned<BookingActionShape>) -> PResult<BookingAction> {
         const ONLY_BOOKING: &[&str] = &["action", "booking"];
-        let (t, action) = self.sub_action(
-            v,
-            "booking",
-            &[
-                (
-                    "create",
-                    &[
-                        "action", "name", "client", "sitter", "service", "start", "end",
-                    ],
-                ),
-                ("confirm", ONLY_BOOKING),
-                ("complete", ONLY_BOOKING),
-                ("cancel", ONLY_BOOKING),
-                ("reassign", &["action", "booking", "sitter"]),
-                ("reschedule", &["action", "booking", "start", "end"]),
-            ],
-        )?;
-        let booking = || self.name_ref(&t, "booking", &[NameKind::Booking], "booking");
-        Ok(match action.as_str() {
-            "create" => {
-                let name = t.req_str("name")?;
-                let client = self.name_ref(&t, "client", &[NameKind::Client], "client")?;
-                let sitter = self.opt_name_ref(&t, "sitter", &[NameKind::Sitter], "sitter")?;
-                let service = t.req_str("service")?.value;
-                let start = self.time(t.req("start")?, "start")?;
-                let end = self.time(t.req("end")?, "end")?;
-                check_order(&start, &end)?;
-                self.names.define(&name, NameKind::Booking)?;
+        let verb = required(&b.action, b.span, "action", "the `booking` action")?.value;
+        let (name, allowed): (&str, &[&str]) = match verb {
+            BookingVerb::Create => (
+                "create",
+                &[
+                    "action", "name", "client", "sitter", "service", "start", "end",
+                ],
+            ),
+            BookingVerb::Confirm => ("confirm", ONLY_BOOKING),
+            BookingVerb::Complete => ("complete", ONLY_BOOKING),
+            BookingVerb::Cancel => ("cancel", ONLY_BOOKING),
+            BookingVerb::Reassign => ("reassign", &["action", "booking", "sitter"]),
+            BookingVerb::Reschedule => ("reschedule", &["action", "booking", "start", "end"]),
+        };
+        let written = [
+            ("action", at(&b.action)),
+            ("name", at(&b.name)),
+            ("booking", at(&b.booking)),
+            ("client", at(&b.client)),
+            ("sitter", at(&b.sitter)),
+            ("service", at(&b.service)),
+            ("start", at(&b.start)),
+            ("end", at(&b.end)),
+        ];
+        self.check_action_keys(("booking", name), &written, allowed)?;
+        let what = format!("`booking` action `{name}`");
+        let key = |key| (b.span, key, what.as_str());
+        let booking = || self.name_ref(&b.booking, key("booking"), &[NameKind::Booking], "booking");
+        let times = || -> PResult<_> {
+            let start = self.time_of(required(&b.start, b.span, "start", &what)?, "start")?;
+            let end = self.time_of(required(&b.end, b.span, "end", &what)?, "end")?;
+            check_order(&start, &end)?;
+            Ok((start.value, end.value))
+        };
+        Ok(match verb {
+            BookingVerb::Create => {
+                let name = required(&b.name, b.span, "name", &what)?;
+                let client =
+                    self.name_ref(&b.client, key("client"), &[NameKind::Client], "client")?;
+                let sitter = self.opt_name_ref(&b.sitter, &[NameKind::Sitter], "sitter")?;
+                let service = required(&b.service, b.span, "service", &what)?
+                    .value
+                    .clone();
+                let (start, end) = times()?;
+                self.names.define(name, NameKind::Booking)?;
                 BookingAction::Create {
-                    name: name.value,
+                    name: name.value.clone(),
                     client,
                     sitter,
                     service,
-                    start: start.value,
-                    end: end.value,
+                    start,
+                    end,
                 }
             }
-            "confirm" => BookingAction::Confirm {
+            BookingVerb::Confirm => BookingAction::Confirm {
                 booking: booking()?,
             },
-            "complete" => BookingAction::Complete {
+            BookingVerb::Complete => BookingAction::Complete {
                 booking: booking()?,
             },
-            "cancel" => BookingAction::Cancel {
+            BookingVerb::Cancel => BookingAction::Cancel {
                 booking: booking()?,
             },
-            "reschedule" => {
+            BookingVerb::Reschedule => {
                 let booking = booking()?;
-                let start = self.time(t.req("start")?, "start")?;
-                let end = self.time(t.req("end")?, "end")?;
-                check_order(&start, &end)?;
+                let (start, end) = times()?;
                 BookingAction::Reschedule {
                     booking,
-                    start: start.value,
-                    end: end.value,
+                    start,
+                    end,
                 }
             }
-            _ => BookingAction::Reassign {
+            BookingVerb::Reassign => BookingAction::Reassign {
                 booking: booking()?,
-                sitter: self.name_ref(&t, "sitter", &[NameKind::Sitter], "sitter")?,
+                sitter: self.name_ref(&b.sitter, key("sitter"), &[NameKind::Sitter], "sitter")?,
             },
         })
     }
 
-    fn thread_action(&mut self, v: &Val<'_>) -> PResult<ThreadAction> {
+    fn thread_action(&mut self, t: &Spanned<ThreadActionShape>) -> PResult<ThreadAction> {
         const ONLY_THREAD: &[&str] = &["action", "thread"];
-        let (t, action) = self.sub_action(
-            v,
-            "thread",
-            &[
-                ("open", &["action", "name", "client", "booking"]),
-                ("close", ONLY_THREAD),
-                ("archive", ONLY_THREAD),
-            ],
-        )?;
-        Ok(match action.as_str() {
-            "open" => {
-                let name = t.req_str("name")?;
-                let client = self.name_ref(&t, "client", &[NameKind::Client], "client")?;
-                let booking = self.opt_name_ref(&t, "booking", &[NameKind::Booking], "booking")?;
-                self.names.define(&name, NameKind::Thread)?;
+        let verb = required(&t.action, t.span, "action", "the `thread` action")?.value;
+        let (name, allowed): (&str, &[&str]) = match verb {
+            ThreadVerb::Open => ("open", &["action", "name", "client", "booking"]),
+            ThreadVerb::Close => ("close", ONLY_THREAD),
+            ThreadVerb::Archive => ("archive", ONLY_THREAD),
+        };
+        let written = [
+            ("action", at(&t.action)),
+            ("name", at(&t.name)),
+            ("client", at(&t.client)),
+            ("booking", at(&t.booking)),
+            ("thread", at(&t.thread)),
+        ];
+        self.check_action_keys(("thread", name), &written, allowed)?;
+        let what = format!("`thread` action `{name}`");
+        let key = |key| (t.span, key, what.as_str());
+        Ok(match verb {
+            ThreadVerb::Open => {
+                let name = required(&t.name, t.span, "name", &what)?;
+                let client =
+                    self.name_ref(&t.client, key("client"), &[NameKind::Client], "client")?;
+                let booking = self.opt_name_ref(&t.booking, &[NameKind::Booking], "booking")?;
+                self.names.define(name, NameKind::Thread)?;
                 ThreadAction::Open {
-                    name: name.value,
+                    name: name.value.clone(),
                     client,
                     booking,
                 }
             }
-            "close" => ThreadAction::Close {
-                thread: self.name_ref(&t, "thread", THREADS, "thread")?,
+            ThreadVerb::Close => ThreadAction::Close {
+                thread: self.name_ref(&t.thread, key("thread"), THREADS, "thread")?,
             },
-            _ => ThreadAction::Archive {
-                thread: self.name_ref(&t, "thread", THREADS, "thread")?,
+            ThreadVerb::Archive => ThreadAction::Archive {
+                thread: self.name_ref(&t.thread, key("thread"), THREADS, "thread")?,
             },
         })
     }
 
-    fn expect(&self, v: &Val<'_>, action: &Action) -> PResult<Expect> {
-        let t = Tbl::of(v, "`expect`")?;
-        t.check_keys(EXPECT_KEYS)?;
+    fn expect(&self, e: &Spanned<ExpectShape>, action: &Action) -> PResult<Expect> {
+        let t = &e.value;
         let mut expect = Expect {
-            span: Some(extent(v)),
+            span: Some(expect_extent(e)),
             ..Expect::default()
         };
-        for key in ["status", "json", "body_excludes", "body_matches"] {
-            if let (Some(key_span), false) = (t.key_span(key), action.has_response()) {
+        let response_keys = [
+            ("status", at(&t.status)),
+            ("json", at(&t.json)),
+            ("body_excludes", at(&t.body_excludes)),
+            ("body_matches", at(&t.body_matches)),
+        ];
+        for (key, span) in response_keys {
+            if let (Some(span), false) = (span, action.has_response()) {
                 let (message, help) = match action {
                     Action::Wait => (
                         "this step has no response to check".to_string(),
@@ -1904,15 +1583,14 @@ impl<'s> Parser<'s> {
                     ),
                 };
                 return Err(Issue::new(
-                    key_span,
+                    self.key_at(span),
                     message,
                     format!("`{key}` can't be checked here"),
                 )
                 .help(help));
             }
         }
-        if let Some(v) = t.get("status") {
-            let n = integer(v, "status")?;
+        if let Some(n) = &t.status {
             let status = u16::try_from(n.value)
                 .ok()
                 .filter(|s| (100..=599).contains(s))
@@ -1925,91 +1603,75 @@ impl<'s> Parser<'s> {
                 })?;
             expect.status = Some(Spanned::new(status, n.span));
         }
-        if let Some(v) = t.get("json") {
-            expect.json = Some(Spanned::new(self.expected_json(v)?, extent(v)));
+        if let Some(v) = &t.json {
+            expect.json = Some(Spanned::new(self.expected_json(v)?, v.span));
         }
-        if let Some(v) = t.get("org") {
-            expect.org = choice(&string(v, "org")?, "org", ORGS)?;
-        }
-        if let Some(v) = t.get("body_excludes") {
-            for item in array(v, "body_excludes")? {
-                let text = string(item, "body_excludes")?;
-                if text.value.is_empty() {
-                    return Err(Issue::new(
-                        text.span,
-                        "an empty text is in every body",
-                        "empty",
-                    ));
-                }
-                expect.body_excludes.push(text);
+        expect.org = value_or(&t.org, Org::Main);
+        for text in t.body_excludes.iter().flat_map(|list| &list.value) {
+            if text.value.is_empty() {
+                return Err(Issue::new(
+                    text.span,
+                    "an empty text is in every body",
+                    "empty",
+                ));
             }
+            expect.body_excludes.push(text.clone());
         }
-        if let Some(v) = t.get("body_matches") {
-            let pattern = string(v, "body_matches")?;
+        if let Some(pattern) = &t.body_matches {
             regex::Regex::new(&pattern.value).map_err(|e| {
                 Issue::new(pattern.span, "invalid regular expression", "here")
                     .help(e.to_string().replace('\n', " "))
             })?;
-            expect.body_matches = Some(pattern);
+            expect.body_matches = Some(pattern.clone());
         }
-        if let Some(v) = t.get("events") {
-            for item in array(v, "events")? {
-                let e = Tbl::of(item, "an `expect.events` entry")?;
-                e.check_keys(&["type", "payload"])?;
-                let event_type = e.req_str("type")?;
-                check_event_type(&event_type)?;
-                let payload = match e.get("payload") {
-                    Some(p) => Some(self.expected_json(p)?),
-                    None => None,
-                };
-                expect.events.push(ExpectedEvent {
-                    event_type: event_type.value,
-                    payload,
-                    span: extent(item),
-                });
+        for item in t.events.iter().flat_map(|list| &list.value) {
+            let what = "an `expect.events` entry";
+            let event_type = required(&item.event_type, item.span, "type", what)?;
+            check_event_type(event_type)?;
+            let payload = match &item.payload {
+                Some(p) => Some(self.expected_json(p)?),
+                None => None,
+            };
+            expect.events.push(ExpectedEvent {
+                event_type: event_type.value.clone(),
+                payload,
+                span: table_extent!(item; event_type, payload),
+            });
+        }
+        for ty in t.no_events.iter().flat_map(|list| &list.value) {
+            check_event_type(ty)?;
+            if let Some(e) = expect.events.iter().find(|e| e.event_type == ty.value) {
+                return Err(Issue::new(
+                    ty.span,
+                    format!("`{}` is both expected and forbidden", ty.value),
+                    "forbidden here",
+                )
+                .also(e.span, "expected here"));
             }
+            expect.no_events.push(ty.clone());
         }
-        if let Some(v) = t.get("no_events") {
-            for item in array(v, "no_events")? {
-                let ty = string(item, "no_events")?;
-                check_event_type(&ty)?;
-                if let Some(e) = expect.events.iter().find(|e| e.event_type == ty.value) {
-                    return Err(Issue::new(
-                        ty.span,
-                        format!("`{}` is both expected and forbidden", ty.value),
-                        "forbidden here",
-                    )
-                    .also(e.span, "expected here"));
-                }
-                expect.no_events.push(ty);
-            }
+        for item in t.bindings.iter().flat_map(|list| &list.value) {
+            let at = (item.span, "thread", "an `expect.bindings` entry");
+            let thread = self.name_ref(&item.thread, at, THREADS, "thread")?;
+            let number = required(&item.number, item.span, "number", at.2)?;
+            let number = if number.value == "none" {
+                None
+            } else {
+                self.names
+                    .resolve(number, &[NameKind::Number], "number")
+                    .map_err(|i| i.help("name a number, or write \"none\" for no binding"))?;
+                Some(number.value.clone())
+            };
+            expect.bindings.push(ExpectedBinding {
+                thread,
+                number,
+                span: table_extent!(item; thread, number),
+            });
         }
-        if let Some(v) = t.get("bindings") {
-            for item in array(v, "bindings")? {
-                let b = Tbl::of(item, "an `expect.bindings` entry")?;
-                b.check_keys(&["thread", "number"])?;
-                let thread = self.name_ref(&b, "thread", THREADS, "thread")?;
-                let number = b.req_str("number")?;
-                let number = if number.value == "none" {
-                    None
-                } else {
-                    self.names
-                        .resolve(&number, &[NameKind::Number], "number")
-                        .map_err(|i| i.help("name a number, or write \"none\" for no binding"))?;
-                    Some(number.value)
-                };
-                expect.bindings.push(ExpectedBinding {
-                    thread,
-                    number,
-                    span: extent(item),
-                });
-            }
-        }
-        if let Some(v) = t.get("alerts") {
-            let mut alerts: Vec<Spanned<String>> = Vec::new();
-            for item in array(v, "alerts")? {
-                let a = string(item, "alerts")?;
-                check_event_type(&a)?;
+        if let Some(list) = &t.alerts {
+            let mut alerts: Vec<&Spanned<String>> = Vec::new();
+            for a in &list.value {
+                check_event_type(a)?;
                 if let Some(first) = alerts.iter().find(|x| x.value == a.value) {
                     return Err(Issue::new(
                         a.span,
@@ -2020,12 +1682,53 @@ impl<'s> Parser<'s> {
                 }
                 alerts.push(a);
             }
-            let mut types: Vec<String> = alerts.into_iter().map(|a| a.value).collect();
+            let mut types: Vec<String> = alerts.into_iter().map(|a| a.value.clone()).collect();
             types.sort();
-            expect.alerts = Some(Spanned::new(types, extent(v)));
+            expect.alerts = Some(Spanned::new(types, list.span));
         }
         Ok(expect)
     }
+}
+
+/// Where an optional field is written.
+fn at<T>(field: &Option<Spanned<T>>) -> Option<Span> {
+    field.as_ref().map(|f| f.span)
+}
+
+/// The span of an `expect` table and everything in it.
+fn expect_extent(e: &Spanned<ExpectShape>) -> Span {
+    table_extent!(e; status, json, events, no_events, bindings, alerts, org, body_excludes, body_matches)
+}
+
+/// A step's action as written.
+#[derive(Clone, Copy)]
+enum ActionShape<'a> {
+    Request(&'a Spanned<RequestShape>),
+    Inbound(&'a Spanned<InboundShape>),
+    Send(&'a Spanned<SendShape>),
+    Booking(&'a Spanned<BookingActionShape>),
+    Thread(&'a Spanned<ThreadActionShape>),
+    Settings(&'a Spanned<FreeTable>),
+    Chaos(&'a Spanned<FreeTable>),
+    Release(&'a Spanned<bool>),
+    Webhook(&'a Spanned<WebhookShape>),
+    Number(&'a Spanned<NumberActionShape>),
+}
+
+/// The actions a step writes, in source order: their key, value span and shape.
+fn actions_of(t: &StepShape) -> Vec<(&'static str, Span, ActionShape<'_>)> {
+    let mut out = Vec::new();
+    macro_rules! written {
+        ($($field:ident $variant:ident),*) => {$(
+            if let Some(v) = &t.$field {
+                out.push((stringify!($field), v.span, ActionShape::$variant(v)));
+            }
+        )*};
+    }
+    written!(request Request, inbound Inbound, send Send, booking Booking, thread Thread,
+        settings Settings, chaos Chaos, release Release, webhook Webhook, number Number);
+    out.sort_by_key(|(_, span, _)| *span);
+    out
 }
 
 fn check_order(start: &Spanned<i64>, end: &Spanned<i64>) -> PResult<()> {
