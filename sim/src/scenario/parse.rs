@@ -1,8 +1,10 @@
-//! TOML → [`Scenario`](super::Scenario) conversion and validation.
+//! The resolving layer: the file's [shape](super::shape) (serde) → the [model](super::model).
 //!
-//! The file is parsed with `toml`'s span-preserving document tree
-//! ([`DeTable`]) and converted by hand, so that every error can point at the
-//! exact key or value at fault and explain what was expected.
+//! The shape says which keys exist and what type each value has; a serde error is turned into
+//! a located issue worded like the resolver's own ([`shape_issue`]). Resolving checks meaning on
+//! the typed shape: names (defined once, referenced with the right kind, not before the step that
+//! creates them), time order, one action per step, the keys each sub-action takes, and the
+//! expectation rules. Every value is [`Spanned`], so every issue points at its key or value.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
