@@ -6,7 +6,7 @@
 //! explorer ([`render`]), and turned into the JSON Schema that editors use
 //! (`switchboard schema`, [`json_schema`]). They check no meaning: names,
 //! time order, one action per step and the expectation rules belong to the
-//! resolving layer, which builds the [`model`](super::model).
+//! resolving layer, which builds the model ([`Scenario`](super::Scenario)).
 
 use std::collections::BTreeMap;
 
