@@ -338,7 +338,10 @@ fn toml_issue(source: &str, e: &toml::de::Error) -> Issue {
 fn shape_issue(source: &str, e: &toml::de::Error) -> Issue {
     let span = e.span().map(sp).unwrap_or_else(|| Span::new(0, 0));
     let message = e.message().trim().replace('\n', "; ");
-    let key = key_before(source, span).map(|(k, _)| k).unwrap_or_default();
+    let key = key_before(source, span).map(|(k, _)| k);
+    let key = key
+        .or_else(|| enclosing_key(source, span))
+        .unwrap_or_default();
     if let Some((field, allowed)) = serde_list(&message, "unknown field `") {
         let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
         return unknown_key(span, &field, &shape_table(source, span, &allowed), &allowed);
@@ -468,16 +471,18 @@ fn key_before(source: &str, span: Span) -> Option<(String, Span)> {
     (start < end).then(|| (before[start..].to_string(), Span::new(start, end)))
 }
 
-/// The key of the inline table `{ ... }` around `span` (`booking` for the `action` in
-/// `booking = { action = "x" }`).
+/// The key of the inline table or array around `span` (`booking` for the `action` in
+/// `booking = { action = "x" }`, `alerts` for an item of `alerts = [...]`).
 fn enclosing_key(source: &str, span: Span) -> Option<String> {
     let mut depth = 0usize;
     let before = source.get(..span.start)?;
     for (at, c) in before.char_indices().rev() {
         match c {
-            '}' => depth += 1,
-            '{' if depth == 0 => return key_before(source, Span::new(at, at)).map(|(k, _)| k),
-            '{' => depth -= 1,
+            '}' | ']' => depth += 1,
+            '{' | '[' if depth == 0 => {
+                return key_before(source, Span::new(at, at)).map(|(k, _)| k);
+            }
+            '{' | '[' => depth -= 1,
             _ => {}
         }
     }
