@@ -732,7 +732,36 @@ impl<'s> Parser<'s> {
             );
         }
 
-        let (when, time_span) = if let Some(text) = &t.advance {
+        let (when, time_span) = self.when(t, now)?;
+        let step_actor = self.step_actor(t, action_entry.map(|a| a.0))?;
+
+        let (action, action_span) = match action_entry {
+            None => (Action::Wait, None),
+            Some((_, span, shape)) => (self.action(index, shape, step_actor)?, Some(span)),
+        };
+
+        let (expect, expect_span) = match &t.expect {
+            Some(e) => (self.expect(e, &action)?, expect_extent(e)),
+            None => (Expect::default(), header),
+        };
+
+        Ok(Step {
+            index,
+            label: t.name.as_ref().map(|l| l.value.clone()),
+            advance_from: now,
+            when,
+            action,
+            expect,
+            span: table_extent!(entry; name, advance, at, actor, request, inbound, send, booking, thread, settings, chaos, release, webhook, number).join(expect_span),
+            header_span: header,
+            time_span,
+            action_span,
+        })
+    }
+
+    /// When a step happens (`advance` from `now`, or `at`; else `now`) and where that is written.
+    fn when(&self, t: &StepShape, now: i64) -> PResult<(i64, Option<Span>)> {
+        Ok(if let Some(text) = &t.advance {
             let secs = parse_duration(&text.value).map_err(|e| {
                 Issue::new(
                     text.span,
@@ -763,9 +792,12 @@ impl<'s> Parser<'s> {
             (when.value, Some(when.span))
         } else {
             (now, None)
-        };
+        })
+    }
 
-        let kind = action_entry.map(|a| a.0);
+    /// Who performs a step's `settings`, `chaos` or `release` action (`as`, default the owner);
+    /// other steps must not write a step-level `as`.
+    fn step_actor(&self, t: &StepShape, kind: Option<&str>) -> PResult<Role> {
         if let (Some(actor), false) = (
             &t.actor,
             matches!(kind, Some("settings" | "chaos" | "release")),
@@ -790,33 +822,10 @@ impl<'s> Parser<'s> {
                 Issue::new(self.key_at(actor.span), message, "`as` not allowed here").help(help),
             );
         }
-        let step_actor = match &t.actor {
-            Some(actor) => self.role(actor)?,
-            None => Role::Owner,
-        };
-
-        let (action, action_span) = match action_entry {
-            None => (Action::Wait, None),
-            Some((_, span, shape)) => (self.action(index, shape, step_actor)?, Some(span)),
-        };
-
-        let (expect, expect_span) = match &t.expect {
-            Some(e) => (self.expect(e, &action)?, expect_extent(e)),
-            None => (Expect::default(), header),
-        };
-
-        Ok(Step {
-            index,
-            label: t.name.as_ref().map(|l| l.value.clone()),
-            advance_from: now,
-            when,
-            action,
-            expect,
-            span: table_extent!(entry; name, advance, at, actor, request, inbound, send, booking, thread, settings, chaos, release, webhook, number).join(expect_span),
-            header_span: header,
-            time_span,
-            action_span,
-        })
+        match &t.actor {
+            Some(actor) => self.role(actor),
+            None => Ok(Role::Owner),
+        }
     }
 
     fn role(&self, s: &Spanned<String>) -> PResult<Role> {
