@@ -1294,12 +1294,9 @@ impl<'s> Parser<'s> {
         })
     }
 
-    fn expect(&self, e: &Spanned<ExpectShape>, action: &Action) -> PResult<Expect> {
-        let t = &e.value;
-        let mut expect = Expect {
-            span: Some(expect_extent(e)),
-            ..Expect::default()
-        };
+    /// `status`, `json` and the body checks need an HTTP response: a step without an action or
+    /// with a background job has none.
+    fn check_response_keys(&self, t: &ExpectShape, action: &Action) -> PResult<()> {
         let response_keys = [
             ("status", at(&t.status)),
             ("json", at(&t.json)),
@@ -1331,6 +1328,16 @@ impl<'s> Parser<'s> {
                 .help(help));
             }
         }
+        Ok(())
+    }
+
+    fn expect(&self, e: &Spanned<ExpectShape>, action: &Action) -> PResult<Expect> {
+        let t = &e.value;
+        let mut expect = Expect {
+            span: Some(expect_extent(e)),
+            ..Expect::default()
+        };
+        self.check_response_keys(t, action)?;
         if let Some(n) = &t.status {
             let status = u16::try_from(n.value)
                 .ok()
@@ -1410,25 +1417,30 @@ impl<'s> Parser<'s> {
             });
         }
         if let Some(list) = &t.alerts {
-            let mut alerts: Vec<&Spanned<String>> = Vec::new();
-            for a in &list.value {
-                check_event_type(a)?;
-                if let Some(first) = alerts.iter().find(|x| x.value == a.value) {
-                    return Err(Issue::new(
-                        a.span,
-                        format!("alert `{}` is listed twice", a.value),
-                        "duplicate",
-                    )
-                    .also(first.span, "first listed here"));
-                }
-                alerts.push(a);
-            }
-            let mut types: Vec<String> = alerts.into_iter().map(|a| a.value.clone()).collect();
-            types.sort();
-            expect.alerts = Some(Spanned::new(types, list.span));
+            expect.alerts = Some(expected_alerts(list)?);
         }
         Ok(expect)
     }
+}
+
+/// The exact set of open alert types (sorted), each a valid type listed once.
+fn expected_alerts(list: &Spanned<Vec<Spanned<String>>>) -> PResult<Spanned<Vec<String>>> {
+    let mut alerts: Vec<&Spanned<String>> = Vec::new();
+    for a in &list.value {
+        check_event_type(a)?;
+        if let Some(first) = alerts.iter().find(|x| x.value == a.value) {
+            return Err(Issue::new(
+                a.span,
+                format!("alert `{}` is listed twice", a.value),
+                "duplicate",
+            )
+            .also(first.span, "first listed here"));
+        }
+        alerts.push(a);
+    }
+    let mut types: Vec<String> = alerts.into_iter().map(|a| a.value.clone()).collect();
+    types.sort();
+    Ok(Spanned::new(types, list.span))
 }
 
 /// Where an optional field is written.
