@@ -512,6 +512,44 @@ impl<'s> Parser<'s> {
             })
     }
 
+    /// A `[[numbers]]` entry (its E.164 unique and its sitter defined are checked by the caller).
+    fn number(&self, entry: &Spanned<NumberShape>) -> PResult<Number> {
+        let (t, header, what) = (&entry.value, entry.span, "a `[[numbers]]` entry");
+        let name = required(&t.name, header, "name", what)?;
+        let e164 = required(&t.e164, header, "e164", what)?;
+        check_e164(e164, "e164")?;
+        let class = value_or(&t.class, NumberClass::Pool);
+        let created = match &t.created {
+            Some(text) => self.time_of(text, "created")?.value,
+            None => self.start,
+        };
+        match (&t.sitter, class) {
+            (None, NumberClass::Sitter) => {
+                return Err(missing(header, "sitter", what)
+                    .help("a number with class = \"sitter\" must name the sitter it belongs to"));
+            }
+            (Some(s), NumberClass::Pool | NumberClass::FrontDesk) => {
+                return Err(Issue::new(
+                    self.key_at(s.span),
+                    "`sitter` is only allowed on numbers with class = \"sitter\"",
+                    "not a sitter number",
+                )
+                .help("add `class = \"sitter\"` or remove `sitter`"));
+            }
+            _ => {}
+        }
+        Ok(Number {
+            name: name.value.clone(),
+            e164: e164.value.clone(),
+            class,
+            status: value_or(&t.status, NumberStatus::Active),
+            created,
+            sitter: t.sitter.as_ref().map(|s| s.value.clone()),
+            org: value_or(&t.org, Org::Main),
+            span: table_extent!(entry; name, e164, class, status, created, sitter, org),
+        })
+    }
+
     fn world(&mut self, shape: &ScenarioShape) -> PResult<World> {
         let mut world = World::default();
         // Every defined name and the references to check once all are known.
@@ -520,53 +558,23 @@ impl<'s> Parser<'s> {
 
         let mut e164s: BTreeMap<String, Span> = BTreeMap::new();
         for entry in &shape.numbers {
-            let (t, header, what) = (&entry.value, entry.span, "a `[[numbers]]` entry");
-            let name = required(&t.name, header, "name", what)?;
-            let e164 = required(&t.e164, header, "e164", what)?;
-            check_e164(e164, "e164")?;
-            if let Some(first) = e164s.insert(e164.value.clone(), e164.span) {
+            let number = self.number(entry)?;
+            let e164 = entry.e164.as_ref().map_or(entry.span, |e| e.span);
+            if let Some(first) = e164s.insert(number.e164.clone(), e164) {
                 return Err(Issue::new(
-                    e164.span,
-                    format!("two numbers have the E.164 `{}`", e164.value),
+                    e164,
+                    format!("two numbers have the E.164 `{}`", number.e164),
                     "duplicate number",
                 )
                 .also(first, "first used here"));
             }
-            let class = value_or(&t.class, NumberClass::Pool);
-            let created = match &t.created {
-                Some(text) => self.time_of(text, "created")?.value,
-                None => self.start,
-            };
-            match (&t.sitter, class) {
-                (None, NumberClass::Sitter) => {
-                    return Err(missing(header, "sitter", what).help(
-                        "a number with class = \"sitter\" must name the sitter it belongs to",
-                    ));
-                }
-                (Some(s), NumberClass::Pool | NumberClass::FrontDesk) => {
-                    return Err(Issue::new(
-                        key_before(self.src, s.span).map_or(s.span, |(_, key)| key),
-                        "`sitter` is only allowed on numbers with class = \"sitter\"",
-                        "not a sitter number",
-                    )
-                    .help("add `class = \"sitter\"` or remove `sitter`"));
-                }
-                _ => {}
-            }
-            if let Some(s) = &t.sitter {
+            if let Some(s) = &entry.sitter {
                 refs.push((s.clone(), NameKind::Sitter, "sitter"));
             }
-            defs.push((name.clone(), NameKind::Number));
-            world.numbers.push(Number {
-                name: name.value.clone(),
-                e164: e164.value.clone(),
-                class,
-                status: value_or(&t.status, NumberStatus::Active),
-                created,
-                sitter: t.sitter.as_ref().map(|s| s.value.clone()),
-                org: value_or(&t.org, Org::Main),
-                span: table_extent!(entry; name, e164, class, status, created, sitter, org),
-            });
+            if let Some(name) = &entry.name {
+                defs.push((name.clone(), NameKind::Number));
+            }
+            world.numbers.push(number);
         }
 
         let people = [
