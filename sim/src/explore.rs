@@ -208,7 +208,12 @@ fn free_table(kv: &str) -> Option<Spanned<FreeTable>> {
     let table: toml::Table = toml::from_str(kv).unwrap_or_default();
     v(table
         .into_iter()
-        .map(|(k, value)| (Spanned::new(k, Span::default()), value))
+        .map(|(k, value)| {
+            (
+                Spanned::new(k, Span::default()),
+                Spanned::new(value, Span::default()),
+            )
+        })
         .collect())
 }
 

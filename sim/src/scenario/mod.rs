@@ -37,8 +37,9 @@
 //! entity is in the right state for an action at run time.
 
 mod diagnostic;
+mod issue;
 mod model;
-mod parse;
+mod resolve;
 pub mod shape;
 mod template;
 pub mod time;
@@ -82,18 +83,12 @@ impl Scenario {
     pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {
         let text: Arc<str> = Arc::from(source);
         let display = diagnostic::display_path(path);
-        // Layer 1: the shape (keys and types, serde). Layer 2: the located resolve into the
-        // model. The resolver re-reads the text so that any problem, including one the shape
-        // already rejected, is reported at its key or value with the resolver's wording.
-        let shape = shape::read(source);
+        // Layer 1: the shape (keys and types, serde; its errors located and worded like the
+        // resolver's). Layer 2: the located resolve into the model.
         let mut chain = vec![lexical(path)];
-        let resolved = parse::parse_document(source, &mut |extends, start| {
+        let resolved = resolve::parse_document(source, &mut |extends, start| {
             load_base(&mut chain, extends, start)
         });
-        let resolved = match (shape, resolved) {
-            (Err(e), Ok(_)) => Err(Ok(parse::shape_issue(&e))),
-            (_, resolved) => resolved,
-        };
         match resolved {
             Ok(p) => Ok(Scenario {
                 name: p.name,
@@ -108,7 +103,7 @@ impl Scenario {
                 display_path: display,
                 source: text,
             }),
-            Err(Err(parse::BaseError(error))) => Err(*error),
+            Err(Err(resolve::BaseError(error))) => Err(*error),
             Err(Ok(issue)) => Err(issue.into_error(display, text)),
         }
     }
@@ -218,20 +213,20 @@ fn load_base(
     chain: &mut Vec<PathBuf>,
     extends: &Spanned<String>,
     start: i64,
-) -> Result<parse::Base, Result<parse::Issue, parse::BaseError>> {
+) -> Result<resolve::Base, Result<issue::Issue, resolve::BaseError>> {
     let from = chain.last().cloned().unwrap_or_default();
     let file = lexical(&from.parent().unwrap_or(Path::new("")).join(&extends.value));
     let shown = diagnostic::display_path(&file);
     if chain.contains(&file) {
         let cycle: Vec<String> = chain.iter().map(|p| diagnostic::display_path(p)).collect();
-        return Err(Ok(parse::Issue::new(
+        return Err(Ok(issue::Issue::new(
             extends.span,
             format!("`extends` makes a cycle: {} -> {shown}", cycle.join(" -> ")),
             "extends a file that extends this one",
         )));
     }
     let source = std::fs::read_to_string(&file).map_err(|e| {
-        Ok(parse::Issue::new(
+        Ok(issue::Issue::new(
             extends.span,
             format!("cannot read the base world `{shown}`: {e}"),
             "no such base world",
@@ -239,14 +234,14 @@ fn load_base(
         .help("`extends` is a path relative to this file, like `../worlds/basic.toml`"))
     })?;
     chain.push(file);
-    let base = parse::parse_world_file(&source, start, &mut |next, start| {
+    let base = resolve::parse_world_file(&source, start, &mut |next, start| {
         load_base(chain, next, start)
     });
     chain.pop();
     base.map_err(|failure| {
         Err(match failure {
             Err(inner) => inner,
-            Ok(issue) => parse::BaseError(Box::new(issue.into_error(shown, Arc::from(source)))),
+            Ok(issue) => resolve::BaseError(Box::new(issue.into_error(shown, Arc::from(source)))),
         })
     })
 }

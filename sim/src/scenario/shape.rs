@@ -6,7 +6,7 @@
 //! explorer ([`render`]), and turned into the JSON Schema that editors use
 //! (`switchboard schema`, [`json_schema`]). They check no meaning: names,
 //! time order, one action per step and the expectation rules belong to the
-//! resolving layer, which builds the [`model`](super::model).
+//! resolving layer, which builds the model ([`Scenario`](super::Scenario)).
 
 use std::collections::BTreeMap;
 
@@ -22,8 +22,8 @@ pub use switchboard_core::world::{NumberClass, NumberStatus};
 /// `expect.json`, event payloads; `{ json = '...' }` holds JSON text).
 pub type FreeValue = toml::Value;
 
-/// A free-form table with its keys located (`[settings]`, `settings`, `chaos`).
-pub type FreeTable = BTreeMap<Spanned<String>, FreeValue>;
+/// A free-form table with its keys and values located (`[settings]`, `settings`, `chaos`).
+pub type FreeTable = BTreeMap<Spanned<String>, Spanned<FreeValue>>;
 
 macro_rules! shapes {
     ($($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* })*) => {$(
