@@ -274,12 +274,6 @@ pub(crate) struct PhoneIndex {
     lengths: Vec<(usize, u64)>,
     /// One bit per indexed key hash (see [`BLOOM_BITS`]).
     bloom: Vec<u64>,
-    /// Per entry of `lengths`: bit `10*a+b` is set when some indexed form of
-    /// that length starts with the digits `a b`. Checked at each window
-    /// before the bit filter: most digit runs in responses are epoch
-    /// timestamps and ids whose windows start with digit pairs no known
-    /// form of that length starts with.
-    prefix2: Vec<u128>,
 }
 
 /// Result of walking one text: whether any digit run (not already
@@ -362,7 +356,6 @@ impl PhoneIndex {
         let mut entries: Vec<PhoneEntry> = Vec::with_capacity(secrets.len() + allowed.len());
         let mut lengths: Vec<(usize, u64)> = Vec::new();
         let mut bloom = vec![0u64; 1 << (BLOOM_BITS - 6)];
-        let mut prefix2_by_len = [0u128; 32];
         // Allowed first so they win the slot of a duplicate NSN.
         let all = allowed
             .into_iter()
@@ -374,9 +367,6 @@ impl PhoneIndex {
             for form in std::iter::once(&number.nsn).chain(&number.forms) {
                 let len = form.len();
                 let key = encode(form);
-                if let Some(mask) = prefix2_by_len.get_mut(len) {
-                    *mask |= leading_pair_mask(form.as_bytes());
-                }
                 if table.insert(key, id) == id {
                     indexed = true;
                     if !lengths.iter().any(|l| l.0 == len) {
@@ -394,16 +384,11 @@ impl PhoneIndex {
             }
         }
         lengths.sort_unstable();
-        let prefix2 = lengths
-            .iter()
-            .map(|&(len, _)| prefix2_by_len.get(len).copied().unwrap_or(u128::MAX))
-            .collect();
         PhoneIndex {
             entries,
             table,
             lengths,
             bloom,
-            prefix2,
         }
     }
 
@@ -498,11 +483,6 @@ impl PhoneIndex {
                             }
                             win[k] = w;
                             if n < len {
-                                continue;
-                            }
-                            let f = n - len;
-                            let pair = ring_digit[f % RING] * 10 + ring_digit[(f + 1) % RING];
-                            if self.prefix2[k] >> pair & 1 == 0 {
                                 continue;
                             }
                             let key = w * 32 + len as u64;
@@ -611,17 +591,6 @@ fn report_run(run: &Run, runs: &mut Option<(&mut Vec<RunSpan>, usize)>) {
             start: run.start,
             end: run.last_end,
         });
-    }
-}
-
-/// Bit `10*a+b` for a form starting with ASCII digits `a b`; every bit
-/// (no filtering) for anything else, so the filter can only be too wide.
-fn leading_pair_mask(form: &[u8]) -> u128 {
-    match form {
-        [a, b, ..] if a.is_ascii_digit() && b.is_ascii_digit() => {
-            1 << ((a - b'0') as u32 * 10 + (b - b'0') as u32)
-        }
-        _ => u128::MAX,
     }
 }
 
