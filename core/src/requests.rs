@@ -12,7 +12,19 @@ use crate::world::NumberStatus;
 
 /// The HTTP methods the API and the scenarios use (scenarios may send any of them to test
 /// refusals: a `PUT` on a `POST` route is a 405).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     Get,

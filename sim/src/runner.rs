@@ -662,13 +662,7 @@ impl<'a> Run<'a> {
             ),
             None => None,
         };
-        let method = Method::parse(request.method.as_str()).ok_or_else(|| {
-            self.fail(
-                step,
-                request.path.span,
-                format!("unknown method {}", request.method),
-            )
-        })?;
+        let method = request.method;
         Ok(Request { method, path, body })
     }
 
