@@ -388,35 +388,24 @@ fn webhook(fields: &[(&str, &str)]) -> StepShape {
 
 /// One generated operation as a `[[steps]]` table.
 fn step_shape(op: &Op) -> StepShape {
-    let booking = |action| StepShape {
-        booking: v(action),
-        ..StepShape::default()
-    };
-    let number = |action| StepShape {
-        number: v(action),
-        ..StepShape::default()
-    };
+    let sitter = |s: usize| format!("sitter:{}", SITTERS[s]);
     match op {
         Op::Advance(d) => StepShape {
             advance: text(*d),
             ..StepShape::default()
         },
-        Op::Confirm(b) => booking(booking_step(BookingVerb::Confirm, *b)),
-        Op::Complete(b) => booking(booking_step(BookingVerb::Complete, *b)),
-        Op::Cancel(b) => booking(booking_step(BookingVerb::Cancel, *b)),
-        Op::Reassign { booking: b, sitter } => booking(BookingActionShape {
+        Op::Confirm(b) => booking_shape(booking_step(BookingVerb::Confirm, *b)),
+        Op::Complete(b) => booking_shape(booking_step(BookingVerb::Complete, *b)),
+        Op::Cancel(b) => booking_shape(booking_step(BookingVerb::Cancel, *b)),
+        Op::Reassign { booking: b, sitter } => booking_shape(BookingActionShape {
             sitter: text(SITTERS[*sitter]),
             ..booking_step(BookingVerb::Reassign, *b)
         }),
         Op::Reschedule {
-            booking: b,
+            booking,
             start,
             end,
-        } => booking(BookingActionShape {
-            start: v(TimeText(start.to_string())),
-            end: v(TimeText(end.to_string())),
-            ..booking_step(BookingVerb::Reschedule, *b)
-        }),
+        } => reschedule_step(*booking, start, end),
         Op::Close(b) => request(
             "owner",
             Method::Post,
@@ -433,8 +422,8 @@ fn step_shape(op: &Op) -> StepShape {
             format!("hello, call me at +1555030000{}", client + 1),
             format!("SMx{sid}"),
         ),
-        Op::SitterSend { booking, sitter } => request(
-            &format!("sitter:{}", SITTERS[*sitter]),
+        Op::SitterSend { booking, sitter: s } => request(
+            &sitter(*s),
             Method::Post,
             format!("/api/sitter/threads/{{b{booking}}}/messages"),
             Some("body = \"on my way\""),
@@ -445,94 +434,121 @@ fn step_shape(op: &Op) -> StepShape {
             format!("/api/threads/{{b{b}}}/messages"),
             Some("body = \"reminder\""),
         ),
-        Op::SitterView { booking, sitter } => request(
-            &format!("sitter:{}", SITTERS[*sitter]),
-            Method::Get,
-            format!("/api/sitter/threads/{{b{booking}}}/messages"),
-            None,
-        ),
-        Op::SitterList(s) => request(
-            &format!("sitter:{}", SITTERS[*s]),
-            Method::Get,
-            "/api/sitter/threads".into(),
-            None,
-        ),
-        Op::Settings(kv) => StepShape {
-            settings: free_table(kv),
-            ..StepShape::default()
-        },
-        Op::RivalSettings(kv) => StepShape {
-            actor: text("rival-owner"),
-            settings: free_table(kv),
-            ..StepShape::default()
-        },
+        Op::SitterView { booking, sitter: s } => {
+            let path = format!("/api/sitter/threads/{{b{booking}}}/messages");
+            request(&sitter(*s), Method::Get, path, None)
+        }
+        Op::SitterList(s) => request(&sitter(*s), Method::Get, "/api/sitter/threads".into(), None),
+        Op::Settings(kv) => settings_step(None, kv),
+        Op::RivalSettings(kv) => settings_step(Some("rival-owner"), kv),
         Op::Release(role) => StepShape {
             actor: text(*role),
             release: v(true),
             ..StepShape::default()
         },
-        Op::Chaos(on) => {
-            let p = if *on { "0.3" } else { "0.0" };
-            let delay = if *on { 120_000 } else { 0 };
-            let kv = format!(
-                "enabled = {on}\nfailureProbability = {p}\nduplicateProbability = {p}\ndelayProbability = {p}\ndelayMs = {delay}"
-            );
-            StepShape {
-                chaos: free_table(&kv),
-                ..StepShape::default()
-            }
-        }
+        Op::Chaos(on) => chaos_step(*on),
         Op::RivalInbound(sid) => inbound(
             "zed",
             "rival-1".into(),
             "zed here, +15550309001".into(),
             format!("SMr{sid}"),
         ),
-        Op::AddNumber(n) => number(NumberActionShape {
+        Op::AddNumber(n) => number_shape(NumberActionShape {
             action: v(NumberVerb::Add),
             name: text(format!("extra-{n}")),
             e164: text(format!("+1555011{n:04}")),
             ..NumberActionShape::default()
         }),
-        Op::NumberStatus { number: n, status } => number(NumberActionShape {
+        Op::NumberStatus { number: n, status } => number_shape(NumberActionShape {
             action: v(NumberVerb::Status),
             number: text(format!("pool-{}", n + 1)),
             status: NumberStatus::parse(status).and_then(v),
             ..NumberActionShape::default()
         }),
-        Op::RawWebhook {
-            missing_from: true,
-            sid,
-        } => webhook(&[
+        Op::RawWebhook { missing_from, sid } => raw_webhook_step(*missing_from, *sid),
+        Op::CreateBooking(n) => create_booking_step(*n),
+    }
+}
+
+fn booking_shape(action: BookingActionShape) -> StepShape {
+    StepShape {
+        booking: v(action),
+        ..StepShape::default()
+    }
+}
+
+fn number_shape(action: NumberActionShape) -> StepShape {
+    StepShape {
+        number: v(action),
+        ..StepShape::default()
+    }
+}
+
+/// New times for booking `b` (offsets from the scenario start).
+fn reschedule_step(b: usize, start: &str, end: &str) -> StepShape {
+    booking_shape(BookingActionShape {
+        start: v(TimeText(start.to_string())),
+        end: v(TimeText(end.to_string())),
+        ..booking_step(BookingVerb::Reschedule, b)
+    })
+}
+
+/// A `settings` step written as TOML `kv` lines, by `actor` (default: the owner).
+fn settings_step(actor: Option<&str>, kv: &str) -> StepShape {
+    StepShape {
+        actor: actor.and_then(text),
+        settings: free_table(kv),
+        ..StepShape::default()
+    }
+}
+
+/// Fault injection on (30% failures, duplicates and 2-minute delays) or off.
+fn chaos_step(on: bool) -> StepShape {
+    let p = if on { "0.3" } else { "0.0" };
+    let delay = if on { 120_000 } else { 0 };
+    let kv = format!(
+        "enabled = {on}\nfailureProbability = {p}\nduplicateProbability = {p}\ndelayProbability = {p}\ndelayMs = {delay}"
+    );
+    StepShape {
+        chaos: free_table(&kv),
+        ..StepShape::default()
+    }
+}
+
+/// A signed webhook without `From`, or with a `To` that is no phone number.
+fn raw_webhook_step(missing_from: bool, sid: u32) -> StepShape {
+    let sid = format!("SMw{sid}");
+    if missing_from {
+        webhook(&[
             ("To", "+15550100001"),
             ("Body", "no sender"),
-            ("MessageSid", &format!("SMw{sid}")),
-        ]),
-        Op::RawWebhook {
-            missing_from: false,
-            sid,
-        } => webhook(&[
+            ("MessageSid", &sid),
+        ])
+    } else {
+        webhook(&[
             ("From", "+15550300001"),
             ("To", "not-a-number"),
             ("Body", "lost"),
-            ("MessageSid", &format!("SMw{sid}")),
-        ]),
-        Op::CreateBooking(n) => {
-            let day = 2 + n % 7;
-            let json = format!(
-                "{{\"clientId\": \"{{alice}}\", \"sitterId\": null, \"service\": \"Dog Walking\", \"start\": \"2026-03-0{day}T09:00:00Z\", \"end\": \"2026-03-0{day}T10:00:00Z\"}}"
-            );
-            let body = toml::Value::Table(toml::Table::from_iter([(
-                "json".to_string(),
-                toml::Value::String(json),
-            )]));
-            let mut step = request("owner", Method::Post, "/api/bookings".into(), None);
-            if let Some(r) = step.request.as_mut() {
-                r.value.body = v(body);
-            }
-            step
-        }
+            ("MessageSid", &sid),
+        ])
     }
+}
+
+/// `POST /api/bookings` with an explicit JSON `null` sitter (the `{ json = '...' }` form).
+fn create_booking_step(n: u32) -> StepShape {
+    let day = 2 + n % 7;
+    let json = format!(
+        "{{\"clientId\": \"{{alice}}\", \"sitterId\": null, \"service\": \"Dog Walking\", \"start\": \"2026-03-0{day}T09:00:00Z\", \"end\": \"2026-03-0{day}T10:00:00Z\"}}"
+    );
+    let body = toml::Value::Table(toml::Table::from_iter([(
+        "json".to_string(),
+        toml::Value::String(json),
+    )]));
+    let mut step = request("owner", Method::Post, "/api/bookings".into(), None);
+    if let Some(r) = step.request.as_mut() {
+        r.value.body = v(body);
+    }
+    step
 }
 
 /// Runs a generated case; `Err` holds the rendered failure. Paths and placeholders that name a

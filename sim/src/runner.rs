@@ -9,7 +9,6 @@ use switchboard_core::audit::{AuditQuery, EventType};
 use switchboard_core::ids::{BookingId, ClientId, Kind, NumberId, OrgId, SitterId, ThreadId};
 use switchboard_core::messaging::RecordingProvider;
 use switchboard_core::requests::{Method, Request, WEBHOOK_PATH};
-use switchboard_core::world::NumberStatus as CoreNumberStatus;
 use switchboard_core::{Engine, EngineConfig, SitterViewConfig, Timestamp, api};
 
 use crate::clock::SimClock;
@@ -491,10 +490,7 @@ impl<'a> Run<'a> {
                 let id = names_snapshot
                     .id::<NumberId>(number)
                     .ok_or_else(|| missing("number", number))?;
-                let status = CoreNumberStatus::parse(status).ok_or_else(|| {
-                    self.fail(step, span, format!("`{status}` is not a number status"))
-                })?;
-                (Role::Owner, Request::set_number_status(id, status))
+                (Role::Owner, Request::set_number_status(id, *status))
             }
             Action::Send(send) => {
                 let thread = thread(&send.thread)?;

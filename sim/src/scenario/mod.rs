@@ -86,26 +86,13 @@ impl Scenario {
         // Layer 1: the shape (keys and types, serde; its errors located and worded like the
         // resolver's). Layer 2: the located resolve into the model.
         let mut chain = vec![lexical(path)];
-        let resolved = resolve::parse_document(source, &mut |extends, start| {
+        let resolved = resolve::parse_document((path, &display, &text), &mut |extends, start| {
             load_base(&mut chain, extends, start)
         });
-        match resolved {
-            Ok(p) => Ok(Scenario {
-                name: p.name,
-                description: p.description,
-                seed: p.seed,
-                start: p.start,
-                settings: p.settings,
-                world: p.world,
-                steps: p.steps,
-                names: p.names,
-                path: path.to_path_buf(),
-                display_path: display,
-                source: text,
-            }),
-            Err(Err(resolve::BaseError(error))) => Err(*error),
-            Err(Ok(issue)) => Err(issue.into_error(display, text)),
-        }
+        resolved.map_err(|failure| match failure {
+            Err(resolve::BaseError(error)) => *error,
+            Ok(issue) => issue.into_error(display, text),
+        })
     }
 
     /// Reads and parses the file at `path`.

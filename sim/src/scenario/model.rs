@@ -417,9 +417,13 @@ pub struct RawWebhook {
 pub enum NumberAction {
     /// `action = "add"`: a new number, created through the engine as at setup.
     Add {
+        /// Name of the new number.
         name: String,
+        /// Its E.164 (`+15550110001`).
         e164: String,
+        /// `pool` or `front_desk` (a sitter number needs a sitter: not addable here).
         class: NumberClass,
+        /// Owning organisation.
         org: Org,
     },
     /// `action = "status"`: a pool number becomes `active`, `quarantined` or `retired`
@@ -427,8 +431,9 @@ pub enum NumberAction {
     Status {
         /// Number name.
         number: String,
-        /// `active`, `quarantined` or `retired`.
-        status: String,
+        /// The new status (core's own enum, read by serde from `active`, `quarantined` or
+        /// `retired`).
+        status: NumberStatus,
     },
 }
 

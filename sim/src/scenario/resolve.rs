@@ -7,14 +7,16 @@
 //! expectation rules. Every value is [`Spanned`], so every issue points at its key or value.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{Map, Number as JsonNumber, Value};
-use toml::de::DeTable;
 
+use super::Scenario;
 use super::diagnostic::{Span, Spanned};
 use super::issue::*;
 use super::model::*;
-use super::shape::{self, *};
+use super::shape::*;
 use super::template::{Template, is_name_char};
 use super::time::{
     DURATION_FORMS, TIME_FORMS, format_duration, format_instant, parse_duration, parse_instant,
@@ -37,18 +39,6 @@ pub(crate) struct Base {
 /// start: a located [`Issue`] in this file (missing file, cycle) or a [`BaseError`] in the base.
 pub(crate) type Loader<'l> =
     dyn FnMut(&Spanned<String>, i64) -> Result<Base, Result<Issue, BaseError>> + 'l;
-
-/// Everything the parser produces, assembled into a `Scenario` by `mod.rs`.
-pub(crate) struct Parsed {
-    pub name: String,
-    pub description: Option<String>,
-    pub seed: u64,
-    pub start: i64,
-    pub settings: Option<JsonTable>,
-    pub world: World,
-    pub steps: Vec<Step>,
-    pub names: BTreeMap<String, (NameKind, Span)>,
-}
 
 /// The keys of a base world file (`extends = "worlds/basic.toml"`).
 const WORLD_KEYS: &[&str] = &[
@@ -305,16 +295,20 @@ macro_rules! table_extent {
     };
 }
 
-/// Reads the shape of a file: TOML syntax first (with the hint for `null`), then keys and types.
+/// Reads the shape of a file with one parse: its TOML syntax (with the hint for `null`), then
+/// its keys and types from the parsed document.
 fn read_shape(source: &str) -> PResult<ScenarioShape> {
-    DeTable::parse(source).map_err(|e| toml_issue(source, &e))?;
-    shape::read(source).map_err(|e| shape_issue(source, &e))
+    use serde::Deserialize;
+    let document = toml::de::Deserializer::parse(source).map_err(|e| toml_issue(source, &e))?;
+    ScenarioShape::deserialize(document).map_err(|e| shape_issue(source, &e))
 }
 
+/// Resolves the file `path` (shown as `display`) whose text is `text` straight into the model.
 pub(crate) fn parse_document(
-    source: &str,
+    (path, display, text): (&Path, &str, &Arc<str>),
     load: &mut Loader<'_>,
-) -> Result<Parsed, Result<Issue, BaseError>> {
+) -> Result<Scenario, Result<Issue, BaseError>> {
+    let source: &str = text;
     let shape = read_shape(source).map_err(Ok)?;
     let (file, top) = (Span::new(0, 0), "the scenario (top level)");
     let name = required(&shape.name, file, "name", top).map_err(Ok)?;
@@ -342,7 +336,7 @@ pub(crate) fn parse_document(
     })?;
     let (mut p, base) = world_part(source, &shape, start, load)?;
     let steps = p.steps(&shape.steps).map_err(Ok)?;
-    Ok(Parsed {
+    Ok(Scenario {
         name: name.value.clone(),
         description: shape.description.clone(),
         seed,
@@ -351,6 +345,9 @@ pub(crate) fn parse_document(
         world: base.world,
         steps,
         names: p.names.defs,
+        path: path.to_path_buf(),
+        display_path: display.to_string(),
+        source: text.clone(),
     })
 }
 
@@ -486,6 +483,65 @@ fn relocate(base: &mut Base, span: Span) {
     }
 }
 
+/// The names a file's world defines and the names it refers to (with the kind and the noun
+/// for messages), checked once all are known.
+#[derive(Default)]
+struct Refs {
+    defs: Vec<(Spanned<String>, NameKind)>,
+    uses: Vec<(Spanned<String>, NameKind, &'static str)>,
+}
+
+/// The `[[sitters]]` or `[[clients]]` entries (`kind` says which).
+fn people(
+    entries: &[Spanned<PersonShape>],
+    kind: NameKind,
+    refs: &mut Refs,
+) -> PResult<Vec<Person>> {
+    let what = match kind {
+        NameKind::Sitter => "a `[[sitters]]` entry",
+        _ => "a `[[clients]]` entry",
+    };
+    let mut people = Vec::new();
+    for entry in entries {
+        let (t, header) = (&entry.value, entry.span);
+        let name = required(&t.name, header, "name", what)?;
+        let phone = required(&t.phone, header, "phone", what)?;
+        check_e164(phone, "phone")?;
+        let email = required(&t.email, header, "email", what)?;
+        check_email(email)?;
+        refs.defs.push((name.clone(), kind));
+        people.push(Person {
+            first_name: t
+                .first_name
+                .as_ref()
+                .map_or_else(|| capitalise(&name.value), |f| f.value.clone()),
+            name: name.value.clone(),
+            phone: phone.value.clone(),
+            email: email.value.clone(),
+            org: value_or(&t.org, Org::Main),
+            span: table_extent!(entry; name, first_name, phone, email, org),
+        });
+    }
+    Ok(people)
+}
+
+/// The `[[users]]` entries.
+fn users(entries: &[Spanned<UserShape>], refs: &mut Refs) -> PResult<Vec<User>> {
+    let mut users = Vec::new();
+    for entry in entries {
+        let (t, header, what) = (&entry.value, entry.span, "a `[[users]]` entry");
+        let name = required(&t.name, header, "name", what)?;
+        refs.defs.push((name.clone(), NameKind::User));
+        users.push(User {
+            name: name.value.clone(),
+            role: required(&t.role, header, "role", what)?.value,
+            org: value_or(&t.org, Org::Main),
+            span: table_extent!(entry; name, role, org),
+        });
+    }
+    Ok(users)
+}
+
 impl<'s> Parser<'s> {
     /// The span of `raw[start..end]` inside the string literal at `span`,
     /// when the literal is written without escapes; else the whole literal.
@@ -550,14 +606,33 @@ impl<'s> Parser<'s> {
         })
     }
 
+    /// The world entities of a file; every name is defined (in source order, so a duplicate is
+    /// reported at the later one) before any reference is checked.
     fn world(&mut self, shape: &ScenarioShape) -> PResult<World> {
-        let mut world = World::default();
-        // Every defined name and the references to check once all are known.
-        let mut defs: Vec<(Spanned<String>, NameKind)> = Vec::new();
-        let mut refs: Vec<(Spanned<String>, NameKind, &str)> = Vec::new();
+        let mut refs = Refs::default();
+        let world = World {
+            numbers: self.numbers(&shape.numbers, &mut refs)?,
+            sitters: people(&shape.sitters, NameKind::Sitter, &mut refs)?,
+            clients: people(&shape.clients, NameKind::Client, &mut refs)?,
+            bookings: self.bookings(&shape.bookings, &mut refs)?,
+            users: users(&shape.users, &mut refs)?,
+        };
+        refs.defs.sort_by_key(|(n, _)| n.span);
+        for (name, kind) in &refs.defs {
+            self.names.define(name, *kind)?;
+        }
+        refs.uses.sort_by_key(|(n, _, _)| n.span);
+        for (name, kind, what) in &refs.uses {
+            self.names.resolve(name, &[*kind], what)?;
+        }
+        Ok(world)
+    }
 
+    /// The `[[numbers]]` entries, each E.164 used once.
+    fn numbers(&self, entries: &[Spanned<NumberShape>], refs: &mut Refs) -> PResult<Vec<Number>> {
         let mut e164s: BTreeMap<String, Span> = BTreeMap::new();
-        for entry in &shape.numbers {
+        let mut numbers = Vec::new();
+        for entry in entries {
             let number = self.number(entry)?;
             let e164 = entry.e164.as_ref().map_or(entry.span, |e| e.span);
             if let Some(first) = e164s.insert(number.e164.clone(), e164) {
@@ -568,48 +643,27 @@ impl<'s> Parser<'s> {
                 )
                 .also(first, "first used here"));
             }
-            if let Some(s) = &entry.sitter {
-                refs.push((s.clone(), NameKind::Sitter, "sitter"));
-            }
-            if let Some(name) = &entry.name {
-                defs.push((name.clone(), NameKind::Number));
-            }
-            world.numbers.push(number);
+            refs.uses.extend(
+                entry
+                    .sitter
+                    .clone()
+                    .map(|s| (s, NameKind::Sitter, "sitter")),
+            );
+            refs.defs
+                .extend(entry.name.clone().map(|n| (n, NameKind::Number)));
+            numbers.push(number);
         }
+        Ok(numbers)
+    }
 
-        let people = [
-            (&shape.sitters, NameKind::Sitter, "a `[[sitters]]` entry"),
-            (&shape.clients, NameKind::Client, "a `[[clients]]` entry"),
-        ];
-        for (entries, kind, what) in people {
-            for entry in entries {
-                let (t, header) = (&entry.value, entry.span);
-                let name = required(&t.name, header, "name", what)?;
-                let phone = required(&t.phone, header, "phone", what)?;
-                check_e164(phone, "phone")?;
-                let email = required(&t.email, header, "email", what)?;
-                check_email(email)?;
-                defs.push((name.clone(), kind));
-                let person = Person {
-                    first_name: t
-                        .first_name
-                        .as_ref()
-                        .map_or_else(|| capitalise(&name.value), |f| f.value.clone()),
-                    name: name.value.clone(),
-                    phone: phone.value.clone(),
-                    email: email.value.clone(),
-                    org: value_or(&t.org, Org::Main),
-                    span: table_extent!(entry; name, first_name, phone, email, org),
-                };
-                if kind == NameKind::Sitter {
-                    world.sitters.push(person);
-                } else {
-                    world.clients.push(person);
-                }
-            }
-        }
-
-        for entry in &shape.bookings {
+    /// The `[[bookings]]` entries.
+    fn bookings(
+        &self,
+        entries: &[Spanned<BookingShape>],
+        refs: &mut Refs,
+    ) -> PResult<Vec<Booking>> {
+        let mut bookings = Vec::new();
+        for entry in entries {
             let (t, header, what) = (&entry.value, entry.span, "a `[[bookings]]` entry");
             let name = required(&t.name, header, "name", what)?;
             let client = required(&t.client, header, "client", what)?;
@@ -617,12 +671,11 @@ impl<'s> Parser<'s> {
             let start = self.time_of(required(&t.start, header, "start", what)?, "start")?;
             let end = self.time_of(required(&t.end, header, "end", what)?, "end")?;
             check_order(&start, &end)?;
-            refs.push((client.clone(), NameKind::Client, "client"));
-            if let Some(s) = &t.sitter {
-                refs.push((s.clone(), NameKind::Sitter, "sitter"));
-            }
-            defs.push((name.clone(), NameKind::Booking));
-            world.bookings.push(Booking {
+            refs.uses.push((client.clone(), NameKind::Client, "client"));
+            refs.uses
+                .extend(t.sitter.clone().map(|s| (s, NameKind::Sitter, "sitter")));
+            refs.defs.push((name.clone(), NameKind::Booking));
+            bookings.push(Booking {
                 name: name.value.clone(),
                 client: client.value.clone(),
                 sitter: t.sitter.as_ref().map(|s| s.value.clone()),
@@ -633,29 +686,7 @@ impl<'s> Parser<'s> {
                 span: table_extent!(entry; name, client, sitter, service, start, end, status),
             });
         }
-
-        for entry in &shape.users {
-            let (t, header, what) = (&entry.value, entry.span, "a `[[users]]` entry");
-            let name = required(&t.name, header, "name", what)?;
-            defs.push((name.clone(), NameKind::User));
-            world.users.push(User {
-                name: name.value.clone(),
-                role: required(&t.role, header, "role", what)?.value,
-                org: value_or(&t.org, Org::Main),
-                span: table_extent!(entry; name, role, org),
-            });
-        }
-
-        // Define in source order so a duplicate is reported at the later one.
-        defs.sort_by_key(|(n, _)| n.span);
-        for (name, kind) in &defs {
-            self.names.define(name, *kind)?;
-        }
-        refs.sort_by_key(|(n, _, _)| n.span);
-        for (name, kind, what) in &refs {
-            self.names.resolve(name, &[*kind], what)?;
-        }
-        Ok(world)
+        Ok(bookings)
     }
 
     fn steps(&mut self, steps: &[Spanned<StepShape>]) -> PResult<Vec<Step>> {
@@ -1012,51 +1043,57 @@ impl<'s> Parser<'s> {
         Ok(Spanned::new(Endpoint::Name(s.value.clone()), s.span))
     }
 
+    /// `request = { as, method, path, body }`: an absolute path whose placeholders name entities.
+    fn request(&self, r: &Spanned<RequestShape>) -> PResult<ApiRequest> {
+        let what = "the `request` action";
+        let actor = self.role(required(&r.actor, r.span, "as", what)?)?;
+        let method = required(&r.method, r.span, "method", what)?.value;
+        let path = required(&r.path, r.span, "path", what)?;
+        if !path.value.starts_with('/') {
+            return Err(Issue::new(
+                path.span,
+                format!("`path` `{}` must start with `/`", path.value),
+                "not an absolute path",
+            )
+            .help("write the API path, like `/api/settings/rotation`"));
+        }
+        let template = self.template(path)?;
+        let body = match &r.body {
+            Some(b) => Some(Spanned::new(self.json_slot(b)?, b.span)),
+            None => None,
+        };
+        Ok(ApiRequest {
+            actor,
+            method,
+            path: Spanned::new(template, path.span),
+            body,
+        })
+    }
+
+    /// `inbound = { from, to, body, sid, signature }` of step `index` (the default `sid`).
+    fn inbound(&self, index: usize, i: &Spanned<InboundShape>) -> PResult<Inbound> {
+        let what = "the `inbound` action";
+        let sid = match &i.sid {
+            Some(s) if s.value.is_empty() => {
+                return Err(Issue::new(s.span, "`sid` is empty", "empty")
+                    .help(format!("remove it to use the default `SM{index}`")));
+            }
+            Some(s) => s.value.clone(),
+            None => format!("SM{index}"),
+        };
+        Ok(Inbound {
+            from: self.endpoint(&i.from, (i.span, "from", what))?,
+            to: self.endpoint(&i.to, (i.span, "to", what))?,
+            body: required(&i.body, i.span, "body", what)?.value.clone(),
+            sid,
+            signature: value_or(&i.signature, Signature::Valid),
+        })
+    }
+
     fn action(&mut self, index: usize, shape: ActionShape<'_>, actor: Role) -> PResult<Action> {
         Ok(match shape {
-            ActionShape::Request(r) => {
-                let what = "the `request` action";
-                let actor = self.role(required(&r.actor, r.span, "as", what)?)?;
-                let method = required(&r.method, r.span, "method", what)?.value;
-                let path = required(&r.path, r.span, "path", what)?;
-                if !path.value.starts_with('/') {
-                    return Err(Issue::new(
-                        path.span,
-                        format!("`path` `{}` must start with `/`", path.value),
-                        "not an absolute path",
-                    )
-                    .help("write the API path, like `/api/settings/rotation`"));
-                }
-                let template = self.template(path)?;
-                let body = match &r.body {
-                    Some(b) => Some(Spanned::new(self.json_slot(b)?, b.span)),
-                    None => None,
-                };
-                Action::Request(ApiRequest {
-                    actor,
-                    method,
-                    path: Spanned::new(template, path.span),
-                    body,
-                })
-            }
-            ActionShape::Inbound(i) => {
-                let what = "the `inbound` action";
-                let sid = match &i.sid {
-                    Some(s) if s.value.is_empty() => {
-                        return Err(Issue::new(s.span, "`sid` is empty", "empty")
-                            .help(format!("remove it to use the default `SM{index}`")));
-                    }
-                    Some(s) => s.value.clone(),
-                    None => format!("SM{index}"),
-                };
-                Action::Inbound(Inbound {
-                    from: self.endpoint(&i.from, (i.span, "from", what))?,
-                    to: self.endpoint(&i.to, (i.span, "to", what))?,
-                    body: required(&i.body, i.span, "body", what)?.value.clone(),
-                    sid,
-                    signature: value_or(&i.signature, Signature::Valid),
-                })
-            }
+            ActionShape::Request(r) => Action::Request(self.request(r)?),
+            ActionShape::Inbound(i) => Action::Inbound(self.inbound(index, i)?),
             ActionShape::Send(s) => {
                 let what = "the `send` action";
                 Action::Send(Outbound {
@@ -1147,15 +1184,7 @@ impl<'s> Parser<'s> {
             let at = (n.span, "number", "`number` action `status`");
             let number = self.name_ref(&n.number, at, &[NameKind::Number], "number")?;
             let status = required(&n.status, n.span, "status", at.2)?.value;
-            let status = match status {
-                NumberStatus::Active => "active",
-                NumberStatus::Quarantined => "quarantined",
-                NumberStatus::Retired => "retired",
-            };
-            return Ok(NumberAction::Status {
-                number,
-                status: status.to_string(),
-            });
+            return Ok(NumberAction::Status { number, status });
         }
         let allowed = ["action", "name", "e164", "class", "org"];
         self.check_action_keys(("number", "add"), &written, &allowed)?;
@@ -1339,6 +1368,52 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
+    /// `expect.events`: each a valid type with an optional payload whose placeholders resolve.
+    fn expected_events(&self, t: &ExpectShape) -> PResult<Vec<ExpectedEvent>> {
+        let what = "an `expect.events` entry";
+        let items = t.events.iter().flat_map(|list| &list.value);
+        items
+            .map(|item| {
+                let event_type = required(&item.event_type, item.span, "type", what)?;
+                check_event_type(event_type)?;
+                let payload = match &item.payload {
+                    Some(p) => Some(self.expected_json(p)?),
+                    None => None,
+                };
+                Ok(ExpectedEvent {
+                    event_type: event_type.value.clone(),
+                    payload,
+                    span: table_extent!(item; event_type, payload),
+                })
+            })
+            .collect()
+    }
+
+    /// `expect.bindings`: a thread and a number name (or `none`).
+    fn expected_bindings(&self, t: &ExpectShape) -> PResult<Vec<ExpectedBinding>> {
+        let items = t.bindings.iter().flat_map(|list| &list.value);
+        items
+            .map(|item| {
+                let at = (item.span, "thread", "an `expect.bindings` entry");
+                let thread = self.name_ref(&item.thread, at, THREADS, "thread")?;
+                let number = required(&item.number, item.span, "number", at.2)?;
+                let number = if number.value == "none" {
+                    None
+                } else {
+                    self.names
+                        .resolve(number, &[NameKind::Number], "number")
+                        .map_err(|i| i.help("name a number, or write \"none\" for no binding"))?;
+                    Some(number.value.clone())
+                };
+                Ok(ExpectedBinding {
+                    thread,
+                    number,
+                    span: table_extent!(item; thread, number),
+                })
+            })
+            .collect()
+    }
+
     fn expect(&self, e: &Spanned<ExpectShape>, action: &Action) -> PResult<Expect> {
         let t = &e.value;
         let mut expect = Expect {
@@ -1380,23 +1455,23 @@ impl<'s> Parser<'s> {
             })?;
             expect.body_matches = Some(pattern.clone());
         }
-        for item in t.events.iter().flat_map(|list| &list.value) {
-            let what = "an `expect.events` entry";
-            let event_type = required(&item.event_type, item.span, "type", what)?;
-            check_event_type(event_type)?;
-            let payload = match &item.payload {
-                Some(p) => Some(self.expected_json(p)?),
-                None => None,
-            };
-            expect.events.push(ExpectedEvent {
-                event_type: event_type.value.clone(),
-                payload,
-                span: table_extent!(item; event_type, payload),
-            });
+        expect.events = self.expected_events(t)?;
+        expect.no_events = forbidden_events(t, &expect.events)?;
+        expect.bindings = self.expected_bindings(t)?;
+        if let Some(list) = &t.alerts {
+            expect.alerts = Some(expected_alerts(list)?);
         }
-        for ty in t.no_events.iter().flat_map(|list| &list.value) {
+        Ok(expect)
+    }
+}
+
+/// `expect.no_events`: valid types, none of them also in `events`.
+fn forbidden_events(t: &ExpectShape, events: &[ExpectedEvent]) -> PResult<Vec<Spanned<String>>> {
+    let items = t.no_events.iter().flat_map(|list| &list.value);
+    items
+        .map(|ty| {
             check_event_type(ty)?;
-            if let Some(e) = expect.events.iter().find(|e| e.event_type == ty.value) {
+            if let Some(e) = events.iter().find(|e| e.event_type == ty.value) {
                 return Err(Issue::new(
                     ty.span,
                     format!("`{}` is both expected and forbidden", ty.value),
@@ -1404,31 +1479,9 @@ impl<'s> Parser<'s> {
                 )
                 .also(e.span, "expected here"));
             }
-            expect.no_events.push(ty.clone());
-        }
-        for item in t.bindings.iter().flat_map(|list| &list.value) {
-            let at = (item.span, "thread", "an `expect.bindings` entry");
-            let thread = self.name_ref(&item.thread, at, THREADS, "thread")?;
-            let number = required(&item.number, item.span, "number", at.2)?;
-            let number = if number.value == "none" {
-                None
-            } else {
-                self.names
-                    .resolve(number, &[NameKind::Number], "number")
-                    .map_err(|i| i.help("name a number, or write \"none\" for no binding"))?;
-                Some(number.value.clone())
-            };
-            expect.bindings.push(ExpectedBinding {
-                thread,
-                number,
-                span: table_extent!(item; thread, number),
-            });
-        }
-        if let Some(list) = &t.alerts {
-            expect.alerts = Some(expected_alerts(list)?);
-        }
-        Ok(expect)
-    }
+            Ok(ty.clone())
+        })
+        .collect()
 }
 
 /// The exact set of open alert types (sorted), each a valid type listed once.
