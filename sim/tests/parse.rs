@@ -156,9 +156,14 @@ at = "2026-03-20T00:00:00+01:00"
 expect = { alerts = [] }
 "#;
 
+/// The [`FULL`] fixture, parsed.
+fn full() -> Scenario {
+    check(FULL)
+}
+
 #[test]
-fn full_scenario() {
-    let s = check(FULL);
+fn full_scenario_header_and_settings() {
+    let s = full();
     assert_eq!(s.name, "everything");
     assert_eq!(s.description, None);
     assert_eq!(s.seed, 0);
@@ -182,8 +187,11 @@ fn full_scenario() {
         text(&s, settings.span_of("nope")),
         "[settings]\npoolSelectionStrategy = \"LRU\"\nmaxConcurrentThreadsPerPoolNumber = 1"
     );
+}
 
-    // World, with defaults applied.
+#[test]
+fn full_scenario_world() {
+    let s = full();
     let w = &s.world;
     assert_eq!(
         w.numbers[0],
@@ -228,8 +236,11 @@ fn full_scenario() {
     assert_eq!(s.name_kind("t-alice"), Some(NameKind::Thread));
     assert_eq!(s.name_kind("ada"), Some(NameKind::User));
     assert_eq!(s.name_kind("nobody"), None);
+}
 
-    // Steps: times.
+#[test]
+fn full_scenario_step_times() {
+    let s = full();
     let times: Vec<(i64, i64)> = s
         .steps
         .iter()
@@ -257,7 +268,11 @@ fn full_scenario() {
     assert!(st.expect.is_empty());
     assert_eq!(text(&s, st.time_span.unwrap()), "\"30m\"");
     assert_eq!(st.describe(), "step 1 (\"wait a bit\")");
+}
 
+#[test]
+fn full_scenario_request_step() {
+    let s = full();
     let Action::Request(req) = &s.steps[1].action else {
         panic!("request expected")
     };
@@ -296,7 +311,11 @@ fn full_scenario() {
         text(&s, s.steps[1].action_span.unwrap()).chars().next(),
         Some('{')
     );
+}
 
+#[test]
+fn full_scenario_inbound_steps() {
+    let s = full();
     let Action::Inbound(inb) = &s.steps[2].action else {
         panic!("inbound expected")
     };
@@ -318,32 +337,92 @@ fn full_scenario() {
     assert_eq!(inb.to.value, Endpoint::Phone("+15550100001".into()));
     assert_eq!(inb.sid, "SMcustom");
     assert_eq!(inb.signature, Signature::Missing);
+}
 
-    assert_eq!(
-        s.steps[4].action,
-        Action::Send(Outbound {
-            actor: Role::Sitter("sam".into()),
-            thread: "walk-1".into(),
-            body: "On my way".into()
-        })
-    );
-    assert_eq!(
-        s.steps[5].action,
-        Action::Booking(BookingAction::Create {
-            name: "walk-2".into(),
-            client: "alice".into(),
-            sitter: None,
-            service: "Dog Walking".into(),
-            start: START + 2 * DAY,
-            end: START + 2 * DAY + HOUR,
-        })
-    );
-    assert_eq!(
-        s.steps[6].action,
-        Action::Booking(BookingAction::Confirm {
-            booking: "walk-2".into()
-        })
-    );
+/// Each step of [`FULL`] that is checked whole: its index and the action it must resolve to.
+fn expected_actions() -> Vec<(usize, Action)> {
+    let booking = |b: &str| b.to_string();
+    vec![
+        (
+            4,
+            Action::Send(Outbound {
+                actor: Role::Sitter("sam".into()),
+                thread: "walk-1".into(),
+                body: "On my way".into(),
+            }),
+        ),
+        (
+            5,
+            Action::Booking(BookingAction::Create {
+                name: "walk-2".into(),
+                client: "alice".into(),
+                sitter: None,
+                service: "Dog Walking".into(),
+                start: START + 2 * DAY,
+                end: START + 2 * DAY + HOUR,
+            }),
+        ),
+        (
+            6,
+            Action::Booking(BookingAction::Confirm {
+                booking: booking("walk-2"),
+            }),
+        ),
+        (
+            7,
+            Action::Booking(BookingAction::Reassign {
+                booking: booking("walk-2"),
+                sitter: "sue".into(),
+            }),
+        ),
+        (
+            8,
+            Action::Booking(BookingAction::Complete {
+                booking: booking("walk-1"),
+            }),
+        ),
+        (
+            9,
+            Action::Booking(BookingAction::Cancel {
+                booking: booking("walk-2"),
+            }),
+        ),
+        (
+            10,
+            Action::Thread(ThreadAction::Open {
+                name: "t-alice".into(),
+                client: "alice".into(),
+                booking: Some("walk-1".into()),
+            }),
+        ),
+        (
+            11,
+            Action::Thread(ThreadAction::Close {
+                thread: "t-alice".into(),
+            }),
+        ),
+        (
+            12,
+            Action::Thread(ThreadAction::Archive {
+                thread: "walk-2".into(),
+            }),
+        ),
+        (
+            15,
+            Action::Release {
+                actor: Role::RivalOwner,
+            },
+        ),
+        (16, Action::Wait),
+    ]
+}
+
+#[test]
+fn full_scenario_actions() {
+    let s = full();
+    for (index, action) in expected_actions() {
+        assert_eq!(s.steps[index].action, action, "step {index}");
+    }
     let binds = &s.steps[6].expect.bindings;
     assert_eq!(
         (binds[0].thread.as_str(), binds[0].number.as_deref()),
@@ -353,45 +432,11 @@ fn full_scenario() {
         (binds[1].thread.as_str(), binds[1].number.as_deref()),
         ("walk-1", None)
     );
-    assert_eq!(
-        s.steps[7].action,
-        Action::Booking(BookingAction::Reassign {
-            booking: "walk-2".into(),
-            sitter: "sue".into()
-        })
-    );
-    assert_eq!(
-        s.steps[8].action,
-        Action::Booking(BookingAction::Complete {
-            booking: "walk-1".into()
-        })
-    );
-    assert_eq!(
-        s.steps[9].action,
-        Action::Booking(BookingAction::Cancel {
-            booking: "walk-2".into()
-        })
-    );
-    assert_eq!(
-        s.steps[10].action,
-        Action::Thread(ThreadAction::Open {
-            name: "t-alice".into(),
-            client: "alice".into(),
-            booking: Some("walk-1".into())
-        })
-    );
-    assert_eq!(
-        s.steps[11].action,
-        Action::Thread(ThreadAction::Close {
-            thread: "t-alice".into()
-        })
-    );
-    assert_eq!(
-        s.steps[12].action,
-        Action::Thread(ThreadAction::Archive {
-            thread: "walk-2".into()
-        })
-    );
+}
+
+#[test]
+fn full_scenario_settings_chaos_release() {
+    let s = full();
     let Action::Settings { actor, values } = &s.steps[13].action else {
         panic!("settings expected")
     };
@@ -409,19 +454,12 @@ fn full_scenario() {
         json!({ "enabled": true, "failureProbability": 1.0, "delayMs": 0 })
     );
     assert_eq!(text(&s, config.span_of("delayMs")), "delayMs");
-    assert_eq!(
-        s.steps[15].action,
-        Action::Release {
-            actor: Role::RivalOwner
-        }
-    );
     assert!(
         s.steps[15].action.has_response(),
         "release answers with the job's stats"
     );
     let alerts = s.steps[15].expect.alerts.as_ref().unwrap();
     assert_eq!(alerts.value, vec!["number.quarantined", "pool.exhausted"]);
-    assert_eq!(s.steps[16].action, Action::Wait);
     assert_eq!(
         s.steps[16].expect.alerts.as_ref().unwrap().value,
         Vec::<String>::new()
