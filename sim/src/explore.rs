@@ -25,30 +25,52 @@ const BOOKINGS: usize = 6;
 /// One generated operation; rendered as one `[[steps]]` table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
+    /// The clock moves forward by this duration (`advance`).
     Advance(&'static str),
+    /// Booking `bN` is confirmed.
     Confirm(usize),
+    /// Booking `bN` is completed.
     Complete(usize),
+    /// Booking `bN` is cancelled.
     Cancel(usize),
+    /// The owner closes booking `bN`'s thread (`POST /api/threads/{id}/close`).
     Close(usize),
+    /// An SMS from a client to a pool number.
     Inbound {
+        /// Index into the world's clients.
         client: usize,
+        /// Index into the pool numbers (`pool-N+1`).
         number: usize,
+        /// Provider message id suffix (`SMxN`; repeats are duplicate deliveries).
         sid: u32,
     },
+    /// A sitter sends on booking `bN`'s thread through the sitter API.
     SitterSend {
+        /// The booking (and thread) index.
         booking: usize,
+        /// Index into the world's sitters.
         sitter: usize,
     },
+    /// The owner sends on booking `bN`'s thread.
     OwnerSend(usize),
+    /// A sitter reads booking `bN`'s thread (its sitter view).
     SitterView {
+        /// The booking (and thread) index.
         booking: usize,
+        /// Index into the world's sitters.
         sitter: usize,
     },
+    /// A sitter lists their threads.
     SitterList(usize),
+    /// A settings change by the owner (`key = value` TOML lines).
     Settings(String),
+    /// The release job runs, on behalf of this role.
     Release(&'static str),
+    /// Booking `bN` moves to another sitter.
     Reassign {
+        /// The booking index.
         booking: usize,
+        /// Index into the world's sitters.
         sitter: usize,
     },
     /// Chaos mode on (failures, duplicates and delays all likely) or off.
@@ -61,7 +83,9 @@ pub enum Op {
     AddNumber(u32),
     /// A signed webhook with a missing `From` or a `To` that is no phone number.
     RawWebhook {
+        /// `true`: no `From`; `false`: a `To` that is no phone number.
         missing_from: bool,
+        /// Provider message id suffix (`SMwN`).
         sid: u32,
     },
     /// A booking created with an explicit JSON `null` sitter (JSON text form).
@@ -69,13 +93,18 @@ pub enum Op {
     /// New times for a booking (offsets from the scenario start; some already past, so a bound
     /// thread's grace deadline may fall due at once).
     Reschedule {
+        /// The booking index.
         booking: usize,
+        /// New start, a scenario time (`-1h`, `+1d`).
         start: &'static str,
+        /// New end, a scenario time after `start`.
         end: &'static str,
     },
     /// A world pool number becomes `active`, `quarantined` or `retired`.
     NumberStatus {
+        /// Index into the pool numbers (`pool-N+1`).
         number: usize,
+        /// The new status as written in a scenario.
         status: &'static str,
     },
 }
@@ -470,6 +499,7 @@ fn step_shape(op: &Op) -> StepShape {
     }
 }
 
+/// A `booking` step.
 fn booking_shape(action: BookingActionShape) -> StepShape {
     StepShape {
         booking: v(action),
@@ -477,6 +507,7 @@ fn booking_shape(action: BookingActionShape) -> StepShape {
     }
 }
 
+/// A `number` step.
 fn number_shape(action: NumberActionShape) -> StepShape {
     StepShape {
         number: v(action),

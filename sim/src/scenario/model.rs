@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::diagnostic::{Span, Spanned};
@@ -24,9 +26,9 @@ use super::template::Template;
     PartialOrd,
     Ord,
     Default,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Org {
@@ -41,17 +43,7 @@ pub use switchboard_core::bookings::BookingStatus;
 pub use switchboard_core::world::{NumberClass, NumberStatus};
 
 /// Role of an explicit `[[users]]` entry.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UserRole {
     /// `owner`.
@@ -226,17 +218,7 @@ pub enum Endpoint {
 }
 
 /// How the inbound webhook is signed.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Signature {
     /// `valid`: a correct signature (the default).

@@ -108,17 +108,6 @@ struct Names {
     future: BTreeMap<String, Future>,
 }
 
-fn kind_noun(kind: NameKind) -> &'static str {
-    match kind {
-        NameKind::Number => "a number",
-        NameKind::Sitter => "a sitter",
-        NameKind::Client => "a client",
-        NameKind::Booking => "a booking",
-        NameKind::Thread => "a thread",
-        NameKind::User => "a user",
-    }
-}
-
 impl Names {
     fn define(&mut self, name: &Spanned<String>, kind: NameKind) -> PResult<()> {
         let n = &name.value;
@@ -140,7 +129,7 @@ impl Names {
                 format!("duplicate name `{n}`"),
                 "defined again here",
             )
-            .also(*first, format!("first defined here, as {}", kind_noun(*other)))
+            .also(*first, format!("first defined here, as {}", with_article(other.as_str())))
             .help(
                 "names must be unique across numbers, sitters, clients, bookings, threads and users",
             ));
@@ -157,7 +146,11 @@ impl Names {
             Some((kind, _)) if kinds.contains(kind) => Ok(*kind),
             Some((kind, def)) => Err(Issue::new(
                 name.span,
-                format!("`{n}` is {}, not {}", kind_noun(*kind), with_article(what)),
+                format!(
+                    "`{n}` is {}, not {}",
+                    with_article(kind.as_str()),
+                    with_article(what)
+                ),
                 format!("expected {}", with_article(what)),
             )
             .also(*def, format!("`{n}` is defined here"))),
@@ -292,6 +285,13 @@ fn value_or<T: Copy>(field: &Option<Spanned<T>>, default: T) -> T {
 macro_rules! table_extent {
     ($entry:expr; $($field:ident),*) => {
         $entry.span$(.join($entry.value.$field.as_ref().map_or($entry.span, |f| f.span)))*
+    };
+}
+
+/// The keys a shape table writes, each with where its value is (`None`: not written).
+macro_rules! written {
+    ($table:expr; $($field:ident),*) => {
+        [$((stringify!($field), at(&$table.$field))),*]
     };
 }
 
@@ -1166,15 +1166,7 @@ impl<'s> Parser<'s> {
 
     fn number_action(&mut self, n: &Spanned<NumberActionShape>) -> PResult<NumberAction> {
         let verb = required(&n.action, n.span, "action", "the `number` action")?.value;
-        let written = [
-            ("action", at(&n.action)),
-            ("name", at(&n.name)),
-            ("e164", at(&n.e164)),
-            ("class", at(&n.class)),
-            ("org", at(&n.org)),
-            ("number", at(&n.number)),
-            ("status", at(&n.status)),
-        ];
+        let written = written!(n; action, name, e164, class, org, number, status);
         if verb == NumberVerb::Status {
             self.check_action_keys(
                 ("number", "status"),
@@ -1226,16 +1218,7 @@ impl<'s> Parser<'s> {
             BookingVerb::Reassign => ("reassign", &["action", "booking", "sitter"]),
             BookingVerb::Reschedule => ("reschedule", &["action", "booking", "start", "end"]),
         };
-        let written = [
-            ("action", at(&b.action)),
-            ("name", at(&b.name)),
-            ("booking", at(&b.booking)),
-            ("client", at(&b.client)),
-            ("sitter", at(&b.sitter)),
-            ("service", at(&b.service)),
-            ("start", at(&b.start)),
-            ("end", at(&b.end)),
-        ];
+        let written = written!(b; action, name, booking, client, sitter, service, start, end);
         self.check_action_keys(("booking", name), &written, allowed)?;
         let what = format!("`booking` action `{name}`");
         let key = |key| (b.span, key, what.as_str());
@@ -1299,13 +1282,7 @@ impl<'s> Parser<'s> {
             ThreadVerb::Close => ("close", ONLY_THREAD),
             ThreadVerb::Archive => ("archive", ONLY_THREAD),
         };
-        let written = [
-            ("action", at(&t.action)),
-            ("name", at(&t.name)),
-            ("client", at(&t.client)),
-            ("booking", at(&t.booking)),
-            ("thread", at(&t.thread)),
-        ];
+        let written = written!(t; action, name, client, booking, thread);
         self.check_action_keys(("thread", name), &written, allowed)?;
         let what = format!("`thread` action `{name}`");
         let key = |key| (t.span, key, what.as_str());
@@ -1334,12 +1311,7 @@ impl<'s> Parser<'s> {
     /// `status`, `json` and the body checks need an HTTP response: a step without an action or
     /// with a background job has none.
     fn check_response_keys(&self, t: &ExpectShape, action: &Action) -> PResult<()> {
-        let response_keys = [
-            ("status", at(&t.status)),
-            ("json", at(&t.json)),
-            ("body_excludes", at(&t.body_excludes)),
-            ("body_matches", at(&t.body_matches)),
-        ];
+        let response_keys = written!(t; status, json, body_excludes, body_matches);
         for (key, span) in response_keys {
             if let (Some(span), false) = (span, action.has_response()) {
                 let (message, help) = match action {
