@@ -140,7 +140,7 @@ impl<T> std::ops::Deref for Spanned<T> {
 /// Offsets past the end are clamped to the end; offsets inside a multi-byte
 /// character count as that character.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let offset = floor_char_boundary(source, offset);
+    let offset = source.floor_char_boundary(offset);
     let before = &source[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -148,20 +148,9 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn floor_char_boundary(source: &str, offset: usize) -> usize {
-    let mut offset = offset.min(source.len());
-    while !source.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
-}
-
 fn clamp_span(source: &str, span: Span) -> Span {
-    let start = floor_char_boundary(source, span.start);
-    let mut end = span.end.clamp(start, source.len());
-    while !source.is_char_boundary(end) {
-        end += 1;
-    }
+    let start = source.floor_char_boundary(span.start);
+    let end = source.ceil_char_boundary(span.end.clamp(start, source.len()));
     Span { start, end }
 }
 

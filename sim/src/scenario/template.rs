@@ -128,14 +128,7 @@ impl Template {
     /// Replaces each placeholder with `lookup(name)`. Fails with the first
     /// name `lookup` does not know.
     pub fn render(&self, mut lookup: impl FnMut(&str) -> Option<String>) -> Result<String, String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Name(n) => out.push_str(&lookup(n).ok_or_else(|| n.clone())?),
-            }
-        }
-        Ok(out)
+        self.render_with_context(|name, _| lookup(name))
     }
 }
 

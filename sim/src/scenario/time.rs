@@ -18,16 +18,6 @@ pub const DURATION_FORMS: &str =
 /// The forms accepted for a time, for error messages.
 pub const TIME_FORMS: &str = "an RFC 3339 instant like `2026-03-03T10:00:00Z` or an offset from the scenario start like `+1d`, `-30m` or `+1d2h30m`";
 
-/// The unit letters of the scenario syntax with their sizes in seconds (for
-/// [`format_duration`]; parsing is jiff's).
-const UNITS: [(char, i64); 5] = [
-    ('w', 7 * 86_400),
-    ('d', 86_400),
-    ('h', 3_600),
-    ('m', 60),
-    ('s', 1),
-];
-
 /// Parses a duration (`1h30m`) into seconds with jiff's friendly span
 /// parser, days and weeks being exactly 24 hours and 7 days.
 ///
@@ -109,25 +99,24 @@ pub fn format_instant(secs: i64) -> String {
     }
 }
 
-/// Formats seconds as a duration in the scenario syntax (`1d2h30m`,
-/// `0s`), for messages. Negative durations get a leading `-`.
+/// Formats seconds as a duration in the scenario syntax (`1d2h30m`, `0s`), for messages:
+/// jiff's friendly printer, compact and unspaced, weeks and days being 7 and exactly 24 hours.
+/// Negative durations get a leading `-`.
 pub fn format_duration(secs: i64) -> String {
-    if secs == 0 {
-        return "0s".to_string();
+    use jiff::fmt::friendly::{Designator, Spacing, SpanPrinter};
+    let round = jiff::SpanRound::new()
+        .largest(jiff::Unit::Week)
+        .days_are_24_hours();
+    match jiff::Span::new()
+        .try_seconds(secs)
+        .and_then(|s| s.round(round))
+    {
+        Ok(span) => SpanPrinter::new()
+            .designator(Designator::Compact)
+            .spacing(Spacing::None)
+            .span_to_string(&span),
+        Err(_) => format!("{secs}s"),
     }
-    let mut out = String::new();
-    if secs < 0 {
-        out.push('-');
-    }
-    let mut rest = secs.unsigned_abs();
-    for (unit, size) in UNITS {
-        let size = size.unsigned_abs();
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -171,5 +160,7 @@ mod tests {
         assert!(parse_time("tomorrow", start).is_err());
         assert_eq!(format_instant(start), "2026-03-02T09:00:00Z");
         assert_eq!(format_duration(93_600 + 1800), "1d2h30m");
+        assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(-(8 * 86_400 + 61)), "-1w1d1m1s");
     }
 }
