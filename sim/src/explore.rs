@@ -104,8 +104,8 @@ pub enum Op {
     NumberStatus {
         /// Index into the pool numbers (`pool-N+1`).
         number: usize,
-        /// The new status as written in a scenario.
-        status: &'static str,
+        /// The new status.
+        status: NumberStatus,
     },
 }
 
@@ -140,7 +140,15 @@ pub fn random_op(rng: &mut ChaCha8Rng) -> Op {
         }
         21 => Op::NumberStatus {
             number: below(rng, NUMBERS),
-            status: pick(rng, &["active", "quarantined", "quarantined", "retired"]),
+            status: pick(
+                rng,
+                &[
+                    NumberStatus::Active,
+                    NumberStatus::Quarantined,
+                    NumberStatus::Quarantined,
+                    NumberStatus::Retired,
+                ],
+            ),
         },
         14 => Op::Chaos(rng.next_u32().is_multiple_of(2)),
         15 => match settings_change(rng) {
@@ -491,7 +499,7 @@ fn step_shape(op: &Op) -> StepShape {
         Op::NumberStatus { number: n, status } => number_shape(NumberActionShape {
             action: v(NumberVerb::Status),
             number: text(format!("pool-{}", n + 1)),
-            status: NumberStatus::parse(status).and_then(v),
+            status: v(*status),
             ..NumberActionShape::default()
         }),
         Op::RawWebhook { missing_from, sid } => raw_webhook_step(*missing_from, *sid),
