@@ -443,12 +443,10 @@ fn step_shape(op: &Op) -> StepShape {
             start,
             end,
         } => reschedule_step(*booking, start, end),
-        Op::Close(b) => request(
-            "owner",
-            Method::Post,
-            format!("/api/threads/{{b{b}}}/close"),
-            None,
-        ),
+        Op::Close(b) => {
+            let path = format!("/api/threads/{{b{b}}}/close");
+            request("owner", Method::Post, path, None)
+        }
         Op::Inbound {
             client,
             number,
@@ -490,12 +488,7 @@ fn step_shape(op: &Op) -> StepShape {
             "zed here, +15550309001".into(),
             format!("SMr{sid}"),
         ),
-        Op::AddNumber(n) => number_shape(NumberActionShape {
-            action: v(NumberVerb::Add),
-            name: text(format!("extra-{n}")),
-            e164: text(format!("+1555011{n:04}")),
-            ..NumberActionShape::default()
-        }),
+        Op::AddNumber(n) => add_number_step(*n),
         Op::NumberStatus { number: n, status } => number_shape(NumberActionShape {
             action: v(NumberVerb::Status),
             number: text(format!("pool-{}", n + 1)),
@@ -513,6 +506,16 @@ fn booking_shape(action: BookingActionShape) -> StepShape {
         booking: v(action),
         ..StepShape::default()
     }
+}
+
+/// Pool number `extra-N` joins (`+1555011NNNN`).
+fn add_number_step(n: u32) -> StepShape {
+    number_shape(NumberActionShape {
+        action: v(NumberVerb::Add),
+        name: text(format!("extra-{n}")),
+        e164: text(format!("+1555011{n:04}")),
+        ..NumberActionShape::default()
+    })
 }
 
 /// A `number` step.
