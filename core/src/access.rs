@@ -121,16 +121,3 @@ pub fn readable_threads(
     }
     Ok(readable)
 }
-
-impl crate::Engine {
-    /// [`sitter_access`] at the engine's current time, for the harness's checks.
-    pub fn sitter_access(
-        &self,
-        org: OrgId,
-        sitter: SitterId,
-        thread: ThreadId,
-    ) -> Result<SitterAccess> {
-        let now = self.now();
-        self.read(|tx| sitter_access(tx, org, sitter, thread, now))
-    }
-}

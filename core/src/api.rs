@@ -286,7 +286,7 @@ fn authenticate(
 ) -> Result<Caller, Error> {
     match bearer(headers) {
         Some(token) => engine.authenticate(token),
-        None => pages::session::cookie_caller(engine, method, headers),
+        None => pages::cookie_caller(engine, method, headers),
     }
 }
 
