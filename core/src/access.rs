@@ -17,12 +17,14 @@ use crate::{Result, Timestamp};
 /// Whether a sitter may read a thread at an instant, and if not, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SitterAccess {
+    /// The sitter may read the thread now.
     Readable,
     /// Not readable; the text says why (ids only, never contact details).
     Denied(String),
 }
 
 impl SitterAccess {
+    /// True for [`SitterAccess::Readable`].
     pub fn is_readable(&self) -> bool {
         matches!(self, SitterAccess::Readable)
     }

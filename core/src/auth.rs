@@ -29,8 +29,11 @@ crate::stored_words!(Role {
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// The user the token or session belongs to.
     pub user: UserId,
+    /// The user's org: the org of every operation the caller runs.
     pub org: OrgId,
+    /// The user's role.
     pub role: Role,
     /// Set for sitters: the sitter this user is.
     pub sitter: Option<SitterId>,
@@ -57,6 +60,7 @@ pub enum Access {
 }
 
 impl Access {
+    /// Owners and admins, with the usual sitter refusal.
     pub const STAFF: Access = Access::Staff {
         sitter_denial: "Access denied: owner or admin only",
     };

@@ -35,6 +35,7 @@ pub use crate::ctx::Ctx;
 /// How an engine is set up. Built by the caller (CLI, simulator, tests), never from globals.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    /// Where the database lives (memory, or a WAL file).
     pub storage: Storage,
     /// Seeds the engine's RNG (chaos draws, API tokens).
     pub seed: u64,
@@ -42,6 +43,7 @@ pub struct EngineConfig {
     pub production: bool,
     /// When set, inbound webhooks must carry `X-Switchboard-Signature: hex(HMAC-SHA256(secret, body))`.
     pub webhook_secret: Option<String>,
+    /// The sitter-response defences.
     pub sitter_views: SitterViewConfig,
 }
 

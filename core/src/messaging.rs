@@ -21,9 +21,13 @@ pub use crate::provider::{
 /// A provider-shaped inbound message (the webhook's form fields).
 #[derive(Debug, Clone)]
 pub struct Inbound {
+    /// The sender's phone, as the provider wrote it.
     pub from: String,
+    /// The business number it was sent to.
     pub to: String,
+    /// The text.
     pub body: String,
+    /// The provider's id for the message (idempotency key, per org).
     pub message_sid: String,
 }
 
@@ -31,7 +35,9 @@ pub struct Inbound {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InboundOutcome {
+    /// The stored message (`msg_4`).
     pub message_id: String,
+    /// The thread it was matched to, if any.
     pub thread_id: Option<String>,
     /// `sitter:sit_1` or `owner_inbox`.
     pub routed_to: String,
@@ -43,7 +49,9 @@ pub struct InboundOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// From a client to a business number.
     Inbound,
+    /// From a business number to a client.
     Outbound,
 }
 
@@ -57,9 +65,13 @@ crate::stored_words!(Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SendStatus {
+    /// An inbound message was stored.
     Received,
+    /// Waiting for the provider, or for a chaos delay.
     Queued,
+    /// The provider accepted it.
     Sent,
+    /// The provider refused it.
     Failed,
 }
 
@@ -74,8 +86,11 @@ crate::stored_words!(SendStatus {
 /// client. Stored and serialized as `owner_inbox`, `sitter:sit_1`, `client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoutedTo {
+    /// The owner inbox (`owner_inbox`).
     OwnerInbox,
+    /// A sitter (`sitter:sit_1`).
     Sitter(SitterId),
+    /// An outbound message's client (`client`).
     Client,
 }
 
@@ -642,9 +657,12 @@ pub(crate) fn record_outcome(
     })
 }
 
+/// What [`crate::Engine::send`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendOutcome {
+    /// The stored message.
     pub message: MessageId,
+    /// `sent`, `failed`, or `queued` for a chaos delay.
     pub status: SendStatus,
 }
 

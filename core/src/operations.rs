@@ -21,22 +21,35 @@ use crate::{Error, Result, Timestamp};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreadSummary {
+    /// The thread.
     pub id: ThreadId,
+    /// Open, closed or archived.
     pub status: ThreadStatus,
+    /// Its client.
     pub client_id: ClientId,
+    /// Its sitter, if any.
     pub sitter_id: Option<SitterId>,
+    /// The booking that opened it, if any.
     pub booking_id: Option<BookingId>,
+    /// The pool number it is bound to; `null` while it has none.
     pub number: Option<NumberRef>,
+    /// When the current binding started.
     pub bound_at: Option<Timestamp>,
+    /// When the last message was stored.
     pub last_message_at: Option<Timestamp>,
+    /// The earliest release deadline of the binding (grace, inactivity, lifetime).
     pub release_due_at: Option<Timestamp>,
+    /// When it was opened.
     pub created_at: Timestamp,
 }
 
+/// A business number by id and E.164.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NumberRef {
+    /// The number.
     pub id: NumberId,
+    /// E.164.
     pub e164: String,
 }
 
@@ -44,12 +57,19 @@ pub struct NumberRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NumberSummary {
+    /// The number.
     pub id: NumberId,
+    /// E.164.
     pub e164: String,
+    /// What it is for.
     pub class: NumberClass,
+    /// Its lifecycle status.
     pub status: NumberStatus,
+    /// Open threads bound to it now.
     pub open_load: i64,
+    /// When it was last bound (LRU).
     pub last_assigned_at: Option<Timestamp>,
+    /// When it was added (FIFO).
     pub created_at: Timestamp,
 }
 
@@ -59,17 +79,22 @@ pub struct NumberSummary {
 pub struct ContactSummary {
     /// `cli_3` or `sit_2`.
     pub id: String,
+    /// First name.
     pub first_name: String,
+    /// Last name.
     pub last_name: String,
     /// E.164.
     pub phone: String,
+    /// Email address.
     pub email: String,
 }
 
 /// Which contacts [`crate::Engine::contacts`] lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContactKind {
+    /// Clients (`GET /api/clients`).
     Client,
+    /// Sitters (`GET /api/sitters`).
     Sitter,
 }
 
@@ -77,16 +102,27 @@ pub enum ContactKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
+    /// The message.
     pub id: MessageId,
+    /// Its thread; `null` for inbound that matched none.
     pub thread_id: Option<ThreadId>,
+    /// Inbound or outbound.
     pub direction: crate::messaging::Direction,
+    /// Who stored it (`provider`, `user:usr_1`).
     pub actor: String,
+    /// Sender, E.164.
     pub from: String,
+    /// Recipient, E.164.
     pub to: String,
+    /// The text.
     pub body: String,
+    /// When it was stored.
     pub at: Timestamp,
+    /// Where it went.
     pub routed_to: crate::messaging::RoutedTo,
+    /// `{status, provider, chaos}`.
     pub delivery: Value,
+    /// `{routing: {trace}}`.
     pub metadata: Value,
 }
 

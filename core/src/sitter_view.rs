@@ -26,12 +26,17 @@ use crate::{Error, Result, Timestamp};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SitterThreadView {
+    /// The thread.
     pub id: ThreadId,
+    /// Open or closed (archived threads are never shown).
     pub status: ThreadStatus,
+    /// The client, by first name only.
     pub client: SitterClientView,
     /// The pool number the thread is bound to; `null` while it has none.
     pub number: Option<BusinessNumberView>,
+    /// The booking that gives the sitter access.
     pub booking: SitterBookingView,
+    /// When the last message was stored.
     pub last_message_at: Option<Timestamp>,
 }
 
@@ -39,12 +44,14 @@ pub struct SitterThreadView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SitterClientView {
+    /// The client's first name.
     pub first_name: String,
 }
 
 /// A business number (E.164): never a real contact's phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BusinessNumberView {
+    /// The business number, E.164.
     pub e164: String,
 }
 
@@ -52,11 +59,17 @@ pub struct BusinessNumberView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SitterBookingView {
+    /// The booking.
     pub id: BookingId,
+    /// Its service.
     pub service: String,
+    /// When the visit starts.
     pub start: Timestamp,
+    /// When it ends.
     pub end: Timestamp,
+    /// When the sitter's access opens.
     pub window_start: Timestamp,
+    /// When it closes.
     pub window_end: Timestamp,
 }
 
@@ -64,11 +77,17 @@ pub struct SitterBookingView {
 /// audit events) are free JSON, which is why the whole view is redacted and leak-scanned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SitterMessageView {
+    /// The message.
     pub id: MessageId,
+    /// Inbound (from the client) or outbound.
     pub direction: Direction,
+    /// The text (redacted).
     pub body: String,
+    /// When it was stored.
     pub at: Timestamp,
+    /// `{status, provider, chaos}` (redacted).
     pub delivery: Value,
+    /// `{routing: {trace}, audit: {events}}` (redacted).
     pub metadata: Value,
 }
 

@@ -1,5 +1,6 @@
-//! Setting up the world: orgs, users, sitters, clients and business numbers. The simulator's
-//! world builder, `serve --demo` and tests call these directly; they are not HTTP routes.
+//! Setting up the world: orgs, users, sitters, clients and business numbers, the owner of those
+//! tables, and the contacts the leak scanner is built from. The simulator's world builder,
+//! `serve --demo` and tests reach these through [`crate::Engine`]; they are not HTTP routes.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::json;
@@ -14,10 +15,13 @@ use crate::{Error, Result, Timestamp, phone, pool};
 /// A sitter or client: the real phone and email are the secrets a sitter must never see.
 #[derive(Debug, Clone)]
 pub struct NewContact {
+    /// Shown to sitters (a client's only detail they see); must not be empty.
     pub first_name: String,
+    /// Staff only.
     pub last_name: String,
     /// E.164.
     pub phone: String,
+    /// Staff only; must contain `@`.
     pub email: String,
 }
 
@@ -27,6 +31,9 @@ pub struct NewContact {
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+// Variants are described in the enum's doc, not one by one: the scenario schema derives from
+// this enum, and a variant doc would turn its `enum` into a `oneOf`.
+#[allow(missing_docs)]
 pub enum NumberClass {
     Pool,
     FrontDesk,
@@ -45,6 +52,9 @@ crate::stored_words!(NumberClass {
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+// Variants are described in the enum's doc, not one by one: the scenario schema derives from
+// this enum, and a variant doc would turn its `enum` into a `oneOf`.
+#[allow(missing_docs)]
 pub enum NumberStatus {
     Active,
     Quarantined,
@@ -57,10 +67,14 @@ crate::stored_words!(NumberStatus {
     Retired => "retired",
 });
 
+/// A business number to add.
 #[derive(Debug, Clone)]
 pub struct NewNumber {
+    /// The number; brought to E.164 in the org's region.
     pub e164: String,
+    /// What it is for.
     pub class: NumberClass,
+    /// Its lifecycle status at creation.
     pub status: NumberStatus,
     /// The sitter a `sitter`-class number belongs to.
     pub sitter: Option<SitterId>,
