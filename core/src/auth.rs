@@ -46,7 +46,10 @@ pub struct Caller {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Owners and admins. `sitter_denial` is the 403 message a sitter gets.
-    Staff { sitter_denial: &'static str },
+    Staff {
+        /// The 403 message a sitter gets.
+        sitter_denial: &'static str,
+    },
     /// Sitters only (owners are refused: sitter views are a sitter's own window on the world).
     Sitter,
     /// The SMS provider: the request must carry a valid signature when a secret is configured.

@@ -397,36 +397,7 @@ fn record_received(
                 }),
             )?;
         }
-        None if class == NumberClass::Pool => {
-            audit::append(
-                tx,
-                ctx,
-                EventType::RoutingUnmapped,
-                Subject {
-                    number: Some(number),
-                    message: Some(message),
-                    ..Subject::default()
-                },
-                &json!({
-                    "messageId": message,
-                    "numberId": number,
-                    "e164": inbound.to,
-                    "from": inbound.from,
-                    "routedTo": routed_to,
-                }),
-            )?;
-            alerts::open(
-                tx,
-                ctx,
-                AlertType::RoutingUnmapped,
-                Severity::Warning,
-                &number.to_string(),
-                &format!(
-                    "Inbound to pool number {} matched no open thread",
-                    inbound.to
-                ),
-            )?;
-        }
+        None if class == NumberClass::Pool => record_unmapped(tx, ctx, inbound, stored)?,
         None => {
             audit::append(
                 tx,
@@ -446,6 +417,51 @@ fn record_received(
             )?;
         }
     }
+    Ok(())
+}
+
+/// `routing.unmapped` and its warning alert: an inbound message to pool number matched no open
+/// thread.
+fn record_unmapped(
+    tx: &Transaction,
+    ctx: &Ctx,
+    inbound: &Inbound,
+    stored: &Received,
+) -> Result<()> {
+    let Received {
+        number,
+        message,
+        routed_to,
+        ..
+    } = *stored;
+    audit::append(
+        tx,
+        ctx,
+        EventType::RoutingUnmapped,
+        Subject {
+            number: Some(number),
+            message: Some(message),
+            ..Subject::default()
+        },
+        &json!({
+            "messageId": message,
+            "numberId": number,
+            "e164": inbound.to,
+            "from": inbound.from,
+            "routedTo": routed_to,
+        }),
+    )?;
+    alerts::open(
+        tx,
+        ctx,
+        AlertType::RoutingUnmapped,
+        Severity::Warning,
+        &number.to_string(),
+        &format!(
+            "Inbound to pool number {} matched no open thread",
+            inbound.to
+        ),
+    )?;
     Ok(())
 }
 
