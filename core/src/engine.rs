@@ -1,4 +1,7 @@
-//! The [`Engine`]: one SQLite connection, a clock, a seeded RNG and a provider.
+//! The [`Engine`]: one SQLite connection, a clock, a seeded RNG and a provider, and the engine's
+//! whole public API in one `impl` block, grouped by concern. Each method reads the clock, builds
+//! a [`Ctx`], opens one transaction and calls a free function of a domain module; the domain
+//! modules never import this one.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -225,9 +225,8 @@ fn thread_for_sender(
 /// the reason in the trace.
 fn route_on_thread(
     tx: &Transaction,
-    org: OrgId,
+    ctx: &Ctx,
     thread: ThreadId,
-    now: Timestamp,
     trace: &mut Vec<Value>,
 ) -> Result<RoutedTo> {
     let sitter: Option<SitterId> = tx
@@ -238,7 +237,7 @@ fn route_on_thread(
             RoutedTo::OwnerInbox,
             format!("thread {thread} has no sitter: owner inbox"),
         ),
-        Some(sitter) => match access::sitter_access(tx, org, sitter, thread, now)? {
+        Some(sitter) => match access::sitter_access(tx, ctx.org, sitter, thread, ctx.now)? {
             SitterAccess::Readable => {
                 let detail = format!("sitter {sitter} can read thread {thread} now");
                 (RoutedTo::Sitter(sitter), detail)
@@ -303,7 +302,7 @@ pub(crate) fn receive(
         None
     };
     let routed_to = match thread {
-        Some(thread) => route_on_thread(tx, org, thread, now, &mut trace)?,
+        Some(thread) => route_on_thread(tx, &ctx, thread, &mut trace)?,
         None => RoutedTo::OwnerInbox,
     };
     let message = insert_message(

@@ -271,7 +271,7 @@ pub(crate) fn record_blocked(tx: &Transaction, ctx: &Ctx, path: &str, scan: &Sca
     let findings: Vec<Value> = scan
         .findings
         .iter()
-        .map(|f| json!({ "pointer": f.pointer, "kind": format!("{:?}", f.kind).to_lowercase(), "secret": f.secret_masked }))
+        .map(|f| json!({ "pointer": f.pointer, "kind": f.kind, "secret": f.secret_masked }))
         .collect();
     audit::append(
         tx,
