@@ -44,76 +44,21 @@ pub fn run(paths: &[PathBuf], report: &RunReport) -> u8 {
             return UNUSABLE;
         }
     };
-    let filter = report.filter.as_deref();
     let (mut passed, mut failed, mut unusable, mut skipped) = (0, 0, 0, 0);
     let mut verdicts = Vec::new();
     let mut stdout = std::io::stdout().lock();
     for file in &files {
-        let case_started = std::time::Instant::now();
-        let scenario = match Scenario::load(file) {
-            Ok(scenario) => scenario,
-            Err(error) => {
-                if filter.is_some_and(|f| !file.to_string_lossy().contains(f)) {
-                    skipped += 1;
-                    continue;
-                }
-                unusable += 1;
-                let _ = writeln!(stdout, "ERROR {}\n{}", file.display(), error.render());
-                annotate(report.github, &error);
-                verdicts.push(Verdict {
-                    name: file.display().to_string(),
-                    file: file.display().to_string(),
-                    time: case_started.elapsed(),
-                    failure: Some(error),
-                });
+        let (count, verdict) = match run_file(file, report, &mut stdout) {
+            FileRun::Skipped => {
+                skipped += 1;
                 continue;
             }
+            FileRun::Unusable(verdict) => (&mut unusable, verdict),
+            FileRun::Passed(verdict) => (&mut passed, verdict),
+            FileRun::Failed(verdict) => (&mut failed, verdict),
         };
-        if let Some(filter) = filter
-            && !file.to_string_lossy().contains(filter)
-            && !scenario.name.contains(filter)
-        {
-            skipped += 1;
-            continue;
-        }
-        let options = RunOptions {
-            dump: report.dump,
-            ..RunOptions::default()
-        };
-        let outcome = runner::run(&scenario, &options);
-        if report.dump {
-            for exchange in &outcome.dump {
-                let _ = writeln!(stdout, "{exchange}");
-            }
-        }
-        match &outcome.failure {
-            None => {
-                passed += 1;
-                let _ = writeln!(
-                    stdout,
-                    "ok    {}  ({} steps, {} release-job runs)",
-                    file.display(),
-                    outcome.steps_run,
-                    outcome.ticks
-                );
-            }
-            Some(failure) => {
-                failed += 1;
-                let _ = writeln!(
-                    stdout,
-                    "FAIL  {}\n{}",
-                    file.display(),
-                    failure.report.render()
-                );
-                annotate(report.github, &failure.report);
-            }
-        }
-        verdicts.push(Verdict {
-            name: scenario.name.clone(),
-            file: file.display().to_string(),
-            time: case_started.elapsed(),
-            failure: outcome.failure.map(|f| f.report),
-        });
+        *count += 1;
+        verdicts.push(verdict);
     }
     let _ = writeln!(
         stdout,
@@ -134,7 +79,7 @@ pub fn run(paths: &[PathBuf], report: &RunReport) -> u8 {
         let _ = writeln!(stdout, "error: no scenario files found");
         return UNUSABLE;
     }
-    if let Some(filter) = filter
+    if let Some(filter) = &report.filter
         && verdicts.is_empty()
     {
         let _ = writeln!(
@@ -150,6 +95,87 @@ pub fn run(paths: &[PathBuf], report: &RunReport) -> u8 {
         FAILED
     } else {
         OK
+    }
+}
+
+/// What `switchboard run` did with one file.
+enum FileRun {
+    /// The filter left it out.
+    Skipped,
+    /// It could not be loaded.
+    Unusable(Verdict),
+    /// It ran and passed.
+    Passed(Verdict),
+    /// It ran and failed.
+    Failed(Verdict),
+}
+
+/// Loads and runs one scenario file, printing its line (and report, dump, annotation).
+fn run_file(file: &Path, report: &RunReport, stdout: &mut impl Write) -> FileRun {
+    let filter = report.filter.as_deref();
+    let case_started = std::time::Instant::now();
+    let scenario = match Scenario::load(file) {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            if filter.is_some_and(|f| !file.to_string_lossy().contains(f)) {
+                return FileRun::Skipped;
+            }
+            let _ = writeln!(stdout, "ERROR {}\n{}", file.display(), error.render());
+            annotate(report.github, &error);
+            return FileRun::Unusable(Verdict {
+                name: file.display().to_string(),
+                file: file.display().to_string(),
+                time: case_started.elapsed(),
+                failure: Some(error),
+            });
+        }
+    };
+    if let Some(filter) = filter
+        && !file.to_string_lossy().contains(filter)
+        && !scenario.name.contains(filter)
+    {
+        return FileRun::Skipped;
+    }
+    let options = RunOptions {
+        dump: report.dump,
+        ..RunOptions::default()
+    };
+    let outcome = runner::run(&scenario, &options);
+    if report.dump {
+        for exchange in &outcome.dump {
+            let _ = writeln!(stdout, "{exchange}");
+        }
+    }
+    match &outcome.failure {
+        None => {
+            let _ = writeln!(
+                stdout,
+                "ok    {}  ({} steps, {} release-job runs)",
+                file.display(),
+                outcome.steps_run,
+                outcome.ticks
+            );
+        }
+        Some(failure) => {
+            let _ = writeln!(
+                stdout,
+                "FAIL  {}\n{}",
+                file.display(),
+                failure.report.render()
+            );
+            annotate(report.github, &failure.report);
+        }
+    }
+    let verdict = Verdict {
+        name: scenario.name.clone(),
+        file: file.display().to_string(),
+        time: case_started.elapsed(),
+        failure: outcome.failure.map(|f| f.report),
+    };
+    if verdict.failure.is_none() {
+        FileRun::Passed(verdict)
+    } else {
+        FileRun::Failed(verdict)
     }
 }
 
@@ -372,7 +398,7 @@ pub fn serve(config: ServeConfig) -> u8 {
         storage: Storage::File(config.db.clone()),
         seed: unpredictable_seed(),
         production: config.production,
-        webhook_secret: config.webhook_secret,
+        webhook_secret: config.webhook_secret.clone(),
         ..EngineConfig::default()
     };
     let engine = match Engine::new(
@@ -402,49 +428,53 @@ pub fn serve(config: ServeConfig) -> u8 {
             return UNUSABLE;
         }
     };
-    runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(&config.addr).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                eprintln!("error: cannot listen on {}: {error}", config.addr);
-                return UNUSABLE;
-            }
-        };
-        let addr = listener
-            .local_addr()
-            .map_or(config.addr.clone(), |a| a.to_string());
-        eprintln!(
-            "switchboard: serving {} on http://{addr}",
-            config.db.display()
-        );
-        let delivery_engine = engine.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(std::time::Duration::from_secs(1));
-            loop {
-                interval.tick().await;
-                if let Err(error) = delivery_engine.deliver_due() {
-                    eprintln!("delivery failed: {error}");
-                }
-            }
-        });
-        let job_engine = engine.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(std::time::Duration::from_secs(300));
-            loop {
-                interval.tick().await;
-                if let Err(error) = job_engine.run_scheduled_release() {
-                    eprintln!("release job failed: {error}");
-                }
-            }
-        });
-        match axum::serve(listener, switchboard_core::api::router(engine)).await {
-            Ok(()) => OK,
-            Err(error) => {
-                eprintln!("error: {error}");
-                FAILED
+    runtime.block_on(listen(config, engine))
+}
+
+/// Serves the router on `config.addr` with the background jobs (delivery every second, the
+/// release job every 5 minutes) until the server stops; returns the exit code.
+async fn listen(config: ServeConfig, engine: Arc<switchboard_core::Engine>) -> u8 {
+    let listener = match tokio::net::TcpListener::bind(&config.addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: cannot listen on {}: {error}", config.addr);
+            return UNUSABLE;
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .map_or(config.addr.clone(), |a| a.to_string());
+    eprintln!(
+        "switchboard: serving {} on http://{addr}",
+        config.db.display()
+    );
+    let delivery_engine = engine.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            interval.tick().await;
+            if let Err(error) = delivery_engine.deliver_due() {
+                eprintln!("delivery failed: {error}");
             }
         }
-    })
+    });
+    let job_engine = engine.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            interval.tick().await;
+            if let Err(error) = job_engine.run_scheduled_release() {
+                eprintln!("release job failed: {error}");
+            }
+        }
+    });
+    match axum::serve(listener, switchboard_core::api::router(engine)).await {
+        Ok(()) => OK,
+        Err(error) => {
+            eprintln!("error: {error}");
+            FAILED
+        }
+    }
 }
 
 /// `serve` mints real bearer tokens, so its RNG must not be guessable: it is seeded from the OS

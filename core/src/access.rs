@@ -17,12 +17,14 @@ use crate::{Result, Timestamp};
 /// Whether a sitter may read a thread at an instant, and if not, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SitterAccess {
+    /// The sitter may read the thread now.
     Readable,
     /// Not readable; the text says why (ids only, never contact details).
     Denied(String),
 }
 
 impl SitterAccess {
+    /// True for [`SitterAccess::Readable`].
     pub fn is_readable(&self) -> bool {
         matches!(self, SitterAccess::Readable)
     }
@@ -120,17 +122,4 @@ pub fn readable_threads(
         }
     }
     Ok(readable)
-}
-
-impl crate::Engine {
-    /// [`sitter_access`] at the engine's current time, for the harness's checks.
-    pub fn sitter_access(
-        &self,
-        org: OrgId,
-        sitter: SitterId,
-        thread: ThreadId,
-    ) -> Result<SitterAccess> {
-        let now = self.now();
-        self.read(|tx| sitter_access(tx, org, sitter, thread, now))
-    }
 }

@@ -14,8 +14,11 @@ use crate::{Result, Timestamp};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// For information; nothing is wrong yet.
     Info,
+    /// Something needs a look (an unmapped inbound, a low reserve).
     Warning,
+    /// Conversations are stalled (the pool is exhausted).
     Critical,
 }
 
@@ -49,7 +52,9 @@ crate::stored_words!(AlertType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertStatus {
+    /// The condition holds (one open alert per org, type and entity).
     Open,
+    /// The condition ended, or staff resolved it by hand.
     Resolved,
 }
 
@@ -147,18 +152,26 @@ pub fn resolve_by_id(tx: &Transaction, ctx: &Ctx, id: AlertId) -> Result<bool> {
     Ok(true)
 }
 
+/// An alert as the API and the alerts page show it (a DTO of the HTTP edge: text id).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// `alr_3`.
     pub id: String,
+    /// What it is about (`type` in JSON).
     #[serde(rename = "type")]
     pub alert_type: AlertType,
+    /// How urgent it is.
     pub severity: Severity,
+    /// The entity it is about: `pool`, or a number's id (`num_4`).
     pub entity: String,
+    /// Open or resolved.
     pub status: AlertStatus,
+    /// A human sentence about the condition.
     pub message: String,
+    /// When it was opened.
     pub opened_at: Timestamp,
+    /// When it was resolved; `null` while open.
     pub resolved_at: Option<Timestamp>,
 }
 

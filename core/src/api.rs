@@ -43,8 +43,11 @@ pub const CHAOS_SITTER_DENIAL: &str = "Access denied: Chaos mode is owner-only";
 /// One route: method, path and who may call it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteSpec {
+    /// The HTTP method.
     pub method: Method,
+    /// The path as axum matches it (`/api/threads/{id}/close`).
     pub path: &'static str,
+    /// Who may call it (deny by default: every route names one).
     pub access: Access,
 }
 
@@ -73,7 +76,22 @@ const CHAOS: Access = Access::Staff {
     sitter_denial: CHAOS_SITTER_DENIAL,
 };
 
+/// Every route of the API, in one table split by concern (the order is the table's).
 fn routes() -> Vec<Route> {
+    [
+        settings_and_ops_routes(),
+        thread_routes(),
+        booking_routes(),
+        sitter_and_provider_routes(),
+        page_routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Settings, the operations switches, audit, alerts, numbers, contacts and the inbox (staff).
+fn settings_and_ops_routes() -> Vec<Route> {
     let staff = Access::STAFF;
     vec![
         route(
@@ -114,6 +132,13 @@ fn routes() -> Vec<Route> {
         route(Method::Get, "/api/clients", staff, get(get_clients)),
         route(Method::Get, "/api/sitters", staff, get(get_sitters)),
         route(Method::Get, "/api/inbox", staff, get(get_inbox)),
+    ]
+}
+
+/// Threads and their messages (staff).
+fn thread_routes() -> Vec<Route> {
+    let staff = Access::STAFF;
+    vec![
         route(Method::Get, "/api/threads", staff, get(get_threads)),
         route(Method::Post, "/api/threads", staff, post(post_thread)),
         route(Method::Get, "/api/threads/{id}", staff, get(get_thread)),
@@ -141,6 +166,13 @@ fn routes() -> Vec<Route> {
             staff,
             post(post_thread_message),
         ),
+    ]
+}
+
+/// Bookings (staff).
+fn booking_routes() -> Vec<Route> {
+    let staff = Access::STAFF;
+    vec![
         route(Method::Post, "/api/bookings", staff, post(post_booking)),
         route(Method::Get, "/api/bookings/{id}", staff, get(get_booking)),
         route(
@@ -173,6 +205,12 @@ fn routes() -> Vec<Route> {
             staff,
             post(post_booking_reassign),
         ),
+    ]
+}
+
+/// The sitter views and the provider webhook.
+fn sitter_and_provider_routes() -> Vec<Route> {
+    vec![
         route(
             Method::Get,
             "/api/sitter/threads",
@@ -197,7 +235,12 @@ fn routes() -> Vec<Route> {
             Access::Provider,
             post(post_webhook),
         ),
-        // The staff pages (DESIGN.md §4), in `pages`.
+    ]
+}
+
+/// The staff pages (DESIGN.md §4), in `pages`, and their public login and assets.
+fn page_routes() -> Vec<Route> {
+    vec![
         route(
             Method::Get,
             "/settings/rotation",
@@ -286,7 +329,7 @@ fn authenticate(
 ) -> Result<Caller, Error> {
     match bearer(headers) {
         Some(token) => engine.authenticate(token),
-        None => pages::session::cookie_caller(engine, method, headers),
+        None => pages::cookie_caller(engine, method, headers),
     }
 }
 

@@ -12,60 +12,87 @@ use crate::{Error, Result, Timestamp};
 /// What an event is about, for the indexed columns (payloads carry the full detail).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Subject {
+    /// The thread the event is about (`audit_events.thread_id`).
     pub thread: Option<ThreadId>,
+    /// The business number it is about.
     pub number: Option<NumberId>,
+    /// The message it is about.
     pub message: Option<MessageId>,
 }
 
 /// Every kind of audit event, as stored in `audit_events.type` and shown in the API's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum EventType {
+    /// `thread.opened`: a thread was opened (by an owner or a booking's confirmation).
     #[serde(rename = "thread.opened")]
     ThreadOpened,
+    /// `thread.closed`: a thread was closed; its number was unbound.
     #[serde(rename = "thread.closed")]
     ThreadClosed,
+    /// `thread.archived`: a thread was archived; no sitter may read it again.
     #[serde(rename = "thread.archived")]
     ThreadArchived,
+    /// `booking.created`: a booking was created (pending).
     #[serde(rename = "booking.created")]
     BookingCreated,
+    /// `booking.confirmed`: a booking was confirmed and its thread opened.
     #[serde(rename = "booking.confirmed")]
     BookingConfirmed,
+    /// `booking.completed`: a booking was completed.
     #[serde(rename = "booking.completed")]
     BookingCompleted,
+    /// `booking.cancelled`: a booking was cancelled.
     #[serde(rename = "booking.cancelled")]
     BookingCancelled,
+    /// `booking.rescheduled`: a booking's times (and window) changed.
     #[serde(rename = "booking.rescheduled")]
     BookingRescheduled,
+    /// `booking.reassigned`: a booking (and its thread) got another sitter or none.
     #[serde(rename = "booking.reassigned")]
     BookingReassigned,
+    /// `number.added`: a business number was added.
     #[serde(rename = "number.added")]
     NumberAdded,
+    /// `pool.number.assigned`: a pool number was bound to a thread.
     #[serde(rename = "pool.number.assigned")]
     PoolNumberAssigned,
+    /// `pool.number.released`: a pool number was unbound from a thread (with the rule).
     #[serde(rename = "pool.number.released")]
     PoolNumberReleased,
+    /// `pool.number.status_changed`: a pool number was activated, quarantined or retired.
     #[serde(rename = "pool.number.status_changed")]
     PoolNumberStatusChanged,
+    /// `pool.exhausted`: a thread found no pool number with room.
     #[serde(rename = "pool.exhausted")]
     PoolExhausted,
+    /// `message.received`: an inbound message was stored and routed.
     #[serde(rename = "message.received")]
     MessageReceived,
+    /// `message.queued`: an outbound message waits for a chaos delay.
     #[serde(rename = "message.queued")]
     MessageQueued,
+    /// `message.sent`: the provider accepted an outbound message.
     #[serde(rename = "message.sent")]
     MessageSent,
+    /// `message.send_failed`: the provider refused an outbound message.
     #[serde(rename = "message.send_failed")]
     MessageSendFailed,
+    /// `routing.unmapped`: an inbound message to a pool number matched no open thread.
     #[serde(rename = "routing.unmapped")]
     RoutingUnmapped,
+    /// `alert.opened`: an alert was opened.
     #[serde(rename = "alert.opened")]
     AlertOpened,
+    /// `alert.resolved`: an alert was resolved (by its condition ending or by hand).
     #[serde(rename = "alert.resolved")]
     AlertResolved,
+    /// `settings.rotation.updated`: the rotation settings were saved.
     #[serde(rename = "settings.rotation.updated")]
     SettingsRotationUpdated,
+    /// `settings.chaos.updated`: the chaos settings were saved.
     #[serde(rename = "settings.chaos.updated")]
     SettingsChaosUpdated,
+    /// `sitter.response.blocked`: a sitter response failed the leak scan and was withheld.
     #[serde(rename = "sitter.response.blocked")]
     SitterResponseBlocked,
 }
@@ -118,6 +145,7 @@ pub struct Appender<'t> {
 }
 
 impl<'t> Appender<'t> {
+    /// Starts appending for `org` after its last stored sequence number.
     pub fn new(tx: &'t Transaction<'t>, org: OrgId) -> Result<Appender<'t>> {
         let next_seq: i64 = tx
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events WHERE org_id = ?1")?
@@ -160,23 +188,33 @@ impl<'t> Appender<'t> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
+    /// The event's number within its org (1, 2, …, in write order).
     pub seq: i64,
+    /// When it happened (engine time).
     pub at: Timestamp,
+    /// What happened (`type` in JSON).
     #[serde(rename = "type")]
     pub event_type: EventType,
+    /// Who did it: `user:usr_1`, `provider`, `system:release-job`…
     pub actor: String,
+    /// The thread it is about, if any.
     pub thread_id: Option<ThreadId>,
+    /// The event's detail (ids in their external form).
     pub payload: Value,
 }
 
 /// Which events to list.
 #[derive(Debug, Default, Clone)]
 pub struct AuditQuery {
+    /// Only events of this type (its stored text, e.g. `message.sent`).
     pub event_type: Option<String>,
+    /// Only events about this thread.
     pub thread: Option<ThreadId>,
+    /// Only events about this message.
     pub message: Option<MessageId>,
     /// Only events with `seq` greater than this.
     pub after_seq: Option<i64>,
+    /// At most this many events.
     pub limit: Option<i64>,
 }
 
@@ -216,6 +254,7 @@ impl RawEvent {
     }
 }
 
+/// The org's events matching `query`, oldest first (by `seq`).
 pub fn timeline(tx: &Transaction, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
     let mut stmt = tx.prepare_cached(
         "SELECT seq, at, type, actor, thread_id, payload FROM audit_events

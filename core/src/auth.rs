@@ -3,42 +3,37 @@
 //! The org of every request comes from here (the caller's identity), never from a body. Tokens
 //! are stored as SHA-256 digests only.
 
+use rusqlite::{OptionalExtension, Transaction};
+
 use crate::ids::{OrgId, SitterId, UserId};
-use rusqlite::OptionalExtension;
+use crate::{Error, Result};
 
-use crate::{Engine, Error, Result};
-
+/// A user's role in its org (`users.role`): owners and admins are staff; a sitter user is one
+/// sitter (DESIGN.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// The business owner: every staff route and page.
     Owner,
+    /// Staff with the owner's access.
     Admin,
+    /// A sitter: only the sitter routes, for their own threads.
     Sitter,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Sitter => "sitter",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Role> {
-        Some(match text {
-            "owner" => Role::Owner,
-            "admin" => Role::Admin,
-            "sitter" => Role::Sitter,
-            _ => return None,
-        })
-    }
-}
+crate::stored_words!(Role {
+    Owner => "owner",
+    Admin => "admin",
+    Sitter => "sitter",
+});
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// The user the token or session belongs to.
     pub user: UserId,
+    /// The user's org: the org of every operation the caller runs.
     pub org: OrgId,
+    /// The user's role.
     pub role: Role,
     /// Set for sitters: the sitter this user is.
     pub sitter: Option<SitterId>,
@@ -51,7 +46,10 @@ pub struct Caller {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Owners and admins. `sitter_denial` is the 403 message a sitter gets.
-    Staff { sitter_denial: &'static str },
+    Staff {
+        /// The 403 message a sitter gets.
+        sitter_denial: &'static str,
+    },
     /// Sitters only (owners are refused: sitter views are a sitter's own window on the world).
     Sitter,
     /// The SMS provider: the request must carry a valid signature when a secret is configured.
@@ -65,6 +63,7 @@ pub enum Access {
 }
 
 impl Access {
+    /// Owners and admins, with the usual sitter refusal.
     pub const STAFF: Access = Access::Staff {
         sitter_denial: "Access denied: owner or admin only",
     };
@@ -93,59 +92,65 @@ pub fn bearer_token(header: &str) -> Option<&str> {
         .then_some(token)
 }
 
-impl Engine {
-    /// Resolves a bearer token to its caller; unknown tokens are `Unauthenticated`. The token's
-    /// digest is compared with the stored digests in constant time.
-    pub fn authenticate(&self, token: &str) -> Result<Caller> {
-        use ctutils::CtEq;
-        let user = token_user(token).ok_or(Error::Unauthenticated)?;
-        let given = token_digest(token);
-        let row: Option<(UserId, OrgId, String, Option<SitterId>)> = self.read(|tx| {
-            let digests: Vec<Vec<u8>> = tx
-                .prepare_cached(
-                    "SELECT digest FROM api_token_digests WHERE user_id = ?1 ORDER BY id",
-                )?
-                .query_map([user], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let matched = digests
-                .iter()
-                .fold(ctutils::Choice::FALSE, |found, stored| {
-                    found.or(stored.as_slice().ct_eq(&given[..]))
-                });
-            if !matched.to_bool() {
-                return Ok(None);
-            }
-            Ok(tx
-                .prepare_cached("SELECT id, org_id, role, sitter_id FROM users WHERE id = ?1")?
-                .query_row([user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .optional()?)
-        })?;
-        let (user, org, role, sitter) = row.ok_or(Error::Unauthenticated)?;
-        let role = Role::parse(&role)
-            .ok_or_else(|| Error::Corrupt(format!("role of user {}", user.rowid())))?;
-        Ok(Caller {
-            user,
-            org,
-            role,
-            sitter,
-            actor: format!("user:{user}"),
-        })
+/// Resolves a bearer token to its caller; unknown tokens are `Unauthenticated`. The token's
+/// digest is compared with the stored digests in constant time.
+pub(crate) fn authenticate(tx: &Transaction, token: &str) -> Result<Caller> {
+    use ctutils::CtEq;
+    let user = token_user(token).ok_or(Error::Unauthenticated)?;
+    let given = token_digest(token);
+    let digests: Vec<Vec<u8>> = tx
+        .prepare_cached("SELECT digest FROM api_token_digests WHERE user_id = ?1 ORDER BY id")?
+        .query_map([user], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let matched = digests
+        .iter()
+        .fold(ctutils::Choice::FALSE, |found, stored| {
+            found.or(stored.as_slice().ct_eq(&given[..]))
+        });
+    if !matched.to_bool() {
+        return Err(Error::Unauthenticated);
     }
+    user_caller(
+        tx,
+        "SELECT id, org_id, role, sitter_id FROM users WHERE id = ?1",
+        [user],
+    )
+}
 
-    /// Applies the route's declared access to the caller.
-    pub fn authorize(&self, access: Access, caller: &Caller) -> Result<()> {
-        match (access, caller.role) {
-            (Access::Staff { .. } | Access::Page, Role::Owner | Role::Admin) => Ok(()),
-            (Access::Page, Role::Sitter) => Err(Error::Forbidden(
-                "Access denied: owner or admin only".into(),
-            )),
-            (Access::Staff { sitter_denial }, Role::Sitter) => {
-                Err(Error::Forbidden(sitter_denial.into()))
-            }
-            (Access::Sitter, Role::Sitter) if caller.sitter.is_some() => Ok(()),
-            (Access::Sitter, _) => Err(Error::Forbidden("Access denied: sitters only".into())),
-            (Access::Provider, _) => Err(Error::Forbidden("provider route".into())),
-            (Access::Public, _) => Err(Error::Forbidden("public route".into())),
+/// The caller a one-row query of `(users.id, org_id, role, sitter_id)` names;
+/// `Unauthenticated` when it finds no row. Shared by bearer tokens and browser sessions.
+pub(crate) fn user_caller(
+    tx: &Transaction,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Caller> {
+    let row: Option<(UserId, OrgId, Role, Option<SitterId>)> = tx
+        .prepare_cached(sql)?
+        .query_row(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let (user, org, role, sitter) = row.ok_or(Error::Unauthenticated)?;
+    Ok(Caller {
+        user,
+        org,
+        role,
+        sitter,
+        actor: format!("user:{user}"),
+    })
+}
+
+/// Applies the route's declared access to the caller.
+pub(crate) fn authorize(access: Access, caller: &Caller) -> Result<()> {
+    match (access, caller.role) {
+        (Access::Staff { .. } | Access::Page, Role::Owner | Role::Admin) => Ok(()),
+        (Access::Page, Role::Sitter) => Err(Error::Forbidden(
+            "Access denied: owner or admin only".into(),
+        )),
+        (Access::Staff { sitter_denial }, Role::Sitter) => {
+            Err(Error::Forbidden(sitter_denial.into()))
         }
+        (Access::Sitter, Role::Sitter) if caller.sitter.is_some() => Ok(()),
+        (Access::Sitter, _) => Err(Error::Forbidden("Access denied: sitters only".into())),
+        (Access::Provider, _) => Err(Error::Forbidden("provider route".into())),
+        (Access::Public, _) => Err(Error::Forbidden("public route".into())),
     }
 }

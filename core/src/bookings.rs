@@ -23,6 +23,11 @@ pub fn window_buffer(service: &str) -> i64 {
     }
 }
 
+// A booking's lifecycle: `pending` → `confirmed` (its thread opens) → `completed`, or
+// `cancelled` from pending or confirmed. Plain comments, not docs: the scenario schema derives
+// from this enum (schemars), and a doc would change `scenarios/scenario.schema.json` (a doc per
+// variant turns its `enum` into a `oneOf`).
+#[allow(missing_docs)]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
@@ -54,29 +59,46 @@ impl BookingStatus {
     }
 }
 
+/// A booking to create (`POST /api/bookings`).
 #[derive(Debug, Clone)]
 pub struct NewBooking {
+    /// The client, of the caller's org.
     pub client: ClientId,
+    /// The sitter, of the caller's org; none until assigned.
     pub sitter: Option<SitterId>,
+    /// Free text (`Dog Walking`); `overnight` in it widens the window (see [`window_buffer`]).
     pub service: String,
+    /// When the visit starts.
     pub start: Timestamp,
+    /// When it ends (after `start`).
     pub end: Timestamp,
 }
 
+/// A stored booking, as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Booking {
+    /// `bkg_3`.
     pub id: BookingId,
+    /// Its client.
     pub client_id: ClientId,
+    /// Its sitter, if assigned.
     pub sitter_id: Option<SitterId>,
+    /// The service, as given.
     pub service: String,
+    /// When the visit starts.
     pub start: Timestamp,
+    /// When it ends.
     pub end: Timestamp,
+    /// Where it is in its lifecycle.
     pub status: BookingStatus,
+    /// Start of the assignment window: `start` minus the buffer (DESIGN.md §1).
     pub window_start: Timestamp,
+    /// End of the assignment window: `end` plus the buffer.
     pub window_end: Timestamp,
 }
 
+/// One booking of the org; `NotFound` otherwise.
 pub fn get(tx: &Transaction, org: OrgId, id: BookingId) -> Result<Booking> {
     tx.prepare_cached(
         "SELECT client_id, sitter_id, service, start_at, end_at, status, window_start, window_end

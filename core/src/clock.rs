@@ -8,6 +8,7 @@ use crate::Timestamp;
 
 /// The engine's only source of "now".
 pub trait Clock: Send + Sync + 'static {
+    /// The current instant, in whole seconds since the Unix epoch.
     fn now(&self) -> Timestamp;
 }
 
@@ -30,12 +31,15 @@ impl Clock for SystemClock {
 pub struct ManualClock(Arc<AtomicI64>);
 
 impl ManualClock {
+    /// A clock standing at `start`; clones share the same time.
     pub fn new(start: Timestamp) -> Self {
         ManualClock(Arc::new(AtomicI64::new(start.0)))
     }
+    /// Moves the clock to `to` (backwards too).
     pub fn set(&self, to: Timestamp) {
         self.0.store(to.0, Ordering::SeqCst);
     }
+    /// Moves the clock `seconds` forward.
     pub fn advance(&self, seconds: i64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
     }

@@ -8,7 +8,9 @@ use crate::ids::OrgId;
 /// nothing below reads the clock or guesses the org.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
+    /// The caller's org: every row read or written belongs to it.
     pub org: OrgId,
+    /// The instant of the operation, read once from the engine's clock.
     pub now: Timestamp,
     /// `user:usr_1`, `provider`, `system:release-job`...
     pub actor: &'a str,

@@ -5,11 +5,14 @@ use serde::Serialize;
 /// A problem with one field of a request body; `field` is the JSON key (or dotted path).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
+    /// The JSON key (or dotted path) at fault.
     pub field: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
 impl FieldError {
+    /// A problem with `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
             field: field.into(),
@@ -18,27 +21,38 @@ impl FieldError {
     }
 }
 
+/// Everything an engine operation can fail with; [`crate::api`] maps each to one HTTP status
+/// and a JSON body `{"error": ...}`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// No valid token or session (401).
     #[error("authentication required")]
     Unauthenticated,
+    /// The caller's role may not do this; the text is the refusal (403).
     #[error("{0}")]
     Forbidden(String),
+    /// The named thing does not exist in the caller's org (404).
     #[error("{0} not found")]
     NotFound(String),
+    /// The request is malformed; one entry per bad field (400).
     #[error("invalid request: {}", summarize(.0))]
     Invalid(Vec<FieldError>),
+    /// The current state forbids the change (409).
     #[error("{0}")]
     Conflict(String),
     /// A request body in a media type the route does not take (HTTP 415).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A sitter response failed the leak scan and was withheld (500).
     #[error("response withheld: it failed the leak scan")]
     LeakBlocked,
+    /// SQLite failed (500).
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    /// A migration failed while opening the database.
     #[error("migration error: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    /// A stored value could not be read back (500).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
 }
@@ -52,9 +66,11 @@ fn summarize(errors: &[FieldError]) -> String {
 }
 
 impl Error {
+    /// `Invalid` with one field's problem.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
         Error::Invalid(vec![FieldError::new(field, message)])
     }
 }
 
+/// The engine's result type: [`Error`] unless stated.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

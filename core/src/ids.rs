@@ -5,18 +5,28 @@
 /// The kinds of entity an external id can name, with their prefixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
+    /// `org_`: an organisation.
     Org,
+    /// `usr_`: a login.
     User,
+    /// `sit_`: a sitter.
     Sitter,
+    /// `cli_`: a client.
     Client,
+    /// `bkg_`: a booking.
     Booking,
+    /// `num_`: a business number.
     Number,
+    /// `thr_`: a conversation thread.
     Thread,
+    /// `msg_`: a message.
     Message,
+    /// `alr_`: an alert.
     Alert,
 }
 
 impl Kind {
+    /// Every kind, in declaration order.
     pub const ALL: [Kind; 9] = [
         Kind::Org,
         Kind::User,
@@ -29,6 +39,7 @@ impl Kind {
         Kind::Alert,
     ];
 
+    /// The prefix of this kind's external ids (`thr`), before the `_`.
     pub fn prefix(self) -> &'static str {
         match self {
             Kind::Org => "org",

@@ -1,6 +1,6 @@
 //! Inbound webhooks and outbound sends.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -12,7 +12,7 @@ use crate::ids::{MessageId, NumberId, OrgId, SitterId, ThreadId};
 use crate::pool::{self, Assignment};
 use crate::settings::ChaosSettings;
 use crate::world::NumberClass;
-use crate::{Engine, Error, Result, Timestamp, phone, settings};
+use crate::{Error, Result, Timestamp, phone, settings};
 
 pub use crate::provider::{
     Provider, ProviderError, ProviderReceipt, RecordingProvider, SentMessage,
@@ -21,9 +21,13 @@ pub use crate::provider::{
 /// A provider-shaped inbound message (the webhook's form fields).
 #[derive(Debug, Clone)]
 pub struct Inbound {
+    /// The sender's phone, as the provider wrote it.
     pub from: String,
+    /// The business number it was sent to.
     pub to: String,
+    /// The text.
     pub body: String,
+    /// The provider's id for the message (idempotency key, per org).
     pub message_sid: String,
 }
 
@@ -31,7 +35,9 @@ pub struct Inbound {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InboundOutcome {
+    /// The stored message (`msg_4`).
     pub message_id: String,
+    /// The thread it was matched to, if any.
     pub thread_id: Option<String>,
     /// `sitter:sit_1` or `owner_inbox`.
     pub routed_to: String,
@@ -43,7 +49,9 @@ pub struct InboundOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// From a client to a business number.
     Inbound,
+    /// From a business number to a client.
     Outbound,
 }
 
@@ -57,9 +65,13 @@ crate::stored_words!(Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SendStatus {
+    /// An inbound message was stored.
     Received,
+    /// Waiting for the provider, or for a chaos delay.
     Queued,
+    /// The provider accepted it.
     Sent,
+    /// The provider refused it.
     Failed,
 }
 
@@ -74,8 +86,11 @@ crate::stored_words!(SendStatus {
 /// client. Stored and serialized as `owner_inbox`, `sitter:sit_1`, `client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoutedTo {
+    /// The owner inbox (`owner_inbox`).
     OwnerInbox,
+    /// A sitter (`sitter:sit_1`).
     Sitter(SitterId),
+    /// An outbound message's client (`client`).
     Client,
 }
 
@@ -210,9 +225,8 @@ fn thread_for_sender(
 /// the reason in the trace.
 fn route_on_thread(
     tx: &Transaction,
-    org: OrgId,
+    ctx: &Ctx,
     thread: ThreadId,
-    now: Timestamp,
     trace: &mut Vec<Value>,
 ) -> Result<RoutedTo> {
     let sitter: Option<SitterId> = tx
@@ -223,7 +237,7 @@ fn route_on_thread(
             RoutedTo::OwnerInbox,
             format!("thread {thread} has no sitter: owner inbox"),
         ),
-        Some(sitter) => match access::sitter_access(tx, org, sitter, thread, now)? {
+        Some(sitter) => match access::sitter_access(tx, ctx.org, sitter, thread, ctx.now)? {
             SitterAccess::Readable => {
                 let detail = format!("sitter {sitter} can read thread {thread} now");
                 (RoutedTo::Sitter(sitter), detail)
@@ -235,286 +249,358 @@ fn route_on_thread(
     Ok(routed)
 }
 
-impl Engine {
-    /// Handles one inbound SMS. Unknown `To` → NotFound with nothing stored; a repeated
-    /// MessageSid → the first message's outcome with `duplicate: true` and nothing stored.
-    pub fn receive(&self, inbound: &Inbound) -> Result<InboundOutcome> {
-        let now = self.now();
-        let default_region =
-            phone::region(phone::DEFAULT_REGION).unwrap_or(phonenumber::country::Id::US);
-        // Business numbers are looked up in E.164; the `To` of a gateway that dropped the `+` is
-        // read in the default region (the org is not known until the number is found).
-        let to = phone::normalize("To", &inbound.to, default_region)?;
-        if inbound.message_sid.is_empty() {
-            return Err(Error::invalid("MessageSid", "must not be empty"));
-        }
-        self.write(|tx| {
-            let number: Option<(NumberId, OrgId, NumberClass)> = tx
-                .prepare_cached("SELECT id, org_id, class FROM message_numbers WHERE e164 = ?1")?
-                .query_row([&to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            let Some((number, org, class)) = number else {
-                return Err(Error::NotFound(format!("number {to}")));
-            };
-            let seen: Option<(MessageId, Option<ThreadId>, RoutedTo)> = tx
-                .prepare_cached(
-                    "SELECT id, thread_id, routed_to FROM messages WHERE org_id = ?1 AND provider_sid = ?2",
-                )?
-                .query_row(params![org, inbound.message_sid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            if let Some((message, thread, routed_to)) = seen {
-                return Ok(InboundOutcome {
-                    message_id: message.to_string(),
-                    thread_id: thread.map(|t| t.to_string()),
-                    routed_to: routed_to.to_string(),
-                    duplicate: true,
-                });
-            }
-            // A repeated MessageSid was answered above whatever its `From`; a new one is read now.
-            let from = phone::normalize("From", &inbound.from, crate::world::org_region(tx, org)?)?;
-            let inbound = &Inbound { from, to: to.clone(), ..inbound.clone() };
-            let ctx = Ctx { org, now, actor: "provider" };
-            let mut trace = vec![json!({
-                "step": "number",
-                "detail": format!("To {} is {class} number {number}", inbound.to),
-            })];
-            let thread = if class == NumberClass::Pool {
-                thread_for_sender(tx, org, number, inbound, &mut trace)?
-            } else {
-                None
-            };
-            let routed_to = match thread {
-                Some(thread) => route_on_thread(tx, org, thread, now, &mut trace)?,
-                None => RoutedTo::OwnerInbox,
-            };
-            let message = insert_message(
-                tx,
-                &ctx,
-                &NewMessage {
-                    thread,
-                    direction: Direction::Inbound,
-                    from: &inbound.from,
-                    to: &inbound.to,
-                    body: &inbound.body,
-                    sid: Some(&inbound.message_sid),
-                    routed_to,
-                    delivery: json!({ "status": SendStatus::Received, "provider": { "code": null, "error": null } }),
-                    metadata: json!({ "routing": { "trace": trace } }),
-                },
-            )?;
-            match thread {
-                Some(thread) => {
-                    touch_thread(tx, &ctx, thread)?;
-                    audit::append(
-                        tx,
-                        &ctx,
-                        EventType::MessageReceived,
-                        Subject { thread: Some(thread), number: Some(number), message: Some(message) },
-                        &json!({
-                            "messageId": message,
-                            "threadId": thread,
-                            "numberId": number,
-                            "routedTo": routed_to,
-                        }),
-                    )?;
-                }
-                None if class == NumberClass::Pool => {
-                    audit::append(
-                        tx,
-                        &ctx,
-                        EventType::RoutingUnmapped,
-                        Subject { number: Some(number), message: Some(message), ..Subject::default() },
-                        &json!({
-                            "messageId": message,
-                            "numberId": number,
-                            "e164": inbound.to,
-                            "from": inbound.from,
-                            "routedTo": routed_to,
-                        }),
-                    )?;
-                    alerts::open(
-                        tx,
-                        &ctx,
-                        AlertType::RoutingUnmapped,
-                        Severity::Warning,
-                        &number.to_string(),
-                        &format!("Inbound to pool number {} matched no open thread", inbound.to),
-                    )?;
-                }
-                None => {
-                    audit::append(
-                        tx,
-                        &ctx,
-                        EventType::MessageReceived,
-                        Subject { number: Some(number), message: Some(message), ..Subject::default() },
-                        &json!({
-                            "messageId": message,
-                            "threadId": null,
-                            "numberId": number,
-                            "routedTo": routed_to,
-                        }),
-                    )?;
-                }
-            }
-            Ok(InboundOutcome {
-                message_id: message.to_string(),
-                thread_id: thread.map(|t| t.to_string()),
-                routed_to: routed_to.to_string(),
-                duplicate: false,
-            })
-        })
+/// `To` of an inbound message in E.164 (business numbers are looked up in E.164; the `To` of a
+/// gateway that dropped the `+` is read in the default region, since the org is not known until
+/// the number is found); `Invalid` naming `To`, or `MessageSid` when that is empty.
+pub(crate) fn inbound_to(inbound: &Inbound) -> Result<String> {
+    let default_region =
+        phone::region(phone::DEFAULT_REGION).unwrap_or(phonenumber::country::Id::US);
+    let to = phone::normalize("To", &inbound.to, default_region)?;
+    if inbound.message_sid.is_empty() {
+        return Err(Error::invalid("MessageSid", "must not be empty"));
     }
-
-    /// Sends a message on a thread from its pool number, in two write transactions around the
-    /// provider call, so a slow provider never holds the write lock:
-    /// 1. assign a number if the thread has none (an exhaustion commits and the send is refused
-    ///    with `Conflict`), draw chaos, store the message `queued`;
-    /// 2. after the provider answered (outside any transaction): record `sent`, `failed` (with
-    ///    the provider's error) or, for a chaos delay, keep `queued` until
-    ///    [`Engine::deliver_due`] runs at or after `deliver_at`.
-    ///
-    /// A chaos duplicate reaches the provider twice and is stored once.
-    pub fn send(
-        &self,
-        ctx_org: OrgId,
-        actor: &str,
-        thread_id: ThreadId,
-        body: &str,
-    ) -> Result<SendOutcome> {
-        if body.trim().is_empty() {
-            return Err(Error::invalid("body", "must not be empty"));
-        }
-        let ctx = Ctx {
-            org: ctx_org,
-            now: self.now(),
-            actor,
-        };
-        let Some(queued) = self.write(|tx| self.queue_outbound(tx, &ctx, thread_id, body))? else {
-            return Err(Error::Conflict(
-                "no pool number is available for this thread".into(),
-            ));
-        };
-        let receipt = if queued.draw.fail {
-            // What a carrier says about an unreachable handset, quoting it, as they do.
-            ProviderReceipt {
-                sid: String::new(),
-                error: Some(ProviderError {
-                    code: 30003,
-                    message: format!(
-                        "Unreachable destination handset: {} (carrier rejected message)",
-                        queued.to
-                    ),
-                }),
-            }
-        } else {
-            let receipt = self.provider.send(&queued.from, &queued.to, body);
-            if queued.draw.duplicate {
-                self.provider.send(&queued.from, &queued.to, body);
-            }
-            receipt
-        };
-        self.write(|tx| record_outcome(tx, &ctx, &queued, &receipt))
-    }
-
-    /// Transaction 1 of [`Engine::send`]: `None` when the pool had no number for the thread.
-    fn queue_outbound(
-        &self,
-        tx: &Transaction,
-        ctx: &Ctx,
-        thread_id: ThreadId,
-        body: &str,
-    ) -> Result<Option<Queued>> {
-        let settings = settings::rotation(tx, ctx.org)?;
-        let number = match pool::assign(tx, ctx, thread_id, &settings)? {
-            Assignment::Bound { number, .. } | Assignment::AlreadyBound { number } => number,
-            Assignment::Exhausted => return Ok(None),
-        };
-        let draw = ChaosDraw::draw(self, &settings::chaos(tx, ctx.org)?);
-        let (from, to): (String, String) = tx
-            .prepare_cached(
-                "SELECT n.e164, c.phone FROM threads t
-                 JOIN message_numbers n ON n.id = t.number_id JOIN clients c ON c.id = t.client_id
-                 WHERE t.id = ?1 AND t.number_id = ?2",
-            )?
-            .query_row(params![thread_id, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let trace = json!([{ "step": "send", "detail": format!("from thread number {from}") }]);
-        let message = insert_message(
-            tx,
-            ctx,
-            &NewMessage {
-                thread: Some(thread_id),
-                direction: Direction::Outbound,
-                from: &from,
-                to: &to,
-                body,
-                sid: None,
-                routed_to: RoutedTo::Client,
-                delivery: delivery_json(SendStatus::Queued, None, &draw),
-                metadata: json!({ "routing": { "trace": trace } }),
-            },
-        )?;
-        touch_thread(tx, ctx, thread_id)?;
-        Ok(Some(Queued {
-            message,
-            thread: thread_id,
-            number,
-            from,
-            to,
-            draw,
-        }))
-    }
-
-    /// Marks every delayed message whose `deliver_at` has come as `sent` (`message.sent` with
-    /// `delayedMs`), oldest first. The simulator runs it on its clock ticks, `serve` on a timer;
-    /// it reads only due rows (`messages_due` index). Returns how many were delivered.
-    pub fn deliver_due(&self) -> Result<u64> {
-        let now = self.now();
-        // Most ticks have nothing due: look before taking the write lock.
-        let any_due: bool = self.read_one(|conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT EXISTS(SELECT 1 FROM messages
-                     WHERE deliver_at IS NOT NULL AND deliver_at <= ?1)",
-                )?
-                .query_row([now], |r| r.get(0))?)
-        })?;
-        if !any_due {
-            return Ok(0);
-        }
-        self.write(|tx| {
-            let due: Vec<(MessageId, OrgId, Option<ThreadId>, String)> = tx
-                .prepare_cached(
-                    "SELECT m.id, m.org_id, m.thread_id, m.delivery FROM messages m
-                     WHERE m.deliver_at IS NOT NULL AND m.deliver_at <= ?1 ORDER BY m.deliver_at, m.id",
-                )?
-                .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (message, org, thread, delivery) in &due {
-                let mut delivery: Value = serde_json::from_str(delivery)
-                    .map_err(|e| Error::Corrupt(format!("delivery of message {}: {e}", message.rowid())))?;
-                delivery["status"] = json!(SendStatus::Sent);
-                tx.prepare_cached("UPDATE messages SET delivery = ?1, deliver_at = NULL WHERE id = ?2")?
-                    .execute(params![delivery.to_string(), message])?;
-                audit::append(
-                    tx,
-                    &Ctx { org: *org, now, actor: "system:delivery" },
-                    EventType::MessageSent,
-                    Subject { thread: *thread, message: Some(*message), ..Subject::default() },
-                    &json!({
-                        "messageId": message,
-                        "threadId": thread,
-                        "status": SendStatus::Sent,
-                        "delayedMs": delivery["chaos"]["delayMs"],
-                    }),
-                )?;
-            }
-            Ok(due.len() as u64)
-        })
-    }
+    Ok(to)
 }
 
-/// A message stored `queued` by transaction 1 of [`Engine::send`], waiting for the provider.
-struct Queued {
+/// Handles one inbound SMS to business number `to` (E.164, from [`inbound_to`]): the number,
+/// a repeated MessageSid, the sender's thread, its route, the stored message and its events.
+pub(crate) fn receive(
+    tx: &Transaction,
+    now: Timestamp,
+    to: &str,
+    inbound: &Inbound,
+) -> Result<InboundOutcome> {
+    let number: Option<(NumberId, OrgId, NumberClass)> = tx
+        .prepare_cached("SELECT id, org_id, class FROM message_numbers WHERE e164 = ?1")?
+        .query_row([to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((number, org, class)) = number else {
+        return Err(Error::NotFound(format!("number {to}")));
+    };
+    if let Some(outcome) = seen_before(tx, org, &inbound.message_sid)? {
+        return Ok(outcome);
+    }
+    // A repeated MessageSid was answered above whatever its `From`; a new one is read now.
+    let from = phone::normalize("From", &inbound.from, crate::world::org_region(tx, org)?)?;
+    let inbound = &Inbound {
+        from,
+        to: to.to_string(),
+        ..inbound.clone()
+    };
+    let ctx = Ctx {
+        org,
+        now,
+        actor: "provider",
+    };
+    let mut trace = vec![json!({
+        "step": "number",
+        "detail": format!("To {} is {class} number {number}", inbound.to),
+    })];
+    let thread = if class == NumberClass::Pool {
+        thread_for_sender(tx, org, number, inbound, &mut trace)?
+    } else {
+        None
+    };
+    let routed_to = match thread {
+        Some(thread) => route_on_thread(tx, &ctx, thread, &mut trace)?,
+        None => RoutedTo::OwnerInbox,
+    };
+    let message = insert_message(
+        tx,
+        &ctx,
+        &NewMessage {
+            thread,
+            direction: Direction::Inbound,
+            from: &inbound.from,
+            to: &inbound.to,
+            body: &inbound.body,
+            sid: Some(&inbound.message_sid),
+            routed_to,
+            delivery: json!({ "status": SendStatus::Received, "provider": { "code": null, "error": null } }),
+            metadata: json!({ "routing": { "trace": trace } }),
+        },
+    )?;
+    let stored = Received {
+        number,
+        class,
+        thread,
+        message,
+        routed_to,
+    };
+    record_received(tx, &ctx, inbound, &stored)?;
+    Ok(InboundOutcome {
+        message_id: message.to_string(),
+        thread_id: thread.map(|t| t.to_string()),
+        routed_to: routed_to.to_string(),
+        duplicate: false,
+    })
+}
+
+/// The outcome of the message stored earlier with this MessageSid, marked `duplicate`.
+fn seen_before(tx: &Transaction, org: OrgId, sid: &str) -> Result<Option<InboundOutcome>> {
+    let seen: Option<(MessageId, Option<ThreadId>, RoutedTo)> = tx
+        .prepare_cached(
+            "SELECT id, thread_id, routed_to FROM messages WHERE org_id = ?1 AND provider_sid = ?2",
+        )?
+        .query_row(params![org, sid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(seen.map(|(message, thread, routed_to)| InboundOutcome {
+        message_id: message.to_string(),
+        thread_id: thread.map(|t| t.to_string()),
+        routed_to: routed_to.to_string(),
+        duplicate: true,
+    }))
+}
+
+/// An inbound message as stored: where it came in and where it went.
+struct Received {
+    number: NumberId,
+    class: NumberClass,
+    thread: Option<ThreadId>,
+    message: MessageId,
+    routed_to: RoutedTo,
+}
+
+/// The events of a stored inbound message: `message.received` (the thread's activity moves),
+/// or for a pool number without a thread `routing.unmapped` and its alert.
+fn record_received(
+    tx: &Transaction,
+    ctx: &Ctx,
+    inbound: &Inbound,
+    stored: &Received,
+) -> Result<()> {
+    let Received {
+        number,
+        class,
+        thread,
+        message,
+        routed_to,
+    } = *stored;
+    match thread {
+        Some(thread) => {
+            touch_thread(tx, ctx, thread)?;
+            audit::append(
+                tx,
+                ctx,
+                EventType::MessageReceived,
+                Subject {
+                    thread: Some(thread),
+                    number: Some(number),
+                    message: Some(message),
+                },
+                &json!({
+                    "messageId": message,
+                    "threadId": thread,
+                    "numberId": number,
+                    "routedTo": routed_to,
+                }),
+            )?;
+        }
+        None if class == NumberClass::Pool => record_unmapped(tx, ctx, inbound, stored)?,
+        None => {
+            audit::append(
+                tx,
+                ctx,
+                EventType::MessageReceived,
+                Subject {
+                    number: Some(number),
+                    message: Some(message),
+                    ..Subject::default()
+                },
+                &json!({
+                    "messageId": message,
+                    "threadId": null,
+                    "numberId": number,
+                    "routedTo": routed_to,
+                }),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `routing.unmapped` and its warning alert: an inbound message to pool number matched no open
+/// thread.
+fn record_unmapped(
+    tx: &Transaction,
+    ctx: &Ctx,
+    inbound: &Inbound,
+    stored: &Received,
+) -> Result<()> {
+    let Received {
+        number,
+        message,
+        routed_to,
+        ..
+    } = *stored;
+    audit::append(
+        tx,
+        ctx,
+        EventType::RoutingUnmapped,
+        Subject {
+            number: Some(number),
+            message: Some(message),
+            ..Subject::default()
+        },
+        &json!({
+            "messageId": message,
+            "numberId": number,
+            "e164": inbound.to,
+            "from": inbound.from,
+            "routedTo": routed_to,
+        }),
+    )?;
+    alerts::open(
+        tx,
+        ctx,
+        AlertType::RoutingUnmapped,
+        Severity::Warning,
+        &number.to_string(),
+        &format!(
+            "Inbound to pool number {} matched no open thread",
+            inbound.to
+        ),
+    )?;
+    Ok(())
+}
+
+/// `Invalid` naming `body` when an outbound body is blank.
+pub(crate) fn check_body(body: &str) -> Result<()> {
+    if body.trim().is_empty() {
+        return Err(Error::invalid("body", "must not be empty"));
+    }
+    Ok(())
+}
+
+/// The provider's answer to a queued message: a chaos failure replaces the call with the
+/// carrier-style error; a chaos duplicate calls the provider twice.
+pub(crate) fn call_provider(
+    provider: &dyn Provider,
+    queued: &Queued,
+    body: &str,
+) -> ProviderReceipt {
+    if queued.draw.fail {
+        // What a carrier says about an unreachable handset, quoting it, as they do.
+        return ProviderReceipt {
+            sid: String::new(),
+            error: Some(ProviderError {
+                code: 30003,
+                message: format!(
+                    "Unreachable destination handset: {} (carrier rejected message)",
+                    queued.to
+                ),
+            }),
+        };
+    }
+    let receipt = provider.send(&queued.from, &queued.to, body);
+    if queued.draw.duplicate {
+        provider.send(&queued.from, &queued.to, body);
+    }
+    receipt
+}
+
+/// Transaction 1 of [`crate::Engine::send`]: `None` when the pool had no number for the
+/// thread. Chaos is drawn with `draw` (uniform in [0, 1)) unless `production`.
+pub(crate) fn queue_outbound(
+    tx: &Transaction,
+    ctx: &Ctx,
+    thread_id: ThreadId,
+    body: &str,
+    production: bool,
+    draw: &mut dyn FnMut() -> f64,
+) -> Result<Option<Queued>> {
+    let settings = settings::rotation(tx, ctx.org)?;
+    let number = match pool::assign(tx, ctx, thread_id, &settings)? {
+        Assignment::Bound { number, .. } | Assignment::AlreadyBound { number } => number,
+        Assignment::Exhausted => return Ok(None),
+    };
+    let draw = ChaosDraw::draw(&settings::chaos(tx, ctx.org)?, production, draw);
+    let (from, to): (String, String) = tx
+        .prepare_cached(
+            "SELECT n.e164, c.phone FROM threads t
+             JOIN message_numbers n ON n.id = t.number_id JOIN clients c ON c.id = t.client_id
+             WHERE t.id = ?1 AND t.number_id = ?2",
+        )?
+        .query_row(params![thread_id, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let trace = json!([{ "step": "send", "detail": format!("from thread number {from}") }]);
+    let message = insert_message(
+        tx,
+        ctx,
+        &NewMessage {
+            thread: Some(thread_id),
+            direction: Direction::Outbound,
+            from: &from,
+            to: &to,
+            body,
+            sid: None,
+            routed_to: RoutedTo::Client,
+            delivery: delivery_json(SendStatus::Queued, None, &draw),
+            metadata: json!({ "routing": { "trace": trace } }),
+        },
+    )?;
+    touch_thread(tx, ctx, thread_id)?;
+    Ok(Some(Queued {
+        message,
+        thread: thread_id,
+        number,
+        from,
+        to,
+        draw,
+    }))
+}
+
+/// True when some delayed message is due at `now` (one indexed read).
+pub(crate) fn any_due(conn: &Connection, now: Timestamp) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM messages
+             WHERE deliver_at IS NOT NULL AND deliver_at <= ?1)",
+        )?
+        .query_row([now], |r| r.get(0))?)
+}
+
+/// Marks every delayed message due at `now` as `sent`, oldest first; returns how many.
+pub(crate) fn deliver_due(tx: &Transaction, now: Timestamp) -> Result<u64> {
+    let due: Vec<(MessageId, OrgId, Option<ThreadId>, String)> = tx
+        .prepare_cached(
+            "SELECT m.id, m.org_id, m.thread_id, m.delivery FROM messages m
+             WHERE m.deliver_at IS NOT NULL AND m.deliver_at <= ?1 ORDER BY m.deliver_at, m.id",
+        )?
+        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (message, org, thread, delivery) in &due {
+        let mut delivery: Value = serde_json::from_str(delivery)
+            .map_err(|e| Error::Corrupt(format!("delivery of message {}: {e}", message.rowid())))?;
+        delivery["status"] = json!(SendStatus::Sent);
+        tx.prepare_cached("UPDATE messages SET delivery = ?1, deliver_at = NULL WHERE id = ?2")?
+            .execute(params![delivery.to_string(), message])?;
+        audit::append(
+            tx,
+            &Ctx {
+                org: *org,
+                now,
+                actor: "system:delivery",
+            },
+            EventType::MessageSent,
+            Subject {
+                thread: *thread,
+                message: Some(*message),
+                ..Subject::default()
+            },
+            &json!({
+                "messageId": message,
+                "threadId": thread,
+                "status": SendStatus::Sent,
+                "delayedMs": delivery["chaos"]["delayMs"],
+            }),
+        )?;
+    }
+    Ok(due.len() as u64)
+}
+
+/// A message stored `queued` by transaction 1 of [`crate::Engine::send`], waiting for the
+/// provider.
+pub(crate) struct Queued {
     message: MessageId,
     thread: ThreadId,
     number: NumberId,
@@ -536,8 +622,8 @@ fn delivery_json(status: SendStatus, receipt: Option<&ProviderReceipt>, draw: &C
     })
 }
 
-/// Transaction 2 of [`Engine::send`]: the provider's answer on the stored message.
-fn record_outcome(
+/// Transaction 2 of [`crate::Engine::send`]: the provider's answer on the stored message.
+pub(crate) fn record_outcome(
     tx: &Transaction,
     ctx: &Ctx,
     queued: &Queued,
@@ -586,9 +672,12 @@ fn record_outcome(
     })
 }
 
+/// What [`crate::Engine::send`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendOutcome {
+    /// The stored message.
     pub message: MessageId,
+    /// `sent`, `failed`, or `queued` for a chaos delay.
     pub status: SendStatus,
 }
 
@@ -602,12 +691,12 @@ struct ChaosDraw {
 
 impl ChaosDraw {
     /// No draw at all in production mode, whatever chaos settings were saved earlier.
-    fn draw(engine: &Engine, chaos: &ChaosSettings) -> ChaosDraw {
-        if !chaos.enabled || engine.config.production {
+    fn draw(chaos: &ChaosSettings, production: bool, draw: &mut dyn FnMut() -> f64) -> ChaosDraw {
+        if !chaos.enabled || production {
             return ChaosDraw::default();
         }
         // Always three draws, so one probability's value never shifts another's stream.
-        let (fail, duplicate, delay) = (engine.draw(), engine.draw(), engine.draw());
+        let (fail, duplicate, delay) = (draw(), draw(), draw());
         ChaosDraw {
             fail: fail < chaos.failure_probability,
             duplicate: duplicate < chaos.duplicate_probability,

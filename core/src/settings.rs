@@ -10,53 +10,65 @@ use serde_json::Value;
 
 use crate::{Error, FieldError, Result};
 
+/// How a thread without a number picks a pool number (`poolSelectionStrategy`, DESIGN.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Strategy {
+    /// `LRU`: the number assigned least recently.
     Lru,
+    /// `FIFO`: the oldest number (by creation).
     Fifo,
+    /// `HASH_SHUFFLE`: consistent hashing of the sticky key with bounded loads (`hash_ring.rs`).
     HashShuffle,
 }
 
-impl Strategy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::Lru => "LRU",
-            Strategy::Fifo => "FIFO",
-            Strategy::HashShuffle => "HASH_SHUFFLE",
-        }
-    }
-}
+crate::stored_words!(Strategy {
+    Lru => "LRU",
+    Fifo => "FIFO",
+    HashShuffle => "HASH_SHUFFLE",
+});
 
 /// The identity that stickiness and hashing use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StickyKey {
+    /// `clientId`: a client's threads share a number (and its reuse window).
     #[serde(rename = "clientId")]
     Client,
+    /// `threadId`: each thread on its own.
     #[serde(rename = "threadId")]
     Thread,
 }
 
-impl StickyKey {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StickyKey::Client => "clientId",
-            StickyKey::Thread => "threadId",
-        }
-    }
+crate::stored_words!(StickyKey {
+    Client => "clientId",
+    Thread => "threadId",
+});
+
+/// `must be one of A, B, got "x"`: the message for a word outside `all`.
+fn one_of<T: std::fmt::Display>(all: &[T], value: &Value) -> String {
+    let words: Vec<String> = all.iter().map(ToString::to_string).collect();
+    format!("must be one of {}, got {value}", words.join(", "))
 }
 
 /// Rotation settings of one org (DESIGN.md §2 table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotationSettings {
+    /// How a number is picked (default `LRU`).
     pub pool_selection_strategy: Strategy,
+    /// Open threads one pool number may carry at once (≥ 1, default 1).
     pub max_concurrent_threads_per_pool_number: i64,
+    /// What stickiness and hashing key on (default `clientId`).
     pub sticky_reuse_key: StickyKey,
+    /// Days a client keeps getting its last number back (0: off; default 7).
     pub sticky_reuse_days: i64,
+    /// Hours after a booking's end before its thread's number is released (0: at the end; default 72).
     pub post_booking_grace_hours: i64,
+    /// Days without a message before the number is released (0: off; default 7).
     pub inactivity_release_days: i64,
+    /// Days a binding may last at most (≥ 1, default 30).
     pub max_pool_thread_lifetime_days: i64,
+    /// Pool numbers with room below which `pool.reserve.low` opens (0: off; default 3).
     pub min_pool_reserve: i64,
 }
 
@@ -90,6 +102,7 @@ fn int_in(value: &Value, min: i64) -> Result<i64, String> {
 }
 
 impl RotationSettings {
+    /// Every key a patch may name, in the API's spelling.
     pub const KEYS: [&'static str; 8] = [
         "poolSelectionStrategy",
         "maxConcurrentThreadsPerPoolNumber",
@@ -110,23 +123,16 @@ impl RotationSettings {
     fn set(&mut self, key: &str, value: &Value) -> Result<(), String> {
         match key {
             "poolSelectionStrategy" => {
-                self.pool_selection_strategy = match value.as_str() {
-                    Some("LRU") => Strategy::Lru,
-                    Some("FIFO") => Strategy::Fifo,
-                    Some("HASH_SHUFFLE") => Strategy::HashShuffle,
-                    _ => {
-                        return Err(format!(
-                            "must be one of LRU, FIFO, HASH_SHUFFLE, got {value}"
-                        ));
-                    }
-                }
+                self.pool_selection_strategy = value
+                    .as_str()
+                    .and_then(Strategy::parse)
+                    .ok_or_else(|| one_of(Strategy::ALL, value))?
             }
             "stickyReuseKey" => {
-                self.sticky_reuse_key = match value.as_str() {
-                    Some("clientId") => StickyKey::Client,
-                    Some("threadId") => StickyKey::Thread,
-                    _ => return Err(format!("must be one of clientId, threadId, got {value}")),
-                }
+                self.sticky_reuse_key = value
+                    .as_str()
+                    .and_then(StickyKey::parse)
+                    .ok_or_else(|| one_of(StickyKey::ALL, value))?
             }
             "maxConcurrentThreadsPerPoolNumber" => {
                 self.max_concurrent_threads_per_pool_number = int_in(value, 1)?
@@ -146,6 +152,7 @@ impl RotationSettings {
         Ok(())
     }
 
+    /// The settings as the API shows them (camelCase keys).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
@@ -164,14 +171,20 @@ impl RotationSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChaosSettings {
+    /// Whether chaos applies at all (never in production mode).
     pub enabled: bool,
+    /// Chance in [0, 1] that a send fails like an unreachable handset.
     pub failure_probability: f64,
+    /// Chance in [0, 1] that a send reaches the provider twice.
     pub duplicate_probability: f64,
+    /// Chance in [0, 1] that a send stays `queued` for `delayMs`.
     pub delay_probability: f64,
+    /// The delay in milliseconds (engine time rounds it up to whole seconds).
     pub delay_ms: i64,
 }
 
 impl ChaosSettings {
+    /// Every key a patch may name, in the API's spelling.
     pub const KEYS: [&'static str; 5] = [
         "enabled",
         "failureProbability",
@@ -264,18 +277,22 @@ fn save<T: Serialize>(tx: &Transaction, table: &str, org: OrgId, value: &T) -> R
     Ok(())
 }
 
+/// The org's rotation settings; the defaults until saved.
 pub fn rotation(tx: &Transaction, org: OrgId) -> Result<RotationSettings> {
     load(tx, "rotation_settings", org)
 }
 
+/// Saves the org's rotation settings whole.
 pub fn save_rotation(tx: &Transaction, org: OrgId, settings: &RotationSettings) -> Result<()> {
     save(tx, "rotation_settings", org, settings)
 }
 
+/// The org's chaos settings; off until saved.
 pub fn chaos(tx: &Transaction, org: OrgId) -> Result<ChaosSettings> {
     load(tx, "chaos_settings", org)
 }
 
+/// Saves the org's chaos settings whole.
 pub fn save_chaos(tx: &Transaction, org: OrgId, settings: &ChaosSettings) -> Result<()> {
     save(tx, "chaos_settings", org, settings)
 }

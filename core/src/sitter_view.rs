@@ -2,7 +2,7 @@
 //! with the client's first name, the thread's business number, and messages whose bodies,
 //! provider errors, routing traces and audit payloads are redacted before serialization.
 //!
-//! Every sitter response then passes [`Engine::seal_sitter_response`]: the serialized bytes are
+//! Every sitter response then passes [`crate::Engine::seal_sitter_response`]: the serialized bytes are
 //! scanned for every known real phone and email, and a response with a finding is refused
 //! (500 + `sitter.response.blocked` audit). A missed redaction is an incident, not a leak.
 
@@ -15,10 +15,10 @@ use crate::audit::{self, AuditQuery, EventType, Subject};
 use crate::auth::Caller;
 use crate::ctx::Ctx;
 use crate::ids::{BookingId, MessageId, OrgId, ThreadId};
-use crate::leak::LeakScanner;
+use crate::leak::{LeakScanner, Scan};
 use crate::messaging::Direction;
 use crate::pool::ThreadStatus;
-use crate::{Engine, Error, Result, Timestamp};
+use crate::{Error, Result, Timestamp};
 
 /// A thread as its sitter sees it (`GET /api/sitter/threads`, and the `thread` of
 /// `GET /api/sitter/threads/{id}/messages`): the client's first name only, the thread's business
@@ -26,12 +26,17 @@ use crate::{Engine, Error, Result, Timestamp};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SitterThreadView {
+    /// The thread.
     pub id: ThreadId,
+    /// Open or closed (archived threads are never shown).
     pub status: ThreadStatus,
+    /// The client, by first name only.
     pub client: SitterClientView,
     /// The pool number the thread is bound to; `null` while it has none.
     pub number: Option<BusinessNumberView>,
+    /// The booking that gives the sitter access.
     pub booking: SitterBookingView,
+    /// When the last message was stored.
     pub last_message_at: Option<Timestamp>,
 }
 
@@ -39,12 +44,14 @@ pub struct SitterThreadView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SitterClientView {
+    /// The client's first name.
     pub first_name: String,
 }
 
 /// A business number (E.164): never a real contact's phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BusinessNumberView {
+    /// The business number, E.164.
     pub e164: String,
 }
 
@@ -52,11 +59,17 @@ pub struct BusinessNumberView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SitterBookingView {
+    /// The booking.
     pub id: BookingId,
+    /// Its service.
     pub service: String,
+    /// When the visit starts.
     pub start: Timestamp,
+    /// When it ends.
     pub end: Timestamp,
+    /// When the sitter's access opens.
     pub window_start: Timestamp,
+    /// When it closes.
     pub window_end: Timestamp,
 }
 
@@ -64,11 +77,17 @@ pub struct SitterBookingView {
 /// audit events) are free JSON, which is why the whole view is redacted and leak-scanned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SitterMessageView {
+    /// The message.
     pub id: MessageId,
+    /// Inbound (from the client) or outbound.
     pub direction: Direction,
+    /// The text (redacted).
     pub body: String,
+    /// When it was stored.
     pub at: Timestamp,
+    /// `{status, provider, chaos}` (redacted).
     pub delivery: Value,
+    /// `{routing: {trace}, audit: {events}}` (redacted).
     pub metadata: Value,
 }
 
@@ -121,7 +140,7 @@ fn visible_thread(
 }
 
 /// Replaces every string in `value` (keys included) with its redacted form.
-fn redact_value(scanner: &LeakScanner, value: &mut Value) {
+pub(crate) fn redact_value(scanner: &LeakScanner, value: &mut Value) {
     match value {
         Value::String(text) => {
             if let std::borrow::Cow::Owned(redacted) = scanner.redact(text) {
@@ -191,102 +210,75 @@ fn events_json(tx: &Transaction, org: OrgId, query: &AuditQuery) -> Result<Value
     Ok(serde_json::to_value(events).unwrap_or(Value::Null))
 }
 
-impl Engine {
-    fn redact_for_sitter(&self, mut value: Value) -> Result<Value> {
-        if self.config.sitter_views.redact {
-            redact_value(&*self.leak_scanner()?, &mut value);
+/// `GET /api/sitter/threads`, unredacted: every thread the caller can read at `now`.
+pub(crate) fn threads(tx: &Transaction, caller: &Caller, now: Timestamp) -> Result<Value> {
+    let Some(sitter) = caller.sitter else {
+        return Ok(json!({ "threads": [] }));
+    };
+    let mut visible = Vec::new();
+    for id in access::readable_threads(tx, caller.org, sitter, now)? {
+        if let Some(view) = visible_thread(tx, caller, id, now)? {
+            visible.push(view);
         }
-        Ok(value)
     }
+    Ok(json!({ "threads": visible }))
+}
 
-    /// `GET /api/sitter/threads`: every thread the caller can read now.
-    pub fn sitter_threads(&self, caller: &Caller) -> Result<Value> {
-        let now = self.now();
-        let threads = self.read(|tx| {
-            let Some(sitter) = caller.sitter else {
-                return Ok(Vec::new());
-            };
-            let mut visible = Vec::new();
-            for id in access::readable_threads(tx, caller.org, sitter, now)? {
-                if let Some(view) = visible_thread(tx, caller, id, now)? {
-                    visible.push(view);
-                }
-            }
-            Ok(visible)
-        })?;
-        self.redact_for_sitter(json!({ "threads": threads }))
-    }
+/// `GET /api/sitter/threads/{id}/messages`, unredacted; `NotFound` unless readable at `now`.
+pub(crate) fn messages(
+    tx: &Transaction,
+    caller: &Caller,
+    thread: ThreadId,
+    now: Timestamp,
+) -> Result<Value> {
+    let thread_view = require_visible(tx, caller, thread, now)?;
+    let messages = messages_json(tx, caller.org, thread, None)?;
+    let query = AuditQuery {
+        thread: Some(thread),
+        ..AuditQuery::default()
+    };
+    Ok(json!({
+        "thread": thread_view,
+        "messages": messages,
+        "audit": { "events": events_json(tx, caller.org, &query)? },
+    }))
+}
 
-    /// `GET /api/sitter/threads/{id}/messages`.
-    pub fn sitter_messages(&self, caller: &Caller, thread: ThreadId) -> Result<Value> {
-        let now = self.now();
-        let view = self.read(|tx| {
-            let Some(thread_view) = visible_thread(tx, caller, thread, now)? else {
-                return Err(Error::NotFound("thread".into()));
-            };
-            let messages = messages_json(tx, caller.org, thread, None)?;
-            let query = AuditQuery {
-                thread: Some(thread),
-                ..AuditQuery::default()
-            };
-            Ok(json!({
-                "thread": thread_view,
-                "messages": messages,
-                "audit": { "events": events_json(tx, caller.org, &query)? },
-            }))
-        })?;
-        self.redact_for_sitter(view)
-    }
+/// The thread as its sitter sees it; `NotFound` unless the caller can read it at `now`.
+pub(crate) fn require_visible(
+    tx: &Transaction,
+    caller: &Caller,
+    thread: ThreadId,
+    now: Timestamp,
+) -> Result<SitterThreadView> {
+    visible_thread(tx, caller, thread, now)?.ok_or_else(|| Error::NotFound("thread".into()))
+}
 
-    /// `POST /api/sitter/threads/{id}/messages`: the sitter writes to the client; the response
-    /// is the sent message as the thread view shows it.
-    pub fn sitter_send(&self, caller: &Caller, thread: ThreadId, body: &str) -> Result<Value> {
-        let now = self.now();
-        let visible = self.read(|tx| visible_thread(tx, caller, thread, now))?;
-        if visible.is_none() {
-            return Err(Error::NotFound("thread".into()));
-        }
-        let sent = self.send(caller.org, &caller.actor, thread, body)?;
-        let message = self.read(|tx| messages_json(tx, caller.org, thread, Some(sent.message)))?;
-        self.redact_for_sitter(json!({ "message": message.into_iter().next() }))
-    }
+/// The answer to `POST /api/sitter/threads/{id}/messages`, unredacted: the sent message as the
+/// thread view shows it.
+pub(crate) fn sent_message(
+    tx: &Transaction,
+    caller: &Caller,
+    thread: ThreadId,
+    message: MessageId,
+) -> Result<Value> {
+    let message = messages_json(tx, caller.org, thread, Some(message))?;
+    Ok(json!({ "message": message.into_iter().next() }))
+}
 
-    /// Serializes a sitter response and refuses it if the leak scan finds any real contact.
-    pub fn seal_sitter_response(
-        &self,
-        caller: &Caller,
-        path: &str,
-        value: &Value,
-    ) -> Result<Vec<u8>> {
-        let bytes = serde_json::to_vec(value).map_err(|e| Error::Corrupt(e.to_string()))?;
-        if !self.config.sitter_views.leak_gate {
-            return Ok(bytes);
-        }
-        let scan = self.leak_scanner()?.scan_json(&bytes);
-        if scan.findings.is_empty() {
-            return Ok(bytes);
-        }
-        let findings: Vec<Value> = scan
-            .findings
-            .iter()
-            .map(|f| json!({ "pointer": f.pointer, "kind": format!("{:?}", f.kind).to_lowercase(), "secret": f.secret_masked }))
-            .collect();
-        let now = self.now();
-        self.write(|tx| {
-            let ctx = Ctx {
-                org: caller.org,
-                now,
-                actor: &caller.actor,
-            };
-            audit::append(
-                tx,
-                &ctx,
-                EventType::SitterResponseBlocked,
-                Subject::default(),
-                &json!({ "path": path, "findings": findings }),
-            )?;
-            Ok(())
-        })?;
-        Err(Error::LeakBlocked)
-    }
+/// Records a refused sitter response (`sitter.response.blocked`, the findings masked).
+pub(crate) fn record_blocked(tx: &Transaction, ctx: &Ctx, path: &str, scan: &Scan) -> Result<()> {
+    let findings: Vec<Value> = scan
+        .findings
+        .iter()
+        .map(|f| json!({ "pointer": f.pointer, "kind": f.kind, "secret": f.secret_masked }))
+        .collect();
+    audit::append(
+        tx,
+        ctx,
+        EventType::SitterResponseBlocked,
+        Subject::default(),
+        &json!({ "path": path, "findings": findings }),
+    )?;
+    Ok(())
 }

@@ -2,8 +2,11 @@
 
 use serde::{Serialize, Serializer};
 
+/// Seconds in a minute.
 pub const MINUTE: i64 = 60;
+/// Seconds in an hour.
 pub const HOUR: i64 = 3_600;
+/// Seconds in a day.
 pub const DAY: i64 = 86_400;
 
 /// An instant, in whole seconds since 1970-01-01T00:00:00Z.
@@ -11,6 +14,7 @@ pub const DAY: i64 = 86_400;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The instant `seconds` later (earlier when negative).
     pub fn plus(self, seconds: i64) -> Timestamp {
         Timestamp(self.0.saturating_add(seconds))
     }

@@ -1,25 +1,27 @@
-//! Setting up the world: orgs, users, sitters, clients and business numbers. The simulator's
-//! world builder, `serve --demo` and tests call these directly; they are not HTTP routes.
+//! Setting up the world: orgs, users, sitters, clients and business numbers, the owner of those
+//! tables, and the contacts the leak scanner is built from. The simulator's world builder,
+//! `serve --demo` and tests reach these through [`crate::Engine`]; they are not HTTP routes.
 
-use std::sync::Arc;
-
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use crate::audit::{self, EventType, Subject};
 use crate::auth::Role;
 use crate::ctx::Ctx;
 use crate::ids::{ClientId, NumberId, OrgId, SitterId, UserId};
-use crate::leak::{Contacts, LeakScanner};
-use crate::{Engine, Error, Result, Timestamp, phone, pool};
+use crate::leak::Contacts;
+use crate::{Error, Result, Timestamp, phone, pool};
 
 /// A sitter or client: the real phone and email are the secrets a sitter must never see.
 #[derive(Debug, Clone)]
 pub struct NewContact {
+    /// Shown to sitters (a client's only detail they see); must not be empty.
     pub first_name: String,
+    /// Staff only.
     pub last_name: String,
     /// E.164.
     pub phone: String,
+    /// Staff only; must contain `@`.
     pub email: String,
 }
 
@@ -29,6 +31,9 @@ pub struct NewContact {
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+// Variants are described in the enum's doc, not one by one: the scenario schema derives from
+// this enum, and a variant doc would turn its `enum` into a `oneOf`.
+#[allow(missing_docs)]
 pub enum NumberClass {
     Pool,
     FrontDesk,
@@ -47,6 +52,9 @@ crate::stored_words!(NumberClass {
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+// Variants are described in the enum's doc, not one by one: the scenario schema derives from
+// this enum, and a variant doc would turn its `enum` into a `oneOf`.
+#[allow(missing_docs)]
 pub enum NumberStatus {
     Active,
     Quarantined,
@@ -59,10 +67,14 @@ crate::stored_words!(NumberStatus {
     Retired => "retired",
 });
 
+/// A business number to add.
 #[derive(Debug, Clone)]
 pub struct NewNumber {
+    /// The number; brought to E.164 in the org's region.
     pub e164: String,
+    /// What it is for.
     pub class: NumberClass,
+    /// Its lifecycle status at creation.
     pub status: NumberStatus,
     /// The sitter a `sitter`-class number belongs to.
     pub sitter: Option<SitterId>,
@@ -95,161 +107,147 @@ fn check_contact(contact: &NewContact) -> Result<()> {
     }
 }
 
-impl Engine {
-    /// The scanner over every real phone and email, with all business numbers allowed.
-    pub fn leak_scanner(&self) -> Result<Arc<LeakScanner>> {
-        let mut cached = self.scanner.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(scanner) = cached.as_ref() {
-            return Ok(scanner.clone());
-        }
-        let contacts = self.read(all_contacts)?;
-        let scanner = Arc::new(
-            LeakScanner::new(&contacts).map_err(|e| crate::Error::Corrupt(e.to_string()))?,
-        );
-        *cached = Some(scanner.clone());
-        Ok(scanner)
-    }
+/// Creates an org named `name`.
+pub(crate) fn create_org(tx: &Transaction, name: &str, now: Timestamp) -> Result<OrgId> {
+    tx.execute(
+        "INSERT INTO orgs (name, created_at) VALUES (?1, ?2)",
+        params![name, now],
+    )?;
+    Ok(OrgId(tx.last_insert_rowid()))
+}
 
-    pub fn create_org(&self, name: &str) -> Result<OrgId> {
-        let now = self.now();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO orgs (name, created_at) VALUES (?1, ?2)",
-                params![name, now],
-            )?;
-            Ok(OrgId(tx.last_insert_rowid()))
-        })
+/// Creates a user; a sitter user needs exactly its sitter, in the org.
+pub(crate) fn create_user(
+    tx: &Transaction,
+    org: OrgId,
+    name: &str,
+    role: Role,
+    sitter: Option<SitterId>,
+) -> Result<UserId> {
+    if (role == Role::Sitter) != sitter.is_some() {
+        return Err(Error::invalid(
+            "sitter",
+            "a sitter user needs exactly its sitter",
+        ));
     }
+    if let Some(sitter) = sitter {
+        require_in_org(tx, "sitters", org, sitter, "sitter")?;
+    }
+    tx.execute(
+        "INSERT INTO users (org_id, name, role, sitter_id) VALUES (?1, ?2, ?3, ?4)",
+        params![org, name, role, sitter],
+    )?;
+    Ok(UserId(tx.last_insert_rowid()))
+}
 
-    pub fn create_user(
-        &self,
-        org: OrgId,
-        name: &str,
-        role: Role,
-        sitter: Option<SitterId>,
-    ) -> Result<UserId> {
-        if (role == Role::Sitter) != sitter.is_some() {
-            return Err(Error::invalid(
-                "sitter",
-                "a sitter user needs exactly its sitter",
-            ));
-        }
-        self.write(|tx| {
-            if let Some(sitter) = sitter {
-                require_in_org(tx, "sitters", org, sitter, "sitter")?;
-            }
-            tx.execute(
-                "INSERT INTO users (org_id, name, role, sitter_id) VALUES (?1, ?2, ?3, ?4)",
-                params![org, name, role.as_str(), sitter],
-            )?;
-            Ok(UserId(tx.last_insert_rowid()))
-        })
-    }
+/// Stores the SHA-256 digest of the token `sb_<user>_<secret>` and returns the token.
+pub(crate) fn mint_token(tx: &Transaction, user: UserId, secret: u64) -> Result<String> {
+    let token = format!("sb_{}_{secret:016x}", user.rowid());
+    tx.execute(
+        "INSERT INTO api_token_digests (user_id, digest) VALUES (?1, ?2)",
+        params![user, crate::auth::token_digest(&token).as_slice()],
+    )?;
+    Ok(token)
+}
 
-    /// Issues a bearer token `sb_<user>_<secret>` for the user; only its SHA-256 digest is
-    /// stored. Tokens come from the seeded RNG, so a simulation issues the same tokens every run.
-    pub fn mint_token(&self, user: UserId) -> Result<String> {
-        let token = format!("sb_{}_{:016x}", user.rowid(), self.random_u64());
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO api_token_digests (user_id, digest) VALUES (?1, ?2)",
-                params![user, crate::auth::token_digest(&token).as_slice()],
-            )?;
-            Ok(())
-        })?;
-        Ok(token)
-    }
+/// Creates a sitter ([`create_contact`]).
+pub(crate) fn create_sitter(
+    tx: &Transaction,
+    org: OrgId,
+    contact: &NewContact,
+) -> Result<SitterId> {
+    create_contact(tx, "sitters", org, contact).map(SitterId)
+}
 
-    pub fn create_sitter(&self, org: OrgId, contact: &NewContact) -> Result<SitterId> {
-        self.create_contact("sitters", org, contact).map(SitterId)
-    }
+/// Creates a client ([`create_contact`]).
+pub(crate) fn create_client(
+    tx: &Transaction,
+    org: OrgId,
+    contact: &NewContact,
+) -> Result<ClientId> {
+    create_contact(tx, "clients", org, contact).map(ClientId)
+}
 
-    pub fn create_client(&self, org: OrgId, contact: &NewContact) -> Result<ClientId> {
-        self.create_contact("clients", org, contact).map(ClientId)
-    }
+/// Creates a sitter or client. The phone is brought to E.164 in the org's region first
+/// (`Invalid` naming `phone` when it is not a number, nothing stored). Another client may
+/// have the same phone (a household).
+fn create_contact(tx: &Transaction, table: &str, org: OrgId, contact: &NewContact) -> Result<i64> {
+    check_contact(contact)?;
+    let phone = phone::normalize("phone", &contact.phone, org_region(tx, org)?)?;
+    let contact = &NewContact {
+        phone,
+        ..contact.clone()
+    };
+    tx.execute(
+        &format!(
+            "INSERT INTO {table} (org_id, first_name, last_name, phone, email) VALUES (?1, ?2, ?3, ?4, ?5)"
+        ),
+        params![org, contact.first_name, contact.last_name, contact.phone, contact.email],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
 
-    /// Creates a sitter or client. The phone is brought to E.164 in the org's region first
-    /// (`Invalid` naming `phone` when it is not a number, nothing stored). Another client may
-    /// have the same phone (a household).
-    fn create_contact(&self, table: &str, org: OrgId, contact: &NewContact) -> Result<i64> {
-        check_contact(contact)?;
-        let id = self.write(|tx| {
-            let phone = phone::normalize("phone", &contact.phone, org_region(tx, org)?)?;
-            let contact = &NewContact { phone, ..contact.clone() };
-            tx.execute(
-                &format!(
-                    "INSERT INTO {table} (org_id, first_name, last_name, phone, email) VALUES (?1, ?2, ?3, ?4, ?5)"
-                ),
-                params![org, contact.first_name, contact.last_name, contact.phone, contact.email],
-            )?;
-            Ok(tx.last_insert_rowid())
-        })?;
-        self.contacts_changed();
-        Ok(id)
+/// Adds a business number. A new active pool number may end an exhaustion or reserve alert.
+pub(crate) fn create_number(tx: &Transaction, ctx: &Ctx, number: &NewNumber) -> Result<NumberId> {
+    let org = ctx.org;
+    if (number.class == NumberClass::Sitter) != number.sitter.is_some() {
+        return Err(Error::invalid(
+            "sitter",
+            "a sitter number needs exactly its sitter",
+        ));
     }
+    let e164 = phone::normalize("e164", &number.e164, org_region(tx, org)?)?;
+    let number = &NewNumber {
+        e164,
+        ..number.clone()
+    };
+    if let Some(sitter) = number.sitter {
+        require_in_org(tx, "sitters", org, sitter, "sitter")?;
+    }
+    tx.execute(
+        "INSERT INTO message_numbers (org_id, e164, class, status, sitter_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            org,
+            number.e164,
+            number.class,
+            number.status,
+            number.sitter,
+            number.created_at.unwrap_or(ctx.now)
+        ],
+    )?;
+    let id = NumberId(tx.last_insert_rowid());
+    audit::append(
+        tx,
+        ctx,
+        EventType::NumberAdded,
+        Subject {
+            number: Some(id),
+            ..Subject::default()
+        },
+        &json!({
+            "numberId": id,
+            "e164": number.e164,
+            "class": number.class.as_str(),
+            "status": number.status.as_str(),
+        }),
+    )?;
+    if number.class == NumberClass::Pool {
+        crate::hash_ring::add_number(tx, org.rowid(), id.rowid(), &number.e164)?;
+        let settings = crate::settings::rotation(tx, org)?;
+        pool::recount_pool_stats(tx, org, settings.max_concurrent_threads_per_pool_number)?;
+        pool::refresh_alerts(tx, ctx, &settings)?;
+    }
+    Ok(id)
+}
 
-    /// Adds a business number. A new active pool number may end an exhaustion or reserve alert.
-    pub fn create_number(&self, org: OrgId, number: &NewNumber) -> Result<NumberId> {
-        if (number.class == NumberClass::Sitter) != number.sitter.is_some() {
-            return Err(Error::invalid(
-                "sitter",
-                "a sitter number needs exactly its sitter",
-            ));
-        }
-        let now = self.now();
-        let id = self.write(|tx| {
-            let e164 = phone::normalize("e164", &number.e164, org_region(tx, org)?)?;
-            let number = &NewNumber {
-                e164,
-                ..number.clone()
-            };
-            if let Some(sitter) = number.sitter {
-                require_in_org(tx, "sitters", org, sitter, "sitter")?;
-            }
-            tx.execute(
-                "INSERT INTO message_numbers (org_id, e164, class, status, sitter_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    org,
-                    number.e164,
-                    number.class,
-                    number.status,
-                    number.sitter,
-                    number.created_at.unwrap_or(now)
-                ],
-            )?;
-            let id = NumberId(tx.last_insert_rowid());
-            let ctx = Ctx {
-                org,
-                now,
-                actor: "system:setup",
-            };
-            audit::append(
-                tx,
-                &ctx,
-                EventType::NumberAdded,
-                Subject {
-                    number: Some(id),
-                    ..Subject::default()
-                },
-                &json!({
-                    "numberId": id,
-                    "e164": number.e164,
-                    "class": number.class.as_str(),
-                    "status": number.status.as_str(),
-                }),
-            )?;
-            if number.class == NumberClass::Pool {
-                crate::hash_ring::add_number(tx, org.rowid(), id.rowid(), &number.e164)?;
-                let settings = crate::settings::rotation(tx, org)?;
-                pool::recount_pool_stats(tx, org, settings.max_concurrent_threads_per_pool_number)?;
-                pool::refresh_alerts(tx, &ctx, &settings)?;
-            }
-            Ok(id)
-        })?;
-        self.contacts_changed();
-        Ok(id)
-    }
+/// The version of the rows the leak scanner is built from ([`all_contacts`]): SQLite triggers
+/// (migration 13) bump it on every insert, delete, and update of a phone, email or e164, so a
+/// cached scanner knows it is stale whoever wrote the rows.
+pub fn contacts_version(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT version FROM contacts_version WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// The org's region for numbers written without a country code (`orgs.default_region`).

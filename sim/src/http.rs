@@ -12,7 +12,9 @@ use tower::ServiceExt;
 /// One HTTP exchange, as the simulator keeps it.
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// The HTTP status.
     pub status: u16,
+    /// The response body, byte for byte.
     pub body: Vec<u8>,
 }
 
@@ -26,14 +28,22 @@ impl Exchange {
 /// The request a step sends.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {
+    /// The HTTP method.
     pub method: Method,
+    /// The path and query, ids in their external form.
     pub path: &'a str,
+    /// The bearer token, if the step acts as someone.
     pub token: Option<&'a str>,
+    /// The `Content-Type` of the body (empty: none).
     pub content_type: &'a str,
+    /// Extra headers (a webhook's signature).
     pub headers: Vec<(&'a str, String)>,
+    /// The request body.
     pub body: Vec<u8>,
 }
 
+/// Sends `call` through the router in-process (tower `oneshot`) and collects the answer;
+/// `Err` only when the request cannot be built or the body cannot be read.
 pub async fn send(router: &Router, call: Call<'_>) -> Result<Exchange, String> {
     let mut request = Request::builder()
         .method(call.method.as_str())

@@ -46,6 +46,7 @@ impl Names {
         self.by_name.get(name)?.get(&kind).map(String::as_str)
     }
 
+    /// The symbolic name of an external id (`thr_3` → `walk-1`), if it has one.
     pub fn name(&self, external_id: &str) -> Option<&str> {
         self.by_id.get(external_id).map(String::as_str)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use switchboard_core::audit::{AuditQuery, EventType};
-use switchboard_core::ids::{BookingId, ClientId, Kind, NumberId, OrgId, SitterId, ThreadId};
+use switchboard_core::ids::{BookingId, ClientId, Id, Kind, NumberId, OrgId, SitterId, ThreadId};
 use switchboard_core::messaging::RecordingProvider;
 use switchboard_core::requests::{Method, Request, WEBHOOK_PATH};
 use switchboard_core::{Engine, EngineConfig, SitterViewConfig, Timestamp, api};
@@ -34,6 +34,7 @@ pub type Plant = Box<dyn Fn(&rusqlite::Connection, &Step)>;
 pub struct RunOptions {
     /// The sitter-view defences (tests turn them off to show that they matter).
     pub sitter_views: SitterViewConfig,
+    /// A bug to plant after a step (tests of the invariants).
     pub plant: Option<Plant>,
     /// Accept any status where a step states none (the explorer's generated steps may be
     /// refused legitimately; invariants still run). Hand-written scenarios keep it off, so an
@@ -48,11 +49,13 @@ pub struct RunOptions {
 pub struct Outcome {
     /// The audit timeline, rendered (also on failure, up to the failing step).
     pub timeline: String,
+    /// How many steps ran (all of them when it passed).
     pub steps_run: usize,
     /// The HTTP status each step's action got (None for wait steps), in step order.
     pub statuses: Vec<Option<u16>>,
     /// How many times the scheduled release job ran.
     pub ticks: u64,
+    /// Why the run failed; `None` when it passed.
     pub failure: Option<Failure>,
     /// With [`RunOptions::dump`]: each step's request, status and response body, exactly as
     /// the caller received it (a sitter sees the redacted body), one entry per exchange.
@@ -62,11 +65,14 @@ pub struct Outcome {
 /// Why a run failed, rendered with the step's file, line, column and source.
 #[derive(Debug)]
 pub struct Failure {
+    /// The index of the failing step; `None` when the world could not be built.
     pub step: Option<usize>,
+    /// The located report.
     pub report: ScenarioError,
 }
 
 impl Outcome {
+    /// True when every step and every invariant held.
     pub fn passed(&self) -> bool {
         self.failure.is_none()
     }
@@ -174,6 +180,8 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// One step: the clock moves, the action runs (and a planted bug with it), then the
+    /// invariants and the step's expectations are checked, each in its own function.
     async fn step(
         &self,
         sim: &mut Simulation,
@@ -192,21 +200,45 @@ impl<'a> Run<'a> {
         self.statuses
             .borrow_mut()
             .push(exchange.as_ref().map(|e| e.status));
-        // A planted bug acts as part of the step's action.
+        self.plant_bug(sim, step, exchange.as_ref());
+        // Invariants first: a broken rule (a leak, a capacity breach) is the finding that
+        // matters, even when an expectation of the same step would also fail.
+        self.check_invariants(sim, built, step)?;
+        let names = &built.names;
+        if let Some(exchange) = &exchange {
+            self.check_response(step, names, exchange)?;
+        }
+        let events = step_events(&engine, org, seq_before, names)
+            .map_err(|e| self.fail(step, step.header_span, e))?;
+        self.check_events(step, &events)?;
+        self.check_bindings(&engine, names, step)?;
+        self.check_alerts(&engine, org, step)
+    }
+
+    /// A planted bug acts as part of the step's action; a write it makes behind a refused call
+    /// is reported to the refused-unchanged invariant.
+    fn plant_bug(&self, sim: &mut Simulation, step: &Step, exchange: Option<&Exchange>) {
+        let engine = sim.engine.clone();
         if let Some(plant) = &self.options.plant {
             let before = engine.inspect(|c| c.total_changes());
             engine.inspect(|c| plant(c, step));
             let after = engine.inspect(|c| c.total_changes());
-            if let Some(exchange) = &exchange
+            if let Some(exchange) = exchange
                 && matches!(exchange.status, 400 | 401 | 403 | 404)
                 && after != before
             {
                 sim.note_refused_write(exchange.status, after - before);
             }
         }
+    }
 
-        // Invariants first: a broken rule (a leak, a capacity breach) is the finding that
-        // matters, even when an expectation of the same step would also fail.
+    /// Every invariant after the step; a violation fails the step, naming things symbolically.
+    fn check_invariants(
+        &self,
+        sim: &mut Simulation,
+        built: &BuiltWorld,
+        step: &Step,
+    ) -> Result<(), ScenarioError> {
         let violations = sim.finish_step();
         if !violations.is_empty() {
             let list: Vec<String> = violations
@@ -226,85 +258,97 @@ impl<'a> Run<'a> {
             ));
         }
 
-        // Expectations.
-        let names = &built.names;
-        if let Some(exchange) = &exchange {
-            match &step.expect.status {
-                Some(expected) if expected.value != exchange.status => {
-                    return Err(self.fail(
-                        step,
-                        expected.span,
-                        format!(
-                            "expected status {}, got {}: {}",
-                            expected.value,
-                            exchange.status,
-                            names.symbolize(&String::from_utf8_lossy(&exchange.body))
-                        ),
-                    ));
-                }
-                None if !self.options.any_status && !(200..300).contains(&exchange.status) => {
-                    return Err(self.fail(
-                        step,
-                        step.action_span.unwrap_or(step.span),
-                        format!(
-                            "the {} step got {} {}; add `expect.status = {}` if that is intended",
-                            step.action.kind(),
-                            exchange.status,
-                            names.symbolize(&String::from_utf8_lossy(&exchange.body)),
-                            exchange.status
-                        ),
-                    ));
-                }
-                _ => {}
+        Ok(())
+    }
+
+    /// The step's expectations on the response: status, excluded text, pattern, JSON subset.
+    fn check_response(
+        &self,
+        step: &Step,
+        names: &crate::names::Names,
+        exchange: &Exchange,
+    ) -> Result<(), ScenarioError> {
+        match &step.expect.status {
+            Some(expected) if expected.value != exchange.status => {
+                return Err(self.fail(
+                    step,
+                    expected.span,
+                    format!(
+                        "expected status {}, got {}: {}",
+                        expected.value,
+                        exchange.status,
+                        names.symbolize(&String::from_utf8_lossy(&exchange.body))
+                    ),
+                ));
             }
-            let raw = String::from_utf8_lossy(&exchange.body);
-            for excluded in &step.expect.body_excludes {
-                if let Some(at) = raw.find(&excluded.value) {
-                    return Err(self.fail(
-                        step,
-                        excluded.span,
-                        format!(
-                            "the response body contains {:?} (at byte {at}): {raw}",
-                            excluded.value
-                        ),
-                    ));
-                }
+            None if !self.options.any_status && !(200..300).contains(&exchange.status) => {
+                return Err(self.fail(
+                    step,
+                    step.action_span.unwrap_or(step.span),
+                    format!(
+                        "the {} step got {} {}; add `expect.status = {}` if that is intended",
+                        step.action.kind(),
+                        exchange.status,
+                        names.symbolize(&String::from_utf8_lossy(&exchange.body)),
+                        exchange.status
+                    ),
+                ));
             }
-            if let Some(pattern) = &step.expect.body_matches {
-                let regex = regex::Regex::new(&pattern.value).map_err(|e| {
-                    self.fail(step, pattern.span, harness("expect.body_matches", e))
-                })?;
-                if !regex.is_match(&raw) {
-                    return Err(self.fail(
-                        step,
-                        pattern.span,
-                        format!(
-                            "the response body does not match /{}/: {raw}",
-                            pattern.value
-                        ),
-                    ));
-                }
-            }
-            if let Some(expected) = &step.expect.json {
-                let expected_value = symbolic(&expected.value);
-                let actual: Value = serde_json::from_str(&names.symbolize(&raw)).map_err(|e| {
-                    self.fail(
-                        step,
-                        expected.span,
-                        format!("the response body is not JSON ({e}): {raw}"),
-                    )
-                })?;
-                if let Err(mismatch) = subset(&expected_value, &actual, "") {
-                    return Err(self.fail(
-                        step,
-                        expected.span,
-                        format!("response body does not match {mismatch}"),
-                    ));
-                }
+            _ => {}
+        }
+        let raw = String::from_utf8_lossy(&exchange.body);
+        for excluded in &step.expect.body_excludes {
+            if let Some(at) = raw.find(&excluded.value) {
+                return Err(self.fail(
+                    step,
+                    excluded.span,
+                    format!(
+                        "the response body contains {:?} (at byte {at}): {raw}",
+                        excluded.value
+                    ),
+                ));
             }
         }
-        let events = step_events(&engine, org, seq_before, names)
-            .map_err(|e| self.fail(step, step.header_span, e))?;
+        if let Some(pattern) = &step.expect.body_matches {
+            let regex = regex::Regex::new(&pattern.value)
+                .map_err(|e| self.fail(step, pattern.span, harness("expect.body_matches", e)))?;
+            if !regex.is_match(&raw) {
+                return Err(self.fail(
+                    step,
+                    pattern.span,
+                    format!(
+                        "the response body does not match /{}/: {raw}",
+                        pattern.value
+                    ),
+                ));
+            }
+        }
+        if let Some(expected) = &step.expect.json {
+            let expected_value = symbolic(&expected.value);
+            let actual: Value = serde_json::from_str(&names.symbolize(&raw)).map_err(|e| {
+                self.fail(
+                    step,
+                    expected.span,
+                    format!("the response body is not JSON ({e}): {raw}"),
+                )
+            })?;
+            if let Err(mismatch) = subset(&expected_value, &actual, "") {
+                return Err(self.fail(
+                    step,
+                    expected.span,
+                    format!("response body does not match {mismatch}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `expect.events` (in order, payload subsets) and `expect.no_events` over the step's events.
+    fn check_events(
+        &self,
+        step: &Step,
+        events: &[(EventType, Value)],
+    ) -> Result<(), ScenarioError> {
         let mut position = 0;
         for expected in &step.expect.events {
             let want = expected.payload.as_ref().map(symbolic);
@@ -345,15 +389,25 @@ impl<'a> Run<'a> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// `expect.bindings`: each named thread is bound to the named number (or none).
+    fn check_bindings(
+        &self,
+        engine: &Engine,
+        names: &crate::names::Names,
+        step: &Step,
+    ) -> Result<(), ScenarioError> {
         for binding in &step.expect.bindings {
-            let Some(thread) = built.names.id::<ThreadId>(&binding.thread) else {
+            let Some(thread) = names.id::<ThreadId>(&binding.thread) else {
                 return Err(self.fail(
                     step,
                     binding.span,
                     format!("thread `{}` does not exist (yet)", binding.thread),
                 ));
             };
-            let actual = bound_number(&engine, thread, names)
+            let actual = bound_number(engine, thread, names)
                 .map_err(|e| self.fail(step, binding.span, e))?;
             if actual != binding.number {
                 return Err(self.fail(
@@ -368,9 +422,14 @@ impl<'a> Run<'a> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// `expect.alerts`: the org's open alert types.
+    fn check_alerts(&self, engine: &Engine, org: OrgId, step: &Step) -> Result<(), ScenarioError> {
         if let Some(expected) = &step.expect.alerts {
             let open =
-                open_alert_types(&engine, org).map_err(|e| self.fail(step, expected.span, e))?;
+                open_alert_types(engine, org).map_err(|e| self.fail(step, expected.span, e))?;
             if open != expected.value {
                 return Err(self.fail(
                     step,
@@ -409,49 +468,20 @@ impl<'a> Run<'a> {
     }
 
     /// Performs the step's action through the API. Returns the exchange and who made it.
+    /// Runs the step's action: most become a typed [`Request`] sent through the router as the
+    /// step's actor; inbound messages, raw webhooks and added numbers have their own paths.
     async fn act(
         &self,
         sim: &mut Simulation,
         built: &mut BuiltWorld,
         step: &Step,
     ) -> Result<Option<Exchange>, ScenarioError> {
-        let engine = sim.engine.clone();
-        let scenario = self.scenario;
         let span = step.action_span.unwrap_or(step.span);
-        let names_snapshot = built.names.clone();
-        let missing = |what: &str, name: &str| {
-            let hint = if what == "thread" {
-                ": is its booking confirmed?"
-            } else {
-                ""
-            };
-            self.fail(
-                step,
-                span,
-                format!("{what} `{name}` does not exist (yet){hint}"),
-            )
-        };
-        let thread = |name: &str| {
-            names_snapshot
-                .id::<ThreadId>(name)
-                .ok_or_else(|| missing("thread", name))
-        };
-        let booking = |name: &str| {
-            names_snapshot
-                .id::<BookingId>(name)
-                .ok_or_else(|| missing("booking", name))
-        };
-        let client = |name: &str| {
-            names_snapshot
-                .id::<ClientId>(name)
-                .ok_or_else(|| missing("client", name))
-        };
-        let sitter = |name: &str| names_snapshot.id::<SitterId>(name);
         let (role, request): (Role, Request) = match &step.action {
             Action::Wait => return Ok(None),
             Action::Request(request) => (
                 request.actor.clone(),
-                self.raw_request(step, request, &names_snapshot)?,
+                self.raw_request(step, request, &built.names)?,
             ),
             Action::Inbound(inbound) => {
                 return self.inbound(sim, step, inbound).await.map(Some);
@@ -480,85 +510,48 @@ impl<'a> Run<'a> {
                     created_at: None,
                 };
                 let org = built.orgs[world::org_name(*org)];
-                let id = engine.create_number(org, &new).map_err(|e| {
+                let id = sim.engine.create_number(org, &new).map_err(|e| {
                     self.fail(step, span, format!("cannot add number `{name}`: {e}"))
                 })?;
                 built.names.insert(name, id);
                 return Ok(None);
             }
+            _ => {
+                let names = StepNames {
+                    run: self,
+                    step,
+                    span,
+                    names: &built.names,
+                };
+                self.typed_request(step, &names)?
+            }
+        };
+        let exchange = self.call_as(sim, built, step, role, request).await?;
+        self.remember_created(sim, built, step, &exchange);
+        Ok(Some(exchange))
+    }
+
+    /// The typed request (and its actor) of a step that names things symbolically.
+    fn typed_request(
+        &self,
+        step: &Step,
+        names: &StepNames<'_>,
+    ) -> Result<(Role, Request), ScenarioError> {
+        Ok(match &step.action {
             Action::Number(NumberAction::Status { number, status }) => {
-                let id = names_snapshot
-                    .id::<NumberId>(number)
-                    .ok_or_else(|| missing("number", number))?;
+                let id = names.number(number)?;
                 (Role::Owner, Request::set_number_status(id, *status))
             }
             Action::Send(send) => {
-                let thread = thread(&send.thread)?;
+                let thread = names.thread(&send.thread)?;
                 let request = match send.actor {
                     Role::Sitter(_) => Request::sitter_send(thread, &send.body),
                     _ => Request::send(thread, &send.body),
                 };
                 (send.actor.clone(), request)
             }
-            Action::Booking(action) => (
-                Role::Owner,
-                match action {
-                    BookingAction::Create {
-                        client: who,
-                        sitter: with,
-                        service,
-                        start,
-                        end,
-                        ..
-                    } => Request::create_booking(
-                        client(who)?,
-                        with.as_deref().and_then(sitter),
-                        service,
-                        Timestamp(*start),
-                        Timestamp(*end),
-                    ),
-                    BookingAction::Confirm { booking: name } => {
-                        Request::confirm_booking(booking(name)?)
-                    }
-                    BookingAction::Complete { booking: name } => {
-                        Request::complete_booking(booking(name)?)
-                    }
-                    BookingAction::Cancel { booking: name } => {
-                        Request::cancel_booking(booking(name)?)
-                    }
-                    BookingAction::Reschedule {
-                        booking: name,
-                        start,
-                        end,
-                    } => Request::reschedule_booking(
-                        booking(name)?,
-                        Timestamp(*start),
-                        Timestamp(*end),
-                    ),
-                    BookingAction::Reassign {
-                        booking: name,
-                        sitter: to,
-                    } => Request::reassign_booking(booking(name)?, sitter(to)),
-                },
-            ),
-            Action::Thread(action) => (
-                Role::Owner,
-                match action {
-                    ThreadAction::Open {
-                        client: who,
-                        booking: on,
-                        ..
-                    } => Request::open_thread(
-                        client(who)?,
-                        on.as_deref()
-                            .and_then(|b| names_snapshot.id::<BookingId>(b)),
-                    ),
-                    ThreadAction::Close { thread: name } => Request::close_thread(thread(name)?),
-                    ThreadAction::Archive { thread: name } => {
-                        Request::archive_thread(thread(name)?)
-                    }
-                },
-            ),
+            Action::Booking(action) => (Role::Owner, booking_request(action, names)?),
+            Action::Thread(action) => (Role::Owner, thread_request(action, names)?),
             Action::Settings { actor, values } => (
                 actor.clone(),
                 Request::update_rotation_settings(values.to_value()),
@@ -568,7 +561,27 @@ impl<'a> Run<'a> {
                 Request::update_chaos_settings(config.to_value()),
             ),
             Action::Release { actor } => (actor.clone(), Request::pool_release()),
-        };
+            Action::Wait
+            | Action::Request(_)
+            | Action::Inbound(_)
+            | Action::Webhook(_)
+            | Action::Number(NumberAction::Add { .. }) => {
+                unreachable!("handled by `act` before it asks for a typed request")
+            }
+        })
+    }
+
+    /// Sends `request` through the router as `role` and keeps it for `--dump`.
+    async fn call_as(
+        &self,
+        sim: &mut Simulation,
+        built: &BuiltWorld,
+        step: &Step,
+        role: Role,
+        request: Request,
+    ) -> Result<Exchange, ScenarioError> {
+        let engine = sim.engine.clone();
+        let span = step.action_span.unwrap_or(step.span);
         let Request { method, path, body } = request;
         let caller = caller_facts(&engine, built, &role);
         let token = built.token(&role).map(str::to_string);
@@ -586,14 +599,25 @@ impl<'a> Run<'a> {
                 },
             )
             .await
-            .map_err(|e| scenario.error_at(span, e))?;
+            .map_err(|e| self.scenario.error_at(span, e))?;
         self.record(
             step,
             &format!("{method} {path} as {role}"),
             &request_body,
             &exchange,
         );
-        // Record the names of what the step created.
+        Ok(exchange)
+    }
+
+    /// Records the names of what a successful step created (a booking, its thread, a thread).
+    fn remember_created(
+        &self,
+        sim: &Simulation,
+        built: &mut BuiltWorld,
+        step: &Step,
+        exchange: &Exchange,
+    ) {
+        let engine = &sim.engine;
         if (200..300).contains(&exchange.status) {
             let response = exchange.json();
             match &step.action {
@@ -606,7 +630,7 @@ impl<'a> Run<'a> {
                     if let Some(thread) = built
                         .names
                         .id::<BookingId>(booking)
-                        .and_then(|b| world::thread_of_booking(&engine, b))
+                        .and_then(|b| world::thread_of_booking(engine, b))
                     {
                         built.names.insert(booking, thread);
                     }
@@ -619,7 +643,6 @@ impl<'a> Run<'a> {
                 _ => {}
             }
         }
-        Ok(Some(exchange))
     }
 
     /// A scenario's raw `request`: its path and body with `{name}` placeholders filled in.
@@ -922,6 +945,113 @@ pub fn timeline(
         &built.setup_seq,
         &built.names,
     ))
+}
+
+/// A step's symbolic names, resolved to typed ids; a missing name fails the step at its action.
+struct StepNames<'r> {
+    run: &'r Run<'r>,
+    step: &'r Step,
+    span: Span,
+    names: &'r crate::names::Names,
+}
+
+impl StepNames<'_> {
+    fn missing(&self, what: &str, name: &str) -> ScenarioError {
+        let hint = if what == "thread" {
+            ": is its booking confirmed?"
+        } else {
+            ""
+        };
+        self.run.fail(
+            self.step,
+            self.span,
+            format!("{what} `{name}` does not exist (yet){hint}"),
+        )
+    }
+
+    fn require<I: Id>(&self, what: &str, name: &str) -> Result<I, ScenarioError> {
+        self.names
+            .id::<I>(name)
+            .ok_or_else(|| self.missing(what, name))
+    }
+
+    fn thread(&self, name: &str) -> Result<ThreadId, ScenarioError> {
+        self.require("thread", name)
+    }
+
+    fn booking(&self, name: &str) -> Result<BookingId, ScenarioError> {
+        self.require("booking", name)
+    }
+
+    fn client(&self, name: &str) -> Result<ClientId, ScenarioError> {
+        self.require("client", name)
+    }
+
+    fn number(&self, name: &str) -> Result<NumberId, ScenarioError> {
+        self.require("number", name)
+    }
+
+    /// A sitter, or none when the name is unknown (a booking may be unassigned).
+    fn sitter(&self, name: &str) -> Option<SitterId> {
+        self.names.id::<SitterId>(name)
+    }
+}
+
+/// The request of a `booking` step.
+fn booking_request(
+    action: &BookingAction,
+    names: &StepNames<'_>,
+) -> Result<Request, ScenarioError> {
+    let (client, booking, sitter) = (
+        |n: &str| names.client(n),
+        |n: &str| names.booking(n),
+        |n: &str| names.sitter(n),
+    );
+    Ok(match action {
+        BookingAction::Create {
+            client: who,
+            sitter: with,
+            service,
+            start,
+            end,
+            ..
+        } => Request::create_booking(
+            client(who)?,
+            with.as_deref().and_then(sitter),
+            service,
+            Timestamp(*start),
+            Timestamp(*end),
+        ),
+        BookingAction::Confirm { booking: name } => Request::confirm_booking(booking(name)?),
+        BookingAction::Complete { booking: name } => Request::complete_booking(booking(name)?),
+        BookingAction::Cancel { booking: name } => Request::cancel_booking(booking(name)?),
+        BookingAction::Reschedule {
+            booking: name,
+            start,
+            end,
+        } => Request::reschedule_booking(booking(name)?, Timestamp(*start), Timestamp(*end)),
+        BookingAction::Reassign {
+            booking: name,
+            sitter: to,
+        } => Request::reassign_booking(booking(name)?, sitter(to)),
+    })
+}
+
+/// The request of a `thread` step.
+fn thread_request(action: &ThreadAction, names: &StepNames<'_>) -> Result<Request, ScenarioError> {
+    let (client, thread) = (|n: &str| names.client(n), |n: &str| names.thread(n));
+    Ok(match action {
+        ThreadAction::Open {
+            client: who,
+            booking: on,
+            ..
+        } => Request::open_thread(
+            client(who)?,
+            on.as_deref().and_then(|b| names.names.id::<BookingId>(b)),
+        ),
+        ThreadAction::Close { thread: name } => Request::close_thread(thread(name)?),
+        ThreadAction::Archive { thread: name } => Request::archive_thread(thread(name)?),
+    })
 }
 
 #[cfg(test)]

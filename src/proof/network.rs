@@ -62,11 +62,42 @@ fn with_exchange(log: &Log, id: &str, f: impl FnOnce(&mut Exchange)) {
     f(exchange);
 }
 
+/// Records each request as the browser sends it: method, URL, time, headers, and the posted
+/// body (fetched over CDP).
+async fn watch_requests(
+    l: Log,
+    p: Page,
+    mut sent: chromiumoxide::listeners::EventStream<EventRequestWillBeSent>,
+) {
+    while let Some(event) = sent.next().await {
+        let id = event.request_id.inner().clone();
+        let has_body = event.request.has_post_data.unwrap_or(false);
+        with_exchange(&l, &id, |x| {
+            x.method = event.request.method.clone();
+            x.url = event.request.url.clone();
+            x.wall_time = *event.wall_time.inner();
+            if x.request_headers.is_null() {
+                x.request_headers = event.request.headers.inner().clone();
+            }
+        });
+        if has_body {
+            let body = p
+                .execute(GetRequestPostDataParams::new(event.request_id.clone()))
+                .await;
+            if let Ok(body) = body {
+                with_exchange(&l, &id, |x| {
+                    x.request_body = Some(body.result.post_data.clone())
+                });
+            }
+        }
+    }
+}
+
 impl NetworkLog {
     /// Starts listening on `page` (the Network domain is enabled by chromiumoxide).
     pub async fn capture(page: &Page) -> chromiumoxide::Result<NetworkLog> {
         let log = NetworkLog::default();
-        let mut sent = page.event_listener::<EventRequestWillBeSent>().await?;
+        let sent = page.event_listener::<EventRequestWillBeSent>().await?;
         let mut sent_extra = page
             .event_listener::<EventRequestWillBeSentExtraInfo>()
             .await?;
@@ -75,31 +106,7 @@ impl NetworkLog {
             .event_listener::<EventResponseReceivedExtraInfo>()
             .await?;
         let mut finished = page.event_listener::<EventLoadingFinished>().await?;
-        let (l, p) = (log.exchanges.clone(), page.clone());
-        tokio::spawn(async move {
-            while let Some(event) = sent.next().await {
-                let id = event.request_id.inner().clone();
-                let has_body = event.request.has_post_data.unwrap_or(false);
-                with_exchange(&l, &id, |x| {
-                    x.method = event.request.method.clone();
-                    x.url = event.request.url.clone();
-                    x.wall_time = *event.wall_time.inner();
-                    if x.request_headers.is_null() {
-                        x.request_headers = event.request.headers.inner().clone();
-                    }
-                });
-                if has_body {
-                    let body = p
-                        .execute(GetRequestPostDataParams::new(event.request_id.clone()))
-                        .await;
-                    if let Ok(body) = body {
-                        with_exchange(&l, &id, |x| {
-                            x.request_body = Some(body.result.post_data.clone())
-                        });
-                    }
-                }
-            }
-        });
+        tokio::spawn(watch_requests(log.exchanges.clone(), page.clone(), sent));
         let l = log.exchanges.clone();
         tokio::spawn(async move {
             while let Some(event) = sent_extra.next().await {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{AUDIT_PAGE_SIZE, PageQuery, page_result, render, thread_param, user_view, v};
-use crate::audit::{self, AuditEvent};
+use crate::audit::AuditEvent;
 use crate::auth::Caller;
 use crate::{Engine, Error};
 
@@ -117,22 +117,14 @@ pub async fn audit_page(
             Err(error) => (None, Some(error.to_string())),
         };
         let event_type = Some(filter.event_type.as_str()).filter(|t| !t.is_empty());
-        let (types, mut events) = engine.read(|tx| {
-            let types = audit::event_types(tx, caller.org)?;
-            let events = if error.is_some() {
-                Vec::new()
-            } else {
-                audit::newest_first(
-                    tx,
-                    caller.org,
-                    event_type,
-                    thread,
-                    before,
-                    AUDIT_PAGE_SIZE + 1,
-                )?
-            };
-            Ok((types, events))
-        })?;
+        // A bad thread filter shows the error and no events (limit 0), with the type list.
+        let limit = if error.is_some() {
+            0
+        } else {
+            AUDIT_PAGE_SIZE + 1
+        };
+        let (types, mut events) =
+            engine.audit_page(caller.org, event_type, thread, before, limit)?;
         let has_older = events.len() as i64 > AUDIT_PAGE_SIZE;
         events.truncate(AUDIT_PAGE_SIZE as usize);
         let older = has_older.then(|| filter.link(events.last().map(|e| e.seq)));

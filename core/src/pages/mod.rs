@@ -329,3 +329,19 @@ fn thread_param(text: &str) -> Result<Option<ThreadId>, Error> {
         .map(Some)
         .ok_or_else(|| Error::invalid("thread", format!("not a thread id: {text}")))
 }
+
+/// The caller of the request's session cookie. A state-changing request must also come from
+/// this server's own origin, else it is refused (403, [`session::CROSS_ORIGIN`]) before
+/// anything runs. `Unauthenticated` without a live session.
+pub fn cookie_caller(
+    engine: &Engine,
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+) -> crate::Result<Caller> {
+    let session_id = session::cookie(headers, session::COOKIE).ok_or(Error::Unauthenticated)?;
+    let caller = engine.session_caller(session_id)?;
+    if session::changes_state(method) && !session::same_origin(headers) {
+        return Err(Error::Forbidden(session::CROSS_ORIGIN.into()));
+    }
+    Ok(caller)
+}

@@ -3,12 +3,12 @@
 //! state-changing request authenticated by the cookie must pass (CSRF).
 
 use axum::http::{HeaderMap, Method, header};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Transaction, params};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{Caller, Role};
-use crate::ids::{OrgId, SitterId, UserId};
-use crate::{Engine, Error, Result};
+use crate::auth::{self, Caller};
+use crate::ids::UserId;
+use crate::{Result, Timestamp};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "sb_session";
@@ -23,65 +23,33 @@ fn hash(session_id: &str) -> String {
     hex::encode(Sha256::digest(session_id.as_bytes()))
 }
 
-fn role_named(text: &str) -> Option<Role> {
-    [Role::Owner, Role::Admin, Role::Sitter]
-        .into_iter()
-        .find(|role| role.as_str() == text)
+/// Stores a new session `id` (its SHA-256 only) for `user`, pruning expired sessions.
+pub(crate) fn open_session(tx: &Transaction, id: &str, user: UserId, now: Timestamp) -> Result<()> {
+    tx.execute("DELETE FROM web_sessions WHERE expires_at <= ?1", [now])?;
+    tx.execute(
+        "INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![hash(id), user, now, now.plus(SESSION_SECONDS)],
+    )?;
+    Ok(())
 }
 
-impl Engine {
-    /// Starts a session for `user` and returns its id (128 random bits, hex), the cookie value.
-    /// Expired sessions are pruned on the way.
-    pub fn open_session(&self, user: UserId) -> Result<String> {
-        let id = format!("{:016x}{:016x}", self.random_u64(), self.random_u64());
-        let now = self.now();
-        self.write(|tx| {
-            tx.execute("DELETE FROM web_sessions WHERE expires_at <= ?1", [now])?;
-            tx.execute(
-                "INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![hash(&id), user, now, now.plus(SESSION_SECONDS)],
-            )?;
-            Ok(())
-        })?;
-        Ok(id)
-    }
+/// The caller of a live session; an unknown or expired id is `Unauthenticated`.
+pub(crate) fn session_caller(tx: &Transaction, session_id: &str, now: Timestamp) -> Result<Caller> {
+    auth::user_caller(
+        tx,
+        "SELECT u.id, u.org_id, u.role, u.sitter_id FROM web_sessions s
+         JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2",
+        params![hash(session_id), now],
+    )
+}
 
-    /// The caller of a live session; an unknown or expired id is `Unauthenticated`.
-    pub fn session_caller(&self, session_id: &str) -> Result<Caller> {
-        let now = self.now();
-        let row: Option<(UserId, OrgId, String, Option<SitterId>)> = self.read(|tx| {
-            Ok(tx
-                .prepare_cached(
-                    "SELECT u.id, u.org_id, u.role, u.sitter_id FROM web_sessions s
-                     JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2",
-                )?
-                .query_row(params![hash(session_id), now], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .optional()?)
-        })?;
-        let (user, org, role, sitter) = row.ok_or(Error::Unauthenticated)?;
-        let role = role_named(&role)
-            .ok_or_else(|| Error::Corrupt(format!("role of user {}", user.rowid())))?;
-        Ok(Caller {
-            user,
-            org,
-            role,
-            sitter,
-            actor: format!("user:{user}"),
-        })
-    }
-
-    /// Ends a session (logout); ending an unknown one is not an error.
-    pub fn end_session(&self, session_id: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM web_sessions WHERE id_hash = ?1",
-                [hash(session_id)],
-            )?;
-            Ok(())
-        })
-    }
+/// Ends a session (logout); ending an unknown one is not an error.
+pub(crate) fn end_session(tx: &Transaction, session_id: &str) -> Result<()> {
+    tx.execute(
+        "DELETE FROM web_sessions WHERE id_hash = ?1",
+        [hash(session_id)],
+    )?;
+    Ok(())
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
@@ -122,15 +90,4 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 /// Safe methods change nothing, so they need no origin check.
 pub fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-/// The caller of the request's session cookie. A state-changing request must also come from
-/// this server's own origin, else it is refused (403) before anything runs.
-pub fn cookie_caller(engine: &Engine, method: &Method, headers: &HeaderMap) -> Result<Caller> {
-    let session = cookie(headers, COOKIE).ok_or(Error::Unauthenticated)?;
-    let caller = engine.session_caller(session)?;
-    if changes_state(method) && !same_origin(headers) {
-        return Err(Error::Forbidden(CROSS_ORIGIN.into()));
-    }
-    Ok(caller)
 }

@@ -10,4 +10,5 @@ mod outbound;
 mod pages;
 mod release;
 mod routing;
+mod scanner_cache;
 mod support;

@@ -420,7 +420,7 @@ async fn audit_page_is_newest_first_filtered_paginated_and_shows_every_field() {
         async move { send(fx, "GET", &path, Some(&session), None, ("", "")).await }
     };
     let assigned = get("/audit?type=pool.number.assigned".into()).await.body;
-    for field in [
+    let assigned_fields = [
         "e164",
         "strategy",
         "selection",
@@ -428,19 +428,15 @@ async fn audit_page_is_newest_first_filtered_paginated_and_shows_every_field() {
         "capacityCheck.currentCount",
         "capacityCheck.availableCount",
         "capacityCheck.totalPoolCount",
-    ] {
-        assert!(
-            assigned.contains(&format!("data-field=\"{field}\"")),
-            "assigned lacks {field}"
-        );
-    }
+    ];
+    assert_fields(&assigned, "assigned", &assigned_fields);
     assert!(!assigned.contains("data-type=\"pool.number.released\""));
     let released = get(format!(
         "/audit?type=pool.number.released&thread=thr_{thread}"
     ))
     .await
     .body;
-    for field in [
+    let released_fields = [
         "numberId",
         "e164",
         "threadId",
@@ -448,19 +444,11 @@ async fn audit_page_is_newest_first_filtered_paginated_and_shows_every_field() {
         "settings.inactivityReleaseDays",
         "settings.postBookingGraceHours",
         "settings.maxPoolThreadLifetimeDays",
-    ] {
-        assert!(
-            released.contains(&format!("data-field=\"{field}\"")),
-            "released lacks {field}"
-        );
-    }
+    ];
+    assert_fields(&released, "released", &released_fields);
     assert!(released.contains("inactivityReleaseDays (1d) expired"));
     let all = get("/audit".into()).await.body;
-    let seqs: Vec<i64> = all
-        .split("data-seq=\"")
-        .skip(1)
-        .map(|s| s[..s.find('"').unwrap()].parse().unwrap())
-        .collect();
+    let seqs = event_seqs(&all);
     assert!(
         seqs.windows(2).all(|w| w[0] > w[1]),
         "newest first: {seqs:?}"
@@ -489,23 +477,29 @@ async fn audit_page_is_newest_first_filtered_paginated_and_shows_every_field() {
         .unwrap()
         .replace("&amp;", "&")
         .replace("&#x2f;", "/");
-    let first_seqs: Vec<&str> = first
-        .split("data-seq=\"")
-        .skip(1)
-        .map(|s| &s[..s.find('"').unwrap()])
-        .collect();
+    let first_seqs = event_seqs(&first);
     assert_eq!(first_seqs.len() as i64, pages::AUDIT_PAGE_SIZE);
     let second = get(older).await.body;
-    let next: i64 = second
-        .split("data-seq=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(next, first_seqs.last().unwrap().parse::<i64>().unwrap() - 1);
+    let next = event_seqs(&second)[0];
+    assert_eq!(next, first_seqs.last().unwrap() - 1);
+}
+
+/// Every `data-field` in `fields` is on the page.
+fn assert_fields(html: &str, what: &str, fields: &[&str]) {
+    for field in fields {
+        assert!(
+            html.contains(&format!("data-field=\"{field}\"")),
+            "{what} lacks {field}"
+        );
+    }
+}
+
+/// The `data-seq` of every event row, in page order.
+fn event_seqs(html: &str) -> Vec<i64> {
+    html.split("data-seq=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].parse().unwrap())
+        .collect()
 }
 
 #[tokio::test]

@@ -52,6 +52,41 @@ pub fn pool_e164(i: usize) -> String {
     format!("+1555010{i:04}")
 }
 
+/// `pool` pool numbers for `org`, created a minute apart (the first an hour before [`START`]),
+/// and one for `rival_org`; returns the rowids of `org`'s.
+fn add_pool_numbers(engine: &Engine, org: OrgId, rival_org: OrgId, pool: usize) -> Vec<i64> {
+    let numbers = (0..pool)
+        .map(|i| {
+            engine
+                .create_number(
+                    org,
+                    &NewNumber {
+                        e164: pool_e164(i),
+                        class: NumberClass::Pool,
+                        status: NumberStatus::Active,
+                        sitter: None,
+                        created_at: Some(start().plus(i as i64 * 60 - 3600)),
+                    },
+                )
+                .unwrap()
+                .rowid()
+        })
+        .collect();
+    engine
+        .create_number(
+            rival_org,
+            &NewNumber {
+                e164: "+15550999999".into(),
+                class: NumberClass::Pool,
+                status: NumberStatus::Active,
+                sitter: None,
+                created_at: None,
+            },
+        )
+        .unwrap();
+    numbers
+}
+
 impl Fixture {
     /// An org with `pool` pool numbers (created a minute apart), `clients` clients and two
     /// sitters, plus a rival org with its own owner, client and pool number.
@@ -110,35 +145,7 @@ impl Fixture {
         engine
             .update_rotation_settings(org, "test", &settings)
             .unwrap();
-        let numbers = (0..pool)
-            .map(|i| {
-                engine
-                    .create_number(
-                        org,
-                        &NewNumber {
-                            e164: pool_e164(i),
-                            class: NumberClass::Pool,
-                            status: NumberStatus::Active,
-                            sitter: None,
-                            created_at: Some(start().plus(i as i64 * 60 - 3600)),
-                        },
-                    )
-                    .unwrap()
-                    .rowid()
-            })
-            .collect();
-        engine
-            .create_number(
-                rival_org,
-                &NewNumber {
-                    e164: "+15550999999".into(),
-                    class: NumberClass::Pool,
-                    status: NumberStatus::Active,
-                    sitter: None,
-                    created_at: None,
-                },
-            )
-            .unwrap();
+        let numbers = add_pool_numbers(&engine, org, rival_org, pool);
         let router = api::router(engine.clone());
         Fixture {
             engine,
