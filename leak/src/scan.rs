@@ -133,14 +133,13 @@ impl LeakScanner {
     /// hit ([`Self::shape_hits`]) and the generic phone regexes are not
     /// needed; email-shaped strings are hits in both modes.
     pub(crate) fn plain_hits(&self, text: &str, sum: Summary, out: &mut Vec<Hit>, shapes: bool) {
-        let flags = sum.flags;
-        let mut phones: Vec<Hit> = Vec::new();
-        let mut shape = WalkStats::default();
-        let shape_min = self.shape_min_digits();
+        let has_at = sum.flags & flag::AT != 0;
         let walk = sum.max_run >= self.walk_min(sum, shapes);
-        if !walk && flags & flag::AT == 0 {
+        if !walk && !has_at {
             return;
         }
+        let mut phones: Vec<Hit> = Vec::new();
+        let mut shape = WalkStats::default();
         let mut runs = Vec::new();
         if walk {
             shape = self.phones.walk(
@@ -152,67 +151,79 @@ impl LeakScanner {
                         what: What::Phone(h.id),
                     })
                 },
-                shapes.then_some((&mut runs, shape_min)),
+                shapes.then_some((&mut runs, self.shape_min_digits())),
             );
         }
         if shapes {
             self.shape_hits(text, &runs, &phones, out);
             shape = WalkStats::default();
         }
-        for h in &phones {
-            if let What::Phone(id) = h.what
-                && !self
-                    .phones
-                    .entries
-                    .get(id as usize)
-                    .is_some_and(|e| e.allowed)
-            {
-                out.push(*h);
-            }
-        }
+        out.extend(phones.iter().filter(|h| !self.is_allowed(h)));
         let known_from = out.len();
-        if flags & flag::AT != 0
-            && let Some(ac) = &self.emails
-        {
-            // ASCII lowercasing keeps every byte offset, so matches in the
-            // lowered copy are matches in `text`.
-            let lowered;
-            let hay: &str = if text.bytes().any(|c| c.is_ascii_uppercase()) {
-                lowered = text.to_ascii_lowercase();
-                &lowered
-            } else {
-                text
-            };
-            let b = hay.as_bytes();
-            for m in ac.find_iter(hay) {
-                let before_ok = m.start() == 0 || !b[m.start() - 1].is_ascii_alphanumeric();
-                let after = b.get(m.end()).copied();
-                let after_ok = match after {
-                    None => true,
-                    Some(c) if c.is_ascii_alphanumeric() => false,
-                    Some(b'.') => !b.get(m.end() + 1).is_some_and(u8::is_ascii_alphanumeric),
-                    Some(_) => true,
-                };
-                if before_ok && after_ok {
-                    out.push(Hit {
-                        start: m.start(),
-                        end: m.end(),
-                        what: What::Email(m.pattern().as_u32()),
-                    });
-                }
-            }
+        if has_at {
+            self.email_hits(text, out);
         }
-        // Suspects: generic matches not overlapping anything already
-        // explained (known or allow-listed numbers, known emails, earlier
-        // suspects). Interval lookups keep this linear-logarithmic even for
-        // hostile strings with thousands of matches.
-        let mut taken: Option<Intervals> = None;
         let families: [(&Regex, SecretKind, bool); 3] = [
             (&E164_RE, SecretKind::Phone, shape.e164_shaped),
             (&US_RE, SecretKind::Phone, shape.us_shaped),
-            (&EMAIL_RE, SecretKind::Email, flags & flag::AT != 0),
+            (&EMAIL_RE, SecretKind::Email, has_at),
         ];
-        for (re, kind, enabled) in families {
+        self.suspect_hits(text, &families, &phones, known_from, out);
+    }
+
+    /// Is this hit an allow-listed (business) number?
+    fn is_allowed(&self, h: &Hit) -> bool {
+        matches!(h.what, What::Phone(id)
+            if self.phones.entries.get(id as usize).is_some_and(|e| e.allowed))
+    }
+
+    /// Known emails in `text`, case-insensitively (ASCII), bounded by
+    /// non-alphanumerics on both sides (a trailing `.` ends a sentence).
+    fn email_hits(&self, text: &str, out: &mut Vec<Hit>) {
+        let Some(ac) = &self.emails else { return };
+        // ASCII lowercasing keeps every byte offset, so matches in the
+        // lowered copy are matches in `text`.
+        let lowered;
+        let hay: &str = if text.bytes().any(|c| c.is_ascii_uppercase()) {
+            lowered = text.to_ascii_lowercase();
+            &lowered
+        } else {
+            text
+        };
+        let b = hay.as_bytes();
+        for m in ac.find_iter(hay) {
+            let before_ok = m.start() == 0 || !b[m.start() - 1].is_ascii_alphanumeric();
+            let after_ok = match b.get(m.end()).copied() {
+                None => true,
+                Some(c) if c.is_ascii_alphanumeric() => false,
+                Some(b'.') => !b.get(m.end() + 1).is_some_and(u8::is_ascii_alphanumeric),
+                Some(_) => true,
+            };
+            if before_ok && after_ok {
+                out.push(Hit {
+                    start: m.start(),
+                    end: m.end(),
+                    what: What::Email(m.pattern().as_u32()),
+                });
+            }
+        }
+    }
+
+    /// Suspects: matches of each enabled generic family not overlapping
+    /// anything already explained (known or allow-listed numbers in
+    /// `phones`, known emails in `out[known_from..]`, earlier suspects).
+    /// Interval lookups keep this linear-logarithmic even for hostile
+    /// strings with thousands of matches.
+    fn suspect_hits(
+        &self,
+        text: &str,
+        families: &[(&Regex, SecretKind, bool)],
+        phones: &[Hit],
+        known_from: usize,
+        out: &mut Vec<Hit>,
+    ) {
+        let mut taken: Option<Intervals> = None;
+        for &(re, kind, enabled) in families {
             if !enabled {
                 continue;
             }
@@ -284,10 +295,7 @@ impl LeakScanner {
         // Business-number hits, in text order (the walker reports them so).
         let business: Vec<(usize, usize)> = phones
             .iter()
-            .filter(|h| {
-                matches!(h.what, What::Phone(id)
-                    if self.phones.entries.get(id as usize).is_some_and(|e| e.allowed))
-            })
+            .filter(|h| self.is_allowed(h))
             .map(|h| (h.start, h.end))
             .collect();
         for run in runs {
