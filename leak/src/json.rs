@@ -9,13 +9,21 @@
 
 /// Byte-class flags accumulated over a string token.
 pub(crate) mod flag {
+    /// A `\` (an escape, in JSON or in text).
     pub const BACKSLASH: u8 = 1;
+    /// An ASCII digit.
     pub const DIGIT: u8 = 2;
+    /// A byte of a non-ASCII character.
     pub const NON_ASCII: u8 = 4;
+    /// An `@` (a possible email).
     pub const AT: u8 = 8;
+    /// A `%` (possible percent-encoding).
     pub const PERCENT: u8 = 16;
+    /// An `&` (possible HTML reference).
     pub const AMP: u8 = 32;
+    /// A `+` (possible E.164 number).
     pub const PLUS: u8 = 64;
+    /// A `"` or `\`: ends the tokenizer's fast loop (never in a summary).
     pub const QUOTE: u8 = 128;
 }
 
@@ -101,7 +109,9 @@ const B64_KEEP: [u32; 256] = {
 /// the summary proves useless.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Summary {
+    /// OR of the [`flag`]s of every byte.
     pub flags: u8,
+    /// Upper bound on the digits of any phone digit run.
     pub max_run: u32,
     /// Longest run of base64/base64url alphabet bytes.
     pub max_b64: u32,

@@ -261,13 +261,16 @@ pub(crate) struct PhoneHit {
     /// Byte range of the rendering in the walked text, extended over a
     /// preceding country code / trunk zero and `+` / `(`.
     pub start: usize,
+    /// End of the window's last digit (exclusive).
     pub end: usize,
+    /// Index of the number in [`PhoneIndex::entries`].
     pub id: u32,
 }
 
 /// The index of known numbers.
 #[derive(Clone)]
 pub(crate) struct PhoneIndex {
+    /// Indexed numbers; a hit's `id` is an index here.
     pub entries: Vec<PhoneEntry>,
     table: WindowTable,
     /// Distinct NSN lengths with 10^length, ascending; usually `[(10, 1e10)]`.
@@ -293,7 +296,9 @@ pub(crate) struct WalkStats {
 /// digit). Reported to shape redaction.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RunSpan {
+    /// Byte offset of the first digit.
     pub start: usize,
+    /// Byte offset just after the last digit.
     pub end: usize,
 }
 

@@ -22,12 +22,16 @@ const MAX_DEPTH: usize = 8;
 /// slice of the root starting at `base`.
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
+    /// The text scanned.
     pub text: &'a str,
+    /// Root offset of `text`'s first byte (without a map).
     pub base: usize,
+    /// Root offset of each byte of `text`, plus one for its end.
     pub map: Option<&'a [usize]>,
 }
 
 impl<'a> View<'a> {
+    /// The root text itself.
     pub fn root(text: &'a str) -> View<'a> {
         View {
             text,
@@ -65,8 +69,11 @@ pub(crate) enum What {
 /// A hit in view coordinates.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Hit {
+    /// First byte of the match.
     pub start: usize,
+    /// Byte just after the match.
     pub end: usize,
+    /// What matched.
     pub what: What,
 }
 
@@ -497,9 +504,13 @@ fn star_all(s: &str) -> String {
 /// A secret or suspect occurrence in root coordinates.
 #[derive(Clone, Debug)]
 pub(crate) struct Span {
+    /// First byte in the root text.
     pub start: usize,
+    /// Byte just after the span in the root text.
     pub end: usize,
+    /// Phone or email.
     pub kind: SecretKind,
+    /// The root text of the span with its secret digits/characters masked.
     pub masked: String,
 }
 
@@ -526,6 +537,8 @@ pub(crate) struct Engine<'s> {
 }
 
 impl<'s> Engine<'s> {
+    /// A scan of `root`; findings' pointers start with `prefix`; with
+    /// `nest_json`, strings that are JSON documents are walked as JSON.
     pub fn new(sc: &'s LeakScanner, root: &'s str, prefix: &'s str, nest_json: bool) -> Self {
         Engine {
             sc,
