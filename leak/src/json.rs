@@ -9,13 +9,21 @@
 
 /// Byte-class flags accumulated over a string token.
 pub(crate) mod flag {
+    /// A `\` (an escape, in JSON or in text).
     pub const BACKSLASH: u8 = 1;
+    /// An ASCII digit.
     pub const DIGIT: u8 = 2;
+    /// A byte of a non-ASCII character.
     pub const NON_ASCII: u8 = 4;
+    /// An `@` (a possible email).
     pub const AT: u8 = 8;
+    /// A `%` (possible percent-encoding).
     pub const PERCENT: u8 = 16;
+    /// An `&` (possible HTML reference).
     pub const AMP: u8 = 32;
+    /// A `+` (possible E.164 number).
     pub const PLUS: u8 = 64;
+    /// A `"` or `\`: ends the tokenizer's fast loop (never in a summary).
     pub const QUOTE: u8 = 128;
 }
 
@@ -101,7 +109,9 @@ const B64_KEEP: [u32; 256] = {
 /// the summary proves useless.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Summary {
+    /// OR of the [`flag`]s of every byte.
     pub flags: u8,
+    /// Upper bound on the digits of any phone digit run.
     pub max_run: u32,
     /// Longest run of base64/base64url alphabet bytes.
     pub max_b64: u32,
@@ -115,15 +125,34 @@ impl Summary {
         max_b64: u32::MAX,
     };
 
+    /// The summary of `text` (see [`Self::of_bytes`]).
     pub fn of(text: &str) -> Summary {
-        let (mut flags, mut run, mut max_run) = (0u8, 0u32, 0u32);
-        let (mut b64, mut max_b64) = (0u32, 0u32);
-        for b in text.bytes() {
-            flags |= FLAGS[b as usize];
-            run = (run + RUN_ADD[b as usize]) & RUN_KEEP[b as usize];
-            max_run = max_run.max(run);
-            b64 = (b64 + 1) & B64_KEEP[b as usize];
-            max_b64 = max_b64.max(b64);
+        Summary::of_bytes(text.as_bytes())
+    }
+
+    /// The summary of a byte string. Flags are one table load and OR per
+    /// byte; the digit-run bound is only computed when a digit or non-ASCII
+    /// byte is present (else it is 0), and the base64 run only when the
+    /// string is long enough to hold a segment (else its length, an upper
+    /// bound below [`MIN_BASE64_RUN`](super::decode::MIN_BASE64_RUN)).
+    pub fn of_bytes(bytes: &[u8]) -> Summary {
+        let flags = bytes.iter().fold(0u8, |f, &b| f | FLAGS[b as usize]);
+        let mut max_run = 0u32;
+        if flags & (flag::DIGIT | flag::NON_ASCII) != 0 {
+            let mut run = 0u32;
+            for &b in bytes {
+                run = (run + RUN_ADD[b as usize]) & RUN_KEEP[b as usize];
+                max_run = max_run.max(run);
+            }
+        }
+        let mut max_b64 = bytes.len() as u32;
+        if bytes.len() >= super::decode::MIN_BASE64_RUN {
+            let mut b64 = 0u32;
+            max_b64 = 0;
+            for &b in bytes {
+                b64 = (b64 + 1) & B64_KEEP[b as usize];
+                max_b64 = max_b64.max(b64);
+            }
         }
         Summary {
             flags: flags & !flag::QUOTE,
@@ -275,17 +304,35 @@ impl Parser<'_> {
 
     /// A string token starting at the opening quote. Returns the content
     /// range and its [`Summary`].
+    ///
+    /// The closing quote is found with `memchr` (SIMD) first; the summary
+    /// is then taken over the slice by [`Summary::of_bytes`], which skips
+    /// the running maxima a string's flags and length prove useless. Only
+    /// strings with an escape take the byte-by-byte loop.
     #[inline]
     fn string(&mut self) -> Result<(usize, usize, Summary), NotJson> {
         self.eat(b'"')?;
         let start = self.i;
+        let rest = self.b.get(start..).unwrap_or_default();
+        match memchr::memchr2(b'"', b'\\', rest) {
+            Some(k) if rest[k] == b'"' => {
+                self.i = start + k + 1;
+                Ok((start, start + k, Summary::of_bytes(&rest[..k])))
+            }
+            Some(_) => self.escaped_string(start),
+            None => Err(NotJson),
+        }
+    }
+
+    /// The rest of [`Self::string`] for a string holding a backslash: the
+    /// escaped byte is skipped (a `\uXXXX` tail is ordinary text) and ends
+    /// a base64 run.
+    fn escaped_string(&mut self, start: usize) -> Result<(usize, usize, Summary), NotJson> {
         let b = self.b;
         let (mut flags, mut run, mut max_run) = (0u8, 0u32, 0u32);
         let (mut b64, mut max_b64) = (0u32, 0u32);
-        let mut i = self.i;
+        let mut i = start;
         loop {
-            // Hot loop: table loads, OR, add/and/max per byte; no
-            // data-dependent branch except the terminator.
             while let Some(&c) = b.get(i) {
                 let f = FLAGS[c as usize];
                 if f & flag::QUOTE != 0 {
@@ -302,8 +349,6 @@ impl Parser<'_> {
                 Some(b'"') => break,
                 Some(b'\\') => {
                     flags |= flag::BACKSLASH;
-                    // Skip the escaped byte (a `\uXXXX` tail is ordinary
-                    // text for the loop above).
                     if i + 1 >= b.len() {
                         return Err(NotJson);
                     }

@@ -261,13 +261,16 @@ pub(crate) struct PhoneHit {
     /// Byte range of the rendering in the walked text, extended over a
     /// preceding country code / trunk zero and `+` / `(`.
     pub start: usize,
+    /// End of the window's last digit (exclusive).
     pub end: usize,
+    /// Index of the number in [`PhoneIndex::entries`].
     pub id: u32,
 }
 
 /// The index of known numbers.
 #[derive(Clone)]
 pub(crate) struct PhoneIndex {
+    /// Indexed numbers; a hit's `id` is an index here.
     pub entries: Vec<PhoneEntry>,
     table: WindowTable,
     /// Distinct NSN lengths with 10^length, ascending; usually `[(10, 1e10)]`.
@@ -293,7 +296,9 @@ pub(crate) struct WalkStats {
 /// digit). Reported to shape redaction.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RunSpan {
+    /// Byte offset of the first digit.
     pub start: usize,
+    /// Byte offset just after the last digit.
     pub end: usize,
 }
 
@@ -315,16 +320,18 @@ struct Run {
     first_digit: u8,
     /// Was the previous character a digit?
     prev_digit: bool,
-    /// Contiguous digits right after a `+`: run index of the first, count,
-    /// and whether a hit starts at or before it (then the E.164 regex could
-    /// only re-find a known or allowed number).
-    plus_seg: Option<(usize, usize, bool)>,
+    /// Contiguous digits right after a `+`: run index of the first, and
+    /// whether a hit starts at or before it (then the E.164 regex could
+    /// only re-find a known or allowed number). The segment ends at the
+    /// next non-digit, and is closed (its length `digits - first` judged)
+    /// before any later digit is counted.
+    plus_seg: Option<(usize, bool)>,
 }
 
 impl Run {
     fn close_plus_seg(&mut self, stats: &mut WalkStats) {
-        if let Some((_, len, covered)) = self.plus_seg.take()
-            && (7..=15).contains(&len)
+        if let Some((first, covered)) = self.plus_seg.take()
+            && (7..=15).contains(&(self.digits - first))
             && !covered
         {
             stats.e164_shaped = true;
@@ -410,21 +417,25 @@ impl PhoneIndex {
     pub fn walk(
         &self,
         text: &str,
-        mut on_hit: impl FnMut(PhoneHit),
-        mut runs: Option<(&mut Vec<RunSpan>, usize)>,
+        on_hit: impl FnMut(PhoneHit),
+        runs: Option<(&mut Vec<RunSpan>, usize)>,
     ) -> WalkStats {
-        const RING: usize = 32;
-        const MAX_LENGTHS: usize = MAX_NSN - MIN_NSN + 1;
+        let mut w = Walk {
+            ix: self,
+            text,
+            lengths: &self.lengths[..self.lengths.len().min(MAX_LENGTHS)],
+            stats: WalkStats::default(),
+            ring_start: [0; RING],
+            ring_digit: [0; RING],
+            win: [0; MAX_LENGTHS],
+            run: Run::default(),
+            on_hit,
+            runs,
+        };
         let bytes = text.as_bytes();
-        let mut stats = WalkStats::default();
-        let mut ring_start = [0usize; RING];
-        let mut ring_digit = [0u8; RING];
-        let mut win = [0u64; MAX_LENGTHS];
-        let lengths = &self.lengths[..self.lengths.len().min(MAX_LENGTHS)];
-        let mut run = Run::default();
         let mut i = 0;
         while i < bytes.len() {
-            if run.digits == 0 {
+            if w.run.digits == 0 {
                 // Outside a run only a digit can start one, and every
                 // non-digit ASCII byte there leaves the state as it is
                 // (`prev_digit` is already false): jump to the next ASCII
@@ -448,101 +459,14 @@ impl PhoneIndex {
                 }
             };
             match cls {
-                Class::Digit(d) => {
-                    run.last_end = i + width;
-                    if run.digits == 0 {
-                        win = [0; MAX_LENGTHS];
-                        run.first_digit = d;
-                        run.start = i;
-                    } else if run.pending_sep > 0 {
-                        run.had_sep = true;
-                    }
-                    run.pending_sep = 0;
-                    if i > 0 && bytes[i - 1] == b'+' {
-                        run.close_plus_seg(&mut stats);
-                        run.plus_seg = Some((run.digits, 0, false));
-                    } else if !run.prev_digit {
-                        run.close_plus_seg(&mut stats);
-                    }
-                    run.prev_digit = true;
-                    let mut d = d;
-                    // Each pass takes one digit; consecutive ASCII digits
-                    // stay in this loop (only the windows change for them).
-                    loop {
-                        if let Some(seg) = &mut run.plus_seg {
-                            seg.1 += 1;
-                        }
-                        ring_start[run.digits % RING] = i;
-                        ring_digit[run.digits % RING] = d;
-                        run.digits += 1;
-                        let n = run.digits;
-                        for (k, &(len, p)) in lengths.iter().enumerate() {
-                            let mut w = win[k] * 10 + d as u64;
-                            if n > len {
-                                w -= ring_digit[(n - len - 1) % RING] as u64 * p;
-                            }
-                            win[k] = w;
-                            if n < len {
-                                continue;
-                            }
-                            let key = w * 32 + len as u64;
-                            let bit = bloom_bit(key);
-                            if self.bloom[bit >> 6] & (1 << (bit & 63)) == 0 {
-                                continue;
-                            }
-                            if let Some(id) = self.table.get(key) {
-                                let first = n - len;
-                                let (start, prefix) =
-                                    self.extend_start(text, id, first, &ring_start, &ring_digit);
-                                let lo = first - prefix;
-                                run.covered += n - lo.max(run.covered_until);
-                                run.covered_until = n;
-                                if let Some(seg) = &mut run.plus_seg
-                                    && lo <= seg.0
-                                {
-                                    seg.2 = true;
-                                }
-                                on_hit(PhoneHit {
-                                    start,
-                                    end: i + width,
-                                    id,
-                                });
-                            }
-                        }
-                        match bytes.get(i + 1) {
-                            Some(&next) if width == 1 && next.is_ascii_digit() => {
-                                i += 1;
-                                d = next - b'0';
-                                run.last_end = i + 1;
-                            }
-                            _ => break,
-                        }
-                    }
-                }
-                Class::Sep => {
-                    if run.digits > 0 {
-                        run.pending_sep += 1;
-                        if run.pending_sep > chars::MAX_SEPARATOR_RUN {
-                            report_run(&run, &mut runs);
-                            run.end(&mut stats);
-                        }
-                    }
-                    run.prev_digit = false;
-                }
-                Class::Other => {
-                    if run.digits > 0 {
-                        report_run(&run, &mut runs);
-                        run.end(&mut stats);
-                    }
-                }
+                Class::Digit(d) => i = w.digits(i, d, width),
+                Class::Sep => w.separator(),
+                Class::Other => w.end_run(),
             }
             i += width;
         }
-        if run.digits > 0 {
-            report_run(&run, &mut runs);
-            run.end(&mut stats);
-        }
-        stats
+        w.end_run();
+        w.stats
     }
 
     /// Start of the rendering: the window's first digit, moved back over a
@@ -553,8 +477,8 @@ impl PhoneIndex {
         text: &str,
         id: u32,
         first: usize,
-        ring_start: &[usize; 32],
-        ring_digit: &[u8; 32],
+        ring_start: &[usize; RING],
+        ring_digit: &[u8; RING],
     ) -> (usize, usize) {
         let mut k = first; // index (in run) of the first digit included
         if let Some(entry) = self.entries.get(id as usize) {
@@ -563,14 +487,14 @@ impl PhoneIndex {
                 && cc
                     .iter()
                     .enumerate()
-                    .all(|(j, &c)| ring_digit[(k - cc.len() + j) % 32] == c - b'0');
+                    .all(|(j, &c)| ring_digit[(k - cc.len() + j) % RING] == c - b'0');
             if matches_cc {
                 k -= cc.len();
-            } else if k >= 1 && ring_digit[(k - 1) % 32] == 0 && entry.number.cc != "1" {
+            } else if k >= 1 && ring_digit[(k - 1) % RING] == 0 && entry.number.cc != "1" {
                 k -= 1;
             }
         }
-        let mut start = ring_start[k % 32];
+        let mut start = ring_start[k % RING];
         for _ in 0..2 {
             match text.get(..start).and_then(|t| t.chars().next_back()) {
                 Some(c) if chars::is_opener(c) => start -= c.len_utf8(),
@@ -591,6 +515,137 @@ fn report_run(run: &Run, runs: &mut Option<(&mut Vec<RunSpan>, usize)>) {
             start: run.start,
             end: run.last_end,
         });
+    }
+}
+
+/// Digits remembered per run (byte offset and value of each): enough for
+/// the longest form plus a country code before it.
+const RING: usize = 32;
+/// Distinct form lengths a walk tracks.
+const MAX_LENGTHS: usize = MAX_NSN - MIN_NSN + 1;
+
+/// State of one [`PhoneIndex::walk`] over a text.
+struct Walk<'ix, 't, 'r, H> {
+    ix: &'ix PhoneIndex,
+    text: &'t str,
+    /// The index's lengths (at most [`MAX_LENGTHS`]) with 10^length.
+    lengths: &'ix [(usize, u64)],
+    stats: WalkStats,
+    /// Byte offset and value of run digit `k`, at `k % RING`.
+    ring_start: [usize; RING],
+    ring_digit: [u8; RING],
+    /// Rolling value of the last `lengths[k].0` digits, per length.
+    win: [u64; MAX_LENGTHS],
+    run: Run,
+    on_hit: H,
+    runs: Option<(&'r mut Vec<RunSpan>, usize)>,
+}
+
+impl<H: FnMut(PhoneHit)> Walk<'_, '_, '_, H> {
+    /// A digit of value `d` at byte `i` (`width` bytes): join or start the
+    /// run, then take it and every ASCII digit right after it. Returns
+    /// the byte offset of the last digit taken.
+    fn digits(&mut self, mut i: usize, d: u8, width: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        let run = &mut self.run;
+        run.last_end = i + width;
+        if run.digits == 0 {
+            self.win = [0; MAX_LENGTHS];
+            run.first_digit = d;
+            run.start = i;
+        } else if run.pending_sep > 0 {
+            run.had_sep = true;
+        }
+        run.pending_sep = 0;
+        if i > 0 && bytes[i - 1] == b'+' {
+            run.close_plus_seg(&mut self.stats);
+            run.plus_seg = Some((run.digits, false));
+        } else if !run.prev_digit {
+            run.close_plus_seg(&mut self.stats);
+        }
+        run.prev_digit = true;
+        let mut d = d;
+        // Consecutive ASCII digits stay in this loop (only the windows
+        // change for them).
+        loop {
+            self.take_digit(i, d, width);
+            match bytes.get(i + 1) {
+                Some(&next) if width == 1 && next.is_ascii_digit() => {
+                    i += 1;
+                    d = next - b'0';
+                    self.run.last_end = i + 1;
+                }
+                _ => return i,
+            }
+        }
+    }
+
+    /// Count digit `d` (byte `i`, `width` bytes) into the run and look up
+    /// every window ending at it.
+    #[inline(always)]
+    fn take_digit(&mut self, i: usize, d: u8, width: usize) {
+        let k = self.run.digits;
+        self.ring_start[k % RING] = i;
+        self.ring_digit[k % RING] = d;
+        self.run.digits += 1;
+        let n = k + 1;
+        for (k, &(len, p)) in self.lengths.iter().enumerate() {
+            let mut w = self.win[k] * 10 + d as u64;
+            if n > len {
+                w -= self.ring_digit[(n - len - 1) % RING] as u64 * p;
+            }
+            self.win[k] = w;
+            if n < len {
+                continue;
+            }
+            let key = w * 32 + len as u64;
+            let bit = bloom_bit(key);
+            if self.ix.bloom[bit >> 6] & (1 << (bit & 63)) == 0 {
+                continue;
+            }
+            if let Some(id) = self.ix.table.get(key) {
+                self.hit(id, n - len, i + width);
+            }
+        }
+    }
+
+    /// A window of the run starting at run digit `first` and ending at
+    /// byte `end` equals number `id`.
+    #[cold]
+    fn hit(&mut self, id: u32, first: usize, end: usize) {
+        let (start, prefix) =
+            self.ix
+                .extend_start(self.text, id, first, &self.ring_start, &self.ring_digit);
+        let run = &mut self.run;
+        let lo = first - prefix;
+        run.covered += run.digits - lo.max(run.covered_until);
+        run.covered_until = run.digits;
+        if let Some(seg) = &mut run.plus_seg
+            && lo <= seg.0
+        {
+            seg.1 = true;
+        }
+        (self.on_hit)(PhoneHit { start, end, id });
+    }
+
+    /// A separator character: the run goes on unless it is the
+    /// `MAX_SEPARATOR_RUN + 1`-th in a row.
+    fn separator(&mut self) {
+        if self.run.digits > 0 {
+            self.run.pending_sep += 1;
+            if self.run.pending_sep > chars::MAX_SEPARATOR_RUN {
+                self.end_run();
+            }
+        }
+        self.run.prev_digit = false;
+    }
+
+    /// The run (if any) ends here: report it and judge its shape.
+    fn end_run(&mut self) {
+        if self.run.digits > 0 {
+            report_run(&self.run, &mut self.runs);
+            self.run.end(&mut self.stats);
+        }
     }
 }
 

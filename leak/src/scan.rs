@@ -22,12 +22,16 @@ const MAX_DEPTH: usize = 8;
 /// slice of the root starting at `base`.
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
+    /// The text scanned.
     pub text: &'a str,
+    /// Root offset of `text`'s first byte (without a map).
     pub base: usize,
+    /// Root offset of each byte of `text`, plus one for its end.
     pub map: Option<&'a [usize]>,
 }
 
 impl<'a> View<'a> {
+    /// The root text itself.
     pub fn root(text: &'a str) -> View<'a> {
         View {
             text,
@@ -65,8 +69,11 @@ pub(crate) enum What {
 /// A hit in view coordinates.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Hit {
+    /// First byte of the match.
     pub start: usize,
+    /// Byte just after the match.
     pub end: usize,
+    /// What matched.
     pub what: What,
 }
 
@@ -133,14 +140,13 @@ impl LeakScanner {
     /// hit ([`Self::shape_hits`]) and the generic phone regexes are not
     /// needed; email-shaped strings are hits in both modes.
     pub(crate) fn plain_hits(&self, text: &str, sum: Summary, out: &mut Vec<Hit>, shapes: bool) {
-        let flags = sum.flags;
-        let mut phones: Vec<Hit> = Vec::new();
-        let mut shape = WalkStats::default();
-        let shape_min = self.shape_min_digits();
+        let has_at = sum.flags & flag::AT != 0;
         let walk = sum.max_run >= self.walk_min(sum, shapes);
-        if !walk && flags & flag::AT == 0 {
+        if !walk && !has_at {
             return;
         }
+        let mut phones: Vec<Hit> = Vec::new();
+        let mut shape = WalkStats::default();
         let mut runs = Vec::new();
         if walk {
             shape = self.phones.walk(
@@ -152,67 +158,79 @@ impl LeakScanner {
                         what: What::Phone(h.id),
                     })
                 },
-                shapes.then_some((&mut runs, shape_min)),
+                shapes.then_some((&mut runs, self.shape_min_digits())),
             );
         }
         if shapes {
             self.shape_hits(text, &runs, &phones, out);
             shape = WalkStats::default();
         }
-        for h in &phones {
-            if let What::Phone(id) = h.what
-                && !self
-                    .phones
-                    .entries
-                    .get(id as usize)
-                    .is_some_and(|e| e.allowed)
-            {
-                out.push(*h);
-            }
-        }
+        out.extend(phones.iter().filter(|h| !self.is_allowed(h)));
         let known_from = out.len();
-        if flags & flag::AT != 0
-            && let Some(ac) = &self.emails
-        {
-            // ASCII lowercasing keeps every byte offset, so matches in the
-            // lowered copy are matches in `text`.
-            let lowered;
-            let hay: &str = if text.bytes().any(|c| c.is_ascii_uppercase()) {
-                lowered = text.to_ascii_lowercase();
-                &lowered
-            } else {
-                text
-            };
-            let b = hay.as_bytes();
-            for m in ac.find_iter(hay) {
-                let before_ok = m.start() == 0 || !b[m.start() - 1].is_ascii_alphanumeric();
-                let after = b.get(m.end()).copied();
-                let after_ok = match after {
-                    None => true,
-                    Some(c) if c.is_ascii_alphanumeric() => false,
-                    Some(b'.') => !b.get(m.end() + 1).is_some_and(u8::is_ascii_alphanumeric),
-                    Some(_) => true,
-                };
-                if before_ok && after_ok {
-                    out.push(Hit {
-                        start: m.start(),
-                        end: m.end(),
-                        what: What::Email(m.pattern().as_u32()),
-                    });
-                }
-            }
+        if has_at {
+            self.email_hits(text, out);
         }
-        // Suspects: generic matches not overlapping anything already
-        // explained (known or allow-listed numbers, known emails, earlier
-        // suspects). Interval lookups keep this linear-logarithmic even for
-        // hostile strings with thousands of matches.
-        let mut taken: Option<Intervals> = None;
         let families: [(&Regex, SecretKind, bool); 3] = [
             (&E164_RE, SecretKind::Phone, shape.e164_shaped),
             (&US_RE, SecretKind::Phone, shape.us_shaped),
-            (&EMAIL_RE, SecretKind::Email, flags & flag::AT != 0),
+            (&EMAIL_RE, SecretKind::Email, has_at),
         ];
-        for (re, kind, enabled) in families {
+        self.suspect_hits(text, &families, &phones, known_from, out);
+    }
+
+    /// Is this hit an allow-listed (business) number?
+    fn is_allowed(&self, h: &Hit) -> bool {
+        matches!(h.what, What::Phone(id)
+            if self.phones.entries.get(id as usize).is_some_and(|e| e.allowed))
+    }
+
+    /// Known emails in `text`, case-insensitively (ASCII), bounded by
+    /// non-alphanumerics on both sides (a trailing `.` ends a sentence).
+    fn email_hits(&self, text: &str, out: &mut Vec<Hit>) {
+        let Some(ac) = &self.emails else { return };
+        // ASCII lowercasing keeps every byte offset, so matches in the
+        // lowered copy are matches in `text`.
+        let lowered;
+        let hay: &str = if text.bytes().any(|c| c.is_ascii_uppercase()) {
+            lowered = text.to_ascii_lowercase();
+            &lowered
+        } else {
+            text
+        };
+        let b = hay.as_bytes();
+        for m in ac.find_iter(hay) {
+            let before_ok = m.start() == 0 || !b[m.start() - 1].is_ascii_alphanumeric();
+            let after_ok = match b.get(m.end()).copied() {
+                None => true,
+                Some(c) if c.is_ascii_alphanumeric() => false,
+                Some(b'.') => !b.get(m.end() + 1).is_some_and(u8::is_ascii_alphanumeric),
+                Some(_) => true,
+            };
+            if before_ok && after_ok {
+                out.push(Hit {
+                    start: m.start(),
+                    end: m.end(),
+                    what: What::Email(m.pattern().as_u32()),
+                });
+            }
+        }
+    }
+
+    /// Suspects: matches of each enabled generic family not overlapping
+    /// anything already explained (known or allow-listed numbers in
+    /// `phones`, known emails in `out[known_from..]`, earlier suspects).
+    /// Interval lookups keep this linear-logarithmic even for hostile
+    /// strings with thousands of matches.
+    fn suspect_hits(
+        &self,
+        text: &str,
+        families: &[(&Regex, SecretKind, bool)],
+        phones: &[Hit],
+        known_from: usize,
+        out: &mut Vec<Hit>,
+    ) {
+        let mut taken: Option<Intervals> = None;
+        for &(re, kind, enabled) in families {
             if !enabled {
                 continue;
             }
@@ -284,10 +302,7 @@ impl LeakScanner {
         // Business-number hits, in text order (the walker reports them so).
         let business: Vec<(usize, usize)> = phones
             .iter()
-            .filter(|h| {
-                matches!(h.what, What::Phone(id)
-                    if self.phones.entries.get(id as usize).is_some_and(|e| e.allowed))
-            })
+            .filter(|h| self.is_allowed(h))
             .map(|h| (h.start, h.end))
             .collect();
         for run in runs {
@@ -489,9 +504,13 @@ fn star_all(s: &str) -> String {
 /// A secret or suspect occurrence in root coordinates.
 #[derive(Clone, Debug)]
 pub(crate) struct Span {
+    /// First byte in the root text.
     pub start: usize,
+    /// Byte just after the span in the root text.
     pub end: usize,
+    /// Phone or email.
     pub kind: SecretKind,
+    /// The root text of the span with its secret digits/characters masked.
     pub masked: String,
 }
 
@@ -518,6 +537,8 @@ pub(crate) struct Engine<'s> {
 }
 
 impl<'s> Engine<'s> {
+    /// A scan of `root`; findings' pointers start with `prefix`; with
+    /// `nest_json`, strings that are JSON documents are walked as JSON.
     pub fn new(sc: &'s LeakScanner, root: &'s str, prefix: &'s str, nest_json: bool) -> Self {
         Engine {
             sc,

@@ -145,24 +145,74 @@ fn pct_all(s: &str) -> String {
 }
 
 /// Every rendering of a phone number we generate.
+/// The pieces of a known phone its renderings are built from: country
+/// code, national number, and three groups (NANP 3-3-4, else 3-3-rest).
+struct PhoneParts<'a> {
+    e164: &'a str,
+    cc: &'a str,
+    nsn: &'a str,
+    nanp: bool,
+    /// Local grouping (NANP 3-3-4, else 1-2-2-2-2).
+    g: Vec<String>,
+    a: String,
+    b: String,
+    c: String,
+}
+
+impl<'a> PhoneParts<'a> {
+    fn of(e164: &'a str) -> PhoneParts<'a> {
+        let (cc, nsn) = split_e164(e164);
+        let nanp = cc == "1";
+        let g: Vec<String> = if nanp {
+            groups(nsn, &[3, 3, 4])
+        } else {
+            groups(nsn, &[1, 2, 2, 2, 2])
+        };
+        let (a, b, c) = if nanp {
+            (g[0].clone(), g[1].clone(), g[2].clone())
+        } else {
+            (
+                nsn[..3].to_string(),
+                nsn[3..6].to_string(),
+                nsn[6..].to_string(),
+            )
+        };
+        PhoneParts {
+            e164,
+            cc,
+            nsn,
+            nanp,
+            g,
+            a,
+            b,
+            c,
+        }
+    }
+}
+
+/// Every rendering of a known phone the corpus plants.
 fn phone_renderings(e164: &str) -> Vec<Rendering> {
-    let (cc, nsn) = split_e164(e164);
-    let nanp = cc == "1";
-    let g: Vec<String> = if nanp {
-        groups(nsn, &[3, 3, 4])
-    } else {
-        groups(nsn, &[1, 2, 2, 2, 2])
-    };
-    let (a, b, c) = if nanp {
-        (g[0].clone(), g[1].clone(), g[2].clone())
-    } else {
-        (
-            nsn[..3].to_string(),
-            nsn[3..6].to_string(),
-            nsn[6..].to_string(),
-        )
-    };
-    let mut v = vec![
+    let p = PhoneParts::of(e164);
+    let mut v = phone_layouts(&p);
+    v.extend(phone_encodings(&p));
+    v.extend(phone_separators(&p));
+    v.extend(phone_unicode(&p));
+    v
+}
+
+/// Plain layouts: groupings, brackets, prefixes, ids and links.
+fn phone_layouts(p: &PhoneParts) -> Vec<Rendering> {
+    let &PhoneParts {
+        e164,
+        cc,
+        nsn,
+        ref g,
+        ref a,
+        ref b,
+        ref c,
+        ..
+    } = p;
+    vec![
         r("e164", e164),
         r("national digits", nsn),
         r("cc+nsn no plus", format!("{cc}{nsn}")),
@@ -190,6 +240,21 @@ fn phone_renderings(e164: &str) -> Vec<Rendering> {
         r("id ref:", format!("ref:{e164}#2")),
         r("tel:", format!("tel:{e164}")),
         r("tel: formatted", format!("tel:+{cc}-{a}-{b}-{c}")),
+    ]
+}
+
+/// Percent-encoded, HTML, JSON-escaped and other-script renderings.
+fn phone_encodings(p: &PhoneParts) -> Vec<Rendering> {
+    let &PhoneParts {
+        e164,
+        cc,
+        nsn,
+        ref a,
+        ref b,
+        ref c,
+        ..
+    } = p;
+    vec![
         r("tel: pct", format!("tel:%2B{cc}{nsn}")),
         r(
             "sms: link",
@@ -247,7 +312,22 @@ fn phone_renderings(e164: &str) -> Vec<Rendering> {
             mixed_scripts(&format!("+{cc} {a} {b} {c}")),
         ),
         r("mixed scripts national", mixed_scripts(nsn)),
-    ];
+    ]
+}
+
+/// Trunk-prefixed forms (outside NANP) and groups split by one separator
+/// of each kind.
+fn phone_separators(p: &PhoneParts) -> Vec<Rendering> {
+    let &PhoneParts {
+        cc,
+        nsn,
+        nanp,
+        ref a,
+        ref b,
+        ref c,
+        ..
+    } = p;
+    let mut v = vec![];
     if !nanp {
         v.push(r("trunk 0", format!("0{nsn}")));
         v.push(r(
@@ -293,6 +373,22 @@ fn phone_renderings(e164: &str) -> Vec<Rendering> {
     ] {
         v.push(r(format!("sep {name}"), format!("{a}{sep}{b}{sep}{c}")));
     }
+    v
+}
+
+/// Invisible characters between every digit, keycaps, and every script's
+/// digits.
+fn phone_unicode(p: &PhoneParts) -> Vec<Rendering> {
+    let &PhoneParts {
+        e164,
+        cc,
+        nsn,
+        ref a,
+        ref b,
+        ref c,
+        ..
+    } = p;
+    let mut v = vec![];
     for inv in [
         '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{AD}', '\u{200E}',
         '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}',
@@ -320,8 +416,16 @@ fn phone_renderings(e164: &str) -> Vec<Rendering> {
     v
 }
 
+/// Every rendering of a known email the corpus plants.
 fn email_renderings(email: &str) -> Vec<Rendering> {
-    let (local, domain) = email.split_once('@').expect("email");
+    let mut v = email_layouts(email);
+    v.extend(email_encodings(email));
+    v.extend(email_folded(email));
+    v
+}
+
+/// Case changes and plain surroundings (sentences, angle brackets, links).
+fn email_layouts(email: &str) -> Vec<Rendering> {
     let title: String = email
         .chars()
         .enumerate()
@@ -349,6 +453,13 @@ fn email_renderings(email: &str) -> Vec<Rendering> {
             "html mailto",
             format!("<a href=\"mailto:{email}\">mail</a>"),
         ),
+    ]
+}
+
+/// Percent-encoded, HTML and JSON-escaped renderings.
+fn email_encodings(email: &str) -> Vec<Rendering> {
+    let (local, domain) = email.split_once('@').expect("email");
+    vec![
         r("pct @", format!("{local}%40{domain}")),
         r("pct mailto", format!("mailto:{local}%40{domain}")),
         r("pct all", pct_all(email)),
@@ -378,6 +489,14 @@ fn email_renderings(email: &str) -> Vec<Rendering> {
                 .collect::<String>(),
         ),
         raw("raw json after newline", format!("line one\\n{email}")),
+    ]
+}
+
+/// Renderings only the folded view (NFKC, default ignorables removed)
+/// reads as the address.
+fn email_folded(email: &str) -> Vec<Rendering> {
+    let (local, domain) = email.split_once('@').expect("email");
+    vec![
         // Issue 8: folded view (NFKC, default ignorables removed).
         r(
             "zero-width space before @",

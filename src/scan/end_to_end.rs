@@ -119,62 +119,66 @@ fn b64url(data: &[u8]) -> String {
         .replace('/', "_")
 }
 
-/// A HAR is scanned whole: every place a secret can sit in a capture is
-/// found, each at its own pointer.
-#[test]
-fn cli_har_is_scanned_whole() {
-    let dir = TempDir::new("har-whole");
-    let contacts = dir.write("contacts.json", CONTACTS_JSON);
+/// A HAR with a known secret in each place a capture can hold one, at the
+/// pointers of [`WHOLE_HAR_POINTERS`]. (URLs sit in `let`s of their own.)
+fn whole_har() -> String {
     let jwt = format!(
         "{}.{}.c2ln",
         b64url(br#"{"alg":"HS256"}"#),
         b64url(br#"{"sub":"u1","tel":"+15551234567"}"#)
     );
     let data_uri = format!("data:text/plain;base64,{}", b64(b"call 07700 900123 today"));
+    let call = "https://api.test/call?to=%2B15551234567";
+    let (x, y) = ("https://api.test/x", "https://api.test/y");
+    let referer = "https://app.test/?email=alice%40example.com";
+    let redirect = "https://app.test/r?p=5551234567";
     let entries = json!([
-        {"request": {"method": "GET", "url": "https://api.test/call?to=%2B15551234567", "headers": [], "queryString": []},
+        {"request": {"method": "GET", "url": call, "headers": [], "queryString": []},
          "response": {"status": 200, "headers": [], "content": {"text": ""}, "redirectURL": ""}},
-        {"request": {"url": "https://api.test/x", "queryString": [{"name": "to", "value": "+44 7700 900123"}],
-                     "headers": [{"name": "Referer", "value": "https://app.test/?email=alice%40example.com"}]},
+        {"request": {"url": x, "queryString": [{"name": "to", "value": "+44 7700 900123"}],
+                     "headers": [{"name": "Referer", "value": referer}]},
          "response": {"headers": [{"name": "Location", "value": "/u/tel:+1-555-123-4567"}], "redirectURL": "", "content": {}}},
-        {"request": {"url": "https://api.test/y", "postData": {"mimeType": "text/plain", "text": "from alice@example.com"},
+        {"request": {"url": y, "postData": {"mimeType": "text/plain", "text": "from alice@example.com"},
                      "cookies": [{"name": "session", "value": jwt}]},
-         "response": {"content": {"text": data_uri}, "redirectURL": "https://app.test/r?p=5551234567"}}
+         "response": {"content": {"text": data_uri}, "redirectURL": redirect}}
     ]);
-    let har = dir.write(
-        "capture.har",
-        &json!({"log": {"version": "1.2", "entries": entries}}).to_string(),
-    );
-    let (res, out) = run(&contacts, std::slice::from_ref(&har));
+    json!({"log": {"version": "1.2", "entries": entries}}).to_string()
+}
+
+/// Where [`whole_har`]'s secrets sit.
+const WHOLE_HAR_POINTERS: [&str; 8] = [
+    "/log/entries/0/request/url",
+    "/log/entries/1/request/queryString/0/value",
+    "/log/entries/1/request/headers/0/value",
+    "/log/entries/1/response/headers/0/value",
+    "/log/entries/2/request/postData/text",
+    "/log/entries/2/request/cookies/0/value/tel",
+    "/log/entries/2/response/content/text",
+    "/log/entries/2/response/redirectURL",
+];
+
+/// Scan `har` as text and as JSON output: every `expected` pointer is
+/// reported, the outcome counts the findings, no secret is printed
+/// unmasked, and the JSON format agrees with the text one.
+fn check_har(contacts: &std::path::Path, har: &std::path::Path, expected: &[&str]) {
+    let har = har.to_path_buf();
+    let (res, out) = run(contacts, std::slice::from_ref(&har));
     let pointers: Vec<&str> = out
         .lines()
         .map(|l| l.split_once(".har:").expect("file prefix").1)
         .map(|l| l.split_once(": ").expect("pointer").0)
         .collect();
-    for expected in [
-        "/log/entries/0/request/url",
-        "/log/entries/1/request/queryString/0/value",
-        "/log/entries/1/request/headers/0/value",
-        "/log/entries/1/response/headers/0/value",
-        "/log/entries/2/request/postData/text",
-        "/log/entries/2/request/cookies/0/value/tel",
-        "/log/entries/2/response/content/text",
-        "/log/entries/2/response/redirectURL",
-    ] {
-        assert!(
-            pointers.contains(&expected),
-            "{expected} missing in:\n{out}"
-        );
+    for expected in expected {
+        assert!(pointers.contains(expected), "{expected} missing in:\n{out}");
     }
     assert_eq!(res, Ok(ScanOutcome::Found(pointers.len())));
     assert!(
         !out.contains("5551234567") && !out.contains("alice@"),
         "{out}"
     );
-
     let mut json_out = Vec::new();
     let res = run_scan(
-        &contacts,
+        contacts,
         std::slice::from_ref(&har),
         Format::Json,
         &mut json_out,
@@ -187,6 +191,16 @@ fn cli_har_is_scanned_whole() {
         res.map_err(|e| e.to_string()),
         Ok(ScanOutcome::Found(pointers.len()))
     );
+}
+
+/// A HAR is scanned whole: every place a secret can sit in a capture is
+/// found, each at its own pointer.
+#[test]
+fn cli_har_is_scanned_whole() {
+    let dir = TempDir::new("har-whole");
+    let contacts = dir.write("contacts.json", CONTACTS_JSON);
+    let har = dir.write("capture.har", &whole_har());
+    check_har(&contacts, &har, &WHOLE_HAR_POINTERS);
 }
 
 /// Unusable input is an error naming the file and the problem (exit 2),

@@ -54,12 +54,14 @@ struct Allowed {
 /// Result of a successful run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScanOutcome {
+    /// No known secret in any file (suspects alone do not count).
     Clean,
     /// Number of findings printed.
     Found(usize),
 }
 
 impl ScanOutcome {
+    /// Process exit code: 0 clean, 1 findings.
     pub fn exit_code(&self) -> i32 {
         match self {
             ScanOutcome::Clean => 0,
@@ -71,22 +73,49 @@ impl ScanOutcome {
 /// Input that makes the scan meaningless; exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanCliError {
+    /// The contacts file could not be read.
     #[error("{}: cannot read contacts file: {source}", path.display())]
     ReadContacts {
+        /// The contacts file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The contacts file is not the expected JSON (the message names the
+    /// field, line and column).
     #[error("{}: invalid contacts file: {message}", path.display())]
-    ParseContacts { path: PathBuf, message: String },
+    ParseContacts {
+        /// The contacts file.
+        path: PathBuf,
+        /// What is wrong, from the JSON parser.
+        message: String,
+    },
+    /// A contact is not usable (e.g. a phone that is not E.164).
     #[error("{}: {source}", path.display())]
-    Contact { path: PathBuf, source: ContactError },
+    Contact {
+        /// The contacts file.
+        path: PathBuf,
+        /// Which contact and why.
+        source: ContactError,
+    },
+    /// A file to scan could not be read.
     #[error("{}: cannot read: {source}", path.display())]
     ReadFile {
+        /// The file to scan.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// A file to scan is unusable (invalid UTF-8, truncated JSON, a HAR
+    /// that is not a HAR).
     #[error("{}: {message}", path.display())]
-    Input { path: PathBuf, message: String },
+    Input {
+        /// The file to scan.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Writing the report failed.
     #[error("cannot write output: {0}")]
     Write(#[from] std::io::Error),
 }
@@ -103,6 +132,7 @@ pub enum Format {
 }
 
 impl ScanCliError {
+    /// Process exit code of every error: 2.
     pub fn exit_code(&self) -> i32 {
         2
     }
