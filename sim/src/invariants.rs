@@ -24,7 +24,9 @@ use switchboard_core::Engine;
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
+    /// The invariant's name, as in the module table (`capacity`, `release`, ...).
     pub invariant: &'static str,
+    /// What was found, naming the rows (external ids) and instants (RFC 3339).
     pub detail: String,
 }
 
@@ -51,11 +53,16 @@ pub struct StepFacts {
     pub refused_writes: Vec<(u16, u64)>,
 }
 
+/// One response a step received, for the org-isolation and leak checks.
 #[derive(Debug)]
 pub struct ResponseFacts {
+    /// The caller's org (None for anonymous callers and the provider).
     pub org: Option<i64>,
+    /// Whether the caller is a sitter (its responses are scanned for leaks).
     pub sitter: bool,
+    /// The HTTP status.
     pub status: u16,
+    /// The response body, as sent.
     pub body: Vec<u8>,
 }
 
@@ -473,8 +480,11 @@ fn client_uniqueness(conn: &Connection, out: &mut Vec<Violation>) {
 /// not an integer is an error (a `[harness]` violation), never a 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReleaseRules {
+    /// `postBookingGraceHours`: hours after a booking window's end.
     pub grace_hours: i64,
+    /// `inactivityReleaseDays`: days without a message (0 = off).
     pub inactivity_days: i64,
+    /// `maxPoolThreadLifetimeDays`: days since binding.
     pub lifetime_days: i64,
 }
 
@@ -526,6 +536,7 @@ impl ReleaseRules {
 /// message or settings change later in the same second cannot make a correct run look wrong.
 #[derive(Debug, Clone)]
 pub struct JobRun {
+    /// The org the run was for (0 when the orgs could not be listed).
     pub org: i64,
     /// The simulated instant of the run.
     pub at: i64,
@@ -533,6 +544,7 @@ pub struct JobRun {
     pub rules: Option<ReleaseRules>,
     /// Audit event ids the run wrote: `(events_before, events_after]`.
     pub events_before: i64,
+    /// The audit cursor right after the run.
     pub events_after: i64,
     /// Threads still bound after the run although due, and releases before their deadline.
     pub violations: Vec<Violation>,
