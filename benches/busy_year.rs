@@ -20,7 +20,7 @@ use switchboard_core::messaging::RecordingProvider;
 use switchboard_core::world::{NewContact, NewNumber, NumberClass, NumberStatus};
 use switchboard_core::{Engine, EngineConfig, Timestamp, api};
 use switchboard_sim::clock::SimClock;
-use switchboard_sim::http::Call;
+use switchboard_sim::http::{Call, Exchange};
 use switchboard_sim::runner::WEBHOOK_SECRET;
 use switchboard_sim::simulation::{CallerFacts, Simulation, block_on_paused};
 
@@ -45,6 +45,7 @@ struct Profile {
     release_runs: u64,
 }
 
+/// A booking whose window the message generator draws from.
 struct Booking {
     id: String,
     client: usize,
@@ -52,16 +53,53 @@ struct Booking {
     window_end: i64,
 }
 
-/// Simulates `hours` hours of the busy org; returns the profile.
-fn simulate(hours: u64) -> Profile {
-    block_on_paused(async move {
-        let mut profile = Profile::default();
-        let setup = Instant::now();
+/// The busy org and the simulation driving it.
+struct BusyOrg {
+    engine: Arc<Engine>,
+    sim: Simulation,
+    owner: CallerFacts,
+    owner_token: String,
+    sitters: Vec<i64>,
+    clients: Vec<i64>,
+    client_phones: Vec<String>,
+    pool: Vec<String>,
+    rng: ChaCha8Rng,
+    /// Bookings whose window has not yet ended.
+    active: Vec<Booking>,
+    /// The last provider message SID sent.
+    sid: u64,
+}
+
+fn contact(kind: &str, i: usize, base: usize) -> NewContact {
+    NewContact {
+        first_name: format!("{kind}{i}"),
+        last_name: String::new(),
+        phone: format!("+1{}", 2_000_000_000 + base + i),
+        email: format!("{kind}{i}@example.com"),
+    }
+}
+
+impl BusyOrg {
+    /// The org, its owner, settings, sitters, clients and pool, and the simulation at `START`.
+    fn new() -> BusyOrg {
         let clock = SimClock::new(Timestamp(START));
-        let config = EngineConfig { seed: 42, webhook_secret: Some(WEBHOOK_SECRET.into()), ..EngineConfig::default() };
-        let engine = Arc::new(Engine::new(config, Arc::new(clock), Arc::new(RecordingProvider::default())).expect("engine"));
+        let config = EngineConfig {
+            seed: 42,
+            webhook_secret: Some(WEBHOOK_SECRET.into()),
+            ..EngineConfig::default()
+        };
+        let engine = Arc::new(
+            Engine::new(
+                config,
+                Arc::new(clock),
+                Arc::new(RecordingProvider::default()),
+            )
+            .expect("engine"),
+        );
         let org = engine.create_org("busy").expect("org");
-        let owner = engine.create_user(org, "owner", Role::Owner, None).expect("owner");
+        let owner = engine
+            .create_user(org, "owner", Role::Owner, None)
+            .expect("owner");
         let owner_token = engine.mint_token(owner).expect("token");
         engine
             .update_rotation_settings(
@@ -70,111 +108,204 @@ fn simulate(hours: u64) -> Profile {
                 &json!({"maxConcurrentThreadsPerPoolNumber": 3, "postBookingGraceHours": 24, "inactivityReleaseDays": 2, "minPoolReserve": 10}),
             )
             .expect("settings");
-        let contact = |kind: &str, i: usize, base: usize| NewContact {
-            first_name: format!("{kind}{i}"),
-            last_name: String::new(),
-            phone: format!("+1{}", 2_000_000_000 + base + i),
-            email: format!("{kind}{i}@example.com"),
-        };
-        let sitters: Vec<i64> = (0..SITTERS).map(|i| engine.create_sitter(org, &contact("sitter", i, 100_000_000)).expect("sitter").rowid()).collect();
-        let clients: Vec<i64> = (0..CLIENTS).map(|i| engine.create_client(org, &contact("client", i, 300_000_000)).expect("client").rowid()).collect();
-        let client_phones: Vec<String> = (0..CLIENTS).map(|i| contact("client", i, 300_000_000).phone).collect();
-        let pool: Vec<String> = (0..NUMBERS).map(|i| format!("+1{}", 5_550_100_000u64 + i as u64)).collect();
+        let sitters: Vec<i64> = (0..SITTERS)
+            .map(|i| {
+                engine
+                    .create_sitter(org, &contact("sitter", i, 100_000_000))
+                    .expect("sitter")
+                    .rowid()
+            })
+            .collect();
+        let clients: Vec<i64> = (0..CLIENTS)
+            .map(|i| {
+                engine
+                    .create_client(org, &contact("client", i, 300_000_000))
+                    .expect("client")
+                    .rowid()
+            })
+            .collect();
+        let client_phones: Vec<String> = (0..CLIENTS)
+            .map(|i| contact("client", i, 300_000_000).phone)
+            .collect();
+        let pool: Vec<String> = (0..NUMBERS)
+            .map(|i| format!("+1{}", 5_550_100_000u64 + i as u64))
+            .collect();
         for e164 in &pool {
             engine
-                .create_number(org, &NewNumber { e164: e164.clone(), class: NumberClass::Pool, status: NumberStatus::Active, sitter: None, created_at: None })
+                .create_number(
+                    org,
+                    &NewNumber {
+                        e164: e164.clone(),
+                        class: NumberClass::Pool,
+                        status: NumberStatus::Active,
+                        sitter: None,
+                        created_at: None,
+                    },
+                )
                 .expect("number");
         }
-        let mut sim = Simulation::new(engine.clone(), clock, START);
-        let owner_caller = CallerFacts { org: Some(org.rowid()), sitter: false };
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut active: Vec<Booking> = Vec::new();
-        let mut sid = 0u64;
-        profile.setup = setup.elapsed();
+        BusyOrg {
+            sim: Simulation::new(engine.clone(), clock, START),
+            engine,
+            owner: CallerFacts {
+                org: Some(org.rowid()),
+                sitter: false,
+            },
+            owner_token,
+            sitters,
+            clients,
+            client_phones,
+            pool,
+            rng: ChaCha8Rng::seed_from_u64(7),
+            active: Vec::new(),
+            sid: 0,
+        }
+    }
 
+    /// The hour's bookings, spread evenly over the year, each created and confirmed about a day
+    /// ahead; returns how many requests that took.
+    async fn book(&mut self, hour: u64, now: i64) -> u64 {
+        let due = (hour + 1) * BOOKINGS_PER_YEAR / HOURS_PER_YEAR
+            - hour * BOOKINGS_PER_YEAR / HOURS_PER_YEAR;
+        for _ in 0..due {
+            let client = (self.rng.next_u64() % CLIENTS as u64) as usize;
+            let sitter = self.sitters[(self.rng.next_u64() % SITTERS as u64) as usize];
+            let start = now + 20 * 3600 + (self.rng.next_u64() % (8 * 3600)) as i64;
+            let end = start + 3600;
+            let body = json!({
+                "clientId": format!("cli_{}", self.clients[client]),
+                "sitterId": format!("sit_{sitter}"),
+                "service": "Dog Walking",
+                "start": Timestamp(start).rfc3339(),
+                "end": Timestamp(end).rfc3339(),
+            });
+            let created = self
+                .owner_call("/api/bookings", body.to_string().into_bytes())
+                .await;
+            let id = created.json()["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            self.owner_call(&format!("/api/bookings/{id}/confirm"), Vec::new())
+                .await;
+            self.active.push(Booking {
+                id,
+                client,
+                window_start: start - 3600,
+                window_end: end + 3600,
+            });
+        }
+        self.active.retain(|b| b.window_end > now);
+        2 * due
+    }
+
+    /// A JSON `POST` by the owner through the Router.
+    async fn owner_call(&mut self, path: &str, body: Vec<u8>) -> Exchange {
+        let call = Call {
+            method: Method::Post,
+            path,
+            token: Some(&self.owner_token),
+            content_type: "application/json",
+            headers: Vec::new(),
+            body,
+        };
+        self.sim.call(self.owner, call).await.expect("owner call")
+    }
+
+    /// The hour's inbound messages, from clients whose window is open (or about to be) to
+    /// their thread's number; returns how many webhooks were sent.
+    async fn message(&mut self, hour: u64, now: i64) -> u64 {
+        let due = (hour + 1) * MESSAGES_PER_YEAR / HOURS_PER_YEAR
+            - hour * MESSAGES_PER_YEAR / HOURS_PER_YEAR;
+        let open: Vec<usize> = (0..self.active.len())
+            .filter(|&i| self.active[i].window_start <= now + 3600)
+            .collect();
+        for _ in 0..due {
+            let (from, to) = match open.is_empty() {
+                true => (self.client_phones[0].clone(), self.pool[0].clone()),
+                false => {
+                    let booking =
+                        &self.active[open[(self.rng.next_u64() % open.len() as u64) as usize]];
+                    let to = self.number_of(booking);
+                    (
+                        self.client_phones[booking.client].clone(),
+                        to.unwrap_or_else(|| self.pool[0].clone()),
+                    )
+                }
+            };
+            self.webhook(&from, &to).await;
+        }
+        due
+    }
+
+    /// The number a booking's thread is bound to, if any.
+    fn number_of(&self, booking: &Booking) -> Option<String> {
+        self.engine.inspect(|c| {
+            c.query_row(
+                "SELECT n.e164 FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE t.booking_id = ?1",
+                [booking.id.trim_start_matches("bkg_").parse::<i64>().unwrap_or(0)],
+                |r| r.get(0),
+            )
+            .ok()
+        })
+    }
+
+    /// One signed inbound webhook; one in fifty is a provider retry of the previous one.
+    async fn webhook(&mut self, from: &str, to: &str) {
+        self.sid += 1;
+        let sid = self.sid;
+        let message_sid = if sid.is_multiple_of(50) {
+            format!("SM{}", sid - 1)
+        } else {
+            format!("SM{sid}")
+        };
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("From", from)
+            .append_pair("To", to)
+            .append_pair("Body", "Is the walk still on?")
+            .append_pair("MessageSid", &message_sid)
+            .finish();
+        let signature = api::sign_webhook(WEBHOOK_SECRET, form.as_bytes());
+        let call = Call {
+            method: Method::Post,
+            path: "/api/messages/webhook",
+            token: None,
+            content_type: "application/x-www-form-urlencoded",
+            headers: vec![(api::SIGNATURE_HEADER, signature)],
+            body: form.into_bytes(),
+        };
+        self.sim
+            .call(CallerFacts::default(), call)
+            .await
+            .expect("webhook");
+    }
+}
+
+/// Simulates `hours` hours of the busy org; returns the profile.
+fn simulate(hours: u64) -> Profile {
+    block_on_paused(async move {
+        let mut profile = Profile::default();
+        let setup = Instant::now();
+        let mut busy = BusyOrg::new();
+        profile.setup = setup.elapsed();
         for hour in 0..hours {
             let now = START + hour as i64 * 3600;
             let t = Instant::now();
-            sim.advance_to(now).await.expect("clock");
+            busy.sim.advance_to(now).await.expect("clock");
             profile.clock += t.elapsed();
-
-            // Bookings: spread evenly, each created and confirmed about a day ahead.
             let t = Instant::now();
-            let due = (hour + 1) * BOOKINGS_PER_YEAR / HOURS_PER_YEAR - hour * BOOKINGS_PER_YEAR / HOURS_PER_YEAR;
-            for _ in 0..due {
-                let client = (rng.next_u64() % CLIENTS as u64) as usize;
-                let sitter = sitters[(rng.next_u64() % SITTERS as u64) as usize];
-                let start = now + 20 * 3600 + (rng.next_u64() % (8 * 3600)) as i64;
-                let end = start + 3600;
-                let body = json!({
-                    "clientId": format!("cli_{}", clients[client]),
-                    "sitterId": format!("sit_{sitter}"),
-                    "service": "Dog Walking",
-                    "start": Timestamp(start).rfc3339(),
-                    "end": Timestamp(end).rfc3339(),
-                });
-                let created = sim
-                    .call(owner_caller, Call { method: Method::Post, path: "/api/bookings", token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: body.to_string().into_bytes() })
-                    .await
-                    .expect("create");
-                let id = created.json()["id"].as_str().unwrap_or_default().to_string();
-                let path = format!("/api/bookings/{id}/confirm");
-                sim.call(owner_caller, Call { method: Method::Post, path: &path, token: Some(&owner_token), content_type: "application/json", headers: Vec::new(), body: Vec::new() })
-                    .await
-                    .expect("confirm");
-                profile.requests += 2;
-                active.push(Booking { id, client, window_start: start - 3600, window_end: end + 3600 });
-            }
-            active.retain(|b| b.window_end > now);
+            profile.requests += busy.book(hour, now).await;
             profile.bookings += t.elapsed();
-
-            // Messages: from clients whose window is open (or about to be) to their thread's number.
             let t = Instant::now();
-            let due = (hour + 1) * MESSAGES_PER_YEAR / HOURS_PER_YEAR - hour * MESSAGES_PER_YEAR / HOURS_PER_YEAR;
-            let open: Vec<usize> = (0..active.len()).filter(|&i| active[i].window_start <= now + 3600).collect();
-            for _ in 0..due {
-                let (from, to) = match open.is_empty() {
-                    true => (client_phones[0].clone(), pool[0].clone()),
-                    false => {
-                        let booking = &active[open[(rng.next_u64() % open.len() as u64) as usize]];
-                        let to: Option<String> = engine.inspect(|c| {
-                            c.query_row(
-                                "SELECT n.e164 FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE t.booking_id = ?1",
-                                [booking.id.trim_start_matches("bkg_").parse::<i64>().unwrap_or(0)],
-                                |r| r.get(0),
-                            )
-                            .ok()
-                        });
-                        (client_phones[booking.client].clone(), to.unwrap_or_else(|| pool[0].clone()))
-                    }
-                };
-                sid += 1;
-                // One in fifty webhooks is a provider retry of the previous one.
-                let message_sid = if sid.is_multiple_of(50) { format!("SM{}", sid - 1) } else { format!("SM{sid}") };
-                let form = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("From", &from)
-                    .append_pair("To", &to)
-                    .append_pair("Body", "Is the walk still on?")
-                    .append_pair("MessageSid", &message_sid)
-                    .finish();
-                let signature = api::sign_webhook(WEBHOOK_SECRET, form.as_bytes());
-                sim.call(
-                    CallerFacts::default(),
-                    Call { method: Method::Post, path: "/api/messages/webhook", token: None, content_type: "application/x-www-form-urlencoded", headers: vec![(api::SIGNATURE_HEADER, signature)], body: form.into_bytes() },
-                )
-                .await
-                .expect("webhook");
-                profile.requests += 1;
-            }
+            profile.requests += busy.message(hour, now).await;
             profile.messages += t.elapsed();
-
             let t = Instant::now();
-            let violations = sim.finish_step();
+            let violations = busy.sim.finish_step();
             assert!(violations.is_empty(), "hour {hour}: {violations:?}");
             profile.invariants += t.elapsed();
             profile.steps += 1;
         }
-        profile.release_runs = sim.release_runs();
+        profile.release_runs = busy.sim.release_runs();
         profile
     })
     .expect("runtime")

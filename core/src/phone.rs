@@ -25,19 +25,46 @@ pub fn region(code: &str) -> Option<Id> {
 /// `text` as an E.164 number, reading numbers without `+` in `region` first.
 /// Errors: `Invalid` naming `field` when nothing in `text` reads as a phone number.
 pub fn normalize(field: &str, text: &str, region: Id) -> Result<String> {
-    let trimmed = text.trim();
+    normalized(text.trim(), region).ok_or_else(|| {
+        Error::invalid(
+            field,
+            format!("{text:?} is not a phone number (expected E.164, e.g. +15551234567)"),
+        )
+    })
+}
+
+/// How many readings [`normalized`] keeps per thread before it starts afresh.
+const MEMO_CAPACITY: usize = 32_768;
+
+thread_local! {
+    /// Readings already made: (trimmed text, region) → E.164 or none. Reading a number is a
+    /// pure function of the text and the region (libphonenumber's compiled-in metadata), and
+    /// the webhook path reads the same few thousand numbers again and again; its regexes cost
+    /// more than the rest of an inbound message.
+    static MEMO: std::cell::RefCell<std::collections::HashMap<(String, Id), Option<String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The E.164 reading of `trimmed` (see [`normalize`]), memoised per thread.
+fn normalized(trimmed: &str, region: Id) -> Option<String> {
+    let key = (trimmed.to_string(), region);
+    if let Some(hit) = MEMO.with(|memo| memo.borrow().get(&key).cloned()) {
+        return hit;
+    }
     let e164 = if trimmed.starts_with('+') {
         parse(None, trimmed)
     } else {
         parse_without_plus(trimmed, region)
-    };
-    e164.filter(|e164| crate::world::is_e164(e164))
-        .ok_or_else(|| {
-            Error::invalid(
-                field,
-                format!("{text:?} is not a phone number (expected E.164, e.g. +15551234567)"),
-            )
-        })
+    }
+    .filter(|e164| crate::world::is_e164(e164));
+    MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(key, e164.clone());
+    });
+    e164
 }
 
 fn parse_without_plus(trimmed: &str, region: Id) -> Option<String> {

@@ -24,7 +24,9 @@ use switchboard_core::Engine;
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
+    /// The invariant's name, as in the module table (`capacity`, `release`, ...).
     pub invariant: &'static str,
+    /// What was found, naming the rows (external ids) and instants (RFC 3339).
     pub detail: String,
 }
 
@@ -51,11 +53,16 @@ pub struct StepFacts {
     pub refused_writes: Vec<(u16, u64)>,
 }
 
+/// One response a step received, for the org-isolation and leak checks.
 #[derive(Debug)]
 pub struct ResponseFacts {
+    /// The caller's org (None for anonymous callers and the provider).
     pub org: Option<i64>,
+    /// Whether the caller is a sitter (its responses are scanned for leaks).
     pub sitter: bool,
+    /// The HTTP status.
     pub status: u16,
+    /// The response body, as sent.
     pub body: Vec<u8>,
 }
 
@@ -71,6 +78,27 @@ pub struct Checker {
     message_cursor: i64,
     /// Highest row id already checked for org isolation, per table.
     isolation_cursors: BTreeMap<&'static str, i64>,
+    /// The database state ([`RowState`]) when the row checks last ran and found nothing.
+    clean_at: Option<RowState>,
+}
+
+/// What tells whether any row or the schema changed: the connection's `total_changes` (every
+/// row an INSERT, UPDATE or DELETE touched, triggers included, committed or not), `PRAGMA
+/// data_version` (writes by other connections) and `PRAGMA schema_version` (DDL, which
+/// `total_changes` does not count).
+type RowState = (u64, i64, i64);
+
+/// The current [`RowState`] of `conn`.
+fn row_state(conn: &Connection) -> rusqlite::Result<RowState> {
+    let pragma = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)))
+    };
+    Ok((
+        conn.total_changes(),
+        pragma("PRAGMA data_version")?,
+        pragma("PRAGMA schema_version")?,
+    ))
 }
 
 type Key = (i64, i64, i64); // (thread, number, at)
@@ -107,17 +135,11 @@ fn ext_id(text: &Value, prefix: &str) -> Option<i64> {
 }
 
 impl Checker {
+    /// Every invariant over what the step did (`facts`) and the rows it left; empty when all
+    /// hold. A check that could not run is a `harness` violation.
     pub fn check(&mut self, engine: &Engine, facts: &StepFacts) -> Vec<Violation> {
         let mut out = Vec::new();
-        let step_events_after = self.event_cursor;
-        engine.inspect(|conn| {
-            capacity(conn, &mut out);
-            client_uniqueness(conn, &mut out);
-            self.routing(conn, &mut out);
-            self.audit(conn, facts, &mut out);
-            self.org_isolation_rows(conn, step_events_after, &mut out);
-            releases_outside_runs(conn, facts, step_events_after, &mut out);
-        });
+        engine.inspect(|conn| self.check_rows(conn, facts, &mut out));
         for run in &facts.job_runs {
             out.extend(run.violations.iter().cloned());
         }
@@ -131,6 +153,41 @@ impl Checker {
             ));
         }
         out
+    }
+
+    /// The checks that read rows. They are skipped, exactly, when no row and no schema changed
+    /// since they last ran clean: every one of them is a pure function of the rows and of the
+    /// cursors, which that run advanced past every row there was (and `facts.started_at` only
+    /// moves forward), so running them again would read the same rows and find nothing.
+    fn check_rows(&mut self, conn: &Connection, facts: &StepFacts, out: &mut Vec<Violation>) {
+        let state = match row_state(conn) {
+            Ok(state) => Some(state),
+            Err(error) => {
+                out.push(violation(
+                    "harness",
+                    format!("cannot read the database state: {error}"),
+                ));
+                None
+            }
+        };
+        if state.is_some() && state == self.clean_at {
+            return;
+        }
+        self.clean_at = None;
+        let found_before = out.len();
+        let errors_before = QUERY_ERRORS.with(|errors| errors.borrow().len());
+        let step_events_after = self.event_cursor;
+        capacity(conn, out);
+        client_uniqueness(conn, out);
+        self.routing(conn, out);
+        self.audit(conn, facts, out);
+        self.org_isolation_rows(conn, step_events_after, out);
+        releases_outside_runs(conn, facts, step_events_after, out);
+        let clean = out.len() == found_before
+            && QUERY_ERRORS.with(|errors| errors.borrow().len()) == errors_before;
+        if clean {
+            self.clean_at = state;
+        }
     }
 
     /// A message is always readable by whoever it is routed to: each new message routed to
@@ -171,6 +228,8 @@ impl Checker {
         }
     }
 
+    /// Every bind and unbind since the last check has exactly one audit event, and every such
+    /// event matches a binding change; then the alert counts.
     fn audit(&mut self, conn: &Connection, facts: &StepFacts, out: &mut Vec<Violation>) {
         // State changes since the last check.
         let binds: Vec<(i64, Key)> = q(
@@ -188,64 +247,9 @@ impl Checker {
         .into_iter()
         .filter(|(id, _)| !self.released_seen.contains(id))
         .collect();
-        // Events since the last check.
-        let events: Vec<(i64, String, String, i64)> = q(
-            conn,
-            "SELECT id, type, payload, at FROM audit_events WHERE id > ?1 AND +type IN ('pool.number.assigned', 'pool.number.released') ORDER BY id",
-            [self.event_cursor],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        );
-        let mut assigned: BTreeMap<Key, i64> = BTreeMap::new();
-        let mut released: BTreeMap<Key, i64> = BTreeMap::new();
-        for (id, event_type, payload, at) in &events {
-            let ids = serde_json::from_str::<Value>(payload)
-                .map_err(|e| e.to_string())
-                .and_then(|payload| {
-                    let thread = ext_id(&payload["threadId"], "thr_");
-                    let number = ext_id(&payload["numberId"], "num_");
-                    thread
-                        .zip(number)
-                        .ok_or_else(|| "no threadId or numberId".to_string())
-                });
-            let (thread, number) = match ids {
-                Ok(ids) => ids,
-                Err(error) => {
-                    out.push(violation(
-                        "harness",
-                        format!("audit: cannot read {event_type} event #{id}: {error}"),
-                    ));
-                    continue;
-                }
-            };
-            let key = (thread, number, *at);
-            let map = if event_type == "pool.number.assigned" {
-                &mut assigned
-            } else {
-                &mut released
-            };
-            *map.entry(key).or_default() += 1;
-        }
-        let mut expect = |kind: &str, changes: &[(i64, Key)], events: &mut BTreeMap<Key, i64>| {
-            for (binding, key) in changes {
-                match events.get_mut(key) {
-                    Some(n) if *n > 0 => *n -= 1,
-                    _ => out.push(violation(
-                        "audit",
-                        format!("binding #{binding} (thread thr_{}, number num_{}) was {kind} at {} without a pool.number.{kind} event", key.0, key.1, instant(key.2)),
-                    )),
-                }
-            }
-            for (key, n) in events.iter() {
-                if *n > 0 {
-                    out.push(violation(
-                        "audit",
-                        format!("{n} pool.number.{kind} event(s) for thread thr_{} / number num_{} at {} match no binding change", key.0, key.1, instant(key.2)),
-                    ));
-                }
-            }
-        };
-        expect("assigned", &binds, &mut assigned);
-        expect("released", &releases, &mut released);
+        let (mut assigned, mut released) = binding_events(conn, self.event_cursor, out);
+        expect_events("assigned", &binds, &mut assigned, out);
+        expect_events("released", &releases, &mut released, out);
         if let Some((id, _)) = binds.last() {
             self.binding_cursor = *id;
         }
@@ -258,27 +262,112 @@ impl Checker {
             |r| r.get(0),
         );
         self.event_cursor = max_event.first().copied().unwrap_or(0);
-        // Alerts: every row has its opened event, every resolved row its resolved event.
-        let counts: Vec<(i64, i64, i64, i64)> = q(
-            conn,
-            "SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM alerts WHERE status = 'resolved'),
-                    (SELECT count(*) FROM audit_events INDEXED BY audit_type WHERE type = 'alert.opened'),
-                    (SELECT count(*) FROM audit_events INDEXED BY audit_type WHERE type = 'alert.resolved')",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        );
-        if let Some(&(rows, resolved, opened_events, resolved_events)) = counts.first()
-            && (rows != opened_events || resolved != resolved_events)
-        {
+        alert_events(conn, out);
+    }
+}
+
+/// The `pool.number.assigned` and `pool.number.released` events after `event_cursor`, counted
+/// per (thread, number, at); an event whose payload cannot be read is a `harness` violation.
+fn binding_events(
+    conn: &Connection,
+    event_cursor: i64,
+    out: &mut Vec<Violation>,
+) -> (BTreeMap<Key, i64>, BTreeMap<Key, i64>) {
+    let events: Vec<(i64, String, String, i64)> = q(
+        conn,
+        "SELECT id, type, payload, at FROM audit_events WHERE id > ?1 AND +type IN ('pool.number.assigned', 'pool.number.released') ORDER BY id",
+        [event_cursor],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
+    let mut assigned: BTreeMap<Key, i64> = BTreeMap::new();
+    let mut released: BTreeMap<Key, i64> = BTreeMap::new();
+    for (id, event_type, payload, at) in &events {
+        let ids = serde_json::from_str::<Value>(payload)
+            .map_err(|e| e.to_string())
+            .and_then(|payload| {
+                let thread = ext_id(&payload["threadId"], "thr_");
+                let number = ext_id(&payload["numberId"], "num_");
+                thread
+                    .zip(number)
+                    .ok_or_else(|| "no threadId or numberId".to_string())
+            });
+        let (thread, number) = match ids {
+            Ok(ids) => ids,
+            Err(error) => {
+                out.push(violation(
+                    "harness",
+                    format!("audit: cannot read {event_type} event #{id}: {error}"),
+                ));
+                continue;
+            }
+        };
+        let map = if event_type == "pool.number.assigned" {
+            &mut assigned
+        } else {
+            &mut released
+        };
+        *map.entry((thread, number, *at)).or_default() += 1;
+    }
+    (assigned, released)
+}
+
+/// Each binding change of `kind` consumes one matching event; a change without an event, or
+/// an event left over, is an `audit` violation.
+fn expect_events(
+    kind: &str,
+    changes: &[(i64, Key)],
+    events: &mut BTreeMap<Key, i64>,
+    out: &mut Vec<Violation>,
+) {
+    for (binding, key) in changes {
+        match events.get_mut(key) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => out.push(violation(
+                "audit",
+                format!("binding #{binding} (thread thr_{}, number num_{}) was {kind} at {} without a pool.number.{kind} event", key.0, key.1, instant(key.2)),
+            )),
+        }
+    }
+    for (key, n) in events.iter() {
+        if *n > 0 {
             out.push(violation(
                 "audit",
-                format!("{rows} alerts ({resolved} resolved) but {opened_events} alert.opened and {resolved_events} alert.resolved events"),
+                format!("{n} pool.number.{kind} event(s) for thread thr_{} / number num_{} at {} match no binding change", key.0, key.1, instant(key.2)),
             ));
         }
     }
 }
 
+/// Alerts: every row has its opened event, every resolved row its resolved event.
+fn alert_events(conn: &Connection, out: &mut Vec<Violation>) {
+    let counts: Vec<(i64, i64, i64, i64)> = q(
+        conn,
+        "SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM alerts WHERE status = 'resolved'),
+                (SELECT count(*) FROM audit_events INDEXED BY audit_type WHERE type = 'alert.opened'),
+                (SELECT count(*) FROM audit_events INDEXED BY audit_type WHERE type = 'alert.resolved')",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
+    if let Some(&(rows, resolved, opened_events, resolved_events)) = counts.first()
+        && (rows != opened_events || resolved != resolved_events)
+    {
+        out.push(violation(
+            "audit",
+            format!("{rows} alerts ({resolved} resolved) but {opened_events} alert.opened and {resolved_events} alert.resolved events"),
+        ));
+    }
+}
+
+/// Every capacity rule (see the module table): binding ranks, `open_load`, the per-org
+/// counters, and withdrawn numbers or closed threads that still hold a number.
 fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
+    capacity_ranks(conn, out);
+    capacity_counters(conn, out);
+    withdrawn_holders(conn, out);
+}
+
+/// No open thread is beyond its number's cap in force when it was bound.
+fn capacity_ranks(conn: &Connection, out: &mut Vec<Violation>) {
     // The k-th open thread on a number, in true binding order (the sequence of the binding rows,
     // never the second they were made in), needs a cap of at least k when bound: the k-1 before
     // it have been bound ever since.
@@ -297,6 +386,10 @@ fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
     for (thread, number, cap, rank) in over {
         out.push(violation("capacity", format!("number num_{number} took thread thr_{thread} as its #{rank} open thread while the cap was {cap}")));
     }
+}
+
+/// The engine's derived counters (`open_load` per number, `pool_stats` per org) match the rows.
+fn capacity_counters(conn: &Connection, out: &mut Vec<Violation>) {
     let drift: Vec<(i64, i64, i64)> = q(
         conn,
         "SELECT n.id, n.open_load, COALESCE(c.open, 0) FROM message_numbers n
@@ -332,8 +425,11 @@ fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
             ));
         }
     }
-    // A quarantined or retired number takes no threads and keeps none (its threads are
-    // released when it leaves `active`).
+}
+
+/// A quarantined or retired number takes no threads and keeps none (its threads are released
+/// when it leaves `active`); a thread that is not open holds no number.
+fn withdrawn_holders(conn: &Connection, out: &mut Vec<Violation>) {
     let withdrawn: Vec<(i64, i64, String)> = q(
         conn,
         "SELECT t.id, n.id, n.status FROM threads t JOIN message_numbers n ON n.id = t.number_id
@@ -384,8 +480,11 @@ fn client_uniqueness(conn: &Connection, out: &mut Vec<Violation>) {
 /// not an integer is an error (a `[harness]` violation), never a 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReleaseRules {
+    /// `postBookingGraceHours`: hours after a booking window's end.
     pub grace_hours: i64,
+    /// `inactivityReleaseDays`: days without a message (0 = off).
     pub inactivity_days: i64,
+    /// `maxPoolThreadLifetimeDays`: days since binding.
     pub lifetime_days: i64,
 }
 
@@ -437,6 +536,7 @@ impl ReleaseRules {
 /// message or settings change later in the same second cannot make a correct run look wrong.
 #[derive(Debug, Clone)]
 pub struct JobRun {
+    /// The org the run was for (0 when the orgs could not be listed).
     pub org: i64,
     /// The simulated instant of the run.
     pub at: i64,
@@ -444,6 +544,7 @@ pub struct JobRun {
     pub rules: Option<ReleaseRules>,
     /// Audit event ids the run wrote: `(events_before, events_after]`.
     pub events_before: i64,
+    /// The audit cursor right after the run.
     pub events_after: i64,
     /// Threads still bound after the run although due, and releases before their deadline.
     pub violations: Vec<Violation>,

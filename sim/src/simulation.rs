@@ -52,10 +52,14 @@ struct Ticker {
 pub struct CallerFacts {
     /// The caller's org (None for anonymous and the provider).
     pub org: Option<i64>,
+    /// Whether the caller is a sitter.
     pub sitter: bool,
 }
 
+/// A running simulation: the engine on a simulated clock, its Router, the scheduled release
+/// task, and the invariant checker that judges each step.
 pub struct Simulation {
+    /// The engine under test.
     pub engine: Arc<Engine>,
     router: Router,
     clock: SimClock,
@@ -87,6 +91,7 @@ impl Simulation {
         }
     }
 
+    /// The simulated instant (unix seconds) the current step has reached.
     pub fn now(&self) -> i64 {
         self.step.now.max(self.start)
     }

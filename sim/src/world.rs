@@ -14,7 +14,9 @@ use crate::scenario::{BookingStatus, Org, Role, Scenario, ScenarioError, Span, U
 
 /// What the runner needs to know about the world it built.
 pub struct BuiltWorld {
+    /// Every scenario name (orgs, roles, sitters, clients, numbers, bookings, threads) and its id.
     pub names: Names,
+    /// The two orgs by name (`main`, `rival`).
     pub orgs: BTreeMap<&'static str, OrgId>,
     /// Bearer token of every role that has one.
     pub tokens: BTreeMap<String, String>,
@@ -24,15 +26,18 @@ pub struct BuiltWorld {
 }
 
 impl BuiltWorld {
+    /// The id of the `main` org.
     pub fn main_org(&self) -> OrgId {
         self.orgs["main"]
     }
 
+    /// The bearer token of `role`, when it has one.
     pub fn token(&self, role: &Role) -> Option<&str> {
         self.tokens.get(&role.to_string()).map(String::as_str)
     }
 }
 
+/// The name of `org` in the built world (`main` or `rival`).
 pub fn org_name(org: Org) -> &'static str {
     match org {
         Org::Main => "main",
@@ -55,185 +60,270 @@ fn at(scenario: &Scenario, span: Span) -> impl Fn(Error) -> ScenarioError + '_ {
     }
 }
 
+/// Builds `scenario`'s world in `engine` (which must be fresh): orgs, users and their tokens,
+/// settings, sitters, clients, numbers, extra users, bookings with their status paths.
+///
+/// Errors: an engine refusal, as a diagnostic at the entity that caused it.
 pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, ScenarioError> {
-    let whole = Span::new(0, 0);
-    let mut names = Names::default();
-    let mut tokens = BTreeMap::new();
-    let mut orgs = BTreeMap::new();
-    for org in ["main", "rival"] {
-        let id = engine.create_org(org).map_err(at(scenario, whole))?;
-        orgs.insert(org, id);
-        names.insert(org, id);
-    }
-    let mut user = |names: &mut Names,
-                    org: OrgId,
-                    name: &str,
-                    role_text: String,
-                    kind: UserKind,
-                    sitter: Option<SitterId>,
-                    span: Span| {
-        let id = engine
-            .create_user(org, name, kind, sitter)
-            .map_err(at(scenario, span))?;
-        let token = engine.mint_token(id).map_err(at(scenario, span))?;
-        names.insert(&role_text, id);
-        tokens.insert(role_text, token);
-        Ok::<_, ScenarioError>(())
+    let mut builder = Builder {
+        engine,
+        scenario,
+        names: Names::default(),
+        tokens: BTreeMap::new(),
+        orgs: BTreeMap::new(),
     };
-    user(
-        &mut names,
-        orgs["main"],
-        "owner",
-        "owner".into(),
-        UserKind::Owner,
-        None,
-        whole,
-    )?;
-    user(
-        &mut names,
-        orgs["main"],
-        "admin",
-        "admin".into(),
-        UserKind::Admin,
-        None,
-        whole,
-    )?;
-    user(
-        &mut names,
-        orgs["rival"],
-        "owner",
-        "rival-owner".into(),
-        UserKind::Owner,
-        None,
-        whole,
-    )?;
+    builder.orgs_and_owners()?;
+    builder.settings()?;
+    builder.sitters()?;
+    builder.clients()?;
+    builder.numbers()?;
+    builder.extra_users()?;
+    builder.bookings()?;
+    let setup_seq = builder.setup_seq()?;
+    Ok(BuiltWorld {
+        names: builder.names,
+        orgs: builder.orgs,
+        tokens: builder.tokens,
+        setup_seq,
+    })
+}
 
-    if let Some(settings) = &scenario.settings {
-        engine
-            .update_rotation_settings(orgs["main"], "system:setup", &settings.to_value())
+/// The world under construction.
+struct Builder<'a> {
+    engine: &'a Engine,
+    scenario: &'a Scenario,
+    names: Names,
+    tokens: BTreeMap<String, String>,
+    orgs: BTreeMap<&'static str, OrgId>,
+}
+
+/// The span of the whole scenario, for setup that no single entity caused.
+fn whole() -> Span {
+    Span::new(0, 0)
+}
+
+impl Builder<'_> {
+    fn org(&self, org: Org) -> OrgId {
+        self.orgs[org_name(org)]
+    }
+
+    /// Creates a user, mints its token and records both under `role_text`.
+    fn user(
+        &mut self,
+        org: OrgId,
+        name: &str,
+        role_text: String,
+        kind: UserKind,
+        sitter: Option<SitterId>,
+        span: Span,
+    ) -> Result<(), ScenarioError> {
+        let fail = at(self.scenario, span);
+        let id = self
+            .engine
+            .create_user(org, name, kind, sitter)
+            .map_err(&fail)?;
+        let token = self.engine.mint_token(id).map_err(&fail)?;
+        self.names.insert(&role_text, id);
+        self.tokens.insert(role_text, token);
+        Ok(())
+    }
+
+    /// The two orgs and their implicit users (`owner`, `admin`, `rival-owner`).
+    fn orgs_and_owners(&mut self) -> Result<(), ScenarioError> {
+        for org in ["main", "rival"] {
+            let id = self
+                .engine
+                .create_org(org)
+                .map_err(at(self.scenario, whole()))?;
+            self.orgs.insert(org, id);
+            self.names.insert(org, id);
+        }
+        let (main, rival) = (self.orgs["main"], self.orgs["rival"]);
+        self.user(
+            main,
+            "owner",
+            "owner".into(),
+            UserKind::Owner,
+            None,
+            whole(),
+        )?;
+        self.user(
+            main,
+            "admin",
+            "admin".into(),
+            UserKind::Admin,
+            None,
+            whole(),
+        )?;
+        self.user(
+            rival,
+            "owner",
+            "rival-owner".into(),
+            UserKind::Owner,
+            None,
+            whole(),
+        )
+    }
+
+    /// The main org's initial rotation settings; an invalid one is reported at its key.
+    fn settings(&mut self) -> Result<(), ScenarioError> {
+        let Some(settings) = &self.scenario.settings else {
+            return Ok(());
+        };
+        self.engine
+            .update_rotation_settings(self.orgs["main"], "system:setup", &settings.to_value())
             .map_err(|error| match error {
                 Error::Invalid(fields) if !fields.is_empty() => {
                     let first = &fields[0];
-                    scenario.error_at(
+                    self.scenario.error_at(
                         settings.span_of(&first.field),
                         format!("invalid setting `{}`: {}", first.field, first.message),
                     )
                 }
-                other => at(scenario, settings.span)(other),
+                other => at(self.scenario, settings.span)(other),
             })?;
+        Ok(())
     }
 
-    for sitter in &scenario.world.sitters {
-        let org = orgs[org_name(sitter.org)];
-        let id = engine
-            .create_sitter(
+    /// Each sitter and its user (`sitter:NAME`).
+    fn sitters(&mut self) -> Result<(), ScenarioError> {
+        for sitter in &self.scenario.world.sitters {
+            let org = self.org(sitter.org);
+            let id = self
+                .engine
+                .create_sitter(
+                    org,
+                    &contact(&sitter.first_name, &sitter.phone, &sitter.email),
+                )
+                .map_err(at(self.scenario, sitter.span))?;
+            self.names.insert(&sitter.name, id);
+            let role = format!("sitter:{}", sitter.name);
+            self.user(
                 org,
-                &contact(&sitter.first_name, &sitter.phone, &sitter.email),
-            )
-            .map_err(at(scenario, sitter.span))?;
-        names.insert(&sitter.name, id);
-        user(
-            &mut names,
-            org,
-            &format!("sitter:{}", sitter.name),
-            format!("sitter:{}", sitter.name),
-            UserKind::Sitter,
-            Some(id),
-            sitter.span,
-        )?;
-    }
-    for client in &scenario.world.clients {
-        let org = orgs[org_name(client.org)];
-        let id = engine
-            .create_client(
-                org,
-                &contact(&client.first_name, &client.phone, &client.email),
-            )
-            .map_err(at(scenario, client.span))?;
-        names.insert(&client.name, id);
-    }
-    for number in &scenario.world.numbers {
-        let org = orgs[org_name(number.org)];
-        let new = NewNumber {
-            e164: number.e164.clone(),
-            class: number.class,
-            status: number.status,
-            sitter: number
-                .sitter
-                .as_deref()
-                .and_then(|s| names.id::<SitterId>(s)),
-            created_at: Some(Timestamp(number.created)),
-        };
-        let id = engine
-            .create_number(org, &new)
-            .map_err(at(scenario, number.span))?;
-        names.insert(&number.name, id);
-    }
-    for extra in &scenario.world.users {
-        let org = orgs[org_name(extra.org)];
-        let kind = match extra.role {
-            UserRole::Owner => UserKind::Owner,
-            UserRole::Admin => UserKind::Admin,
-        };
-        user(
-            &mut names,
-            org,
-            &extra.name,
-            format!("user:{}", extra.name),
-            kind,
-            None,
-            extra.span,
-        )?;
-    }
-    for booking in &scenario.world.bookings {
-        // A booking lives in its client's org (the parser checked that the client exists).
-        let client = names.id::<ClientId>(&booking.client);
-        let org = orgs[scenario
-            .client(&booking.client)
-            .map_or("main", |c| org_name(c.org))];
-        let new = NewBooking {
-            client: client.unwrap_or(ClientId(0)),
-            sitter: booking
-                .sitter
-                .as_deref()
-                .and_then(|s| names.id::<SitterId>(s)),
-            service: booking.service.clone(),
-            start: Timestamp(booking.start),
-            end: Timestamp(booking.end),
-        };
-        let created = engine
-            .create_booking(org, "system:setup", &new)
-            .map_err(at(scenario, booking.span))?;
-        let id = created.id;
-        names.insert(&booking.name, id);
-        let path: &[BookingStatus] = match booking.status {
-            BookingStatus::Pending => &[],
-            BookingStatus::Confirmed => &[BookingStatus::Confirmed],
-            BookingStatus::Completed => &[BookingStatus::Confirmed, BookingStatus::Completed],
-            BookingStatus::Cancelled => &[BookingStatus::Cancelled],
-        };
-        for to in path {
-            engine
-                .transition_booking(org, "system:setup", id, *to)
-                .map_err(at(scenario, booking.span))?;
+                &role,
+                role.clone(),
+                UserKind::Sitter,
+                Some(id),
+                sitter.span,
+            )?;
         }
-        if let Some(thread) = thread_of_booking(engine, id) {
-            names.insert(&booking.name, thread);
+        Ok(())
+    }
+
+    fn clients(&mut self) -> Result<(), ScenarioError> {
+        for client in &self.scenario.world.clients {
+            let id = self
+                .engine
+                .create_client(
+                    self.org(client.org),
+                    &contact(&client.first_name, &client.phone, &client.email),
+                )
+                .map_err(at(self.scenario, client.span))?;
+            self.names.insert(&client.name, id);
         }
+        Ok(())
     }
-    let mut setup_seq = BTreeMap::new();
-    for (name, org) in &orgs {
-        let events = engine
-            .audit_timeline(*org, &switchboard_core::audit::AuditQuery::default())
-            .map_err(at(scenario, whole))?;
-        setup_seq.insert(*name, events.last().map_or(0, |e| e.seq));
+
+    fn numbers(&mut self) -> Result<(), ScenarioError> {
+        for number in &self.scenario.world.numbers {
+            let new = NewNumber {
+                e164: number.e164.clone(),
+                class: number.class,
+                status: number.status,
+                sitter: number
+                    .sitter
+                    .as_deref()
+                    .and_then(|s| self.names.id::<SitterId>(s)),
+                created_at: Some(Timestamp(number.created)),
+            };
+            let id = self
+                .engine
+                .create_number(self.org(number.org), &new)
+                .map_err(at(self.scenario, number.span))?;
+            self.names.insert(&number.name, id);
+        }
+        Ok(())
     }
-    Ok(BuiltWorld {
-        names,
-        orgs,
-        tokens,
-        setup_seq,
-    })
+
+    /// The scenario's explicit users (`user:NAME`).
+    fn extra_users(&mut self) -> Result<(), ScenarioError> {
+        for extra in &self.scenario.world.users {
+            let kind = match extra.role {
+                UserRole::Owner => UserKind::Owner,
+                UserRole::Admin => UserKind::Admin,
+            };
+            let role = format!("user:{}", extra.name);
+            self.user(
+                self.org(extra.org),
+                &extra.name,
+                role,
+                kind,
+                None,
+                extra.span,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Each booking, walked through its status path; a confirmed booking's thread is named
+    /// after the booking.
+    fn bookings(&mut self) -> Result<(), ScenarioError> {
+        for booking in &self.scenario.world.bookings {
+            // A booking lives in its client's org (the parser checked that the client exists).
+            let org = self.orgs[self
+                .scenario
+                .client(&booking.client)
+                .map_or("main", |c| org_name(c.org))];
+            let new = NewBooking {
+                client: self
+                    .names
+                    .id::<ClientId>(&booking.client)
+                    .unwrap_or(ClientId(0)),
+                sitter: booking
+                    .sitter
+                    .as_deref()
+                    .and_then(|s| self.names.id::<SitterId>(s)),
+                service: booking.service.clone(),
+                start: Timestamp(booking.start),
+                end: Timestamp(booking.end),
+            };
+            let fail = at(self.scenario, booking.span);
+            let id = self
+                .engine
+                .create_booking(org, "system:setup", &new)
+                .map_err(&fail)?
+                .id;
+            self.names.insert(&booking.name, id);
+            let path: &[BookingStatus] = match booking.status {
+                BookingStatus::Pending => &[],
+                BookingStatus::Confirmed => &[BookingStatus::Confirmed],
+                BookingStatus::Completed => &[BookingStatus::Confirmed, BookingStatus::Completed],
+                BookingStatus::Cancelled => &[BookingStatus::Cancelled],
+            };
+            for to in path {
+                self.engine
+                    .transition_booking(org, "system:setup", id, *to)
+                    .map_err(&fail)?;
+            }
+            if let Some(thread) = thread_of_booking(self.engine, id) {
+                self.names.insert(&booking.name, thread);
+            }
+        }
+        Ok(())
+    }
+
+    /// Per org, the sequence number of the last audit event the setup wrote.
+    fn setup_seq(&self) -> Result<BTreeMap<&'static str, i64>, ScenarioError> {
+        let mut setup_seq = BTreeMap::new();
+        for (name, org) in &self.orgs {
+            let events = self
+                .engine
+                .audit_timeline(*org, &switchboard_core::audit::AuditQuery::default())
+                .map_err(at(self.scenario, whole()))?;
+            setup_seq.insert(*name, events.last().map_or(0, |e| e.seq));
+        }
+        Ok(setup_seq)
+    }
 }
 
 fn contact(first_name: &str, phone: &str, email: &str) -> NewContact {

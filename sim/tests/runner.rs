@@ -72,21 +72,22 @@ fn run(steps: &str, options: RunOptions) -> Outcome {
 
 /// Runs `steps` with `plant` applied after step `at`, and requires a failure naming `invariant`
 /// at step `at` (or at `caught_at` for bugs that show only later, such as a skipped release).
-fn check_caught(invariant: &str, steps: &str, at: usize, plant: &'static str) {
+fn check_caught(invariant: &str, steps: &str, at: usize, plant: &str) {
     check_caught_at(invariant, steps, at, at, plant)
 }
 
-fn check_caught_at(invariant: &str, steps: &str, at: usize, caught_at: usize, plant: &'static str) {
+fn check_caught_at(invariant: &str, steps: &str, at: usize, caught_at: usize, plant: &str) {
     let clean = run(steps, RunOptions::default());
     assert!(
         clean.passed(),
         "the probe must pass without the planted bug: {}",
         clean.failure.unwrap().report.render()
     );
+    let plant = plant.to_string();
     let options = RunOptions {
         plant: Some(Box::new(move |conn, step| {
             if step.index == at {
-                conn.execute_batch(plant).expect("planted SQL runs");
+                conn.execute_batch(&plant).expect("planted SQL runs");
             }
         })),
         ..RunOptions::default()
@@ -206,15 +207,19 @@ fn release_catches_a_thread_released_before_its_deadline() {
     );
 }
 
+/// Plants, in the first step, a `pool.number.released` event with `payload` for alice's thread
+/// that no job run wrote: the `release` invariant must catch it in that step.
+fn check_planted_release_caught(payload: &str) {
+    let plant = format!(
+        "INSERT INTO audit_events (org_id, seq, at, type, actor, thread_id, payload)
+         SELECT org_id, 1000, 0, 'pool.number.released', 'system', id, '{payload}' FROM threads WHERE booking_id = 1;"
+    );
+    check_caught("release", TWO_STEPS, 0, &plant);
+}
+
 #[test]
 fn release_catches_a_rule_release_outside_a_job_run() {
-    check_caught(
-        "release",
-        TWO_STEPS,
-        0,
-        "INSERT INTO audit_events (org_id, seq, at, type, actor, thread_id, payload)
-         SELECT org_id, 1000, 0, 'pool.number.released', 'system', id, '{\"rule\": \"inactivityReleaseDays\"}' FROM threads WHERE booking_id = 1;",
-    );
+    check_planted_release_caught(r#"{"rule": "inactivityReleaseDays"}"#);
 }
 
 #[test]
@@ -232,13 +237,7 @@ fn capacity_catches_a_thread_left_bound_to_a_withdrawn_number() {
 
 #[test]
 fn release_catches_a_withdrawn_number_release_without_a_status_change() {
-    check_caught(
-        "release",
-        TWO_STEPS,
-        0,
-        "INSERT INTO audit_events (org_id, seq, at, type, actor, thread_id, payload)
-         SELECT org_id, 1000, 0, 'pool.number.released', 'system', id, '{\"rule\": \"number_retired\", \"numberId\": \"num_1\"}' FROM threads WHERE booking_id = 1;",
-    );
+    check_planted_release_caught(r#"{"rule": "number_retired", "numberId": "num_1"}"#);
 }
 
 #[test]
