@@ -343,6 +343,12 @@ fn deadline(spec: &Spec, t: &GenThread, settings: &RotationSettings) -> Option<T
     Some(due)
 }
 
+/// (bound_at, released_at) of closed thread `i`'s one binding, 60 days ago for five days.
+fn closed_binding(i: usize) -> (i64, i64) {
+    let bound_at = T0.0 - 60 * DAY + (i % DAY as usize) as i64;
+    (bound_at, bound_at + 5 * DAY)
+}
+
 /// Threads and their binding rows; returns (client phone, number) of every open thread.
 fn write_threads(
     tx: &Connection,
@@ -391,8 +397,7 @@ fn write_threads(
                 .unwrap();
             open_routes.push((client_phone(t.client), number_e164(t.number)));
         } else {
-            let bound_at = T0.0 - 60 * DAY + (i % DAY as usize) as i64;
-            let released = bound_at + 5 * DAY;
+            let (bound_at, released) = closed_binding(i);
             let none = None::<i64>;
             thread
                 .execute(params![

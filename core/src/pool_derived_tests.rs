@@ -181,6 +181,22 @@ fn open(world: &World, client: usize) -> ThreadId {
     thread
 }
 
+/// A confirmed booking of the fourth client (its confirmation opens and assigns a thread).
+fn confirmed_booking(w: &World) -> crate::bookings::Booking {
+    let new = NewBooking {
+        client: w.clients[3],
+        sitter: None,
+        service: "Walk".into(),
+        start: T0.plus(3_600),
+        end: T0.plus(7_200),
+    };
+    let booking = w.engine.create_booking(w.org, "test", &new).unwrap();
+    w.engine
+        .transition_booking(w.org, "test", booking.id, BookingStatus::Confirmed)
+        .unwrap();
+    booking
+}
+
 #[test]
 fn every_engine_write_keeps_the_derived_values() {
     let mut w = world();
@@ -189,23 +205,7 @@ fn every_engine_write_keeps_the_derived_values() {
     let b = open(&w, 1);
     let _c = open(&w, 2);
     check(&w, "three threads assigned", true);
-    let booking = w
-        .engine
-        .create_booking(
-            w.org,
-            "test",
-            &NewBooking {
-                client: w.clients[3],
-                sitter: None,
-                service: "Walk".into(),
-                start: T0.plus(3_600),
-                end: T0.plus(7_200),
-            },
-        )
-        .unwrap();
-    w.engine
-        .transition_booking(w.org, "test", booking.id, BookingStatus::Confirmed)
-        .unwrap();
+    let booking = confirmed_booking(&w);
     check(&w, "booking confirmed (thread opened)", true);
     w.engine
         .reschedule_booking(w.org, "test", booking.id, T0.plus(600), T0.plus(1_200))
