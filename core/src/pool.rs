@@ -33,8 +33,11 @@ const POOL_ENTITY: &str = "pool";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThreadStatus {
+    /// May hold a pool number and receive messages.
     Open,
+    /// Ended; readable by its sitter while the booking window lasts.
     Closed,
+    /// Ended for good; readable by no sitter.
     Archived,
 }
 
@@ -113,14 +116,23 @@ pub fn open_thread(
 /// The columns of a thread the pool logic needs.
 #[derive(Debug, Clone)]
 pub struct ThreadRow {
+    /// The thread.
     pub id: ThreadId,
+    /// Its org (the caller's, never read from a body).
     pub org: OrgId,
+    /// The client the thread is with.
     pub client: ClientId,
+    /// The sitter, when the thread has one.
     pub sitter: Option<SitterId>,
+    /// The booking that lends the thread its window, if any.
     pub booking: Option<BookingId>,
+    /// Lifecycle state.
     pub status: ThreadStatus,
+    /// The pool number bound now; None when unbound.
     pub number: Option<NumberId>,
+    /// When the current binding began (engine seconds); None when unbound.
     pub bound_at: Option<Timestamp>,
+    /// The last message on the thread, either direction.
     pub last_message_at: Option<Timestamp>,
     /// The booking's window end, when the thread has a booking.
     pub window_end: Option<Timestamp>,
@@ -147,6 +159,7 @@ fn thread_from_row(r: &rusqlite::Row, org: OrgId) -> rusqlite::Result<ThreadRow>
     })
 }
 
+/// The thread `id` of `org`; `NotFound` ("thread") for a thread of another org or none.
 pub fn thread_row(tx: &Transaction, org: OrgId, id: ThreadId) -> Result<ThreadRow> {
     tx.prepare_cached(&format!(
         "SELECT {THREAD_COLUMNS} WHERE t.id = ?1 AND t.org_id = ?2"
@@ -159,15 +172,19 @@ pub fn thread_row(tx: &Transaction, org: OrgId, id: ThreadId) -> Result<ThreadRo
 /// The three release rules, in their tie-break order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Rule {
+    /// The booking window ended `postBookingGraceHours` ago.
     #[serde(rename = "postBookingGraceHours")]
     Grace,
+    /// No message for `inactivityReleaseDays` since the later of binding and last message.
     #[serde(rename = "inactivityReleaseDays")]
     Inactivity,
+    /// Bound for `maxPoolThreadLifetimeDays`.
     #[serde(rename = "maxPoolThreadLifetimeDays")]
     Lifetime,
 }
 
 impl Rule {
+    /// The rotation setting that sets the rule (its name in release events and binding rows).
     pub fn setting(self) -> &'static str {
         match self {
             Rule::Grace => "postBookingGraceHours",
@@ -190,8 +207,11 @@ impl Rule {
 /// The release deadlines of one binding; `None` where the rule is off or does not apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadlines {
+    /// Window end + grace; None for a thread without a booking.
     pub grace: Option<Timestamp>,
+    /// Last activity + inactivity days; None when `inactivityReleaseDays` is 0.
     pub inactivity: Option<Timestamp>,
+    /// Binding + lifetime days.
     pub lifetime: Timestamp,
 }
 
@@ -323,21 +343,31 @@ pub fn refresh_booking_deadlines(
 /// How an assignment went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Assignment {
+    /// The thread got `number` (`e164`), chosen by `selection`.
     Bound {
+        /// The number bound.
         number: NumberId,
+        /// Its E.164 text.
         e164: String,
+        /// Sticky reuse or the strategy.
         selection: Selection,
     },
     /// The thread already had a number; nothing changed.
-    AlreadyBound { number: NumberId },
+    AlreadyBound {
+        /// The number the thread holds.
+        number: NumberId,
+    },
     /// No pool number was available; the thread stays without one.
     Exhausted,
 }
 
+/// What chose an assigned number (the `selection` of `pool.number.assigned`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Selection {
+    /// The sticky key's previous number, within `stickyReuseDays`.
     Sticky,
+    /// `poolSelectionStrategy` (LRU, FIFO or HASH_SHUFFLE).
     Strategy,
 }
 
@@ -790,17 +820,24 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
 /// Why a binding ended.
 #[derive(Debug, Clone)]
 pub enum Unbind {
+    /// The release job: `rule` came first at `deadline`; `matched` lists every rule due.
     Rule {
+        /// The rule whose deadline came first (ties: grace, inactivity, lifetime).
         rule: Rule,
+        /// Every rule whose deadline has passed, in tie-break order.
         matched: Vec<Rule>,
+        /// The deadline of `rule`.
         deadline: Timestamp,
     },
+    /// The thread was closed or archived (`status`).
     ThreadClosed {
+        /// The status the thread moves to.
         status: ThreadStatus,
     },
     /// The number stopped being active (`number_quarantined` / `number_retired`); the thread
     /// stays open.
     NumberWithdrawn {
+        /// The number's new status.
         status: NumberStatus,
     },
 }
@@ -883,8 +920,8 @@ fn numbers_e164(
     let mut stmt = tx.prepare_cached("SELECT e164 FROM message_numbers WHERE id = ?1")?;
     for (thread, _) in releases {
         let number = thread.number.unwrap_or(NumberId(0));
-        if !e164_of.contains_key(&number) {
-            e164_of.insert(number, stmt.query_row([number], |r| r.get(0))?);
+        if let std::collections::btree_map::Entry::Vacant(slot) = e164_of.entry(number) {
+            slot.insert(stmt.query_row([number], |r| r.get::<_, String>(0))?);
         }
     }
     Ok(e164_of)
@@ -943,10 +980,15 @@ fn release_payload(
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseStats {
+    /// Releases whose first rule was `postBookingGraceHours`.
     pub released_by_grace_period: u64,
+    /// Releases whose first rule was `inactivityReleaseDays`.
     pub released_by_inactivity: u64,
+    /// Releases whose first rule was `maxPoolThreadLifetimeDays`.
     pub released_by_max_lifetime: u64,
+    /// All releases of the run.
     pub total_released: u64,
+    /// Per-org failures of a scheduled run (empty for a single org's run).
     pub errors: Vec<String>,
 }
 
