@@ -11,8 +11,8 @@
 //! - `threads.release_due_at` = the earliest deadline of DESIGN.md §2, computed with the engine's
 //!   own [`Deadlines::of`]; `threads.bound_cap` = the cap in force;
 //! - one `number_bindings` row per binding (open: `released_at` NULL; closed: released);
-//! - `last_assigned_at` = the latest bind of a loaded number, NULL for an empty one (the engine
-//!   resets it when a number's last thread is released).
+//! - `last_assigned_at` = the latest bind of a loaded number, NULL for an empty one (the same
+//!   triggers move it on every bind and clear it when a number's last thread is released).
 //!
 //! Historical audit events are not generated: the audit table is only appended to (by an indexed
 //! `MAX(seq)` per org), so its size does not enter any measured path.
@@ -155,7 +155,7 @@ fn booking_times(spec: &Spec, c: usize) -> (i64, i64) {
 }
 
 /// Writes the bulk rows in one transaction (foreign keys checked afterwards on the smaller
-/// worlds). The derived values (`open_load`, `pool_stats`) are not written here: the engine's
+/// worlds). The derived values (`open_load`, `last_assigned_at`, `pool_stats`) are not written here: the engine's
 /// triggers (migration 12) keep them as the threads go in, exactly as for the engine's writes.
 fn write_rows(
     conn: &Connection,
@@ -177,12 +177,6 @@ fn write_rows(
     write_clients(&tx, org, spec);
     write_numbers(&tx, org, spec);
     let open_routes = write_threads(&tx, org, spec, settings);
-    // The latest bind of each loaded number (an empty one keeps NULL, as after its last release).
-    tx.execute_batch(
-        "UPDATE message_numbers SET last_assigned_at =
-             (SELECT max(t.bound_at) FROM threads t WHERE t.number_id = message_numbers.id)",
-    )
-    .unwrap();
     let over: i64 = tx
         .query_row(
             "SELECT count(*) FROM message_numbers WHERE open_load > ?1",

@@ -1,8 +1,9 @@
 -- Version 12: the pool's counters are kept by triggers, so no writer (engine, bench loader,
 -- a hand-written fix) can forget them (issue 13 point 5):
 -- - message_numbers.open_load = open threads bound to the number (threads insert, update of
---   number_id / status, delete); a number whose load drops to 0 loses its last_assigned_at
---   (DESIGN.md §2: an empty number leads the LRU order again);
+--   number_id / status, delete); a bind moves the number's last_assigned_at to the binding's
+--   bound_at (the LRU order), and a number whose load drops to 0 loses it (DESIGN.md §2: an
+--   empty number leads the LRU order again);
 -- - pool_stats.active_numbers / with_room = active pool numbers / those with open_load < cap,
 --   for the cap the row was counted for (message_numbers insert, update of class / status /
 --   open_load, delete). Without a row nothing is kept: the first read counts afresh
@@ -11,7 +12,9 @@
 CREATE TRIGGER threads_load_insert AFTER INSERT ON threads
 WHEN NEW.number_id IS NOT NULL AND NEW.status = 'open'
 BEGIN
-    UPDATE message_numbers SET open_load = open_load + 1 WHERE id = NEW.number_id;
+    UPDATE message_numbers SET open_load = open_load + 1,
+        last_assigned_at = max(COALESCE(last_assigned_at, NEW.bound_at), NEW.bound_at)
+    WHERE id = NEW.number_id;
 END;
 
 CREATE TRIGGER threads_load_delete AFTER DELETE ON threads
@@ -28,7 +31,8 @@ BEGIN
     UPDATE message_numbers SET open_load = open_load - 1,
         last_assigned_at = CASE WHEN open_load = 1 THEN NULL ELSE last_assigned_at END
     WHERE id = OLD.number_id AND OLD.status = 'open';
-    UPDATE message_numbers SET open_load = open_load + 1
+    UPDATE message_numbers SET open_load = open_load + 1,
+        last_assigned_at = max(COALESCE(last_assigned_at, NEW.bound_at), NEW.bound_at)
     WHERE id = NEW.number_id AND NEW.status = 'open';
 END;
 

@@ -631,9 +631,8 @@ pub fn assign(
          WHERE id = ?5",
     )?
     .execute(params![number, ctx.now, cap, due, thread.id])?;
-    // open_load and pool_stats follow the thread's new number_id (triggers of migration 12).
-    tx.prepare_cached("UPDATE message_numbers SET last_assigned_at = ?1 WHERE id = ?2")?
-        .execute(params![ctx.now, number])?;
+    // open_load, last_assigned_at and pool_stats follow the thread's new number_id (triggers of
+    // migration 12).
     tx.prepare_cached(
         "INSERT INTO number_bindings (org_id, thread_id, client_id, number_id, bound_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
