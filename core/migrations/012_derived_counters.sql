@@ -25,15 +25,24 @@ BEGIN
     WHERE id = OLD.number_id;
 END;
 
-CREATE TRIGGER threads_load_update AFTER UPDATE OF number_id, status ON threads
-WHEN (OLD.number_id IS NOT NEW.number_id) OR ((OLD.status = 'open') != (NEW.status = 'open'))
+-- A thread leaves its number's load (unbound, moved or ended) and joins another's (bound or
+-- moved): two triggers whose conditions are exact, so an unbind runs one statement, not two.
+CREATE TRIGGER threads_load_leave AFTER UPDATE OF number_id, status ON threads
+WHEN OLD.number_id IS NOT NULL AND OLD.status = 'open'
+     AND (NEW.number_id IS NOT OLD.number_id OR NEW.status != 'open')
 BEGIN
     UPDATE message_numbers SET open_load = open_load - 1,
         last_assigned_at = CASE WHEN open_load = 1 THEN NULL ELSE last_assigned_at END
-    WHERE id = OLD.number_id AND OLD.status = 'open';
+    WHERE id = OLD.number_id;
+END;
+
+CREATE TRIGGER threads_load_join AFTER UPDATE OF number_id, status ON threads
+WHEN NEW.number_id IS NOT NULL AND NEW.status = 'open'
+     AND (OLD.number_id IS NOT NEW.number_id OR OLD.status != 'open')
+BEGIN
     UPDATE message_numbers SET open_load = open_load + 1,
         last_assigned_at = max(COALESCE(last_assigned_at, NEW.bound_at), NEW.bound_at)
-    WHERE id = NEW.number_id AND NEW.status = 'open';
+    WHERE id = NEW.number_id;
 END;
 
 CREATE TRIGGER numbers_stats_insert AFTER INSERT ON message_numbers
