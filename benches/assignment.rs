@@ -71,6 +71,50 @@ fn ours(world: &World, iters: u64) -> Duration {
     total
 }
 
+/// The original's capacity check: count every non-archived thread of every number.
+fn legacy_counts(tx: &Connection, org: i64) -> std::collections::HashMap<i64, i64> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT number_id, count(*) FROM legacy_threads
+             WHERE org_id = ?1 AND number_id IS NOT NULL AND status != 'archived'
+             GROUP BY number_id",
+        )
+        .unwrap();
+    stmt.query_map([org], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// A pool number as the original read it: (id, e164, last_assigned_at, created_at).
+type Candidate = (i64, String, Option<i64>, i64);
+
+/// The original's choice among the numbers under the cap, ordered in memory per strategy.
+fn legacy_choice(
+    candidates: &mut [Candidate],
+    strategy: Strategy,
+    client: i64,
+) -> Option<&Candidate> {
+    match strategy {
+        Strategy::Lru => {
+            candidates.sort_by_key(|c| (c.2, c.3, c.0));
+            candidates.first()
+        }
+        Strategy::Fifo => {
+            candidates.sort_by_key(|c| (c.3, c.0));
+            candidates.first()
+        }
+        Strategy::HashShuffle => {
+            // The original: hash the key and index the candidate list (ordered here by id, which
+            // the original forgot). One hash per call, not one per candidate: a lower bound.
+            let key = format!("cli_{client}");
+            candidates.sort_by_key(|c| c.0);
+            let hash = hash_ring::fmix64(hash_ring::fnv1a64(&[key.as_bytes()]));
+            candidates.get((hash % candidates.len().max(1) as u64) as usize)
+        }
+    }
+}
+
 /// The original algorithm, on the legacy tables. Returns (thread, number, the number's previous
 /// `last_assigned_at`) so the caller can undo it outside the timing.
 fn baseline_assign(
@@ -88,25 +132,7 @@ fn baseline_assign(
     .execute(params![org, client, now])
     .unwrap();
     let thread = tx.last_insert_rowid();
-    // The original's capacity check: count every non-archived thread of every number.
-    let mut counts = std::collections::HashMap::<i64, i64>::new();
-    {
-        let mut stmt = tx
-            .prepare_cached(
-                "SELECT number_id, count(*) FROM legacy_threads
-                 WHERE org_id = ?1 AND number_id IS NOT NULL AND status != 'archived'
-                 GROUP BY number_id",
-            )
-            .unwrap();
-        let rows = stmt
-            .query_map([org], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-            .unwrap();
-        for row in rows {
-            let (number, count) = row.unwrap();
-            counts.insert(number, count);
-        }
-    }
-    type Candidate = (i64, String, Option<i64>, i64);
+    let counts = legacy_counts(&tx, org);
     let mut candidates: Vec<Candidate> = tx
         .prepare_cached(
             "SELECT id, e164, last_assigned_at, created_at FROM legacy_numbers
@@ -118,24 +144,7 @@ fn baseline_assign(
         .collect::<rusqlite::Result<_>>()
         .unwrap();
     candidates.retain(|(id, ..)| counts.get(id).copied().unwrap_or(0) < CAP);
-    let chosen = match strategy {
-        Strategy::Lru => {
-            candidates.sort_by_key(|c| (c.2, c.3, c.0));
-            candidates.first()
-        }
-        Strategy::Fifo => {
-            candidates.sort_by_key(|c| (c.3, c.0));
-            candidates.first()
-        }
-        Strategy::HashShuffle => {
-            // The original: hash the key and index the candidate list (ordered here by id, which
-            // the original forgot). One hash per call, not one per candidate: a lower bound.
-            let key = format!("cli_{client}");
-            candidates.sort_by_key(|c| c.0);
-            let hash = hash_ring::fmix64(hash_ring::fnv1a64(&[key.as_bytes()]));
-            candidates.get((hash % candidates.len().max(1) as u64) as usize)
-        }
-    };
+    let chosen = legacy_choice(&mut candidates, strategy, client);
     let (number, e164, previous, _) = chosen.expect("baseline found no number").clone();
     let current = counts.get(&number).copied().unwrap_or(0);
     tx.prepare_cached("UPDATE legacy_threads SET number_id = ?1, bound_at = ?2 WHERE id = ?3")

@@ -5,13 +5,14 @@
 //! history) are written with prepared statements in ONE transaction through
 //! [`Engine::inspect`]. The rows keep the engine's invariants:
 //!
-//! - `message_numbers.open_load` = the open threads bound to the number, never above the cap;
+//! - `message_numbers.open_load` and `pool_stats`: kept by the engine's triggers (migration 12)
+//!   as the rows go in, as for every engine write; the loader only checks no number is over the cap;
 //! - no number serves two open threads of the same client;
 //! - `threads.release_due_at` = the earliest deadline of DESIGN.md §2, computed with the engine's
 //!   own [`Deadlines::of`]; `threads.bound_cap` = the cap in force;
 //! - one `number_bindings` row per binding (open: `released_at` NULL; closed: released);
-//! - `last_assigned_at` = the latest bind of a loaded number, NULL for an empty one (the engine
-//!   resets it when a number's last thread is released).
+//! - `last_assigned_at` = the latest bind of a loaded number, NULL for an empty one (the same
+//!   triggers move it on every bind and clear it when a number's last thread is released).
 //!
 //! Historical audit events are not generated: the audit table is only appended to (by an indexed
 //! `MAX(seq)` per org), so its size does not enter any measured path.
@@ -153,21 +154,17 @@ fn booking_times(spec: &Spec, c: usize) -> (i64, i64) {
     }
 }
 
+/// Writes the bulk rows in one transaction (foreign keys checked afterwards on the smaller
+/// worlds). The derived values (`open_load`, `last_assigned_at`, `pool_stats`) are not written here: the engine's
+/// triggers (migration 12) keep them as the threads go in, exactly as for the engine's writes.
 fn write_rows(
     conn: &Connection,
     org: i64,
     spec: &Spec,
     settings: &RotationSettings,
 ) -> Vec<(String, String)> {
-    // Rows go in parents-last (loads are known only after the threads); the generator keeps
-    // every reference valid, checked below on the smaller worlds.
     conn.pragma_update(None, "foreign_keys", false).unwrap();
     let tx = conn.unchecked_transaction().expect("tx");
-    let cap = settings.max_concurrent_threads_per_pool_number;
-    let n = spec.numbers;
-    let c_count = spec.clients;
-
-    // Numbers: ids 1..=n (the engine has none yet), created a second apart, FIFO-distinct.
     let number_base: i64 = tx
         .query_row(
             "SELECT COALESCE(MAX(id), 0) FROM message_numbers",
@@ -175,200 +172,19 @@ fn write_rows(
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(number_base, 0);
-    let mut loads = vec![0i64; n];
-    let mut last_assigned: Vec<Option<i64>> = vec![None; n];
-
-    // Sitters: a few, for bookings with a sitter.
-    let sitters = 100usize;
-    {
-        let mut stmt = tx
-            .prepare("INSERT INTO sitters (id, org_id, first_name, last_name, phone, email) VALUES (?1, ?2, 'Sitter', ?3, ?4, ?5)")
-            .unwrap();
-        for s in 0..sitters {
-            stmt.execute(params![
-                s as i64 + 1,
-                org,
-                format!("S{s}"),
-                format!("+1415{s:07}"),
-                format!("sitter{s}@example.com")
-            ])
-            .unwrap();
-        }
-    }
-    // Clients 1..=c_count, each with one booking (booking id = client id).
-    {
-        let mut client = tx
-            .prepare("INSERT INTO clients (id, org_id, first_name, last_name, phone, email) VALUES (?1, ?2, 'Client', ?3, ?4, ?5)")
-            .unwrap();
-        let mut booking = tx
-            .prepare(
-                "INSERT INTO bookings (id, org_id, client_id, sitter_id, service, start_at, end_at, status, window_start, window_end)
-                 VALUES (?1, ?2, ?1, ?3, 'Drop-in', ?4, ?5, 'confirmed', ?6, ?7)",
-            )
-            .unwrap();
-        for c in 0..c_count {
-            let id = c as i64 + 1;
-            client
-                .execute(params![
-                    id,
-                    org,
-                    format!("C{c}"),
-                    client_phone(c),
-                    format!("client{c}@example.com")
-                ])
-                .unwrap();
-            let (start, end) = booking_times(spec, c);
-            let sitter = spec.active_windows.then_some((c % sitters) as i64 + 1);
-            booking
-                .execute(params![
-                    id,
-                    org,
-                    sitter,
-                    start,
-                    end,
-                    start - HOUR,
-                    end + HOUR
-                ])
-                .unwrap();
-        }
-    }
-
-    // Threads and their bindings.
-    let mut open_routes = Vec::new();
-    {
-        let mut thread = tx
-            .prepare(
-                "INSERT INTO threads (id, org_id, client_id, sitter_id, booking_id, status, number_id, bound_at, bound_cap, last_message_at, created_at, release_due_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )
-            .unwrap();
-        let mut binding = tx
-            .prepare(
-                "INSERT INTO number_bindings (org_id, thread_id, client_id, number_id, bound_at, released_at, release_rule)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .unwrap();
-        for i in 0..spec.threads {
-            let id = i as i64 + 1;
-            if i % spec.open_every == 0 {
-                let j = i / spec.open_every;
-                let c = j % c_count;
-                // The client's k-th open thread goes k numbers further: distinct numbers per client.
-                let num = (c + j / c_count) % n;
-                let (bound_at, last_message_at) = if spec.due {
-                    let bound = T0.0 - 31 * DAY - (j % 3600) as i64;
-                    if j.is_multiple_of(2) {
-                        (bound, bound + HOUR) // inactivity comes first
-                    } else {
-                        (bound, T0.0 - HOUR) // lifetime comes first
-                    }
-                } else {
-                    let bound = T0.0 - (j % (3 * DAY as usize)) as i64 - MINUTE;
-                    (bound, (bound + MINUTE).min(T0.0))
-                };
-                let (_, window_end) = booking_times(spec, c);
-                let row = ThreadRow {
-                    id: ThreadId(id),
-                    org: OrgId(org),
-                    client: ClientId(c as i64 + 1),
-                    sitter: None,
-                    booking: Some(BookingId(c as i64 + 1)),
-                    status: ThreadStatus::Open,
-                    number: Some(NumberId(num as i64 + 1)),
-                    bound_at: Some(Timestamp(bound_at)),
-                    last_message_at: Some(Timestamp(last_message_at)),
-                    window_end: Some(Timestamp(window_end + HOUR)),
-                };
-                let (_, due) = Deadlines::of(&row, Timestamp(bound_at), settings).earliest();
-                assert_eq!(due <= T0, spec.due, "thread {id} due at {due:?}");
-                let sitter = spec.active_windows.then_some((c % 100) as i64 + 1);
-                thread
-                    .execute(params![
-                        id,
-                        org,
-                        c as i64 + 1,
-                        sitter,
-                        c as i64 + 1,
-                        "open",
-                        num as i64 + 1,
-                        bound_at,
-                        cap,
-                        last_message_at,
-                        bound_at,
-                        due
-                    ])
-                    .unwrap();
-                binding
-                    .execute(params![
-                        org,
-                        id,
-                        c as i64 + 1,
-                        num as i64 + 1,
-                        bound_at,
-                        None::<i64>,
-                        None::<String>
-                    ])
-                    .unwrap();
-                loads[num] += 1;
-                last_assigned[num] = Some(last_assigned[num].map_or(bound_at, |t| t.max(bound_at)));
-                open_routes.push((client_phone(c), number_e164(num)));
-            } else {
-                let c = i % c_count;
-                let num = i % n;
-                let bound_at = T0.0 - 60 * DAY + (i % DAY as usize) as i64;
-                let released = bound_at + 5 * DAY;
-                thread
-                    .execute(params![
-                        id,
-                        org,
-                        c as i64 + 1,
-                        None::<i64>,
-                        None::<i64>,
-                        "closed",
-                        None::<i64>,
-                        None::<i64>,
-                        None::<i64>,
-                        released - HOUR,
-                        bound_at,
-                        None::<i64>
-                    ])
-                    .unwrap();
-                binding
-                    .execute(params![
-                        org,
-                        id,
-                        c as i64 + 1,
-                        num as i64 + 1,
-                        bound_at,
-                        released,
-                        "thread_closed"
-                    ])
-                    .unwrap();
-            }
-        }
-    }
-    {
-        let mut number = tx
-            .prepare(
-                "INSERT INTO message_numbers (id, org_id, e164, class, status, last_assigned_at, created_at, open_load)
-                 VALUES (?1, ?2, ?3, 'pool', 'active', ?4, ?5, ?6)",
-            )
-            .unwrap();
-        for i in 0..n {
-            assert!(loads[i] <= cap, "number {i} over the cap");
-            number
-                .execute(params![
-                    i as i64 + 1,
-                    org,
-                    number_e164(i),
-                    last_assigned[i],
-                    T0.0 - 400 * DAY + i as i64,
-                    loads[i]
-                ])
-                .unwrap();
-        }
-    }
+    assert_eq!(number_base, 0, "numbers get ids 1..=n");
+    write_sitters(&tx, org);
+    write_clients(&tx, org, spec);
+    write_numbers(&tx, org, spec);
+    let open_routes = write_threads(&tx, org, spec, settings);
+    let over: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM message_numbers WHERE open_load > ?1",
+            [settings.max_concurrent_threads_per_pool_number],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(over, 0, "numbers over the cap");
     // The HASH_SHUFFLE ring points of the numbers written above (the engine adds them when it
     // creates a number).
     switchboard_core::hash_ring::add_missing(&tx).unwrap();
@@ -383,6 +199,229 @@ fn write_rows(
         assert_eq!(broken, 0, "generated rows break a foreign key");
     }
     // No ANALYZE: the engine never runs it, so the planner sees what it sees in production.
+    open_routes
+}
+
+/// Sitters: a hundred, for bookings with a sitter.
+const SITTERS: usize = 100;
+
+fn write_sitters(tx: &Connection, org: i64) {
+    let mut stmt = tx
+        .prepare("INSERT INTO sitters (id, org_id, first_name, last_name, phone, email) VALUES (?1, ?2, 'Sitter', ?3, ?4, ?5)")
+        .unwrap();
+    for s in 0..SITTERS {
+        stmt.execute(params![
+            s as i64 + 1,
+            org,
+            format!("S{s}"),
+            format!("+1415{s:07}"),
+            format!("sitter{s}@example.com")
+        ])
+        .unwrap();
+    }
+}
+
+/// Clients 1..=clients, each with one booking (booking id = client id).
+fn write_clients(tx: &Connection, org: i64, spec: &Spec) {
+    let mut client = tx
+        .prepare("INSERT INTO clients (id, org_id, first_name, last_name, phone, email) VALUES (?1, ?2, 'Client', ?3, ?4, ?5)")
+        .unwrap();
+    let mut booking = tx
+        .prepare(
+            "INSERT INTO bookings (id, org_id, client_id, sitter_id, service, start_at, end_at, status, window_start, window_end)
+             VALUES (?1, ?2, ?1, ?3, 'Drop-in', ?4, ?5, 'confirmed', ?6, ?7)",
+        )
+        .unwrap();
+    for c in 0..spec.clients {
+        let id = c as i64 + 1;
+        let (phone, email) = (client_phone(c), format!("client{c}@example.com"));
+        client
+            .execute(params![id, org, format!("C{c}"), phone, email])
+            .unwrap();
+        let (start, end) = booking_times(spec, c);
+        let sitter = spec.active_windows.then_some((c % SITTERS) as i64 + 1);
+        booking
+            .execute(params![
+                id,
+                org,
+                sitter,
+                start,
+                end,
+                start - HOUR,
+                end + HOUR
+            ])
+            .unwrap();
+    }
+}
+
+/// Numbers: ids 1..=n, created a second apart (FIFO-distinct), load 0 until threads bind them.
+fn write_numbers(tx: &Connection, org: i64, spec: &Spec) {
+    let mut number = tx
+        .prepare(
+            "INSERT INTO message_numbers (id, org_id, e164, class, status, created_at)
+             VALUES (?1, ?2, ?3, 'pool', 'active', ?4)",
+        )
+        .unwrap();
+    for i in 0..spec.numbers {
+        number
+            .execute(params![
+                i as i64 + 1,
+                org,
+                number_e164(i),
+                T0.0 - 400 * DAY + i as i64
+            ])
+            .unwrap();
+    }
+}
+
+/// One generated thread: its row and its binding row.
+struct GenThread {
+    id: i64,
+    client: usize,
+    number: usize,
+    /// (bound_at, last_message_at) of an open bound thread; None for a closed one.
+    open: Option<(i64, i64)>,
+}
+
+/// Thread `i`: every `open_every`-th is open and bound (the client's k-th open thread goes k
+/// numbers further: distinct numbers per client); the rest are closed with a released binding.
+fn gen_thread(spec: &Spec, i: usize) -> GenThread {
+    let (n, c_count) = (spec.numbers, spec.clients);
+    if !i.is_multiple_of(spec.open_every) {
+        return GenThread {
+            id: i as i64 + 1,
+            client: i % c_count,
+            number: i % n,
+            open: None,
+        };
+    }
+    let j = i / spec.open_every;
+    let c = j % c_count;
+    let times = if spec.due {
+        let bound = T0.0 - 31 * DAY - (j % 3600) as i64;
+        if j.is_multiple_of(2) {
+            (bound, bound + HOUR) // inactivity comes first
+        } else {
+            (bound, T0.0 - HOUR) // lifetime comes first
+        }
+    } else {
+        let bound = T0.0 - (j % (3 * DAY as usize)) as i64 - MINUTE;
+        (bound, (bound + MINUTE).min(T0.0))
+    };
+    GenThread {
+        id: i as i64 + 1,
+        client: c,
+        number: (c + j / c_count) % n,
+        open: Some(times),
+    }
+}
+
+/// The release deadline of an open generated thread, by the engine's own rule.
+fn deadline(spec: &Spec, t: &GenThread, settings: &RotationSettings) -> Option<Timestamp> {
+    let (bound_at, last_message_at) = t.open?;
+    let (_, window_end) = booking_times(spec, t.client);
+    let row = ThreadRow {
+        id: ThreadId(t.id),
+        org: OrgId(0),
+        client: ClientId(t.client as i64 + 1),
+        sitter: None,
+        booking: Some(BookingId(t.client as i64 + 1)),
+        status: ThreadStatus::Open,
+        number: Some(NumberId(t.number as i64 + 1)),
+        bound_at: Some(Timestamp(bound_at)),
+        last_message_at: Some(Timestamp(last_message_at)),
+        window_end: Some(Timestamp(window_end + HOUR)),
+    };
+    let (_, due) = Deadlines::of(&row, Timestamp(bound_at), settings).earliest();
+    assert_eq!(due <= T0, spec.due, "thread {} due at {due:?}", t.id);
+    Some(due)
+}
+
+/// (bound_at, released_at) of closed thread `i`'s one binding, 60 days ago for five days.
+fn closed_binding(i: usize) -> (i64, i64) {
+    let bound_at = T0.0 - 60 * DAY + (i % DAY as usize) as i64;
+    (bound_at, bound_at + 5 * DAY)
+}
+
+/// Threads and their binding rows; returns (client phone, number) of every open thread.
+fn write_threads(
+    tx: &Connection,
+    org: i64,
+    spec: &Spec,
+    settings: &RotationSettings,
+) -> Vec<(String, String)> {
+    let cap = settings.max_concurrent_threads_per_pool_number;
+    let mut thread = tx
+        .prepare(
+            "INSERT INTO threads (id, org_id, client_id, sitter_id, booking_id, status, number_id, bound_at, bound_cap, last_message_at, created_at, release_due_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .unwrap();
+    let mut binding = tx
+        .prepare(
+            "INSERT INTO number_bindings (org_id, thread_id, client_id, number_id, bound_at, released_at, release_rule)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .unwrap();
+    let mut open_routes = Vec::new();
+    for i in 0..spec.threads {
+        let t = gen_thread(spec, i);
+        let (client, number) = (t.client as i64 + 1, t.number as i64 + 1);
+        if let Some((bound_at, last)) = t.open {
+            let due = deadline(spec, &t, settings);
+            let sitter = spec
+                .active_windows
+                .then_some((t.client % SITTERS) as i64 + 1);
+            thread
+                .execute(params![
+                    t.id, org, client, sitter, client, "open", number, bound_at, cap, last,
+                    bound_at, due
+                ])
+                .unwrap();
+            binding
+                .execute(params![
+                    org,
+                    t.id,
+                    client,
+                    number,
+                    bound_at,
+                    None::<i64>,
+                    None::<String>
+                ])
+                .unwrap();
+            open_routes.push((client_phone(t.client), number_e164(t.number)));
+        } else {
+            let (bound_at, released) = closed_binding(i);
+            let none = None::<i64>;
+            thread
+                .execute(params![
+                    t.id,
+                    org,
+                    client,
+                    none,
+                    none,
+                    "closed",
+                    none,
+                    none,
+                    none,
+                    released - HOUR,
+                    bound_at,
+                    none
+                ])
+                .unwrap();
+            binding
+                .execute(params![
+                    org,
+                    t.id,
+                    client,
+                    number,
+                    bound_at,
+                    released,
+                    "thread_closed"
+                ])
+                .unwrap();
+        }
+    }
     open_routes
 }
 

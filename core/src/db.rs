@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 9] = [
+const MIGRATION_FILES: [(&str, &str); 10] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -41,6 +41,10 @@ const MIGRATION_FILES: [(&str, &str); 9] = [
     (
         "009_hash_ring.sql",
         include_str!("../migrations/009_hash_ring.sql"),
+    ),
+    (
+        "012_derived_counters.sql",
+        include_str!("../migrations/012_derived_counters.sql"),
     ),
     (
         "013_contacts_version.sql",

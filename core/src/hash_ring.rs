@@ -137,29 +137,32 @@ pub enum Walk {
     TooLong,
 }
 
-/// Walks the org's ring clockwise from `key`'s position. `available` is an SQL boolean over the
-/// number `n` (the engine's one availability predicate) whose parameters are ?1 … ?3; ?4 is the
-/// key's position. `params` supplies ?1 … ?3.
+/// Walks the org's ring clockwise from `key`'s position and returns the first number `n` that
+/// passes `room` (an SQL boolean over `n` whose parameters are ?1 org and ?2 cap; ?3 is the key's
+/// position) and that `excluded` does not reject (the client household's numbers, checked in
+/// memory). `params` supplies (org, cap).
 pub fn walk(
     tx: &Transaction,
-    available: &str,
-    params: (i64, i64, i64),
+    room: &str,
+    params: (i64, i64),
     key: &str,
+    excluded: &dyn Fn(i64) -> bool,
 ) -> rusqlite::Result<Walk> {
     let start = key_position(key);
-    let (org, cap, client) = params;
+    let (org, cap) = params;
     let mut unavailable = 0;
     // From the key to the top of the ring, then from the bottom back to the key.
-    for range in ["r.pos >= ?4", "r.pos < ?4"] {
+    for range in ["r.pos >= ?3", "r.pos < ?3"] {
         let mut stmt = tx.prepare_cached(&format!(
-            "SELECT r.number_id, {available} FROM hash_ring r INDEXED BY hash_ring_walk
+            "SELECT r.number_id, {room} FROM hash_ring r INDEXED BY hash_ring_walk
              CROSS JOIN message_numbers n ON n.id = r.number_id
              WHERE r.org_id = ?1 AND {range} ORDER BY r.pos, r.number_id"
         ))?;
-        let mut rows = stmt.query(params![org, cap, client, start])?;
+        let mut rows = stmt.query(params![org, cap, start])?;
         while let Some(row) = rows.next()? {
-            if row.get::<_, bool>(1)? {
-                return Ok(Walk::Found(row.get(0)?));
+            let number: i64 = row.get(0)?;
+            if row.get::<_, bool>(1)? && !excluded(number) {
+                return Ok(Walk::Found(number));
             }
             unavailable += 1;
             if unavailable == WALK_LIMIT {

@@ -1,7 +1,9 @@
 //! The pool: threads, assignment of pool numbers, the release rules and the pool alerts.
 //!
 //! Invariants kept here (each write happens in the caller's transaction):
-//! - `message_numbers.open_load` = the number of open threads bound to the number.
+//! - `message_numbers.open_load` = the number of open threads bound to the number, and
+//!   `pool_stats` = the org's active pool numbers and those with room: kept by SQLite triggers
+//!   (migration 12) on `threads` and `message_numbers`, so no writer can forget them.
 //! - A number never receives a new thread while `open_load >= maxConcurrentThreadsPerPoolNumber`,
 //!   nor a second open thread of the same client.
 //! - `threads.release_due_at` = the earliest release deadline of the current binding, NULL when
@@ -31,8 +33,11 @@ const POOL_ENTITY: &str = "pool";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThreadStatus {
+    /// May hold a pool number and receive messages.
     Open,
+    /// Ended; readable by its sitter while the booking window lasts.
     Closed,
+    /// Ended for good; readable by no sitter.
     Archived,
 }
 
@@ -111,14 +116,23 @@ pub fn open_thread(
 /// The columns of a thread the pool logic needs.
 #[derive(Debug, Clone)]
 pub struct ThreadRow {
+    /// The thread.
     pub id: ThreadId,
+    /// Its org (the caller's, never read from a body).
     pub org: OrgId,
+    /// The client the thread is with.
     pub client: ClientId,
+    /// The sitter, when the thread has one.
     pub sitter: Option<SitterId>,
+    /// The booking that lends the thread its window, if any.
     pub booking: Option<BookingId>,
+    /// Lifecycle state.
     pub status: ThreadStatus,
+    /// The pool number bound now; None when unbound.
     pub number: Option<NumberId>,
+    /// When the current binding began (engine seconds); None when unbound.
     pub bound_at: Option<Timestamp>,
+    /// The last message on the thread, either direction.
     pub last_message_at: Option<Timestamp>,
     /// The booking's window end, when the thread has a booking.
     pub window_end: Option<Timestamp>,
@@ -145,6 +159,7 @@ fn thread_from_row(r: &rusqlite::Row, org: OrgId) -> rusqlite::Result<ThreadRow>
     })
 }
 
+/// The thread `id` of `org`; `NotFound` ("thread") for a thread of another org or none.
 pub fn thread_row(tx: &Transaction, org: OrgId, id: ThreadId) -> Result<ThreadRow> {
     tx.prepare_cached(&format!(
         "SELECT {THREAD_COLUMNS} WHERE t.id = ?1 AND t.org_id = ?2"
@@ -157,15 +172,19 @@ pub fn thread_row(tx: &Transaction, org: OrgId, id: ThreadId) -> Result<ThreadRo
 /// The three release rules, in their tie-break order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Rule {
+    /// The booking window ended `postBookingGraceHours` ago.
     #[serde(rename = "postBookingGraceHours")]
     Grace,
+    /// No message for `inactivityReleaseDays` since the later of binding and last message.
     #[serde(rename = "inactivityReleaseDays")]
     Inactivity,
+    /// Bound for `maxPoolThreadLifetimeDays`.
     #[serde(rename = "maxPoolThreadLifetimeDays")]
     Lifetime,
 }
 
 impl Rule {
+    /// The rotation setting that sets the rule (its name in release events and binding rows).
     pub fn setting(self) -> &'static str {
         match self {
             Rule::Grace => "postBookingGraceHours",
@@ -188,8 +207,11 @@ impl Rule {
 /// The release deadlines of one binding; `None` where the rule is off or does not apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadlines {
+    /// Window end + grace; None for a thread without a booking.
     pub grace: Option<Timestamp>,
+    /// Last activity + inactivity days; None when `inactivityReleaseDays` is 0.
     pub inactivity: Option<Timestamp>,
+    /// Binding + lifetime days.
     pub lifetime: Timestamp,
 }
 
@@ -321,21 +343,31 @@ pub fn refresh_booking_deadlines(
 /// How an assignment went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Assignment {
+    /// The thread got `number` (`e164`), chosen by `selection`.
     Bound {
+        /// The number bound.
         number: NumberId,
+        /// Its E.164 text.
         e164: String,
+        /// Sticky reuse or the strategy.
         selection: Selection,
     },
     /// The thread already had a number; nothing changed.
-    AlreadyBound { number: NumberId },
+    AlreadyBound {
+        /// The number the thread holds.
+        number: NumberId,
+    },
     /// No pool number was available; the thread stays without one.
     Exhausted,
 }
 
+/// What chose an assigned number (the `selection` of `pool.number.assigned`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Selection {
+    /// The sticky key's previous number, within `stickyReuseDays`.
     Sticky,
+    /// `poolSelectionStrategy` (LRU, FIFO or HASH_SHUFFLE).
     Strategy,
 }
 
@@ -346,30 +378,57 @@ struct PoolCounts {
     available: i64,
 }
 
-/// The client records that count as one client for the same-client rule (DESIGN.md §2,
-/// assigning step 4): client ?3 and every client of org ?1 with the same phone (a household
-/// sharing a phone: their inbound to one number would be just as ambiguous).
-macro_rules! household {
-    () => {
-        "(SELECT h.id FROM clients h WHERE h.org_id = ?1 AND h.phone = (SELECT phone FROM clients WHERE id = ?3))"
-    };
+/// The filter of a pool number with room: an active pool number of org ?1 whose load is under
+/// the cap ?2. Availability to a client is this plus "not held by the client's household"
+/// ([`Household`]), which is checked in memory so that no statement builds a temporary table.
+const ROOM: &str =
+    "n.org_id = ?1 AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2";
+
+/// The numbers the client's household holds through open threads (DESIGN.md §2, assigning
+/// step 4): the client and every client of the org with the same phone (a household sharing a
+/// phone: their inbound to one number would be just as ambiguous). A household holds a handful
+/// of numbers at most.
+struct Household {
+    /// Each held number, once, with whether it has room in the active pool.
+    held: Vec<(NumberId, bool)>,
 }
 
-/// The filter shared by every availability query: active pool numbers of the org with room,
-/// serving no other open thread of the client's household. Parameters: ?1 org, ?2 cap, ?3 client.
-/// The household's numbers are an uncorrelated subquery: SQLite evaluates it once (a household
-/// holds a handful of numbers at most) instead of once per candidate number.
-const AVAILABLE: &str = concat!(
-    "n.org_id = ?1 AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2
-     AND n.id NOT IN (SELECT t.number_id FROM threads t
-                      WHERE t.org_id = ?1 AND t.client_id IN ",
-    household!(),
-    " AND t.status = 'open' AND t.number_id IS NOT NULL)"
-);
+impl Household {
+    /// Reads the household of `client` by keyed lookups only (the join order is pinned: the
+    /// planner, without ANALYZE, would otherwise walk every bound thread of the org).
+    fn of(tx: &Transaction, org: OrgId, cap: i64, client: ClientId) -> Result<Household> {
+        let rows: Vec<(NumberId, bool)> = tx
+            .prepare_cached(
+                "SELECT t.number_id, n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2
+                 FROM clients me CROSS JOIN clients h INDEXED BY clients_org_phone
+                 CROSS JOIN threads t INDEXED BY threads_client CROSS JOIN message_numbers n
+                 WHERE me.id = ?3 AND h.org_id = ?1 AND h.phone = me.phone AND t.org_id = ?1
+                   AND t.client_id = h.id AND t.status = 'open' AND n.id = t.number_id",
+            )?
+            .query_map(params![org, cap, client], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut held: Vec<(NumberId, bool)> = Vec::with_capacity(rows.len());
+        for row in rows {
+            if !held.iter().any(|(n, _)| *n == row.0) {
+                held.push(row);
+            }
+        }
+        Ok(Household { held })
+    }
+
+    fn holds(&self, number: NumberId) -> bool {
+        self.held.iter().any(|(n, _)| *n == number)
+    }
+
+    /// Held numbers that have room (counted in `pool_stats.with_room` yet not available).
+    fn held_with_room(&self) -> i64 {
+        self.held.iter().filter(|(_, room)| *room).count() as i64
+    }
+}
 
 /// The org's pool counters for `cap`: (active pool numbers, those with room). Read from
-/// `pool_stats`; counted afresh (and stored) only when the row is missing or was counted for
-/// another cap.
+/// `pool_stats` (kept by the triggers of migration 12); counted afresh (and stored) only when
+/// the row is missing or was counted for another cap.
 pub fn pool_stats(tx: &Transaction, org: OrgId, cap: i64) -> Result<(i64, i64)> {
     let stored: Option<(i64, i64, i64)> = tx
         .prepare_cached("SELECT cap, active_numbers, with_room FROM pool_stats WHERE org_id = ?1")?
@@ -381,8 +440,8 @@ pub fn pool_stats(tx: &Transaction, org: OrgId, cap: i64) -> Result<(i64, i64)> 
     }
 }
 
-/// Counts the pool afresh (after a number is added or the cap changes) and stores the counters.
-pub fn recount_pool_stats(tx: &Transaction, org: OrgId, cap: i64) -> Result<(i64, i64)> {
+/// Counts the pool afresh for `cap` and stores the counters (the triggers keep them from then on).
+fn recount_pool_stats(tx: &Transaction, org: OrgId, cap: i64) -> Result<(i64, i64)> {
     let (active, with_room): (i64, i64) = tx
         .prepare_cached(
             "SELECT count(*), COALESCE(SUM(open_load < ?2), 0) FROM message_numbers
@@ -398,36 +457,11 @@ pub fn recount_pool_stats(tx: &Transaction, org: OrgId, cap: i64) -> Result<(i64
     Ok((active, with_room))
 }
 
-/// A pool number's load went from `new_load - delta` to `new_load`: it gains or loses room when
-/// the load crosses the cap.
-fn track_room(tx: &Transaction, org: OrgId, cap: i64, new_load: i64, delta: i64) -> Result<()> {
-    pool_stats(tx, org, cap)?;
-    let change = match delta {
-        1 if new_load == cap => -1,
-        -1 if new_load == cap - 1 => 1,
-        _ => return Ok(()),
-    };
-    tx.prepare_cached("UPDATE pool_stats SET with_room = with_room + ?2 WHERE org_id = ?1")?
-        .execute(params![org, change])?;
-    Ok(())
-}
-
-fn counts(tx: &Transaction, org: OrgId, cap: i64, client: ClientId) -> Result<PoolCounts> {
+fn counts(tx: &Transaction, org: OrgId, cap: i64, household: &Household) -> Result<PoolCounts> {
     let (total, with_room) = pool_stats(tx, org, cap)?;
-    // Numbers with room that this client's household already holds are not available to it.
-    let held: i64 = tx
-        .prepare_cached(
-            concat!(
-                "SELECT count(DISTINCT n.id) FROM threads t JOIN message_numbers n ON n.id = t.number_id
-                 WHERE t.org_id = ?1 AND t.client_id IN ",
-                household!(),
-                " AND t.status = 'open' AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2"
-            ),
-        )?
-        .query_row(params![org, cap, client], |r| r.get(0))?;
     Ok(PoolCounts {
         total,
-        available: with_room - held,
+        available: with_room - household.held_with_room(),
     })
 }
 
@@ -435,14 +469,17 @@ fn is_available(
     tx: &Transaction,
     org: OrgId,
     cap: i64,
-    client: ClientId,
+    household: &Household,
     number: NumberId,
 ) -> Result<bool> {
+    if household.holds(number) {
+        return Ok(false);
+    }
     Ok(tx
         .prepare_cached(&format!(
-            "SELECT 1 FROM message_numbers n WHERE n.id = ?4 AND {AVAILABLE}"
+            "SELECT 1 FROM message_numbers n WHERE n.id = ?3 AND {ROOM}"
         ))?
-        .query_row(params![org, cap, client, number], |_| Ok(()))
+        .query_row(params![org, cap, number], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -452,6 +489,7 @@ fn sticky_choice(
     tx: &Transaction,
     ctx: &Ctx,
     thread: &ThreadRow,
+    household: &Household,
     settings: &RotationSettings,
 ) -> Result<Option<NumberId>> {
     if settings.sticky_reuse_days == 0 {
@@ -480,7 +518,7 @@ fn sticky_choice(
         .collect::<rusqlite::Result<_>>()?;
     let cap = settings.max_concurrent_threads_per_pool_number;
     for number in held {
-        if is_available(tx, ctx.org, cap, thread.client, number)? {
+        if is_available(tx, ctx.org, cap, household, number)? {
             return Ok(Some(number));
         }
     }
@@ -491,47 +529,58 @@ fn strategy_choice(
     tx: &Transaction,
     ctx: &Ctx,
     thread: &ThreadRow,
+    household: &Household,
     settings: &RotationSettings,
 ) -> Result<Option<NumberId>> {
     let cap = settings.max_concurrent_threads_per_pool_number;
-    // LRU and FIFO walk their order's index and stop at the first available number; the index
-    // is named so that SQLite does not prefer the room index and sort every number with room.
+    // LRU and FIFO walk their order's index and stop at the first number with room that the
+    // household does not hold (so at most one more row than it holds); the index is named so
+    // that SQLite does not prefer the room index and sort every number with room.
     let ordered = |index: &str, order: &str| -> Result<Option<NumberId>> {
-        Ok(tx
+        let rows = tx
             .prepare_cached(&format!(
-                "SELECT n.id FROM message_numbers n INDEXED BY {index} WHERE {AVAILABLE} ORDER BY {order} LIMIT 1"
+                "SELECT n.id FROM message_numbers n INDEXED BY {index} WHERE {ROOM} ORDER BY {order} LIMIT ?3"
             ))?
-            .query_row(params![ctx.org, cap, thread.client], |r| r.get(0))
-            .optional()?)
+            .query_map(params![ctx.org, cap, household.held.len() as i64 + 1], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<NumberId>>>()?;
+        Ok(rows.into_iter().find(|n| !household.holds(*n)))
     };
     match settings.pool_selection_strategy {
         // NULL (never assigned) sorts first in SQLite.
         Strategy::Lru => ordered("numbers_lru", "n.last_assigned_at, n.created_at, n.id"),
         Strategy::Fifo => ordered("numbers_fifo", "n.created_at, n.id"),
-        Strategy::HashShuffle => {
-            let key = sticky_key_text(thread, settings);
-            let params = (ctx.org.rowid(), cap, thread.client.rowid());
-            match hash_ring::walk(tx, AVAILABLE, params, &key)? {
-                Walk::Found(number) => Ok(Some(NumberId(number))),
-                Walk::Nothing => Ok(None),
-                // Almost every number is full: the few with room, read through the covering
-                // room index, decide in memory (the same choice as the walk).
-                Walk::TooLong => {
-                    let mut stmt = tx.prepare_cached(&format!(
-                        "SELECT n.id, n.e164 FROM message_numbers n INDEXED BY numbers_with_room WHERE {AVAILABLE}"
-                    ))?;
-                    let candidates: Vec<(i64, String)> = stmt
-                        .query_map(params![ctx.org, cap, thread.client], |r| {
-                            Ok((r.get(0)?, r.get(1)?))
-                        })?
-                        .collect::<rusqlite::Result<_>>()?;
-                    Ok(hash_ring::choose(
-                        &key,
-                        candidates.iter().map(|(id, e164)| (*id, e164.as_str())),
-                    )
-                    .map(NumberId))
-                }
-            }
+        Strategy::HashShuffle => hash_choice(tx, ctx, thread, household, settings),
+    }
+}
+
+/// HASH_SHUFFLE: the first available number clockwise from the sticky key on the ring.
+fn hash_choice(
+    tx: &Transaction,
+    ctx: &Ctx,
+    thread: &ThreadRow,
+    household: &Household,
+    settings: &RotationSettings,
+) -> Result<Option<NumberId>> {
+    let cap = settings.max_concurrent_threads_per_pool_number;
+    let key = sticky_key_text(thread, settings);
+    let held = |number: i64| household.holds(NumberId(number));
+    match hash_ring::walk(tx, ROOM, (ctx.org.rowid(), cap), &key, &held)? {
+        Walk::Found(number) => Ok(Some(NumberId(number))),
+        Walk::Nothing => Ok(None),
+        // Almost every number is full: the few with room, read through the covering room
+        // index, decide in memory (the same choice as the walk).
+        Walk::TooLong => {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT n.id, n.e164 FROM message_numbers n INDEXED BY numbers_with_room WHERE {ROOM}"
+            ))?;
+            let candidates: Vec<(i64, String)> = stmt
+                .query_map(params![ctx.org, cap], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let available = candidates.iter().filter(|(id, _)| !held(*id));
+            Ok(
+                hash_ring::choose(&key, available.map(|(id, e164)| (*id, e164.as_str())))
+                    .map(NumberId),
+            )
         }
     }
 }
@@ -559,11 +608,12 @@ pub fn assign(
         return Ok(Assignment::AlreadyBound { number });
     }
     let cap = settings.max_concurrent_threads_per_pool_number;
-    let counts = counts(tx, ctx.org, cap, thread.client)?;
-    let (number, selection) = match sticky_choice(tx, ctx, &thread, settings)? {
+    let household = Household::of(tx, ctx.org, cap, thread.client)?;
+    let counts = counts(tx, ctx.org, cap, &household)?;
+    let (number, selection) = match sticky_choice(tx, ctx, &thread, &household, settings)? {
         Some(number) => (Some(number), Selection::Sticky),
         None => (
-            strategy_choice(tx, ctx, &thread, settings)?,
+            strategy_choice(tx, ctx, &thread, &household, settings)?,
             Selection::Strategy,
         ),
     };
@@ -581,11 +631,8 @@ pub fn assign(
          WHERE id = ?5",
     )?
     .execute(params![number, ctx.now, cap, due, thread.id])?;
-    tx.prepare_cached(
-        "UPDATE message_numbers SET open_load = open_load + 1, last_assigned_at = ?1 WHERE id = ?2",
-    )?
-    .execute(params![ctx.now, number])?;
-    track_room(tx, ctx.org, cap, current + 1, 1)?;
+    // open_load, last_assigned_at and pool_stats follow the thread's new number_id (triggers of
+    // migration 12).
     tx.prepare_cached(
         "INSERT INTO number_bindings (org_id, thread_id, client_id, number_id, bound_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -772,17 +819,24 @@ pub fn refresh_alerts(tx: &Transaction, ctx: &Ctx, settings: &RotationSettings) 
 /// Why a binding ended.
 #[derive(Debug, Clone)]
 pub enum Unbind {
+    /// The release job: `rule` came first at `deadline`; `matched` lists every rule due.
     Rule {
+        /// The rule whose deadline came first (ties: grace, inactivity, lifetime).
         rule: Rule,
+        /// Every rule whose deadline has passed, in tie-break order.
         matched: Vec<Rule>,
+        /// The deadline of `rule`.
         deadline: Timestamp,
     },
+    /// The thread was closed or archived (`status`).
     ThreadClosed {
+        /// The status the thread moves to.
         status: ThreadStatus,
     },
     /// The number stopped being active (`number_quarantined` / `number_retired`); the thread
     /// stays open.
     NumberWithdrawn {
+        /// The number's new status.
         status: NumberStatus,
     },
 }
@@ -801,11 +855,12 @@ impl Unbind {
     }
 }
 
-/// Ends bindings: each thread stays (open, or as the caller then sets it), each number loses
-/// one load per thread, `last_assigned_at` resets on a number left without bound threads, the
-/// binding rows close and each release gets its `pool.number.released` event, in the given order.
-/// Set-based where it can be (one statement for all threads, one per number and per rule), so
-/// the release job's cost per release stays small.
+/// Ends bindings: each thread stays (open, or as the caller then sets it), the binding rows
+/// close and each release gets its `pool.number.released` event, in the given order. Each
+/// number's load (and `last_assigned_at` of a number left without bound threads) and the pool
+/// counters follow the threads' `number_id` through the triggers of migration 12.
+/// Set-based where it can be (one statement for all threads, one per rule), so the release
+/// job's cost per release stays small.
 pub fn unbind_all(
     tx: &Transaction,
     ctx: &Ctx,
@@ -819,78 +874,17 @@ pub fn unbind_all(
     if releases.is_empty() {
         return Ok(());
     }
-    let ids = |filter: &dyn Fn(&Unbind) -> bool| -> String {
-        let ids: Vec<i64> = releases
-            .iter()
-            .filter(|(_, why)| filter(why))
-            .map(|(t, _)| t.id.rowid())
-            .collect();
-        serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
-    };
+    let e164_of = numbers_e164(tx, &releases)?;
     tx.prepare_cached(
         "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL
          WHERE id IN (SELECT value FROM json_each(?1))",
     )?
-    .execute([ids(&|_| true)])?;
-
-    // Loads, per number.
-    let mut per_number: std::collections::BTreeMap<NumberId, i64> =
-        std::collections::BTreeMap::new();
-    for (thread, _) in &releases {
-        *per_number
-            .entry(thread.number.unwrap_or(NumberId(0)))
-            .or_default() += 1;
-    }
-    let cap = settings.max_concurrent_threads_per_pool_number;
-    let mut e164_of = std::collections::BTreeMap::new();
-    let mut regained_room = 0;
-    for (number, released) in per_number {
-        let (e164, load, counted_in_pool): (String, i64, bool) = tx
-            .prepare_cached(
-                "UPDATE message_numbers SET open_load = open_load - ?2,
-                        last_assigned_at = CASE WHEN open_load - ?2 = 0 THEN NULL ELSE last_assigned_at END
-                 WHERE id = ?1
-                 RETURNING e164, open_load, class = 'pool' AND status = 'active'",
-            )?
-            .query_row(params![number, released], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        if counted_in_pool && load + released >= cap && load < cap {
-            regained_room += 1;
-        }
-        e164_of.insert(number, e164);
-    }
-    if regained_room > 0 {
-        pool_stats(tx, ctx.org, cap)?;
-        tx.prepare_cached("UPDATE pool_stats SET with_room = with_room + ?2 WHERE org_id = ?1")?
-            .execute(params![ctx.org, regained_room])?;
-    }
-
-    // Binding rows, one statement per rule name.
-    let rule_name = |why: &Unbind| why.rule_name();
-    let mut names: Vec<&str> = releases.iter().map(|(_, why)| rule_name(why)).collect();
-    names.sort_unstable();
-    names.dedup();
-    for name in names {
-        tx.prepare_cached(
-            "UPDATE number_bindings SET released_at = ?1, release_rule = ?2
-             WHERE thread_id IN (SELECT value FROM json_each(?3)) AND released_at IS NULL",
-        )?
-        .execute(params![ctx.now, name, ids(&|why| rule_name(why) == name)])?;
-    }
-
-    // One event per release, in order.
+    .execute([thread_ids(&releases, &|_| true)])?;
+    close_bindings(tx, ctx, &releases)?;
     let settings_json = settings.release_rules_json();
     let mut audit = audit::Appender::new(tx, ctx.org)?;
     for (thread, why) in releases {
         let number = thread.number.unwrap_or(NumberId(0));
-        let (reason, matched, deadline): (String, Value, Option<Timestamp>) = match why {
-            Unbind::Rule {
-                rule,
-                matched,
-                deadline,
-            } => (rule.reason(settings), json!(matched), Some(*deadline)),
-            Unbind::ThreadClosed { status } => (format!("thread {status}"), json!([]), None),
-            Unbind::NumberWithdrawn { status } => (format!("number {status}"), json!([]), None),
-        };
         audit.append(
             ctx,
             EventType::PoolNumberReleased,
@@ -899,30 +893,101 @@ pub fn unbind_all(
                 number: Some(number),
                 message: None,
             },
-            &json!({
-                "numberId": number,
-                "e164": e164_of.get(&number),
-                "threadId": thread.id,
-                "reason": reason,
-                "rule": rule_name(why),
-                "matchedRules": matched,
-                "deadline": deadline,
-                "boundAt": thread.bound_at,
-                "settings": settings_json,
-            }),
+            &release_payload(thread, why, e164_of.get(&number), settings, &settings_json),
         )?;
     }
     Ok(())
+}
+
+/// The ids of the released threads whose reason passes `filter`, as a JSON array (for
+/// `json_each`, so one statement serves any number of threads).
+fn thread_ids(releases: &[&(ThreadRow, Unbind)], filter: &dyn Fn(&Unbind) -> bool) -> String {
+    let ids: Vec<i64> = releases
+        .iter()
+        .filter(|(_, why)| filter(why))
+        .map(|(t, _)| t.id.rowid())
+        .collect();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
+}
+
+/// The E.164 of each number the releases free, read once per number.
+fn numbers_e164(
+    tx: &Transaction,
+    releases: &[&(ThreadRow, Unbind)],
+) -> Result<std::collections::BTreeMap<NumberId, String>> {
+    let mut e164_of = std::collections::BTreeMap::new();
+    let mut stmt = tx.prepare_cached("SELECT e164 FROM message_numbers WHERE id = ?1")?;
+    for (thread, _) in releases {
+        let number = thread.number.unwrap_or(NumberId(0));
+        if let std::collections::btree_map::Entry::Vacant(slot) = e164_of.entry(number) {
+            slot.insert(stmt.query_row([number], |r| r.get::<_, String>(0))?);
+        }
+    }
+    Ok(e164_of)
+}
+
+/// Closes the open binding rows of the released threads, one statement per rule name.
+fn close_bindings(tx: &Transaction, ctx: &Ctx, releases: &[&(ThreadRow, Unbind)]) -> Result<()> {
+    let mut names: Vec<&str> = releases.iter().map(|(_, why)| why.rule_name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        tx.prepare_cached(
+            "UPDATE number_bindings SET released_at = ?1, release_rule = ?2
+             WHERE thread_id IN (SELECT value FROM json_each(?3)) AND released_at IS NULL",
+        )?
+        .execute(params![
+            ctx.now,
+            name,
+            thread_ids(releases, &|why| why.rule_name() == name)
+        ])?;
+    }
+    Ok(())
+}
+
+/// The payload of one `pool.number.released` event.
+fn release_payload(
+    thread: &ThreadRow,
+    why: &Unbind,
+    e164: Option<&String>,
+    settings: &RotationSettings,
+    settings_json: &Value,
+) -> Value {
+    let (reason, matched, deadline): (String, Value, Option<Timestamp>) = match why {
+        Unbind::Rule {
+            rule,
+            matched,
+            deadline,
+        } => (rule.reason(settings), json!(matched), Some(*deadline)),
+        Unbind::ThreadClosed { status } => (format!("thread {status}"), json!([]), None),
+        Unbind::NumberWithdrawn { status } => (format!("number {status}"), json!([]), None),
+    };
+    json!({
+        "numberId": thread.number.unwrap_or(NumberId(0)),
+        "e164": e164,
+        "threadId": thread.id,
+        "reason": reason,
+        "rule": why.rule_name(),
+        "matchedRules": matched,
+        "deadline": deadline,
+        "boundAt": thread.bound_at,
+        "settings": settings_json,
+    })
 }
 
 /// What one run of the release job did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseStats {
+    /// Releases whose first rule was `postBookingGraceHours`.
     pub released_by_grace_period: u64,
+    /// Releases whose first rule was `inactivityReleaseDays`.
     pub released_by_inactivity: u64,
+    /// Releases whose first rule was `maxPoolThreadLifetimeDays`.
     pub released_by_max_lifetime: u64,
+    /// All releases of the run.
     pub total_released: u64,
+    /// Per-org failures of a scheduled run (empty for a single org's run).
     pub errors: Vec<String>,
 }
 
@@ -1017,7 +1082,7 @@ pub fn end_thread(
 /// thread bound to it (the threads stay open; rule `number_quarantined` / `number_retired`) so
 /// no open thread is bound to a number that takes no threads. `retired` is final: any change
 /// away from it is a conflict. Setting the current status again changes nothing. The pool
-/// counters are recounted and the pool alerts refreshed, since the active set changed.
+/// counters follow the status (triggers of migration 12); the pool alerts are refreshed.
 /// Errors: `NotFound` for a number of another org, `Conflict` for a non-pool number or a
 /// retired one.
 pub fn set_number_status(
@@ -1079,7 +1144,10 @@ pub fn set_number_status(
             bound.into_iter().map(|t| (t, why.clone())).collect();
         unbind_all(tx, ctx, &releases, &settings)?;
     }
-    recount_pool_stats(tx, ctx.org, settings.max_concurrent_threads_per_pool_number)?;
     refresh_alerts(tx, ctx, &settings)?;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "pool_derived_tests.rs"]
+mod derived_tests;

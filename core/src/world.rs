@@ -234,8 +234,8 @@ pub(crate) fn create_number(tx: &Transaction, ctx: &Ctx, number: &NewNumber) -> 
     )?;
     if number.class == NumberClass::Pool {
         crate::hash_ring::add_number(tx, org.rowid(), id.rowid(), &number.e164)?;
+        // pool_stats counts the new number through its trigger (migration 12).
         let settings = crate::settings::rotation(tx, org)?;
-        pool::recount_pool_stats(tx, org, settings.max_concurrent_threads_per_pool_number)?;
         pool::refresh_alerts(tx, ctx, &settings)?;
     }
     Ok(id)

@@ -1175,7 +1175,6 @@ end = "+2h"
                 e.inspect(|c| {
                     c.execute_batch(
                         "INSERT INTO message_numbers (org_id, e164, class, status, created_at) SELECT org_id, '+15550109999', 'pool', 'active', 0 FROM threads LIMIT 1;
-                         UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads LIMIT 1);
                          UPDATE threads SET number_id = (SELECT max(id) FROM message_numbers);",
                     )
                 })

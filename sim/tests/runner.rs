@@ -127,14 +127,12 @@ fn three_days_fire_the_release_job_864_times_in_order() {
 
 #[test]
 fn capacity_catches_a_second_thread_on_a_full_number() {
-    // Bind bob's thread to alice's number behind the engine's back (load kept consistent).
+    // Bind bob's thread to alice's number behind the engine's back (the triggers of migration 12 keep the loads).
     check_caught(
         "capacity",
         TWO_STEPS,
         0,
-        "UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 2);
-         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1), bound_cap = 1 WHERE booking_id = 2;
-         UPDATE message_numbers SET open_load = open_load + 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);",
+        "UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1), bound_cap = 1 WHERE booking_id = 2;",
     );
 }
 
@@ -146,9 +144,7 @@ fn client_uniqueness_catches_two_open_threads_of_a_client_on_one_number() {
         0,
         "UPDATE threads SET client_id = (SELECT client_id FROM threads WHERE booking_id = 1), bound_cap = 5 WHERE booking_id = 2;
          UPDATE threads SET bound_cap = 5;
-         UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 2);
-         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1) WHERE booking_id = 2;
-         UPDATE message_numbers SET open_load = open_load + 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);",
+         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1) WHERE booking_id = 2;",
     );
 }
 
@@ -161,9 +157,7 @@ fn client_uniqueness_counts_clients_sharing_a_phone_as_one() {
         0,
         "UPDATE clients SET phone = '+15550300001' WHERE id = (SELECT client_id FROM threads WHERE booking_id = 2);
          UPDATE threads SET bound_cap = 5;
-         UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 2);
-         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1) WHERE booking_id = 2;
-         UPDATE message_numbers SET open_load = open_load + 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);",
+         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1) WHERE booking_id = 2;",
     );
 }
 
@@ -224,14 +218,13 @@ fn release_catches_a_rule_release_outside_a_job_run() {
 
 #[test]
 fn capacity_catches_a_thread_left_bound_to_a_withdrawn_number() {
-    // alice's number is quarantined behind the engine's back (counters kept consistent), so
+    // alice's number is quarantined behind the engine's back (the triggers keep the counters), so
     // her thread stays bound to a number that takes no threads.
     check_caught(
         "capacity",
         TWO_STEPS,
         0,
-        "UPDATE message_numbers SET status = 'quarantined' WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);
-         UPDATE pool_stats SET active_numbers = active_numbers - 1;",
+        "UPDATE message_numbers SET status = 'quarantined' WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);",
     );
 }
 
@@ -248,12 +241,10 @@ fn capacity_ranks_by_binding_sequence_not_by_second_or_thread_id() {
         "capacity",
         TWO_STEPS,
         0,
-        "UPDATE message_numbers SET open_load = open_load - 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 1);
-         UPDATE number_bindings SET released_at = bound_at WHERE thread_id = (SELECT id FROM threads WHERE booking_id = 1);
+        "UPDATE number_bindings SET released_at = bound_at WHERE thread_id = (SELECT id FROM threads WHERE booking_id = 1);
          INSERT INTO number_bindings (org_id, thread_id, client_id, number_id, bound_at)
              SELECT org_id, id, client_id, (SELECT number_id FROM threads WHERE booking_id = 2), (SELECT bound_at FROM threads WHERE booking_id = 2) FROM threads WHERE booking_id = 1;
-         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 2), bound_at = (SELECT bound_at FROM threads WHERE booking_id = 2), bound_cap = 1 WHERE booking_id = 1;
-         UPDATE message_numbers SET open_load = open_load + 1 WHERE id = (SELECT number_id FROM threads WHERE booking_id = 2);",
+         UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 2), bound_at = (SELECT bound_at FROM threads WHERE booking_id = 2), bound_cap = 1 WHERE booking_id = 1;",
     );
 }
 

@@ -223,9 +223,7 @@ fn two_open_threads_of_one_phone_on_one_number_are_ambiguous_and_go_to_the_owner
     );
     fx.engine.inspect(|c| {
         c.execute_batch(&format!(
-            "UPDATE message_numbers SET open_load = 0 WHERE id = (SELECT number_id FROM threads WHERE id = {second});
-             UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE id = {first}) WHERE id = {second};
-             UPDATE message_numbers SET open_load = 2 WHERE id = (SELECT number_id FROM threads WHERE id = {first});"
+            "UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE id = {first}) WHERE id = {second};"
         ))
         .unwrap()
     });

@@ -1,0 +1,303 @@
+//! The derived pool state against a recomputation from the base tables, after every kind of
+//! write the engine makes and after raw SQL writes (the triggers of migration 12 must keep
+//! `open_load` and `pool_stats` whoever writes).
+//!
+//! Oracles (independent of the engine's code): a number's load = count of open threads whose
+//! `number_id` is it; `pool_stats` = active pool numbers of the org and those whose recounted
+//! load is under the row's cap; `release_due_at` = DESIGN.md §2's earliest deadline, computed
+//! here from the thread, booking and settings columns.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use crate::bookings::{BookingStatus, NewBooking};
+use crate::db::Storage;
+use crate::ids::{ClientId, NumberId, OrgId, ThreadId};
+use crate::messaging::{Inbound, RecordingProvider};
+use crate::pool::ThreadStatus;
+use crate::settings::RotationSettings;
+use crate::world::{NewContact, NewNumber, NumberClass, NumberStatus};
+use crate::{Engine, EngineConfig, ManualClock, Timestamp};
+
+const T0: Timestamp = Timestamp(1_772_442_000);
+
+struct World {
+    engine: Engine,
+    clock: ManualClock,
+    org: OrgId,
+    clients: Vec<ClientId>,
+    numbers: Vec<NumberId>,
+}
+
+fn world() -> World {
+    let clock = ManualClock::new(T0);
+    let engine = Engine::new(
+        EngineConfig {
+            storage: Storage::Memory,
+            ..EngineConfig::default()
+        },
+        Arc::new(clock.clone()),
+        Arc::new(RecordingProvider::default()),
+    )
+    .unwrap();
+    let org = engine.create_org("derived").unwrap();
+    let settings = json!({ "maxConcurrentThreadsPerPoolNumber": 2, "inactivityReleaseDays": 2 });
+    engine
+        .update_rotation_settings(org, "test", &settings)
+        .unwrap();
+    let clients = (0..4)
+        .map(|i| {
+            let contact = NewContact {
+                first_name: format!("C{i}"),
+                last_name: "Test".into(),
+                phone: format!("+1555030{i:04}"),
+                email: format!("c{i}@example.com"),
+            };
+            engine.create_client(org, &contact).unwrap()
+        })
+        .collect();
+    let mut world = World {
+        engine,
+        clock,
+        org,
+        clients,
+        numbers: Vec::new(),
+    };
+    for i in 0..2 {
+        add_number(&mut world, i);
+    }
+    world
+}
+
+fn add_number(world: &mut World, i: usize) {
+    let number = NewNumber {
+        e164: format!("+1555010{i:04}"),
+        class: NumberClass::Pool,
+        status: NumberStatus::Active,
+        sitter: None,
+        created_at: None,
+    };
+    world
+        .numbers
+        .push(world.engine.create_number(world.org, &number).unwrap());
+}
+
+/// Every derived value against its recomputation; `deadlines` also checks `release_due_at`.
+fn check(world: &World, step: &str, deadlines: bool) {
+    let settings = world.engine.rotation_settings(world.org).unwrap();
+    world.engine.inspect(|c| {
+        check_loads(c, step);
+        check_pool_stats(c, step);
+        if deadlines {
+            check_deadlines(c, step, &settings);
+        }
+    });
+}
+
+fn check_loads(c: &Connection, step: &str) {
+    let wrong: Vec<(i64, i64, i64)> = c
+        .prepare(
+            "SELECT n.id, n.open_load, (SELECT count(*) FROM threads t WHERE t.number_id = n.id AND t.status = 'open') AS real
+             FROM message_numbers n WHERE n.open_load != real",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(
+        wrong.is_empty(),
+        "{step}: (number, open_load, real) {wrong:?}"
+    );
+}
+
+fn check_pool_stats(c: &Connection, step: &str) {
+    let rows: Vec<(i64, i64, i64, i64)> = c
+        .prepare(
+            "SELECT s.active_numbers, s.with_room,
+                    (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active'),
+                    (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active'
+                        AND (SELECT count(*) FROM threads t WHERE t.number_id = n.id AND t.status = 'open') < s.cap)
+             FROM pool_stats s",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(!rows.is_empty(), "{step}: no pool_stats row");
+    for (active, with_room, real_active, real_room) in rows {
+        assert_eq!(
+            (active, with_room),
+            (real_active, real_room),
+            "{step}: pool_stats"
+        );
+    }
+}
+
+fn check_deadlines(c: &Connection, step: &str, settings: &RotationSettings) {
+    type Row = (i64, Option<i64>, i64, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = c
+        .prepare(
+            "SELECT t.id, t.release_due_at, t.bound_at, t.last_message_at, b.window_end, t.number_id
+             FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id WHERE t.bound_at IS NOT NULL",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for (id, due, bound, last, window_end, _) in rows {
+        let mut expected = bound + settings.max_pool_thread_lifetime_days * 86_400;
+        if let Some(end) = window_end {
+            expected = expected.min(end + settings.post_booking_grace_hours * 3_600);
+        }
+        if settings.inactivity_release_days > 0 {
+            let from = last.unwrap_or(bound).max(bound);
+            expected = expected.min(from + settings.inactivity_release_days * 86_400);
+        }
+        assert_eq!(due, Some(expected), "{step}: release_due_at of thread {id}");
+    }
+    let stray: i64 = c
+        .query_row(
+            "SELECT count(*) FROM threads WHERE bound_at IS NULL AND release_due_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stray, 0, "{step}: an unbound thread keeps a deadline");
+}
+
+fn open(world: &World, client: usize) -> ThreadId {
+    let client = world.clients[client];
+    let (thread, _) = world
+        .engine
+        .open_thread(world.org, "test", client, None, None)
+        .unwrap();
+    thread
+}
+
+/// A confirmed booking of the fourth client (its confirmation opens and assigns a thread).
+fn confirmed_booking(w: &World) -> crate::bookings::Booking {
+    let new = NewBooking {
+        client: w.clients[3],
+        sitter: None,
+        service: "Walk".into(),
+        start: T0.plus(3_600),
+        end: T0.plus(7_200),
+    };
+    let booking = w.engine.create_booking(w.org, "test", &new).unwrap();
+    w.engine
+        .transition_booking(w.org, "test", booking.id, BookingStatus::Confirmed)
+        .unwrap();
+    booking
+}
+
+#[test]
+fn every_engine_write_keeps_the_derived_values() {
+    let mut w = world();
+    check(&w, "numbers added", true);
+    let a = open(&w, 0);
+    let b = open(&w, 1);
+    let _c = open(&w, 2);
+    check(&w, "three threads assigned", true);
+    let booking = confirmed_booking(&w);
+    check(&w, "booking confirmed (thread opened)", true);
+    w.engine
+        .reschedule_booking(w.org, "test", booking.id, T0.plus(600), T0.plus(1_200))
+        .unwrap();
+    check(&w, "booking rescheduled", true);
+    let (number_of_a, _) = w.engine.inspect(|c| {
+        c.query_row("SELECT number_id, 0 FROM threads WHERE id = ?1", [a], |r| {
+            Ok((r.get::<_, NumberId>(0)?, r.get::<_, i64>(1)?))
+        })
+        .unwrap()
+    });
+    let to = w.engine.numbers(w.org).unwrap();
+    let e164 = to
+        .iter()
+        .find(|n| n.id == number_of_a)
+        .unwrap()
+        .e164
+        .clone();
+    w.clock.advance(60);
+    let inbound = Inbound {
+        from: "+15550300000".into(),
+        to: e164,
+        body: "hello".into(),
+        message_sid: "SMderived".into(),
+    };
+    w.engine.receive(&inbound).unwrap();
+    check(&w, "inbound message", true);
+    w.engine
+        .end_thread(w.org, "test", b, ThreadStatus::Closed)
+        .unwrap();
+    check(&w, "thread closed", true);
+    w.engine
+        .set_number_status(w.org, "test", number_of_a, NumberStatus::Quarantined)
+        .unwrap();
+    check(&w, "number quarantined", true);
+    add_number(&mut w, 7);
+    check(&w, "number added while threads are bound", true);
+    w.engine
+        .set_number_status(w.org, "test", number_of_a, NumberStatus::Active)
+        .unwrap();
+    w.engine.assign_thread(w.org, "test", a).unwrap();
+    check(&w, "number reactivated, thread reassigned", true);
+    let patch = json!({ "maxConcurrentThreadsPerPoolNumber": 1, "inactivityReleaseDays": 5 });
+    w.engine
+        .update_rotation_settings(w.org, "test", &patch)
+        .unwrap();
+    check(&w, "cap and inactivity changed", true);
+    w.clock.advance(40 * 86_400);
+    w.engine.run_release_job(w.org, "test").unwrap();
+    check(&w, "release job", true);
+    w.engine
+        .set_number_status(w.org, "test", w.numbers[1], NumberStatus::Retired)
+        .unwrap();
+    w.engine
+        .end_thread(w.org, "test", a, ThreadStatus::Archived)
+        .unwrap();
+    check(&w, "number retired, thread archived", true);
+}
+
+#[test]
+fn raw_sql_writes_keep_the_counters() {
+    let w = world();
+    let _a = open(&w, 0);
+    let _b = open(&w, 1);
+    check(&w, "engine writes", false);
+    let (org, first, second) = (w.org.rowid(), w.numbers[0].rowid(), w.numbers[1].rowid());
+    let steps = [
+        (
+            "bound thread inserted",
+            format!(
+                "INSERT INTO threads (org_id, client_id, status, number_id, bound_at, created_at)
+                 VALUES ({org}, {}, 'open', {first}, 1, 1)",
+                w.clients[2].rowid()
+            ),
+        ),
+        ("thread moved", format!("UPDATE threads SET number_id = {second} WHERE number_id = {first}")),
+        ("thread unbound", "UPDATE threads SET number_id = NULL, bound_at = NULL WHERE id = (SELECT max(id) FROM threads)".into()),
+        ("number quarantined", format!("UPDATE message_numbers SET status = 'quarantined' WHERE id = {first}")),
+        (
+            "number inserted",
+            format!(
+                "INSERT INTO message_numbers (org_id, e164, class, status, created_at) VALUES ({org}, '+15550109999', 'pool', 'active', 0)"
+            ),
+        ),
+        ("threads closed", "UPDATE threads SET number_id = NULL, bound_at = NULL, status = 'closed' WHERE number_id IS NOT NULL AND id % 2 = 0".into()),
+        ("threads deleted", "DELETE FROM threads WHERE number_id IS NOT NULL".into()),
+        ("number deleted", "DELETE FROM message_numbers WHERE e164 = '+15550109999'".into()),
+    ];
+    for (step, sql) in steps {
+        // Foreign keys off: a raw delete leaves the audit and binding rows behind.
+        let batch = format!("PRAGMA foreign_keys = OFF; {sql}; PRAGMA foreign_keys = ON;");
+        w.engine.inspect(|c| c.execute_batch(&batch)).unwrap();
+        check(&w, step, false);
+    }
+}
