@@ -8,6 +8,8 @@
 //! The engine reads time only from its [`Clock`] and randomness only from its seeded RNG, so the
 //! same inputs always give the same rows, ids and audit trail.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod alerts;
 pub mod api;

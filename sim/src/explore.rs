@@ -720,9 +720,13 @@ pub fn shrink(seed: u64, mut ops: Vec<Op>, options: &RunOptions) -> Vec<Op> {
 /// A failing generated case: where it came from, its operations and the report.
 #[derive(Debug, Clone)]
 pub struct FoundFailure {
+    /// The exploration seed the case was drawn from.
     pub seed: u64,
+    /// The case's index under `seed`: `(seed, case)` regenerates it exactly.
     pub case: u64,
+    /// The generated operations, in step order.
     pub ops: Vec<Op>,
+    /// The rendered failure report of the case (what `check` returned).
     pub report: String,
 }
 
@@ -773,9 +777,13 @@ pub fn write_shrunk(
 /// default 40).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SwarmConfig {
+    /// The exploration seed (`SWITCHBOARD_EXPLORE_SEED`).
     pub seed: u64,
+    /// Total cases to run (`SWITCHBOARD_EXPLORE_CASES`).
     pub cases: u64,
+    /// Cases per trial (`SWITCHBOARD_EXPLORE_CHUNK`).
     pub chunk: u64,
+    /// Operations per case (`SWITCHBOARD_EXPLORE_STEPS`).
     pub steps: usize,
 }
 

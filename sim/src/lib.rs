@@ -5,6 +5,8 @@
 //! Entry points: [`scenario::Scenario::load`] to read a file, [`runner::run`] to run it,
 //! [`discover`] to find scenario files under a folder.
 
+#![warn(missing_docs)]
+
 pub mod clock;
 pub mod explore;
 pub mod http;
