@@ -36,6 +36,10 @@ pub fn normalize(field: &str, text: &str, region: Id) -> Result<String> {
 /// How many readings [`normalized`] keeps per thread before it starts afresh.
 const MEMO_CAPACITY: usize = 32_768;
 
+/// Longest text (bytes) [`normalized`] remembers: a dialable number with its formatting fits
+/// well within it, and a longer text (a hostile `From`) must not grow the memo by its size.
+const MEMO_MAX_TEXT_BYTES: usize = 64;
+
 thread_local! {
     /// Readings already made: (trimmed text, region) → E.164 or none. Reading a number is a
     /// pure function of the text and the region (libphonenumber's compiled-in metadata), and
@@ -47,16 +51,14 @@ thread_local! {
 
 /// The E.164 reading of `trimmed` (see [`normalize`]), memoised per thread.
 fn normalized(trimmed: &str, region: Id) -> Option<String> {
+    if trimmed.len() > MEMO_MAX_TEXT_BYTES {
+        return read_e164(trimmed, region);
+    }
     let key = (trimmed.to_string(), region);
     if let Some(hit) = MEMO.with(|memo| memo.borrow().get(&key).cloned()) {
         return hit;
     }
-    let e164 = if trimmed.starts_with('+') {
-        parse(None, trimmed)
-    } else {
-        parse_without_plus(trimmed, region)
-    }
-    .filter(|e164| crate::world::is_e164(e164));
+    let e164 = read_e164(trimmed, region);
     MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
         if memo.len() >= MEMO_CAPACITY {
@@ -65,6 +67,16 @@ fn normalized(trimmed: &str, region: Id) -> Option<String> {
         memo.insert(key, e164.clone());
     });
     e164
+}
+
+/// The E.164 reading of `trimmed`, unmemoised: with `+` as written, else in `region` first.
+fn read_e164(trimmed: &str, region: Id) -> Option<String> {
+    if trimmed.starts_with('+') {
+        parse(None, trimmed)
+    } else {
+        parse_without_plus(trimmed, region)
+    }
+    .filter(|e164| crate::world::is_e164(e164))
 }
 
 fn parse_without_plus(trimmed: &str, region: Id) -> Option<String> {
