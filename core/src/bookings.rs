@@ -294,7 +294,7 @@ pub fn reschedule(
             "windowEnd": window_end,
         }),
     )?;
-    let settings = settings::rotation(tx, ctx.org)?;
-    pool::refresh_booking_deadlines(tx, ctx.org, booking, &settings)?;
+    // The bound threads' release deadlines follow the new window end through migration 14's
+    // trigger and `pool::apply_deadline_refreshes` before COMMIT.
     get(tx, ctx.org, booking)
 }

@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 10] = [
+const MIGRATION_FILES: [(&str, &str); 11] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -49,6 +49,10 @@ const MIGRATION_FILES: [(&str, &str); 10] = [
     (
         "013_contacts_version.sql",
         include_str!("../migrations/013_contacts_version.sql"),
+    ),
+    (
+        "014_deadline_refresh.sql",
+        include_str!("../migrations/014_deadline_refresh.sql"),
     ),
 ];
 

@@ -602,11 +602,14 @@ impl Engine {
     }
 
     /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`): committed when `f` returns Ok,
-    /// rolled back otherwise.
+    /// rolled back otherwise. Before COMMIT, the release deadlines queued by migration 14's
+    /// triggers are recomputed ([`pool::apply_deadline_refreshes`]), so every write leaves
+    /// `release_due_at` current whatever it changed.
     fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
+        pool::apply_deadline_refreshes(&tx)?;
         tx.commit()?;
         Ok(value)
     }

@@ -184,7 +184,7 @@ pub(crate) fn update_rotation_settings(
         &json!({ "changed": patch, "settings": next.to_json() }),
     )?;
     if next != current {
-        pool::refresh_all_deadlines(tx, ctx.org, &next)?;
+        // Release deadlines follow through migration 14's trigger (see `Engine::write`).
         pool::refresh_alerts(tx, ctx, &next)?;
     }
     Ok(next)

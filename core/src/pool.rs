@@ -303,40 +303,34 @@ pub fn record_activity(
     Ok(())
 }
 
-/// Recomputes `release_due_at` of every bound thread of the org (after a settings change).
-pub fn refresh_all_deadlines(
-    tx: &Transaction,
-    org: OrgId,
-    settings: &RotationSettings,
-) -> Result<()> {
-    let threads: Vec<ThreadId> = tx
+/// Recomputes `release_due_at` of every thread queued in `deadline_refresh` and empties the
+/// queue. Migration 14's triggers queue the bound threads of a booking whose window end changed
+/// and of an org whose rotation settings changed, whoever wrote them; the engine calls this
+/// before every COMMIT (`Engine::write`), so the deadline follows its inputs without any writer
+/// remembering to ask, and the rule stays in [`Deadlines::of`]. An empty queue costs one read.
+pub(crate) fn apply_deadline_refreshes(tx: &Transaction) -> Result<()> {
+    let queued: Vec<(ThreadId, OrgId)> = tx
         .prepare_cached(
-            "SELECT id FROM threads WHERE org_id = ?1 AND number_id IS NOT NULL ORDER BY id",
+            "SELECT q.thread_id, t.org_id FROM deadline_refresh q JOIN threads t ON t.id = q.thread_id
+             ORDER BY q.thread_id",
         )?
-        .query_map([org], |r| r.get(0))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for thread in threads {
+    if queued.is_empty() {
+        return Ok(());
+    }
+    let mut settings_of: std::collections::BTreeMap<OrgId, RotationSettings> = Default::default();
+    for (thread, org) in queued {
+        let settings = match settings_of.entry(org) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(crate::settings::rotation(tx, org)?)
+            }
+        };
         refresh_deadline(tx, org, thread, settings)?;
     }
-    Ok(())
-}
-
-/// Recomputes `release_due_at` of every bound thread of one booking (after its times changed).
-pub fn refresh_booking_deadlines(
-    tx: &Transaction,
-    org: OrgId,
-    booking: BookingId,
-    settings: &RotationSettings,
-) -> Result<()> {
-    let threads: Vec<ThreadId> = tx
-        .prepare_cached(
-            "SELECT id FROM threads WHERE org_id = ?1 AND booking_id = ?2 AND number_id IS NOT NULL ORDER BY id",
-        )?
-        .query_map(params![org, booking], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for thread in threads {
-        refresh_deadline(tx, org, thread, settings)?;
-    }
+    tx.prepare_cached("DELETE FROM deadline_refresh")?
+        .execute([])?;
     Ok(())
 }
 

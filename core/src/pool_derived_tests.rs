@@ -301,3 +301,49 @@ fn raw_sql_writes_keep_the_counters() {
         check(&w, step, false);
     }
 }
+
+/// Raw SQL changes of the release rule's inputs outside `pool.rs` (a booking's window end, the
+/// org's rotation settings) are queued by migration 14's triggers; the next engine write
+/// recomputes every queued deadline before it commits and leaves the queue empty.
+#[test]
+fn raw_sql_writes_of_deadline_inputs_are_followed_by_the_next_engine_write() {
+    let w = world();
+    let _a = open(&w, 0);
+    let booking = confirmed_booking(&w);
+    check(&w, "engine writes", true);
+    let settings = w.engine.rotation_settings(w.org).unwrap();
+    let mut shorter = settings.to_json();
+    shorter["postBookingGraceHours"] = json!(1);
+    shorter["maxPoolThreadLifetimeDays"] = json!(3);
+    let steps = [
+        (
+            "booking window end moved",
+            format!(
+                "UPDATE bookings SET window_end = window_end - 1800 WHERE id = {}",
+                booking.id.rowid()
+            ),
+        ),
+        (
+            "rotation settings rewritten",
+            format!(
+                "UPDATE rotation_settings SET settings = '{shorter}' WHERE org_id = {}",
+                w.org.rowid()
+            ),
+        ),
+    ];
+    for (step, sql) in steps {
+        w.engine.inspect(|c| c.execute_batch(&sql)).unwrap();
+        let queued: i64 = w.engine.inspect(|c| {
+            c.query_row("SELECT count(*) FROM deadline_refresh", [], |r| r.get(0))
+                .unwrap()
+        });
+        assert!(queued > 0, "{step}: nothing queued");
+        w.engine.create_org(&format!("any write: {step}")).unwrap();
+        check(&w, step, true);
+        let left: i64 = w.engine.inspect(|c| {
+            c.query_row("SELECT count(*) FROM deadline_refresh", [], |r| r.get(0))
+                .unwrap()
+        });
+        assert_eq!(left, 0, "{step}: the queue is drained");
+    }
+}
