@@ -170,11 +170,14 @@ pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
         let url_safe = seg.iter().any(|&b| b == b'-' || b == b'_');
         let engine = if url_safe { &URL_SAFE } else { &STANDARD };
         // Cheap rejection without allocating: the first 12 bytes must
-        // already look like text (ids and hashes decode to binary).
+        // already look like text (ids and hashes decode to binary), and
+        // before any decoding, the first character must encode the top
+        // bits of a byte that text can start with.
         let mut head = [0u8; 12];
-        if !engine
-            .decode_slice(&seg[..16], &mut head)
-            .is_ok_and(|n| looks_like_text(&head[..n]))
+        if !may_start_text(seg[0])
+            || !engine
+                .decode_slice(&seg[..16], &mut head)
+                .is_ok_and(|n| looks_like_text(&head[..n]))
         {
             continue;
         }
@@ -195,6 +198,22 @@ pub(crate) fn base64_segments(text: &str) -> Vec<Decoded> {
         out.push((decoded, map));
     }
     out
+}
+
+/// Can a base64 segment starting with `c` decode to something
+/// [`looks_like_text`] accepts? The first character carries the top six
+/// bits of the first byte, which must be a tab or line break (0x09, 0x0A,
+/// 0x0D: values 2–3), printable ASCII (0x20–0x7E: 8–31) or a UTF-8 lead
+/// byte (0xC2–0xF4: 48–61). Values 62 and 63 (`+ /` or `- _`) are in
+/// neither alphabet's range, so one test serves both.
+fn may_start_text(c: u8) -> bool {
+    let value = match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        _ => return false,
+    };
+    matches!(value, 2..=3 | 8..=31 | 48..=61)
 }
 
 /// Printable UTF-8 (a sequence cut at the end is fine): no control bytes
@@ -491,5 +510,35 @@ mod tests {
         let (t, m) = json_unescape("a\\u00e9b").expect("decodes");
         assert_eq!(t, "aéb");
         assert_eq!(m, vec![0, 1, 1, 7, 8]);
+    }
+
+    /// The first-character filter of [`base64_segments`] only drops
+    /// segments whose first decoded byte [`looks_like_text`] rejects:
+    /// every pair of leading characters of both alphabets is decoded by the
+    /// `base64` crate and judged by `looks_like_text` itself.
+    #[test]
+    fn first_character_filter_drops_only_what_looks_like_text_rejects() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+        let alphabet: Vec<u8> = (0u8..128)
+            .filter(|&b| BASE64_ALPHABET[b as usize])
+            .collect();
+        let mut kept = 0;
+        for &c in &alphabet {
+            for &d in &alphabet {
+                let group = [c, d, b'A', b'A'];
+                for engine in [&STANDARD, &URL_SAFE] {
+                    let Ok(bytes) = engine.decode(group) else {
+                        continue;
+                    };
+                    if looks_like_text(&bytes[..1]) {
+                        assert!(may_start_text(c), "{:?}", c as char);
+                        kept += 1;
+                    }
+                }
+            }
+        }
+        assert!(kept > 0);
+        assert!(!may_start_text(b'm') && may_start_text(b'e'));
     }
 }

@@ -459,4 +459,60 @@ mod tests {
         let deep = "[".repeat(10_000);
         assert!(walk(&deep, &mut Rec::default()).is_err());
     }
+    /// Longest run by the rule as written (chars, not tables): digits and
+    /// non-ASCII bytes count, ASCII letters end a run; and the longest run
+    /// of base64/base64url characters.
+    fn oracle(text: &str) -> (u32, u32) {
+        let (mut run, mut max_run, mut b64, mut max_b64) = (0, 0, 0, 0);
+        for b in text.bytes() {
+            run = if b.is_ascii_alphabetic() {
+                0
+            } else {
+                run + u32::from(b.is_ascii_digit() || b >= 0x80)
+            };
+            max_run = max_run.max(run);
+            b64 = if b.is_ascii_alphanumeric() || b"+/-_=".contains(&b) {
+                b64 + 1
+            } else {
+                0
+            };
+            max_b64 = max_b64.max(b64);
+        }
+        (max_run, max_b64)
+    }
+
+    fn check(text: &str, flags: u8) {
+        let sum = Summary::of(text);
+        let (run, b64) = oracle(text);
+        assert_eq!(sum.flags, flags, "flags of {text:?}");
+        // Bounds never under-estimate, and are exact where a threshold
+        // could be met (digit runs of 6+, base64 runs of 16+).
+        assert!(
+            sum.max_run >= run && (run < 6 || sum.max_run == run),
+            "{text:?}"
+        );
+        assert!(
+            sum.max_b64 >= b64 && (b64 < 16 || sum.max_b64 == b64),
+            "{text:?}"
+        );
+        assert!(sum.max_run < 6 || sum.max_run == run, "{text:?}");
+        assert!(sum.max_b64 < 16 || sum.max_b64 == b64, "{text:?}");
+    }
+
+    #[test]
+    fn summary_bounds_runs_exactly_where_it_matters() {
+        use flag::*;
+        check("", 0);
+        check("delivered", 0);
+        check("gate 4411, code 12", DIGIT);
+        check("msg_0a1b2c3d4e5f60718293a4b5", DIGIT);
+        check("call 555 123 4567 or 555-1234", DIGIT);
+        check("555a1234567 x 12345678901234", DIGIT);
+        check("+1 (555) 123-4567", DIGIT | PLUS);
+        check("٥٥٥١٢٣٤٥٦٧ a@b.c", NON_ASCII | AT);
+        check("eyJhbGciOiJIUzI1NiJ9.eyJwaG9uZSI6IisxNTU1In0", DIGIT);
+        check("50%25 & co\\n", DIGIT | PERCENT | AMP | BACKSLASH);
+        check(&"7".repeat(300_000), DIGIT);
+        check(&"ab1-".repeat(70_000), DIGIT);
+    }
 }
