@@ -298,7 +298,7 @@ impl Engine {
         let mut total = ReleaseStats::default();
         for org in due_orgs {
             let stats = self.run_release_job(org, "system:release-job")?;
-            operations::add_release_stats(&mut total, stats);
+            total += stats;
         }
         Ok(total)
     }

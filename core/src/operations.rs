@@ -208,26 +208,21 @@ pub(crate) fn update_chaos_settings(
     Ok(next)
 }
 
-/// Every org with a binding due at `now`, in id order (one indexed read).
+/// Every org with a binding due at `now`, or with a deadline queued for recomputation by
+/// migration 14 (written outside `Engine::write`), in id order (one indexed read).
 pub(crate) fn orgs_with_release_due(conn: &Connection, now: Timestamp) -> Result<Vec<OrgId>> {
     Ok(conn
         .prepare_cached(
             "SELECT o.id FROM orgs o WHERE EXISTS (
                  SELECT 1 FROM threads t INDEXED BY threads_due
                  WHERE t.org_id = o.id AND t.number_id IS NOT NULL AND t.release_due_at <= ?1)
+               OR EXISTS (
+                 SELECT 1 FROM deadline_refresh q JOIN threads t ON t.id = q.thread_id
+                 WHERE t.org_id = o.id)
              ORDER BY o.id",
         )?
         .query_map([now], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?)
-}
-
-/// Adds one org's release counts to the scheduled run's total.
-pub(crate) fn add_release_stats(total: &mut ReleaseStats, stats: ReleaseStats) {
-    total.released_by_grace_period += stats.released_by_grace_period;
-    total.released_by_inactivity += stats.released_by_inactivity;
-    total.released_by_max_lifetime += stats.released_by_max_lifetime;
-    total.total_released += stats.total_released;
-    total.errors.extend(stats.errors);
 }
 
 /// Every org id, in order.

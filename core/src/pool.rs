@@ -985,9 +985,23 @@ pub struct ReleaseStats {
     pub errors: Vec<String>,
 }
 
+impl std::ops::AddAssign for ReleaseStats {
+    /// Adds one org's run to a scheduled run's total.
+    fn add_assign(&mut self, run: ReleaseStats) {
+        self.released_by_grace_period += run.released_by_grace_period;
+        self.released_by_inactivity += run.released_by_inactivity;
+        self.released_by_max_lifetime += run.released_by_max_lifetime;
+        self.total_released += run.total_released;
+        self.errors.extend(run.errors);
+    }
+}
+
 /// The release job for one org: releases every bound thread whose earliest deadline has come.
 /// Reads only due rows (`threads_due` index), so its cost does not grow with threads not due.
 pub fn run_release(tx: &Transaction, ctx: &Ctx) -> Result<ReleaseStats> {
+    // Deadlines queued by a write that did not go through `Engine::write` (a loader, raw SQL)
+    // are made current before the due set is read.
+    apply_deadline_refreshes(tx)?;
     let settings = crate::settings::rotation(tx, ctx.org)?;
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT {THREAD_COLUMNS} WHERE t.org_id = ?1 AND t.number_id IS NOT NULL AND t.release_due_at <= ?2

@@ -347,3 +347,21 @@ fn raw_sql_writes_of_deadline_inputs_are_followed_by_the_next_engine_write() {
         assert_eq!(left, 0, "{step}: the queue is drained");
     }
 }
+
+/// A deadline input changed by raw SQL, with no engine write after it: the scheduled release job
+/// itself recomputes the queued deadline first, so the thread is released when its new deadline
+/// has passed.
+#[test]
+fn the_scheduled_release_job_follows_a_queued_deadline() {
+    let w = world();
+    let booking = confirmed_booking(&w);
+    check(&w, "booking confirmed", true);
+    let sql = format!(
+        "UPDATE bookings SET window_end = window_end - 400000 WHERE id = {}",
+        booking.id.rowid()
+    );
+    w.engine.inspect(|c| c.execute_batch(&sql)).unwrap();
+    let stats = w.engine.run_scheduled_release().unwrap();
+    assert_eq!(stats.released_by_grace_period, 1, "{stats:?}");
+    check(&w, "scheduled release after a raw window change", true);
+}
