@@ -12,7 +12,7 @@ use crate::bookings::{self, Booking, NewBooking};
 use crate::ctx::Ctx;
 use crate::ids::{AlertId, BookingId, ClientId, MessageId, NumberId, OrgId, SitterId, ThreadId};
 use crate::messaging::RoutedTo;
-use crate::pool::{self, Assignment, ReleaseStats, ThreadStatus};
+use crate::pool::{self, Assignment, ThreadStatus};
 use crate::settings::{self, ChaosSettings, RotationSettings};
 use crate::world::{NumberClass, NumberStatus};
 use crate::{Error, Result, Timestamp};
