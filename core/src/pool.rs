@@ -267,7 +267,7 @@ impl Deadlines {
 }
 
 /// Recomputes `release_due_at` of a bound thread (no-op for an unbound one).
-pub fn refresh_deadline(
+fn refresh_deadline(
     tx: &Transaction,
     org: OrgId,
     thread: ThreadId,
@@ -312,25 +312,29 @@ pub(crate) fn apply_deadline_refreshes(tx: &Transaction) -> Result<()> {
     let queued: Vec<(ThreadId, OrgId)> = tx
         .prepare_cached(
             "SELECT q.thread_id, t.org_id FROM deadline_refresh q JOIN threads t ON t.id = q.thread_id
-             ORDER BY q.thread_id",
+             ORDER BY t.org_id, q.thread_id",
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    if queued.is_empty() {
-        return Ok(());
-    }
-    let mut settings_of: std::collections::BTreeMap<OrgId, RotationSettings> = Default::default();
+    let mut current: Option<(OrgId, Option<RotationSettings>)> = None;
     for (thread, org) in queued {
-        let settings = match settings_of.entry(org) {
-            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(crate::settings::rotation(tx, org)?)
-            }
+        if current.as_ref().is_none_or(|(o, _)| *o != org) {
+            // An org whose settings cannot be read keeps its threads queued: its own release
+            // run reports the error, and the other orgs' writes go on.
+            current = Some((org, crate::settings::rotation(tx, org).ok()));
+        }
+        let Some((_, Some(settings))) = &current else {
+            continue;
         };
         refresh_deadline(tx, org, thread, settings)?;
+        tx.prepare_cached("DELETE FROM deadline_refresh WHERE thread_id = ?1")?
+            .execute([thread])?;
     }
-    tx.prepare_cached("DELETE FROM deadline_refresh")?
-        .execute([])?;
+    // Ids of threads deleted since they were queued.
+    tx.prepare_cached(
+        "DELETE FROM deadline_refresh WHERE thread_id NOT IN (SELECT id FROM threads)",
+    )?
+    .execute([])?;
     Ok(())
 }
 

@@ -330,6 +330,20 @@ fn raw_sql_writes_of_deadline_inputs_are_followed_by_the_next_engine_write() {
                 w.org.rowid()
             ),
         ),
+        (
+            "rotation settings deleted (the defaults apply)",
+            format!(
+                "DELETE FROM rotation_settings WHERE org_id = {}",
+                w.org.rowid()
+            ),
+        ),
+        (
+            "thread moved to another booking",
+            format!(
+                "UPDATE threads SET booking_id = NULL WHERE booking_id = {}",
+                booking.id.rowid()
+            ),
+        ),
     ];
     for (step, sql) in steps {
         w.engine.inspect(|c| c.execute_batch(&sql)).unwrap();
@@ -364,4 +378,25 @@ fn the_scheduled_release_job_follows_a_queued_deadline() {
     let stats = w.engine.run_scheduled_release().unwrap();
     assert_eq!(stats.released_by_grace_period, 1, "{stats:?}");
     check(&w, "scheduled release after a raw window change", true);
+}
+
+/// One org's unreadable settings keep only its own threads queued: the other orgs' writes go on.
+#[test]
+fn an_org_with_unreadable_settings_does_not_stop_other_orgs_writes() {
+    let w = world();
+    let _a = open(&w, 0);
+    let sql = format!(
+        "UPDATE rotation_settings SET settings = 'not json' WHERE org_id = {}",
+        w.org.rowid()
+    );
+    w.engine.inspect(|c| c.execute_batch(&sql)).unwrap();
+    let other = w.engine.create_org("other").unwrap();
+    w.engine
+        .update_rotation_settings(other, "test", &json!({ "postBookingGraceHours": 5 }))
+        .unwrap();
+    let queued: i64 = w.engine.inspect(|c| {
+        c.query_row("SELECT count(*) FROM deadline_refresh", [], |r| r.get(0))
+            .unwrap()
+    });
+    assert_eq!(queued, 1, "the unreadable org's bound thread stays queued");
 }
