@@ -8,6 +8,8 @@
 //! metadata), the region's reading on a tie. Test ranges such as +1 555 01xx are not valid but
 //! have a possible length.
 
+use std::collections::HashMap;
+
 use phonenumber::country::Id;
 use phonenumber::{Mode, PhoneNumber};
 
@@ -40,13 +42,15 @@ const MEMO_CAPACITY: usize = 32_768;
 /// well within it, and a longer text (a hostile `From`) must not grow the memo by its size.
 const MEMO_MAX_TEXT_BYTES: usize = 64;
 
+/// Readings per region, keyed by the trimmed text (a lookup borrows the text, allocating nothing).
+type Memo = HashMap<Id, HashMap<Box<str>, Option<String>>>;
+
 thread_local! {
     /// Readings already made: (trimmed text, region) → E.164 or none. Reading a number is a
     /// pure function of the text and the region (libphonenumber's compiled-in metadata), and
     /// the webhook path reads the same few thousand numbers again and again; its regexes cost
     /// more than the rest of an inbound message.
-    static MEMO: std::cell::RefCell<std::collections::HashMap<(String, Id), Option<String>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::new());
 }
 
 /// The E.164 reading of `trimmed` (see [`normalize`]), memoised per thread.
@@ -54,17 +58,23 @@ fn normalized(trimmed: &str, region: Id) -> Option<String> {
     if trimmed.len() > MEMO_MAX_TEXT_BYTES {
         return read_e164(trimmed, region);
     }
-    let key = (trimmed.to_string(), region);
-    if let Some(hit) = MEMO.with(|memo| memo.borrow().get(&key).cloned()) {
+    if let Some(hit) = MEMO.with(|memo| {
+        memo.borrow()
+            .get(&region)
+            .and_then(|m| m.get(trimmed))
+            .cloned()
+    }) {
         return hit;
     }
     let e164 = read_e164(trimmed, region);
     MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
-        if memo.len() >= MEMO_CAPACITY {
+        if memo.values().map(HashMap::len).sum::<usize>() >= MEMO_CAPACITY {
             memo.clear();
         }
-        memo.insert(key, e164.clone());
+        memo.entry(region)
+            .or_default()
+            .insert(trimmed.into(), e164.clone());
     });
     e164
 }
@@ -142,6 +152,24 @@ mod tests {
         let us = region(DEFAULT_REGION).unwrap();
         let got = normalize("From", input, us).ok();
         assert_eq!(got.as_deref(), expected, "input {input:?}");
+    }
+
+    /// The memo answers as a fresh reading does: the same text read twice, and a text longer
+    /// than the memo keeps, give what [`read_e164`] gives.
+    #[test]
+    fn memoised_readings_match_fresh_ones() {
+        let us = region(DEFAULT_REGION).unwrap();
+        let long = format!("+1{}5550100001", " ".repeat(MEMO_MAX_TEXT_BYTES));
+        for text in [
+            "+15550100001",
+            "(555) 010-0002",
+            "not a number",
+            long.as_str(),
+        ] {
+            let fresh = read_e164(text.trim(), us);
+            assert_eq!(normalized(text.trim(), us), fresh, "{text:?} first");
+            assert_eq!(normalized(text.trim(), us), fresh, "{text:?} memoised");
+        }
     }
 
     #[test]

@@ -606,13 +606,13 @@ pub fn judge_scheduled_run(engine: &Engine, at: i64, events_before: i64) -> Vec<
 /// answers: the judge then re-judges each org's bound threads against the new instant from
 /// that reading instead of reading again. "No row has changed" is SQLite's own count of rows
 /// written through the connection (`total_changes`, which every INSERT, UPDATE and DELETE
-/// raises, whether committed or not) plus `PRAGMA data_version` (writes by other
-/// connections), both read after the run: a run that released or delivered anything, or any
+/// raises, whether committed or not), `PRAGMA data_version` (writes by other connections) and
+/// `PRAGMA schema_version` (DDL), the [`RowState`] the step checks use too, read after the run: a run that released or delivered anything, or any
 /// request between runs, forces a fresh reading. Every run is still judged.
 #[derive(Debug, Default)]
 pub struct ScheduledJudge {
-    /// The database state (`total_changes`, `data_version`) of `readings`.
-    state: Option<(u64, i64)>,
+    /// The database state ([`RowState`]) of `readings`.
+    state: Option<RowState>,
     readings: Vec<OrgReading>,
 }
 
@@ -664,7 +664,7 @@ impl ScheduledJudge {
         at: i64,
         events_before: i64,
         events_after: i64,
-        state: Option<(u64, i64)>,
+        state: Option<RowState>,
     ) -> Vec<JobRun> {
         self.state = None;
         let orgs = match engine.org_ids() {
@@ -698,15 +698,11 @@ impl ScheduledJudge {
     }
 }
 
-/// The connection's count of rows written and SQLite's `data_version`.
-fn db_state(engine: &Engine) -> Result<(u64, i64), String> {
-    engine.inspect(|conn| {
-        let version = conn
-            .prepare_cached("PRAGMA data_version")
-            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
-            .map_err(|e| format!("cannot read the data version: {e}"))?;
-        Ok((conn.total_changes(), version))
-    })
+/// The [`RowState`] of the engine's database, as the scheduled judge needs it.
+fn db_state(engine: &Engine) -> Result<RowState, String> {
+    engine
+        .inspect(row_state)
+        .map_err(|e| format!("cannot read the database state: {e}"))
 }
 
 /// Judges one org's run of the release job that just finished at `at`.

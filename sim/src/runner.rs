@@ -777,7 +777,7 @@ fn harness(check: &str, error: impl std::fmt::Display) -> String {
 }
 
 /// The org's last audit sequence number (0 before its first event).
-fn last_seq(engine: &Engine, org: OrgId) -> Result<i64, String> {
+pub(crate) fn last_seq(engine: &Engine, org: OrgId) -> Result<i64, String> {
     engine
         .inspect(|c| {
             c.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE org_id = ?1")

@@ -316,11 +316,9 @@ impl Builder<'_> {
     fn setup_seq(&self) -> Result<BTreeMap<&'static str, i64>, ScenarioError> {
         let mut setup_seq = BTreeMap::new();
         for (name, org) in &self.orgs {
-            let events = self
-                .engine
-                .audit_timeline(*org, &switchboard_core::audit::AuditQuery::default())
-                .map_err(at(self.scenario, whole()))?;
-            setup_seq.insert(*name, events.last().map_or(0, |e| e.seq));
+            let seq = crate::runner::last_seq(self.engine, *org)
+                .map_err(|e| self.scenario.error_at(whole(), e))?;
+            setup_seq.insert(*name, seq);
         }
         Ok(setup_seq)
     }
