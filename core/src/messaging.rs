@@ -376,46 +376,28 @@ fn record_received(
         message,
         routed_to,
     } = *stored;
-    match thread {
-        Some(thread) => {
-            touch_thread(tx, ctx, thread)?;
-            audit::append(
-                tx,
-                ctx,
-                EventType::MessageReceived,
-                Subject {
-                    thread: Some(thread),
-                    number: Some(number),
-                    message: Some(message),
-                },
-                &json!({
-                    "messageId": message,
-                    "threadId": thread,
-                    "numberId": number,
-                    "routedTo": routed_to,
-                }),
-            )?;
-        }
-        None if class == NumberClass::Pool => record_unmapped(tx, ctx, inbound, stored)?,
-        None => {
-            audit::append(
-                tx,
-                ctx,
-                EventType::MessageReceived,
-                Subject {
-                    number: Some(number),
-                    message: Some(message),
-                    ..Subject::default()
-                },
-                &json!({
-                    "messageId": message,
-                    "threadId": null,
-                    "numberId": number,
-                    "routedTo": routed_to,
-                }),
-            )?;
-        }
+    if thread.is_none() && class == NumberClass::Pool {
+        return record_unmapped(tx, ctx, inbound, stored);
     }
+    if let Some(thread) = thread {
+        touch_thread(tx, ctx, thread)?;
+    }
+    audit::append(
+        tx,
+        ctx,
+        EventType::MessageReceived,
+        Subject {
+            thread,
+            number: Some(number),
+            message: Some(message),
+        },
+        &json!({
+            "messageId": message,
+            "threadId": thread,
+            "numberId": number,
+            "routedTo": routed_to,
+        }),
+    )?;
     Ok(())
 }
 
