@@ -320,30 +320,36 @@ pub(crate) fn inbox(tx: &Transaction, org: OrgId) -> Result<Vec<MessageView>> {
 /// The org's business numbers in id order.
 pub(crate) fn numbers(tx: &Transaction, org: OrgId) -> Result<Vec<NumberSummary>> {
     Ok(tx
-        .prepare_cached(
-            "SELECT id, e164, class, status, open_load, last_assigned_at, created_at
-             FROM message_numbers WHERE org_id = ?1 ORDER BY id",
-        )?
-        .query_map([org], |r| {
-            Ok(NumberSummary {
-                id: r.get(0)?,
-                e164: r.get(1)?,
-                class: r.get(2)?,
-                status: r.get(3)?,
-                open_load: r.get(4)?,
-                last_assigned_at: r.get(5)?,
-                created_at: r.get(6)?,
-            })
-        })?
+        .prepare_cached(&format!(
+            "SELECT {NUMBER_COLUMNS} FROM message_numbers WHERE org_id = ?1 ORDER BY id"
+        ))?
+        .query_map([org], number_from_row)?
         .collect::<rusqlite::Result<_>>()?)
 }
 
 /// One business number of the org; `NotFound` otherwise.
 pub(crate) fn number(tx: &Transaction, org: OrgId, id: NumberId) -> Result<NumberSummary> {
-    numbers(tx, org)?
-        .into_iter()
-        .find(|n| n.id == id)
-        .ok_or_else(|| Error::NotFound("number".into()))
+    tx.prepare_cached(&format!(
+        "SELECT {NUMBER_COLUMNS} FROM message_numbers WHERE org_id = ?1 AND id = ?2"
+    ))?
+    .query_row(params![org, id], number_from_row)
+    .optional()?
+    .ok_or_else(|| Error::NotFound("number".into()))
+}
+
+/// The columns [`number_from_row`] reads.
+const NUMBER_COLUMNS: &str = "id, e164, class, status, open_load, last_assigned_at, created_at";
+
+fn number_from_row(r: &rusqlite::Row) -> rusqlite::Result<NumberSummary> {
+    Ok(NumberSummary {
+        id: r.get(0)?,
+        e164: r.get(1)?,
+        class: r.get(2)?,
+        status: r.get(3)?,
+        open_load: r.get(4)?,
+        last_assigned_at: r.get(5)?,
+        created_at: r.get(6)?,
+    })
 }
 
 /// The org's clients or sitters in id order.

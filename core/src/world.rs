@@ -244,7 +244,7 @@ pub(crate) fn create_number(tx: &Transaction, ctx: &Ctx, number: &NewNumber) -> 
 /// The version of the rows the leak scanner is built from ([`all_contacts`]): SQLite triggers
 /// (migration 13) bump it on every insert, delete, and update of a phone, email or e164, so a
 /// cached scanner knows it is stale whoever wrote the rows.
-pub fn contacts_version(conn: &Connection) -> Result<i64> {
+pub(crate) fn contacts_version(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached("SELECT version FROM contacts_version WHERE id = 1")?
         .query_row([], |r| r.get(0))?)
@@ -281,7 +281,7 @@ pub(crate) fn require_in_org(
 }
 
 /// Every real phone and email in the database, with all business numbers allowed.
-pub fn all_contacts(tx: &Transaction) -> Result<Contacts> {
+pub(crate) fn all_contacts(tx: &Transaction) -> Result<Contacts> {
     let mut contacts = Contacts::default();
     for table in ["sitters", "clients"] {
         let mut stmt = tx.prepare(&format!("SELECT phone, email FROM {table} ORDER BY id"))?;
