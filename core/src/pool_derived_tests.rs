@@ -111,6 +111,23 @@ fn check_loads(c: &Connection, step: &str) {
         wrong.is_empty(),
         "{step}: (number, open_load, real) {wrong:?}"
     );
+    // LRU's order: a number serving no open thread has no `last_assigned_at`; one that serves
+    // some was last assigned no earlier than its latest binding.
+    let stale: Vec<(i64, Option<i64>)> = c
+        .prepare(
+            "SELECT n.id, n.last_assigned_at FROM message_numbers n
+             WHERE (n.last_assigned_at IS NULL) != (n.open_load = 0)
+                OR n.last_assigned_at < (SELECT max(t.bound_at) FROM threads t WHERE t.number_id = n.id)",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(
+        stale.is_empty(),
+        "{step}: (number, last_assigned_at) {stale:?}"
+    );
 }
 
 fn check_pool_stats(c: &Connection, step: &str) {
