@@ -136,6 +136,19 @@ fn capacity_catches_a_second_thread_on_a_full_number() {
     );
 }
 
+/// The row checks are skipped only while nothing changed since they ran clean: a bug planted
+/// after a read-only step (a GET, idle release ticks) that follows a clean step is still caught
+/// at that step.
+#[test]
+fn a_bug_planted_after_a_read_only_step_is_caught_at_that_step() {
+    check_caught(
+        "capacity",
+        TWO_STEPS,
+        1,
+        "UPDATE threads SET number_id = (SELECT number_id FROM threads WHERE booking_id = 1), bound_cap = 1 WHERE booking_id = 2;",
+    );
+}
+
 #[test]
 fn client_uniqueness_catches_two_open_threads_of_a_client_on_one_number() {
     check_caught(
