@@ -15,7 +15,7 @@
 //! | `leak` | no sitter response contains a real phone or email, by the engine's scanner and by the harness's own oracle ([`crate::leak_oracle`]) |
 
 use std::collections::{BTreeMap, BTreeSet};
-use switchboard_core::ids::{OrgId, SitterId, ThreadId};
+use switchboard_core::ids::OrgId;
 
 use rusqlite::Connection;
 use serde_json::Value;
@@ -99,6 +99,23 @@ fn row_state(conn: &Connection) -> rusqlite::Result<RowState> {
         pragma("PRAGMA data_version")?,
         pragma("PRAGMA schema_version")?,
     ))
+}
+
+/// The harness's own reading of DESIGN §2's access rule, in raw SQL (independent of the
+/// engine's `access::sitter_access`): sitter `sitter` may read thread `thread` of org `org` at
+/// `at` iff the thread is assigned to that sitter, is `open` or `closed`, and has a booking that
+/// is `confirmed` or `completed` whose window holds `at` (start inclusive, end exclusive).
+/// A query error is reported as a harness error by [`q`] (and the thread reads as unreadable).
+fn sitter_could_read(conn: &Connection, org: i64, sitter: i64, thread: i64, at: i64) -> bool {
+    let readable: Vec<i64> = q(
+        conn,
+        "SELECT 1 FROM threads t JOIN bookings b ON b.id = t.booking_id
+         WHERE t.id = ?1 AND t.org_id = ?2 AND t.sitter_id = ?3 AND t.status IN ('open', 'closed')
+           AND b.status IN ('confirmed', 'completed') AND b.window_start <= ?4 AND ?4 < b.window_end",
+        [thread, org, sitter, at],
+        |r| r.get(0),
+    );
+    !readable.is_empty()
 }
 
 type Key = (i64, i64, i64); // (thread, number, at)
@@ -204,26 +221,20 @@ impl Checker {
             let Some(sitter) = ext_id(&Value::from(routed_to.as_str()), "sitter:sit_") else {
                 continue;
             };
-            let access = thread.map(|thread| {
-                switchboard_core::access::sitter_access(
-                    conn,
-                    OrgId(org),
-                    SitterId(sitter),
-                    ThreadId(thread),
-                    switchboard_core::Timestamp(at),
-                )
-            });
-            match access {
-                Some(Ok(access)) if access.is_readable() => {}
-                Some(Ok(denied)) => out.push(violation(
-                    "routing",
-                    format!("message msg_{message} was routed to sit_{sitter}, who cannot read its thread: {denied:?}"),
-                )),
-                Some(Err(error)) => out.push(violation("harness", format!("access check failed: {error}"))),
-                None => out.push(violation(
+            let Some(thread) = thread else {
+                out.push(violation(
                     "routing",
                     format!("message msg_{message} was routed to sit_{sitter} without a thread"),
-                )),
+                ));
+                continue;
+            };
+            if !sitter_could_read(conn, org, sitter, thread, at) {
+                out.push(violation(
+                    "routing",
+                    format!(
+                        "message msg_{message} was routed to sit_{sitter}, who cannot read its thread thr_{thread} at its time {at} (not the thread's sitter, the thread archived, or no confirmed or completed booking whose window holds that instant)"
+                    ),
+                ));
             }
         }
     }
