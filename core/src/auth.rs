@@ -75,12 +75,28 @@ pub fn token_digest(token: &str) -> [u8; 32] {
     sha2::Sha256::digest(token.as_bytes()).into()
 }
 
-/// The user a token names: tokens are `sb_<user>_<secret>`, so the stored digests of that one
-/// user are the only ones compared (and each comparison is constant-time).
-fn token_user(token: &str) -> Option<i64> {
-    let (user, secret) = token.strip_prefix("sb_")?.split_once('_')?;
-    (!secret.is_empty()).then_some(())?;
-    user.parse().ok()
+/// A bearer token read without the database: the user it names (tokens are
+/// `sb_<user>_<secret>`) and its SHA-256 digest. Parsing and hashing happen before the
+/// engine's lock is taken, and a token of the wrong shape never reaches SQLite.
+pub(crate) struct PresentedToken {
+    user: i64,
+    digest: [u8; 32],
+}
+
+impl PresentedToken {
+    /// `Unauthenticated` unless `token` is `sb_<decimal user id>_<non-empty secret>`.
+    pub(crate) fn parse(token: &str) -> Result<PresentedToken> {
+        let shape = || -> Option<i64> {
+            let (user, secret) = token.strip_prefix("sb_")?.split_once('_')?;
+            (!secret.is_empty()).then_some(())?;
+            user.parse().ok()
+        };
+        let user = shape().ok_or(Error::Unauthenticated)?;
+        Ok(PresentedToken {
+            user,
+            digest: token_digest(token),
+        })
+    }
 }
 
 /// The token of an `Authorization` header value: the `Bearer` scheme, matched
@@ -94,18 +110,17 @@ pub fn bearer_token(header: &str) -> Option<&str> {
 
 /// Resolves a bearer token to its caller; unknown tokens are `Unauthenticated`. The token's
 /// digest is compared with the stored digests in constant time.
-pub(crate) fn authenticate(tx: &Transaction, token: &str) -> Result<Caller> {
+pub(crate) fn authenticate(tx: &Transaction, token: &PresentedToken) -> Result<Caller> {
     use ctutils::CtEq;
-    let user = token_user(token).ok_or(Error::Unauthenticated)?;
-    let given = token_digest(token);
+    // Only the digests of the one user the token names are compared, each in constant time.
     let digests: Vec<Vec<u8>> = tx
         .prepare_cached("SELECT digest FROM api_token_digests WHERE user_id = ?1 ORDER BY id")?
-        .query_map([user], |r| r.get(0))?
+        .query_map([token.user], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let matched = digests
         .iter()
         .fold(ctutils::Choice::FALSE, |found, stored| {
-            found.or(stored.as_slice().ct_eq(&given[..]))
+            found.or(stored.as_slice().ct_eq(&token.digest[..]))
         });
     if !matched.to_bool() {
         return Err(Error::Unauthenticated);
@@ -113,7 +128,7 @@ pub(crate) fn authenticate(tx: &Transaction, token: &str) -> Result<Caller> {
     user_caller(
         tx,
         "SELECT id, org_id, role, sitter_id FROM users WHERE id = ?1",
-        [user],
+        [token.user],
     )
 }
 

@@ -206,7 +206,8 @@ impl Engine {
     /// Resolves a bearer token to its caller (DESIGN.md §2: the org is the caller's). Unknown
     /// tokens are `Unauthenticated`; digests are compared in constant time.
     pub fn authenticate(&self, token: &str) -> Result<Caller> {
-        self.read(|tx| auth::authenticate(tx, token))
+        let token = auth::PresentedToken::parse(token)?;
+        self.read(|tx| auth::authenticate(tx, &token))
     }
 
     /// Applies the route's declared access to the caller: `Forbidden` with the route's wording.

@@ -46,9 +46,10 @@ pub enum Error {
     /// A sitter response failed the leak scan and was withheld (500).
     #[error("response withheld: it failed the leak scan")]
     LeakBlocked,
-    /// SQLite failed (500).
+    /// SQLite failed (500). A stored value that does not decode is [`Error::Corrupt`]
+    /// instead (see the `From<rusqlite::Error>` impl).
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(rusqlite::Error),
     /// A migration failed while opening the database.
     #[error("migration error: {0}")]
     Migration(#[from] rusqlite_migration::Error),
@@ -72,5 +73,49 @@ impl Error {
     }
 }
 
+/// Storage errors keep their kind: a row value that does not decode into its Rust type (a
+/// stored word outside its vocabulary, a wrong column type, an integer out of range) is a
+/// corrupt stored value, not a database failure; everything else is `Db`.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        use rusqlite::Error as E;
+        match e {
+            E::FromSqlConversionFailure(..)
+            | E::InvalidColumnType(..)
+            | E::IntegralValueOutOfRange(..) => Error::Corrupt(e.to_string()),
+            other => Error::Db(other),
+        }
+    }
+}
+
 /// The engine's result type: [`Error`] unless stated.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+    use crate::auth::Role;
+    use rusqlite::Connection;
+
+    /// Reads the one-row, one-column `sql` as `T` through the engine's error type.
+    fn read<T: rusqlite::types::FromSql>(sql: &str) -> Result<T, Error> {
+        let conn = Connection::open_in_memory().unwrap();
+        Ok(conn.query_row(sql, [], |r| r.get(0))?)
+    }
+
+    #[test]
+    fn undecodable_stored_values_are_corrupt_and_other_faults_stay_db() {
+        assert!(matches!(
+            read::<Role>("SELECT 'emperor'"),
+            Err(Error::Corrupt(_))
+        ));
+        assert!(matches!(read::<Role>("SELECT 7"), Err(Error::Corrupt(_))));
+        assert!(matches!(read::<u8>("SELECT 300"), Err(Error::Corrupt(_))));
+        assert!(matches!(read::<Role>("SELECT 'owner'"), Ok(Role::Owner)));
+        assert!(matches!(
+            read::<i64>("SELECT * FROM nowhere"),
+            Err(Error::Db(_))
+        ));
+        assert!(matches!(read::<i64>("SELECT 1 WHERE 0"), Err(Error::Db(_))));
+    }
+}
