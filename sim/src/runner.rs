@@ -15,8 +15,8 @@ use crate::clock::SimClock;
 use crate::http::{Call, Exchange};
 use crate::invariants::Violation;
 use crate::scenario::{
-    Action, BookingAction, Endpoint, NumberAction, Role, Scenario, ScenarioError, Signature, Span,
-    Step, ThreadAction, render_json,
+    Action, BookingAction, Endpoint, NumberAction, NumberClass, Org, Role, Scenario, ScenarioError,
+    Signature, Span, Step, ThreadAction, render_json,
 };
 use crate::simulation::{CallerFacts, Simulation, block_on_paused};
 use crate::world::{self, BuiltWorld};
@@ -477,6 +477,12 @@ impl<'a> Run<'a> {
         step: &Step,
     ) -> Result<Option<Exchange>, ScenarioError> {
         let span = step.action_span.unwrap_or(step.span);
+        let names = StepNames {
+            run: self,
+            step,
+            span,
+            names: &built.names,
+        };
         let (role, request): (Role, Request) = match &step.action {
             Action::Wait => return Ok(None),
             Action::Request(request) => (
@@ -502,46 +508,13 @@ impl<'a> Run<'a> {
                 class,
                 org,
             }) => {
-                let new = switchboard_core::world::NewNumber {
-                    e164: e164.clone(),
-                    class: *class,
-                    status: switchboard_core::world::NumberStatus::Active,
-                    sitter: None,
-                    created_at: None,
-                };
-                let org = built.orgs[world::org_name(*org)];
-                let id = sim.engine.create_number(org, &new).map_err(|e| {
-                    self.fail(step, span, format!("cannot add number `{name}`: {e}"))
-                })?;
-                built.names.insert(name, id);
+                self.add_number(sim, built, step, (name, e164, *class, *org))?;
                 return Ok(None);
             }
-            _ => {
-                let names = StepNames {
-                    run: self,
-                    step,
-                    span,
-                    names: &built.names,
-                };
-                self.typed_request(step, &names)?
-            }
-        };
-        let exchange = self.call_as(sim, built, step, role, request).await?;
-        self.remember_created(sim, built, step, &exchange);
-        Ok(Some(exchange))
-    }
-
-    /// The typed request (and its actor) of a step that names things symbolically.
-    fn typed_request(
-        &self,
-        step: &Step,
-        names: &StepNames<'_>,
-    ) -> Result<(Role, Request), ScenarioError> {
-        Ok(match &step.action {
-            Action::Number(NumberAction::Status { number, status }) => {
-                let id = names.number(number)?;
-                (Role::Owner, Request::set_number_status(id, *status))
-            }
+            Action::Number(NumberAction::Status { number, status }) => (
+                Role::Owner,
+                Request::set_number_status(names.number(number)?, *status),
+            ),
             Action::Send(send) => {
                 let thread = names.thread(&send.thread)?;
                 let request = match send.actor {
@@ -550,8 +523,8 @@ impl<'a> Run<'a> {
                 };
                 (send.actor.clone(), request)
             }
-            Action::Booking(action) => (Role::Owner, booking_request(action, names)?),
-            Action::Thread(action) => (Role::Owner, thread_request(action, names)?),
+            Action::Booking(action) => (Role::Owner, booking_request(action, &names)?),
+            Action::Thread(action) => (Role::Owner, thread_request(action, &names)?),
             Action::Settings { actor, values } => (
                 actor.clone(),
                 Request::update_rotation_settings(values.to_value()),
@@ -561,14 +534,36 @@ impl<'a> Run<'a> {
                 Request::update_chaos_settings(config.to_value()),
             ),
             Action::Release { actor } => (actor.clone(), Request::pool_release()),
-            Action::Wait
-            | Action::Request(_)
-            | Action::Inbound(_)
-            | Action::Webhook(_)
-            | Action::Number(NumberAction::Add { .. }) => {
-                unreachable!("handled by `act` before it asks for a typed request")
-            }
-        })
+        };
+        let exchange = self.call_as(sim, built, step, role, request).await?;
+        self.remember_created(sim, built, step, &exchange);
+        Ok(Some(exchange))
+    }
+
+    /// Adds a pool or reserve number mid-scenario through the engine's setup API (not an HTTP
+    /// route) and names it, so later steps can refer to it.
+    fn add_number(
+        &self,
+        sim: &Simulation,
+        built: &mut BuiltWorld,
+        step: &Step,
+        (name, e164, class, org): (&str, &str, NumberClass, Org),
+    ) -> Result<(), ScenarioError> {
+        let span = step.action_span.unwrap_or(step.span);
+        let new = switchboard_core::world::NewNumber {
+            e164: e164.to_string(),
+            class,
+            status: switchboard_core::world::NumberStatus::Active,
+            sitter: None,
+            created_at: None,
+        };
+        let org = built.orgs[world::org_name(org)];
+        let id = sim
+            .engine
+            .create_number(org, &new)
+            .map_err(|e| self.fail(step, span, format!("cannot add number `{name}`: {e}")))?;
+        built.names.insert(name, id);
+        Ok(())
     }
 
     /// Sends `request` through the router as `role` and keeps it for `--dump`.
