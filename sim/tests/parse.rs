@@ -624,3 +624,103 @@ inbound = { from = "bob", to = "+15550100001", body = "hi" }
         assert_eq!(extends_error(source), expected);
     }
 }
+
+/// A world with one of everything, for the value checks below.
+const WORLD: &str = r#"name = "v"
+start = "2026-03-02T09:00:00Z"
+[[numbers]]
+name = "pool-1"
+e164 = "+15550100001"
+[[sitters]]
+name = "sam"
+phone = "+15550200001"
+email = "sam@example.com"
+[[clients]]
+name = "alice"
+phone = "+15550300001"
+email = "alice@example.com"
+[[bookings]]
+name = "walk"
+client = "alice"
+service = "Walk"
+start = "+1d"
+end = "+1d1h"
+"#;
+
+/// Every value of its own form (phones, e-mails, times, durations, roles, event types) is
+/// checked as it is read, in any table it appears in: the report is located at the value
+/// (the appended step's last line, where the bad text starts) and names its key.
+#[test]
+fn malformed_values_are_reported_at_the_value_under_their_key() {
+    let cases = [
+        (
+            "[[steps]]\nat = \"soon\"",
+            6,
+            "invalid time `soon` for `at`",
+        ),
+        (
+            "[[steps]]\nadvance = \"2x\"",
+            11,
+            "invalid duration `2x` for `advance`",
+        ),
+        (
+            "[[steps]]\ninbound = { from = \"+1\", to = \"pool-1\", body = \"x\" }",
+            20,
+            "`from` `+1` is not an E.164 phone number",
+        ),
+        (
+            "[[steps]]\nsend = { as = \"boss\", thread = \"walk\", body = \"x\" }",
+            15,
+            "unknown role `boss`",
+        ),
+        (
+            "[[steps]]\nsend = { as = \"sitter:sma\", thread = \"walk\", body = \"x\" }",
+            23,
+            "unknown sitter `sma`",
+        ),
+        (
+            "[[steps]]\nrelease = true\nexpect = { alerts = [\"ok\", \"no good\"] }",
+            28,
+            "`no good` is not an event or alert type",
+        ),
+        (
+            "[[steps]]\nrelease = true\nexpect = { no_events = [\"ok\", \"\"] }",
+            31,
+            "`` is not an event or alert type",
+        ),
+        (
+            "[[steps]]\nrelease = true\nexpect = { events = [{ type = \"a b\" }] }",
+            31,
+            "`a b` is not an event or alert type",
+        ),
+        (
+            "[[steps]]\nnumber = { action = \"add\", name = \"p2\", e164 = \"+1-555\" }",
+            48,
+            "`e164` `+1-555` is not an E.164 phone number",
+        ),
+        (
+            "[[steps]]\nbooking = { action = \"reschedule\", booking = \"walk\", start = \"+2d\", end = \"1d\" }",
+            75,
+            "invalid time `1d` for `end`: an offset needs a sign: +1d",
+        ),
+        (
+            "[[users]]\nname = \"u\"\nrole = \"owner\"\n[[steps]]\nrequest = { as = 5, method = \"GET\", path = \"/api/alerts\" }",
+            18,
+            "`as` must be a string, not an integer",
+        ),
+    ];
+    for (steps, col, message) in cases {
+        let source = format!("{WORLD}{steps}\n");
+        // The bad value is on the last line.
+        let line = source.lines().count();
+        let err = Scenario::parse(Path::new("v.toml"), &source)
+            .err()
+            .unwrap_or_else(|| panic!("should fail:\n{steps}"));
+        let expected = format!("v.toml:{line}:{col}: {message}");
+        assert!(
+            err.one_line().starts_with(&expected),
+            "{expected}\n{}",
+            err.one_line()
+        );
+    }
+}
