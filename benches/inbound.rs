@@ -204,9 +204,39 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// The fixed cost of one empty write transaction on the engine's connection (the same 100k
+/// world), two ways: rusqlite's `Transaction` (its `BEGIN IMMEDIATE` and `COMMIT` go through
+/// `execute_batch`, parsed on every call) and statements from the connection's prepared
+/// statement cache. Issue 12 point 2: whether `Engine::write`/`read` should hand out a guard
+/// over `&Connection` with cached statements instead of `&Transaction`.
+fn transaction_overhead(c: &mut Criterion) {
+    let world = world();
+    let mut group = c.benchmark_group("transaction/empty_write");
+    group.bench_function("parsed_each_time", |b| {
+        b.iter(|| {
+            world.engine.inspect(|conn| {
+                let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).unwrap();
+                tx.commit().unwrap();
+            })
+        })
+    });
+    group.bench_function("cached_statements", |b| {
+        b.iter(|| {
+            world.engine.inspect(|conn| {
+                conn.prepare_cached("BEGIN IMMEDIATE")
+                    .unwrap()
+                    .execute([])
+                    .unwrap();
+                conn.prepare_cached("COMMIT").unwrap().execute([]).unwrap();
+            })
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = bench
+    targets = bench, transaction_overhead
 }
 criterion_main!(benches);

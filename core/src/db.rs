@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 11] = [
+const MIGRATION_FILES: [(&str, &str); 12] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -53,6 +53,10 @@ const MIGRATION_FILES: [(&str, &str); 11] = [
     (
         "014_deadline_refresh.sql",
         include_str!("../migrations/014_deadline_refresh.sql"),
+    ),
+    (
+        "015_cheaper_derived_triggers.sql",
+        include_str!("../migrations/015_cheaper_derived_triggers.sql"),
     ),
 ];
 

@@ -136,10 +136,17 @@ impl Engine {
 
     // ---- World setup (world.rs; not HTTP routes) -----------------------------------------
 
+    /// Runs `f` with a [`Setup`] in one write transaction: a whole world (orgs, users, tokens,
+    /// sitters, clients, numbers, settings) is built with one BEGIN/COMMIT instead of one per
+    /// row, and a failure leaves nothing of it behind. `f` must not call back into the engine
+    /// (the connection is held).
+    pub fn setup<T>(&self, f: impl FnOnce(&Setup) -> Result<T>) -> Result<T> {
+        self.write(|tx| f(&Setup { engine: self, tx }))
+    }
+
     /// Creates an org named `name` (region US until changed).
     pub fn create_org(&self, name: &str) -> Result<OrgId> {
-        let now = self.now();
-        self.write(|tx| world::create_org(tx, name, now))
+        self.setup(|s| s.create_org(name))
     }
 
     /// Creates a user of `org` with `role`; a sitter user names its sitter (`Invalid` on
@@ -151,34 +158,32 @@ impl Engine {
         role: Role,
         sitter: Option<SitterId>,
     ) -> Result<UserId> {
-        self.write(|tx| world::create_user(tx, org, name, role, sitter))
+        self.setup(|s| s.create_user(org, name, role, sitter))
     }
 
     /// Issues a bearer token `sb_<user>_<secret>` for the user; only its SHA-256 digest is
     /// stored. Tokens come from the seeded RNG, so a simulation issues the same tokens every run.
     pub fn mint_token(&self, user: UserId) -> Result<String> {
-        let secret = self.random_u64();
-        self.write(|tx| world::mint_token(tx, user, secret))
+        self.setup(|s| s.mint_token(user))
     }
 
     /// Creates a sitter; the phone is brought to E.164 in the org's region (`Invalid` naming
     /// `phone`, `firstName` or `email`, nothing stored).
     pub fn create_sitter(&self, org: OrgId, contact: &NewContact) -> Result<SitterId> {
-        self.write(|tx| world::create_sitter(tx, org, contact))
+        self.setup(|s| s.create_sitter(org, contact))
     }
 
     /// Creates a client, like [`Engine::create_sitter`]. Another client may share the phone (a
     /// household, DESIGN.md §1).
     pub fn create_client(&self, org: OrgId, contact: &NewContact) -> Result<ClientId> {
-        self.write(|tx| world::create_client(tx, org, contact))
+        self.setup(|s| s.create_client(org, contact))
     }
 
     /// Adds a business number (`number.added` by `system:setup`). A new active pool number joins
     /// the hash ring and may end an exhaustion or reserve alert. `Invalid` on `e164` or
     /// `sitter` (a sitter number needs exactly its sitter).
     pub fn create_number(&self, org: OrgId, number: &NewNumber) -> Result<NumberId> {
-        let ctx = self.ctx(org, "system:setup");
-        self.write(|tx| world::create_number(tx, &ctx, number))
+        self.setup(|s| s.create_number(org, number))
     }
 
     /// The leak scanner over every real phone and email, with all business numbers allowed
@@ -583,6 +588,64 @@ impl Engine {
     pub fn resolve_alert(&self, org: OrgId, actor: &str, id: AlertId) -> Result<()> {
         let ctx = self.ctx(org, actor);
         self.write(|tx| operations::resolve_alert(tx, &ctx, id))
+    }
+}
+
+/// World setup inside one write transaction ([`Engine::setup`]): the same operations, rules and
+/// errors as the `Engine::create_*` methods (which are each one `setup` call), minus a
+/// transaction per row.
+pub struct Setup<'a> {
+    engine: &'a Engine,
+    tx: &'a Transaction<'a>,
+}
+
+impl Setup<'_> {
+    /// [`Engine::create_org`] in this transaction.
+    pub fn create_org(&self, name: &str) -> Result<OrgId> {
+        world::create_org(self.tx, name, self.engine.now())
+    }
+
+    /// [`Engine::create_user`] in this transaction.
+    pub fn create_user(
+        &self,
+        org: OrgId,
+        name: &str,
+        role: Role,
+        sitter: Option<SitterId>,
+    ) -> Result<UserId> {
+        world::create_user(self.tx, org, name, role, sitter)
+    }
+
+    /// [`Engine::mint_token`] in this transaction (one draw of the engine's seeded RNG).
+    pub fn mint_token(&self, user: UserId) -> Result<String> {
+        world::mint_token(self.tx, user, self.engine.random_u64())
+    }
+
+    /// [`Engine::create_sitter`] in this transaction.
+    pub fn create_sitter(&self, org: OrgId, contact: &NewContact) -> Result<SitterId> {
+        world::create_sitter(self.tx, org, contact)
+    }
+
+    /// [`Engine::create_client`] in this transaction.
+    pub fn create_client(&self, org: OrgId, contact: &NewContact) -> Result<ClientId> {
+        world::create_client(self.tx, org, contact)
+    }
+
+    /// [`Engine::create_number`] in this transaction (`number.added` by `system:setup`).
+    pub fn create_number(&self, org: OrgId, number: &NewNumber) -> Result<NumberId> {
+        let ctx = self.engine.ctx(org, "system:setup");
+        world::create_number(self.tx, &ctx, number)
+    }
+
+    /// [`Engine::update_rotation_settings`] in this transaction.
+    pub fn update_rotation_settings(
+        &self,
+        org: OrgId,
+        actor: &str,
+        patch: &Value,
+    ) -> Result<RotationSettings> {
+        let ctx = self.engine.ctx(org, actor);
+        operations::update_rotation_settings(self.tx, &ctx, patch)
     }
 }
 

@@ -39,7 +39,7 @@ pub mod vocab;
 pub mod world;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{Ctx, Engine, EngineConfig, SitterViewConfig};
+pub use engine::{Ctx, Engine, EngineConfig, Setup, SitterViewConfig};
 pub use error::{Error, FieldError, Result};
 pub use operations::{
     ContactKind, ContactSummary, MessageView, NumberRef, NumberSummary, ThreadSummary,

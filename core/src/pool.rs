@@ -138,24 +138,39 @@ pub struct ThreadRow {
     pub window_end: Option<Timestamp>,
 }
 
+/// The fields of [`ThreadRow`] over `threads t` and `bookings b` (a macro so that `concat!` can
+/// build statements from it at compile time).
+macro_rules! thread_fields {
+    () => {
+        "t.id, t.client_id, t.sitter_id, t.booking_id, t.status, t.number_id, t.bound_at,
+        t.last_message_at, b.window_end"
+    };
+}
+
 /// The columns of [`ThreadRow`], for `SELECT {THREAD_COLUMNS} WHERE ...`.
-const THREAD_COLUMNS: &str =
-    "t.id, t.client_id, t.sitter_id, t.booking_id, t.status, t.number_id, t.bound_at,
-        t.last_message_at, b.window_end
-     FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id";
+const THREAD_COLUMNS: &str = concat!(
+    thread_fields!(),
+    "
+     FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id"
+);
 
 fn thread_from_row(r: &rusqlite::Row, org: OrgId) -> rusqlite::Result<ThreadRow> {
+    thread_from_row_at(r, 0, org)
+}
+
+/// A [`ThreadRow`] from the fields of `thread_fields!()` starting at column `first`.
+fn thread_from_row_at(r: &rusqlite::Row, first: usize, org: OrgId) -> rusqlite::Result<ThreadRow> {
     Ok(ThreadRow {
-        id: r.get(0)?,
+        id: r.get(first)?,
         org,
-        client: r.get(1)?,
-        sitter: r.get(2)?,
-        booking: r.get(3)?,
-        status: r.get(4)?,
-        number: r.get(5)?,
-        bound_at: r.get(6)?,
-        last_message_at: r.get(7)?,
-        window_end: r.get(8)?,
+        client: r.get(first + 1)?,
+        sitter: r.get(first + 2)?,
+        booking: r.get(first + 3)?,
+        status: r.get(first + 4)?,
+        number: r.get(first + 5)?,
+        bound_at: r.get(first + 6)?,
+        last_message_at: r.get(first + 7)?,
+        window_end: r.get(first + 8)?,
     })
 }
 
@@ -266,18 +281,12 @@ impl Deadlines {
     }
 }
 
-/// Recomputes `release_due_at` of a bound thread (no-op for an unbound one).
-fn refresh_deadline(
-    tx: &Transaction,
-    org: OrgId,
-    thread: ThreadId,
-    settings: &RotationSettings,
-) -> Result<()> {
-    let row = thread_row(tx, org, thread)?;
+/// Stores `release_due_at` of a bound thread from its row (no-op for an unbound one).
+fn store_deadline(tx: &Transaction, row: &ThreadRow, settings: &RotationSettings) -> Result<()> {
     if let Some(bound_at) = row.bound_at {
-        let (_, due) = Deadlines::of(&row, bound_at, settings).earliest();
+        let (_, due) = Deadlines::of(row, bound_at, settings).earliest();
         tx.prepare_cached("UPDATE threads SET release_due_at = ?1 WHERE id = ?2")?
-            .execute(params![due, thread])?;
+            .execute(params![due, row.id])?;
     }
     Ok(())
 }
@@ -309,34 +318,47 @@ pub fn record_activity(
 /// before every COMMIT (`Engine::write`), so the deadline follows its inputs without any writer
 /// remembering to ask, and the rule stays in [`Deadlines::of`]. An empty queue costs one read.
 pub(crate) fn apply_deadline_refreshes(tx: &Transaction) -> Result<()> {
-    let queued: Vec<(ThreadId, OrgId)> = tx
-        .prepare_cached(
-            "SELECT q.thread_id, t.org_id FROM deadline_refresh q JOIN threads t ON t.id = q.thread_id
-             ORDER BY t.org_id, q.thread_id",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let queued: Vec<(ThreadId, Option<ThreadRow>)> = tx
+        .prepare_cached(DRAIN_QUEUE)?
+        .query_map([], |r| {
+            let row = match r.get::<_, Option<OrgId>>(1)? {
+                Some(org) => Some(thread_from_row_at(r, 2, org)?),
+                None => None, // deleted since it was queued
+            };
+            Ok((r.get(0)?, row))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let mut current: Option<(OrgId, Option<RotationSettings>)> = None;
-    for (thread, org) in queued {
-        if current.as_ref().is_none_or(|(o, _)| *o != org) {
-            // An org whose settings cannot be read keeps its threads queued: its own release
-            // run reports the error, and the other orgs' writes go on.
-            current = Some((org, crate::settings::rotation(tx, org).ok()));
+    for (thread, row) in queued {
+        if let Some(row) = row {
+            if current.as_ref().is_none_or(|(o, _)| *o != row.org) {
+                // An org whose settings cannot be read keeps its threads queued: its own
+                // release run reports the error, and the other orgs' writes go on.
+                current = Some((row.org, crate::settings::rotation(tx, row.org).ok()));
+            }
+            let Some((_, Some(settings))) = &current else {
+                continue;
+            };
+            store_deadline(tx, &row, settings)?;
         }
-        let Some((_, Some(settings))) = &current else {
-            continue;
-        };
-        refresh_deadline(tx, org, thread, settings)?;
         tx.prepare_cached("DELETE FROM deadline_refresh WHERE thread_id = ?1")?
             .execute([thread])?;
     }
-    // Ids of threads deleted since they were queued.
-    tx.prepare_cached(
-        "DELETE FROM deadline_refresh WHERE thread_id NOT IN (SELECT id FROM threads)",
-    )?
-    .execute([])?;
     Ok(())
 }
+
+/// The queue of [`apply_deadline_refreshes`], each thread read once with its booking's window
+/// end: (queued id, org or NULL for a thread deleted since, the fields of [`ThreadRow`]). The
+/// queue drives the join (a LEFT JOIN keeps it outermost), so an empty queue, the case of
+/// almost every write, is one step over an empty table.
+const DRAIN_QUEUE: &str = concat!(
+    "SELECT q.thread_id, t.org_id, ",
+    thread_fields!(),
+    "
+     FROM deadline_refresh q LEFT JOIN threads t ON t.id = q.thread_id
+     LEFT JOIN bookings b ON b.id = t.booking_id
+     ORDER BY t.org_id, q.thread_id"
+);
 
 /// How an assignment went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,9 +400,18 @@ struct PoolCounts {
 
 /// The filter of a pool number with room: an active pool number of org ?1 whose load is under
 /// the cap ?2. Availability to a client is this plus "not held by the client's household"
-/// ([`Household`]), which is checked in memory so that no statement builds a temporary table.
-const ROOM: &str =
-    "n.org_id = ?1 AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2";
+/// ([`Household::allows`]), checked in memory so that no statement builds a temporary table.
+/// The one copy of the rule: every statement that asks for room (the household's numbers, the
+/// sticky number, LRU/FIFO, the ring walk and its fallback) embeds it. A macro so that
+/// `concat!` can build those statements at compile time.
+macro_rules! room {
+    () => {
+        "n.org_id = ?1 AND n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2"
+    };
+}
+
+/// [`room!`] as a value, for statements assembled at run time.
+const ROOM: &str = room!();
 
 /// The numbers the client's household holds through open threads (DESIGN.md §2, assigning
 /// step 4): the client and every client of the org with the same phone (a household sharing a
@@ -396,13 +427,15 @@ impl Household {
     /// planner, without ANALYZE, would otherwise walk every bound thread of the org).
     fn of(tx: &Transaction, org: OrgId, cap: i64, client: ClientId) -> Result<Household> {
         let rows: Vec<(NumberId, bool)> = tx
-            .prepare_cached(
-                "SELECT t.number_id, n.class = 'pool' AND n.status = 'active' AND n.open_load < ?2
+            .prepare_cached(concat!(
+                "SELECT t.number_id, ",
+                room!(),
+                "
                  FROM clients me CROSS JOIN clients h INDEXED BY clients_org_phone
                  CROSS JOIN threads t INDEXED BY threads_client CROSS JOIN message_numbers n
                  WHERE me.id = ?3 AND h.org_id = ?1 AND h.phone = me.phone AND t.org_id = ?1
-                   AND t.client_id = h.id AND t.status = 'open' AND n.id = t.number_id",
-            )?
+                   AND t.client_id = h.id AND t.status = 'open' AND n.id = t.number_id"
+            ))?
             .query_map(params![org, cap, client], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut held: Vec<(NumberId, bool)> = Vec::with_capacity(rows.len());
@@ -414,8 +447,10 @@ impl Household {
         Ok(Household { held })
     }
 
-    fn holds(&self, number: NumberId) -> bool {
-        self.held.iter().any(|(n, _)| *n == number)
+    /// Whether a number with room ([`room!`]) is available to this household: none of its
+    /// open threads holds it. With [`room!`], the whole availability rule.
+    fn allows(&self, number: NumberId) -> bool {
+        !self.held.iter().any(|(n, _)| *n == number)
     }
 
     /// Held numbers that have room (counted in `pool_stats.with_room` yet not available).
@@ -470,12 +505,13 @@ fn is_available(
     household: &Household,
     number: NumberId,
 ) -> Result<bool> {
-    if household.holds(number) {
+    if !household.allows(number) {
         return Ok(false);
     }
     Ok(tx
-        .prepare_cached(&format!(
-            "SELECT 1 FROM message_numbers n WHERE n.id = ?3 AND {ROOM}"
+        .prepare_cached(concat!(
+            "SELECT 1 FROM message_numbers n WHERE n.id = ?3 AND ",
+            room!()
         ))?
         .query_row(params![org, cap, number], |_| Ok(()))
         .optional()?
@@ -541,7 +577,7 @@ fn strategy_choice(
             ))?
             .query_map(params![ctx.org, cap, household.held.len() as i64 + 1], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<NumberId>>>()?;
-        Ok(rows.into_iter().find(|n| !household.holds(*n)))
+        Ok(rows.into_iter().find(|n| household.allows(*n)))
     };
     match settings.pool_selection_strategy {
         // NULL (never assigned) sorts first in SQLite.
@@ -561,7 +597,7 @@ fn hash_choice(
 ) -> Result<Option<NumberId>> {
     let cap = settings.max_concurrent_threads_per_pool_number;
     let key = sticky_key_text(thread, settings);
-    let held = |number: i64| household.holds(NumberId(number));
+    let held = |number: i64| !household.allows(NumberId(number));
     match hash_ring::walk(tx, ROOM, (ctx.org.rowid(), cap), &key, &held)? {
         Walk::Found(number) => Ok(Some(NumberId(number))),
         Walk::Nothing => Ok(None),
@@ -1024,7 +1060,7 @@ pub fn run_release(tx: &Transaction, ctx: &Ctx) -> Result<ReleaseStats> {
         let (rule, deadline) = deadlines.earliest();
         if deadline > ctx.now {
             // The stored deadline was stale; store the real one and move on.
-            refresh_deadline(tx, ctx.org, thread.id, &settings)?;
+            store_deadline(tx, &thread, &settings)?;
             continue;
         }
         match rule {

@@ -417,3 +417,84 @@ fn an_org_with_unreadable_settings_does_not_stop_other_orgs_writes() {
     });
     assert_eq!(queued, 1, "the unreadable org's bound thread stays queued");
 }
+
+/// The rows `deadline_refresh` holds after `sql`, on a world with two bound threads.
+fn queued_after(sql: &dyn Fn(&World) -> String) -> i64 {
+    let w = world();
+    let _a = open(&w, 0);
+    let _b = open(&w, 1);
+    let sql = sql(&w);
+    w.engine.inspect(|c| {
+        c.execute_batch(&sql).unwrap();
+        c.query_row("SELECT count(*) FROM deadline_refresh", [], |r| r.get(0))
+            .unwrap()
+    })
+}
+
+/// Migration 15: a settings write queues the org's bound threads exactly when an input of the
+/// release rule changed (the three settings DESIGN.md §2's deadlines read); text that is not
+/// JSON counts as a change. Other settings leave every deadline as it was.
+#[test]
+fn a_settings_write_queues_deadlines_only_when_a_release_input_changes() {
+    fn check(key: &str, value: serde_json::Value, queued: i64) {
+        let rewrite = |w: &World| {
+            let mut settings = w.engine.rotation_settings(w.org).unwrap().to_json();
+            if key.is_empty() {
+                settings = value.clone();
+            } else {
+                settings[key] = value.clone();
+            }
+            let text = match &settings {
+                serde_json::Value::String(raw) => raw.clone(),
+                other => other.to_string(),
+            };
+            format!(
+                "UPDATE rotation_settings SET settings = '{text}' WHERE org_id = {}",
+                w.org.rowid()
+            )
+        };
+        assert_eq!(queued_after(&rewrite), queued, "{key} = {value}");
+    }
+    check("postBookingGraceHours", json!(5), 2);
+    check("inactivityReleaseDays", json!(0), 2);
+    check("maxPoolThreadLifetimeDays", json!(9), 2);
+    check("", json!("not json"), 2);
+    check("poolSelectionStrategy", json!("FIFO"), 0);
+    check("minPoolReserve", json!(0), 0);
+    check("stickyReuseDays", json!(1), 0);
+    check("maxConcurrentThreadsPerPoolNumber", json!(3), 0);
+    check("inactivityReleaseDays", json!(2), 0); // the value it already has
+}
+
+/// The drain reads the queue first (every write transaction runs it, almost always on an empty
+/// queue), never a scan of `threads`; a queued thread deleted since is dropped from the queue.
+#[test]
+fn the_deadline_drain_starts_from_the_queue() {
+    let w = world();
+    let thread = open(&w, 0);
+    let plan: Vec<String> = w.engine.inspect(|c| {
+        c.prepare(&format!("EXPLAIN QUERY PLAN {}", super::DRAIN_QUEUE))
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    });
+    assert!(plan[0].starts_with("SCAN q"), "{plan:?}");
+    assert!(
+        plan.iter().all(|step| !step.starts_with("SCAN t")),
+        "{plan:?}"
+    );
+    let sql = format!(
+        "INSERT INTO deadline_refresh (thread_id) VALUES ({0}), (99999);
+         PRAGMA foreign_keys = OFF; DELETE FROM threads WHERE id = {0}; PRAGMA foreign_keys = ON;",
+        thread.rowid()
+    );
+    w.engine.inspect(|c| c.execute_batch(&sql)).unwrap();
+    w.engine.create_org("any write").unwrap();
+    let left: i64 = w.engine.inspect(|c| {
+        c.query_row("SELECT count(*) FROM deadline_refresh", [], |r| r.get(0))
+            .unwrap()
+    });
+    assert_eq!(left, 0, "ids of deleted threads leave the queue");
+}

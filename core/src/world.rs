@@ -109,10 +109,8 @@ fn check_contact(contact: &NewContact) -> Result<()> {
 
 /// Creates an org named `name`.
 pub(crate) fn create_org(tx: &Transaction, name: &str, now: Timestamp) -> Result<OrgId> {
-    tx.execute(
-        "INSERT INTO orgs (name, created_at) VALUES (?1, ?2)",
-        params![name, now],
-    )?;
+    tx.prepare_cached("INSERT INTO orgs (name, created_at) VALUES (?1, ?2)")?
+        .execute(params![name, now])?;
     Ok(OrgId(tx.last_insert_rowid()))
 }
 
@@ -133,20 +131,16 @@ pub(crate) fn create_user(
     if let Some(sitter) = sitter {
         require_in_org(tx, "sitters", org, sitter, "sitter")?;
     }
-    tx.execute(
-        "INSERT INTO users (org_id, name, role, sitter_id) VALUES (?1, ?2, ?3, ?4)",
-        params![org, name, role, sitter],
-    )?;
+    tx.prepare_cached("INSERT INTO users (org_id, name, role, sitter_id) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![org, name, role, sitter])?;
     Ok(UserId(tx.last_insert_rowid()))
 }
 
 /// Stores the SHA-256 digest of the token `sb_<user>_<secret>` and returns the token.
 pub(crate) fn mint_token(tx: &Transaction, user: UserId, secret: u64) -> Result<String> {
     let token = format!("sb_{}_{secret:016x}", user.rowid());
-    tx.execute(
-        "INSERT INTO api_token_digests (user_id, digest) VALUES (?1, ?2)",
-        params![user, crate::auth::token_digest(&token).as_slice()],
-    )?;
+    tx.prepare_cached("INSERT INTO api_token_digests (user_id, digest) VALUES (?1, ?2)")?
+        .execute(params![user, crate::auth::token_digest(&token).as_slice()])?;
     Ok(token)
 }
 
@@ -178,12 +172,10 @@ fn create_contact(tx: &Transaction, table: &str, org: OrgId, contact: &NewContac
         phone,
         ..contact.clone()
     };
-    tx.execute(
-        &format!(
-            "INSERT INTO {table} (org_id, first_name, last_name, phone, email) VALUES (?1, ?2, ?3, ?4, ?5)"
-        ),
-        params![org, contact.first_name, contact.last_name, contact.phone, contact.email],
-    )?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO {table} (org_id, first_name, last_name, phone, email) VALUES (?1, ?2, ?3, ?4, ?5)"
+    ))?
+    .execute(params![org, contact.first_name, contact.last_name, contact.phone, contact.email])?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -204,18 +196,18 @@ pub(crate) fn create_number(tx: &Transaction, ctx: &Ctx, number: &NewNumber) -> 
     if let Some(sitter) = number.sitter {
         require_in_org(tx, "sitters", org, sitter, "sitter")?;
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO message_numbers (org_id, e164, class, status, sitter_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            org,
-            number.e164,
-            number.class,
-            number.status,
-            number.sitter,
-            number.created_at.unwrap_or(ctx.now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        org,
+        number.e164,
+        number.class,
+        number.status,
+        number.sitter,
+        number.created_at.unwrap_or(ctx.now)
+    ])?;
     let id = NumberId(tx.last_insert_rowid());
     audit::append(
         tx,

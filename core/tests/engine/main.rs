@@ -11,4 +11,5 @@ mod pages;
 mod release;
 mod routing;
 mod scanner_cache;
+mod setup;
 mod support;
