@@ -414,9 +414,13 @@ impl PhoneIndex {
     /// number (allow-listed ones included; callers filter on `allowed`).
     ///
     /// ASCII bytes go through a table; only non-ASCII characters are decoded.
-    /// Each NSN length keeps a rolling window value (multiply-add, subtract
-    /// the digit leaving), so there is no division per digit, and a 32 KiB
-    /// bit filter rejects almost every window before the hash table.
+    /// The ring keeps the value of the run's first digits, so any window is
+    /// one multiply and subtract (no division, no state per length); one
+    /// probe of a 32 KiB filter over the last `min_len` digits of every form
+    /// rejects all lengths at once at almost every digit, before the
+    /// per-length filter and the hash table. A text of ASCII digits only
+    /// with no indexed window skips the general walk
+    /// ([`Self::walk_plain_digits`]).
     ///
     /// When `runs` is given, every digit run with at least `min_digits`
     /// digits is also pushed there (shape redaction).
