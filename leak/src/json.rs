@@ -134,32 +134,58 @@ impl Summary {
     /// byte; the digit-run bound is only computed when a digit or non-ASCII
     /// byte is present (else it is 0), and the base64 run only when the
     /// string is long enough to hold a segment (else its length, an upper
-    /// bound below [`MIN_BASE64_RUN`](super::decode::MIN_BASE64_RUN)).
+    /// bound below [`MIN_BASE64_RUN`](super::decode::MIN_BASE64_RUN)); when
+    /// both are needed they share one pass ([`both_runs`]).
     pub fn of_bytes(bytes: &[u8]) -> Summary {
         let flags = bytes.iter().fold(0u8, |f, &b| f | FLAGS[b as usize]);
-        let mut max_run = 0u32;
-        if flags & (flag::DIGIT | flag::NON_ASCII) != 0 {
-            let mut run = 0u32;
-            for &b in bytes {
-                run = (run + RUN_ADD[b as usize]) & RUN_KEEP[b as usize];
-                max_run = max_run.max(run);
-            }
-        }
-        let mut max_b64 = bytes.len() as u32;
-        if bytes.len() >= super::decode::MIN_BASE64_RUN {
-            let mut b64 = 0u32;
-            max_b64 = 0;
-            for &b in bytes {
-                b64 = (b64 + 1) & B64_KEEP[b as usize];
-                max_b64 = max_b64.max(b64);
-            }
-        }
+        let need_run = flags & (flag::DIGIT | flag::NON_ASCII) != 0;
+        let need_b64 = bytes.len() >= super::decode::MIN_BASE64_RUN;
+        let (max_run, max_b64) = match (need_run, need_b64) {
+            (true, true) => both_runs(bytes),
+            (true, false) => (digit_run(bytes), bytes.len() as u32),
+            (false, true) => (0, base64_run(bytes)),
+            (false, false) => (0, bytes.len() as u32),
+        };
         Summary {
             flags: flags & !flag::QUOTE,
             max_run,
             max_b64,
         }
     }
+}
+
+/// Longest digit run (see [`RUN_ADD`]).
+fn digit_run(bytes: &[u8]) -> u32 {
+    let (mut run, mut max_run) = (0u32, 0u32);
+    for &b in bytes {
+        run = (run + RUN_ADD[b as usize]) & RUN_KEEP[b as usize];
+        max_run = max_run.max(run);
+    }
+    max_run
+}
+
+/// Longest base64 run (see [`B64_KEEP`]).
+fn base64_run(bytes: &[u8]) -> u32 {
+    let (mut b64, mut max_b64) = (0u32, 0u32);
+    for &b in bytes {
+        b64 = (b64 + 1) & B64_KEEP[b as usize];
+        max_b64 = max_b64.max(b64);
+    }
+    max_b64
+}
+
+/// [`digit_run`] and [`base64_run`] in one pass: the two running maxima
+/// are independent chains, so the processor overlaps them and the pair
+/// costs about what one of them costs alone.
+fn both_runs(bytes: &[u8]) -> (u32, u32) {
+    let (mut run, mut max_run, mut b64, mut max_b64) = (0u32, 0u32, 0u32, 0u32);
+    for &b in bytes {
+        run = (run + RUN_ADD[b as usize]) & RUN_KEEP[b as usize];
+        max_run = max_run.max(run);
+        b64 = (b64 + 1) & B64_KEEP[b as usize];
+        max_b64 = max_b64.max(b64);
+    }
+    (max_run, max_b64)
 }
 
 /// Deepest nesting accepted before the document is treated as text

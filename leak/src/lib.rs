@@ -74,9 +74,11 @@
 //! only digit-walked if that bound reaches the shortest known national
 //! number (or a suspect shape), only searched for emails if it holds `@`,
 //! and only decoded if it holds `\`, `%` or `&`; decoding allocates only
-//! when something was actually decoded. The digit walk keeps one rolling
-//! value per NSN length (no division) and checks a 32 KiB bit filter before
-//! the hash table. Generic regexes run only when the walk saw a digit run of
+//! when something was actually decoded. The digit walk keeps the value of
+//! each run prefix (any window is one multiply and subtract, no division)
+//! and checks one 32 KiB filter over the shortest form length's suffixes
+//! per digit, for all lengths at once, before a per-length filter and the
+//! hash table. Generic regexes run only when the walk saw a digit run of
 //! a shape they could match that no known or allowed number explains. The
 //! tokenizer also bounds the longest base64-alphabet run, so only strings
 //! that could hold a base64 segment are tried as one, and a segment is

@@ -277,6 +277,10 @@ pub(crate) struct PhoneIndex {
     lengths: Vec<(usize, u64)>,
     /// One bit per indexed key hash (see [`BLOOM_BITS`]).
     bloom: Vec<u64>,
+    /// One bit per hash of the last `lengths[0]` digits of every indexed
+    /// form: every window of every length that ends at a digit shares that
+    /// suffix, so one probe per digit rejects all lengths at once.
+    suffix_bloom: Vec<u64>,
 }
 
 /// Result of walking one text: whether any digit run (not already
@@ -391,11 +395,13 @@ impl PhoneIndex {
             }
         }
         lengths.sort_unstable();
+        let suffix_bloom = suffix_filter(&table, lengths.first().map_or(1, |l| l.1));
         PhoneIndex {
             entries,
             table,
             lengths,
             bloom,
+            suffix_bloom,
         }
     }
 
@@ -408,9 +414,13 @@ impl PhoneIndex {
     /// number (allow-listed ones included; callers filter on `allowed`).
     ///
     /// ASCII bytes go through a table; only non-ASCII characters are decoded.
-    /// Each NSN length keeps a rolling window value (multiply-add, subtract
-    /// the digit leaving), so there is no division per digit, and a 32 KiB
-    /// bit filter rejects almost every window before the hash table.
+    /// The ring keeps the value of the run's first digits, so any window is
+    /// one multiply and subtract (no division, no state per length); one
+    /// probe of a 32 KiB filter over the last `min_len` digits of every form
+    /// rejects all lengths at once at almost every digit, before the
+    /// per-length filter and the hash table. A text of ASCII digits only
+    /// with no indexed window skips the general walk
+    /// ([`Self::walk_plain_digits`]).
     ///
     /// When `runs` is given, every digit run with at least `min_digits`
     /// digits is also pushed there (shape redaction).
@@ -418,8 +428,11 @@ impl PhoneIndex {
         &self,
         text: &str,
         on_hit: impl FnMut(PhoneHit),
-        runs: Option<(&mut Vec<RunSpan>, usize)>,
+        mut runs: Option<(&mut Vec<RunSpan>, usize)>,
     ) -> WalkStats {
+        if let Some(stats) = self.walk_plain_digits(text.as_bytes(), &mut runs) {
+            return stats;
+        }
         let mut w = Walk {
             ix: self,
             text,
@@ -427,7 +440,7 @@ impl PhoneIndex {
             stats: WalkStats::default(),
             ring_start: [0; RING],
             ring_digit: [0; RING],
-            win: [0; MAX_LENGTHS],
+            ring_prefix: [0; RING],
             run: Run::default(),
             on_hit,
             runs,
@@ -467,6 +480,57 @@ impl PhoneIndex {
         }
         w.end_run();
         w.stats
+    }
+
+    /// The walk of a text made of ASCII digits only (a JSON number, a
+    /// numeric id) when no window of it is an indexed number: one run, no
+    /// separator, no `+`, so its stats follow from its length and first
+    /// digit (see [`Run::end`]), and it is reported whole to `runs`.
+    /// `None` when the text is anything else or some window is indexed:
+    /// the general walk then takes it, so the results are the same by
+    /// construction. Spares the general walk's state and per-character
+    /// dispatch on the most common digit runs of a JSON document.
+    fn walk_plain_digits(
+        &self,
+        bytes: &[u8],
+        runs: &mut Option<(&mut Vec<RunSpan>, usize)>,
+    ) -> Option<WalkStats> {
+        if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let lengths = &self.lengths[..self.lengths.len().min(MAX_LENGTHS)];
+        if let Some(&(min, p_min)) = lengths.first()
+            && let Some(head) = bytes.get(..min)
+        {
+            // Rolling value of the last `min` digits: the suffix every
+            // window ending there shares.
+            let mut w = head.iter().fold(0u64, |a, &b| a * 10 + u64::from(b - b'0'));
+            for k in min..=bytes.len() {
+                if has_bit(&self.suffix_bloom, bloom_bit(w))
+                    && lengths.iter().any(|&(len, _)| {
+                        k >= len && self.table.get(encode_digits(&bytes[k - len..k])).is_some()
+                    })
+                {
+                    return None;
+                }
+                if let Some(&next) = bytes.get(k) {
+                    let leaving = u64::from(bytes[k - min] - b'0');
+                    w = w * 10 + u64::from(next - b'0') - leaving * p_min;
+                }
+            }
+        }
+        if let Some((out, min_digits)) = runs
+            && bytes.len() >= *min_digits
+        {
+            out.push(RunSpan {
+                start: 0,
+                end: bytes.len(),
+            });
+        }
+        Some(WalkStats {
+            e164_shaped: false,
+            us_shaped: bytes.len() == 10 && bytes[0] >= b'2',
+        })
     }
 
     /// Start of the rendering: the window's first digit, moved back over a
@@ -534,8 +598,11 @@ struct Walk<'ix, 't, 'r, H> {
     /// Byte offset and value of run digit `k`, at `k % RING`.
     ring_start: [usize; RING],
     ring_digit: [u8; RING],
-    /// Rolling value of the last `lengths[k].0` digits, per length.
-    win: [u64; MAX_LENGTHS],
+    /// Value of the run's first `k` digits (wrapping), at `k % RING`: a
+    /// window of `len` digits ending at digit `n` is
+    /// `prefix[n] - prefix[n - len] * 10^len`, exact in wrapping arithmetic
+    /// because the window itself is below 2^64.
+    ring_prefix: [u64; RING],
     run: Run,
     on_hit: H,
     runs: Option<(&'r mut Vec<RunSpan>, usize)>,
@@ -550,7 +617,7 @@ impl<H: FnMut(PhoneHit)> Walk<'_, '_, '_, H> {
         let run = &mut self.run;
         run.last_end = i + width;
         if run.digits == 0 {
-            self.win = [0; MAX_LENGTHS];
+            self.ring_prefix[0] = 0;
             run.first_digit = d;
             run.start = i;
         } else if run.pending_sep > 0 {
@@ -581,7 +648,8 @@ impl<H: FnMut(PhoneHit)> Walk<'_, '_, '_, H> {
     }
 
     /// Count digit `d` (byte `i`, `width` bytes) into the run and look up
-    /// every window ending at it.
+    /// the windows ending at it: one probe of the suffix filter for all
+    /// lengths, then the bit filter and the table per length.
     #[inline(always)]
     fn take_digit(&mut self, i: usize, d: u8, width: usize) {
         let k = self.run.digits;
@@ -589,18 +657,28 @@ impl<H: FnMut(PhoneHit)> Walk<'_, '_, '_, H> {
         self.ring_digit[k % RING] = d;
         self.run.digits += 1;
         let n = k + 1;
-        for (k, &(len, p)) in self.lengths.iter().enumerate() {
-            let mut w = self.win[k] * 10 + d as u64;
-            if n > len {
-                w -= self.ring_digit[(n - len - 1) % RING] as u64 * p;
-            }
-            self.win[k] = w;
+        let v = self.ring_prefix[k % RING]
+            .wrapping_mul(10)
+            .wrapping_add(u64::from(d));
+        self.ring_prefix[n % RING] = v;
+        let Some(&(min, p_min)) = self.lengths.first() else {
+            return;
+        };
+        if n < min {
+            return;
+        }
+        let prefix = &self.ring_prefix;
+        let window = |len: usize, p: u64| v.wrapping_sub(prefix[(n - len) % RING].wrapping_mul(p));
+        if !has_bit(&self.ix.suffix_bloom, bloom_bit(window(min, p_min))) {
+            return;
+        }
+        for &(len, p) in self.lengths {
             if n < len {
-                continue;
+                break;
             }
-            let key = w * 32 + len as u64;
-            let bit = bloom_bit(key);
-            if self.ix.bloom[bit >> 6] & (1 << (bit & 63)) == 0 {
+            let key = v.wrapping_sub(self.ring_prefix[(n - len) % RING].wrapping_mul(p)) * 32
+                + len as u64;
+            if !has_bit(&self.ix.bloom, bloom_bit(key)) {
                 continue;
             }
             if let Some(id) = self.ix.table.get(key) {
@@ -649,6 +727,23 @@ impl<H: FnMut(PhoneHit)> Walk<'_, '_, '_, H> {
     }
 }
 
+/// The filter of [`PhoneIndex::suffix_bloom`]: the value of every key
+/// modulo `p_min` (10^shortest length), hashed like a key.
+fn suffix_filter(table: &WindowTable, p_min: u64) -> Vec<u64> {
+    let mut bits = vec![0u64; 1 << (BLOOM_BITS - 6)];
+    for &key in table.keys.iter().filter(|&&k| k != EMPTY) {
+        let bit = bloom_bit((key / 32) % p_min);
+        bits[bit >> 6] |= 1 << (bit & 63);
+    }
+    bits
+}
+
+/// Is bit `bit` of a filter set?
+#[inline(always)]
+fn has_bit(bits: &[u64], bit: usize) -> bool {
+    bits[bit >> 6] & (1 << (bit & 63)) != 0
+}
+
 #[inline(always)]
 fn bloom_bit(key: u64) -> usize {
     (key.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - BLOOM_BITS)) as usize
@@ -657,9 +752,14 @@ fn bloom_bit(key: u64) -> usize {
 /// Encode an all-ASCII-digit string as a window key: value * 32 + length,
 /// so "0123" and "123" differ.
 fn encode(digits: &str) -> u64 {
+    encode_digits(digits.as_bytes())
+}
+
+/// [`encode`] over bytes.
+fn encode_digits(digits: &[u8]) -> u64 {
     let v = digits
-        .bytes()
-        .fold(0u64, |a, b| a * 10 + (b.saturating_sub(b'0')) as u64);
+        .iter()
+        .fold(0u64, |a, &b| a * 10 + (b.saturating_sub(b'0')) as u64);
     v * 32 + digits.len() as u64
 }
 
@@ -723,6 +823,53 @@ mod tests {
         assert_eq!(hits(&ix, "+54 11 5550-1234"), ["+54 11 5550-1234"]);
         assert_eq!(hits(&ix, "+52 55 5501 0123"), ["+52 55 5501 0123"]);
         assert_eq!(hits(&ix, "+52 1 55 5501 0123").len(), 2);
+    }
+
+    /// Every window of a digit string that equals a form of a number, by
+    /// brute force: (end byte, id), once per matching form.
+    fn windows(ix: &PhoneIndex, digits: &str) -> Vec<(usize, u32)> {
+        let mut out = vec![];
+        for end in 1..=digits.len() {
+            for (id, e) in ix.entries.iter().enumerate() {
+                let forms = std::iter::once(&e.number.nsn).chain(&e.number.forms);
+                for _ in forms.filter(|f| digits[..end].ends_with(f.as_str())) {
+                    out.push((end, id as u32));
+                }
+            }
+        }
+        out
+    }
+
+    /// Digit strings (the walk's fast path for all-digit texts and the
+    /// general walk on the same digits behind a letter) against brute
+    /// force, with forms of two lengths (a Bahamas number's 7-digit local
+    /// form from its metadata, US and UK numbers).
+    #[test]
+    fn digit_windows_match_brute_force() {
+        let nums = ["+12423571234", "+15551234567", "+447700900123"];
+        let ix = idx(&nums);
+        assert!(ix.lengths.len() >= 2, "{:?}", ix.lengths);
+        let mut seed = 7u64;
+        for case in 0..400 {
+            let mut text = String::new();
+            for _ in 0..1 + case % 4 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                match seed >> 62 {
+                    0 => text.push_str(&ix.entries[(seed >> 8) as usize % nums.len()].number.nsn),
+                    1 => text.push_str("3571234"),
+                    _ => text.push_str(&(seed >> 20).to_string()),
+                }
+            }
+            let expected = windows(&ix, &text);
+            for (prefix, t) in [(0, text.clone()), (1, format!("x{text}"))] {
+                let mut got = vec![];
+                ix.walk(&t, |h| got.push((h.end - prefix, h.id)), None);
+                got.sort_unstable();
+                assert_eq!(got, expected, "{t}");
+            }
+        }
     }
 
     #[test]
