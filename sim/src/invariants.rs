@@ -84,6 +84,10 @@ pub struct Checker {
     isolation_cursors: BTreeMap<&'static str, i64>,
     /// The database state ([`RowState`]) when the row checks last ran and found nothing.
     clean_at: Option<RowState>,
+    /// The engine's change feed (shared with the scheduled judge), when installed.
+    feed: Option<ChangeFeed>,
+    /// The leak oracle's contacts and the feed's count of contact writes when they were read.
+    oracle: Option<(u64, std::rc::Rc<crate::leak_oracle::OracleContacts>)>,
 }
 
 /// What tells whether any row or the schema changed: the connection's `total_changes` (every
@@ -166,7 +170,15 @@ impl Checker {
         }
         refused_unchanged(facts, &mut out);
         org_isolation_responses(engine, facts, &mut out);
-        leaks(engine, facts, &mut out);
+        if facts.responses.iter().any(|r| r.sitter) {
+            match self.oracle_contacts(engine) {
+                Ok(oracle) => leaks(engine, &oracle, facts, &mut out),
+                Err(error) => out.push(violation(
+                    "harness",
+                    format!("leak oracle: cannot read contacts: {error}"),
+                )),
+            }
+        }
         for error in QUERY_ERRORS.with(|errors| std::mem::take(&mut *errors.borrow_mut())) {
             out.push(violation(
                 "harness",
@@ -174,6 +186,39 @@ impl Checker {
             ));
         }
         out
+    }
+
+    /// A checker and a scheduled judge sharing one change feed on `engine`'s connection (see
+    /// [`ScheduledJudge`]); without the feed (it could not be installed) both read afresh.
+    pub fn with_judge(engine: &Engine) -> (Checker, ScheduledJudge) {
+        let feed = ChangeFeed::attach(engine).ok();
+        let checker = Checker {
+            feed: feed.clone(),
+            ..Checker::default()
+        };
+        let judge = ScheduledJudge {
+            feed,
+            ..ScheduledJudge::default()
+        };
+        (checker, judge)
+    }
+
+    /// Every client's and sitter's phone and email for the leak oracle, read again only when
+    /// SQLite reported a write to those tables since the last reading (always without a feed).
+    fn oracle_contacts(
+        &mut self,
+        engine: &Engine,
+    ) -> rusqlite::Result<std::rc::Rc<crate::leak_oracle::OracleContacts>> {
+        let writes = self.feed.as_ref().and_then(ChangeFeed::contact_writes);
+        if let (Some(writes), Some((read_at, oracle))) = (writes, &self.oracle)
+            && writes == *read_at
+        {
+            return Ok(oracle.clone());
+        }
+        let oracle =
+            std::rc::Rc::new(engine.inspect(crate::leak_oracle::OracleContacts::from_rows)?);
+        self.oracle = writes.map(|writes| (writes, oracle.clone()));
+        Ok(oracle)
     }
 
     /// The checks that read rows. They are skipped, exactly, when no row and no schema changed
@@ -1234,7 +1279,12 @@ fn org_isolation_responses(engine: &Engine, facts: &StepFacts, out: &mut Vec<Vio
 
 /// Two independent checks of every sitter response: the engine's scanner and the harness's own
 /// oracle ([`crate::leak_oracle`]), so one blind spot cannot hide a leak from both.
-fn leaks(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
+fn leaks(
+    engine: &Engine,
+    oracle: &crate::leak_oracle::OracleContacts,
+    facts: &StepFacts,
+    out: &mut Vec<Violation>,
+) {
     let sitter_responses: Vec<_> = facts.responses.iter().filter(|r| r.sitter).collect();
     if sitter_responses.is_empty() {
         return;
@@ -1242,16 +1292,6 @@ fn leaks(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
     let Ok(scanner) = engine.leak_scanner() else {
         out.push(violation("harness", "could not build the leak scanner"));
         return;
-    };
-    let oracle = match engine.inspect(crate::leak_oracle::OracleContacts::from_rows) {
-        Ok(oracle) => oracle,
-        Err(error) => {
-            out.push(violation(
-                "harness",
-                format!("leak oracle: cannot read contacts: {error}"),
-            ));
-            return;
-        }
     };
     for response in sitter_responses {
         for finding in scanner.scan_json(&response.body).findings {

@@ -51,23 +51,48 @@ impl Changes {
     }
 }
 
+/// What the hook records: the changes since the last take, and a count of contact row changes.
+#[derive(Debug, Default)]
+struct Feed {
+    changes: Changes,
+    /// Rows of `clients` or `sitters` (or of another schema) written since the hook was
+    /// installed; never reset, so each reader compares it with the count it last saw.
+    contact_writes: u64,
+}
+
+impl Feed {
+    fn note(&mut self, action: Action, db: &str, table: &str, rowid: i64) {
+        if db != "main" || matches!(table, "clients" | "sitters") {
+            self.contact_writes += 1;
+        }
+        self.changes.note(action, db, table, rowid);
+    }
+}
+
 /// A handle on the changes SQLite reports for one engine's connection. One feed per engine:
 /// attaching another replaces the connection's hook (the first feed would then go stale).
 #[derive(Debug, Clone)]
-pub(crate) struct ChangeFeed(Arc<Mutex<Changes>>);
+pub(crate) struct ChangeFeed(Arc<Mutex<Feed>>);
 
 impl ChangeFeed {
     /// Installs the hook on `engine`'s connection. The first [`ChangeFeed::take`] asks for a
     /// full reading (rows written before the hook are unknown to it).
     pub fn attach(engine: &Engine) -> Result<ChangeFeed, String> {
-        let changes = Arc::new(Mutex::new(Changes {
-            full: true,
-            ..Changes::default()
+        let changes = Arc::new(Mutex::new(Feed {
+            changes: Changes {
+                full: true,
+                ..Changes::default()
+            },
+            contact_writes: 0,
         }));
         let sink = changes.clone();
         let hook = move |action: Action, db: &str, table: &str, rowid: i64| match sink.lock() {
             Ok(mut changes) => changes.note(action, db, table, rowid),
-            Err(poisoned) => poisoned.into_inner().full = true,
+            Err(poisoned) => {
+                let mut feed = poisoned.into_inner();
+                feed.changes.full = true;
+                feed.contact_writes += 1;
+            }
         };
         engine
             .inspect(|conn| conn.update_hook(Some(hook)))
@@ -78,12 +103,18 @@ impl ChangeFeed {
     /// The changes since the last call, leaving the feed empty.
     pub fn take(&self) -> Changes {
         match self.0.lock() {
-            Ok(mut changes) => std::mem::take(&mut *changes),
+            Ok(mut feed) => std::mem::take(&mut feed.changes),
             Err(poisoned) => {
-                let mut changes = std::mem::take(&mut *poisoned.into_inner());
+                let mut changes = std::mem::take(&mut poisoned.into_inner().changes);
                 changes.full = true;
                 changes
             }
         }
+    }
+
+    /// How many `clients` / `sitters` rows were written since the hook was installed (None
+    /// when the feed's lock is poisoned: the caller must read afresh).
+    pub fn contact_writes(&self) -> Option<u64> {
+        self.0.lock().ok().map(|feed| feed.contact_writes)
     }
 }
