@@ -15,6 +15,10 @@
 //! | `leak` | no sitter response contains a real phone or email, by the engine's scanner and by the harness's own oracle ([`crate::leak_oracle`]) |
 
 use std::collections::{BTreeMap, BTreeSet};
+
+mod change_feed;
+
+use change_feed::{ChangeFeed, Changes};
 use switchboard_core::ids::OrgId;
 
 use rusqlite::Connection;
@@ -80,6 +84,10 @@ pub struct Checker {
     isolation_cursors: BTreeMap<&'static str, i64>,
     /// The database state ([`RowState`]) when the row checks last ran and found nothing.
     clean_at: Option<RowState>,
+    /// The engine's change feed (shared with the scheduled judge), when installed.
+    feed: Option<ChangeFeed>,
+    /// The leak oracle's contacts and the feed's count of contact writes when they were read.
+    oracle: Option<(u64, std::rc::Rc<crate::leak_oracle::OracleContacts>)>,
 }
 
 /// What tells whether any row or the schema changed: the connection's `total_changes` (every
@@ -162,7 +170,15 @@ impl Checker {
         }
         refused_unchanged(facts, &mut out);
         org_isolation_responses(engine, facts, &mut out);
-        leaks(engine, facts, &mut out);
+        if facts.responses.iter().any(|r| r.sitter) {
+            match self.oracle_contacts(engine) {
+                Ok(oracle) => leaks(engine, &oracle, facts, &mut out),
+                Err(error) => out.push(violation(
+                    "harness",
+                    format!("leak oracle: cannot read contacts: {error}"),
+                )),
+            }
+        }
         for error in QUERY_ERRORS.with(|errors| std::mem::take(&mut *errors.borrow_mut())) {
             out.push(violation(
                 "harness",
@@ -170,6 +186,39 @@ impl Checker {
             ));
         }
         out
+    }
+
+    /// A checker and a scheduled judge sharing one change feed on `engine`'s connection (see
+    /// [`ScheduledJudge`]); without the feed (it could not be installed) both read afresh.
+    pub fn with_judge(engine: &Engine) -> (Checker, ScheduledJudge) {
+        let feed = ChangeFeed::attach(engine).ok();
+        let checker = Checker {
+            feed: feed.clone(),
+            ..Checker::default()
+        };
+        let judge = ScheduledJudge {
+            feed,
+            ..ScheduledJudge::default()
+        };
+        (checker, judge)
+    }
+
+    /// Every client's and sitter's phone and email for the leak oracle, read again only when
+    /// SQLite reported a write to those tables since the last reading (always without a feed).
+    fn oracle_contacts(
+        &mut self,
+        engine: &Engine,
+    ) -> rusqlite::Result<std::rc::Rc<crate::leak_oracle::OracleContacts>> {
+        let writes = self.feed.as_ref().and_then(ChangeFeed::contact_writes);
+        if let (Some(writes), Some((read_at, oracle))) = (writes, &self.oracle)
+            && writes == *read_at
+        {
+            return Ok(oracle.clone());
+        }
+        let oracle =
+            std::rc::Rc::new(engine.inspect(crate::leak_oracle::OracleContacts::from_rows)?);
+        self.oracle = writes.map(|writes| (writes, oracle.clone()));
+        Ok(oracle)
     }
 
     /// The checks that read rows. They are skipped, exactly, when no row and no schema changed
@@ -610,30 +659,27 @@ pub fn judge_scheduled_run(engine: &Engine, at: i64, events_before: i64) -> Vec<
     }
 }
 
-/// Judges the scheduled runs of one simulation, one call per run (see
-/// [`judge_scheduled_run`]). The oracle's reads for a run (the orgs, each org's rules and its
-/// bound threads with their own deadlines) depend only on the rows, never on the run's instant,
-/// so while no row has changed since the last run it judged, they would return the same
-/// answers: the judge then re-judges each org's bound threads against the new instant from
-/// that reading instead of reading again. "No row has changed" is SQLite's own count of rows
-/// written through the connection (`total_changes`, which every INSERT, UPDATE and DELETE
-/// raises, whether committed or not), `PRAGMA data_version` (writes by other connections) and
-/// `PRAGMA schema_version` (DDL), the [`RowState`] the step checks use too, read after the run: a run that released or delivered anything, or any
-/// request between runs, forces a fresh reading. Every run is still judged.
+/// Judges the scheduled runs of one simulation, one call per run, with the same verdicts as
+/// [`judge_scheduled_run`] at O(changes) per run instead of O(bound threads).
+///
+/// The oracle keeps its own reading: each org's rules and each bound thread's earliest
+/// deadline, computed by its own SQL and [`ReleaseRules::earliest_deadline`] from the rows
+/// (binding, last message, booking window). Before judging a run it brings that reading up to
+/// date from the rows SQLite reports changed since the last run ([`change_feed`]): each thread
+/// whose row changed, that got a message, or whose booking changed is read again; an org or
+/// settings change, a message update or delete, a booking delete, another connection's write
+/// (`PRAGMA data_version`) or DDL (`PRAGMA schema_version`) makes it read everything again.
+/// While no row has changed at all ([`RowState`]) and the run wrote no event, the reading is
+/// re-judged against the new instant as it is. Every run is still judged.
 #[derive(Debug, Default)]
 pub struct ScheduledJudge {
-    /// The database state ([`RowState`]) of `readings`.
+    /// The database state ([`RowState`]) the reading is current with (None: read afresh).
     state: Option<RowState>,
-    readings: Vec<OrgReading>,
-}
-
-/// What the oracle read for one org: its rules and each bound thread's earliest deadline.
-#[derive(Debug)]
-struct OrgReading {
-    org: i64,
-    rules: ReleaseRules,
-    /// (thread, earliest deadline), in the order the oracle's query returned them.
-    deadlines: Vec<(i64, i64)>,
+    feed: Option<ChangeFeed>,
+    /// Each org and its rules (an error when they could not be read), in `org_ids` order.
+    orgs: Vec<(i64, Result<ReleaseRules, String>)>,
+    /// Each bound thread: (org, earliest deadline), by thread id.
+    bound: BTreeMap<i64, (i64, i64)>,
 }
 
 impl ScheduledJudge {
@@ -645,68 +691,180 @@ impl ScheduledJudge {
             Err(error) => return vec![JobRun::unjudged(0, at, error)],
         };
         let state = match db_state(engine) {
-            Ok(state) => Some(state),
+            Ok(state) => state,
             Err(error) => return vec![JobRun::unjudged(0, at, error)],
         };
-        if state != self.state || events_after != events_before {
-            return self.judge_afresh(engine, at, events_before, events_after, state);
-        }
-        self.readings
-            .iter()
-            .map(|reading| JobRun {
-                org: reading.org,
-                at,
-                rules: Some(reading.rules),
-                events_before,
-                events_after,
-                violations: overdue_violations(&reading.deadlines, at, &reading.rules),
-            })
-            .collect()
-    }
-}
-
-impl ScheduledJudge {
-    /// Reads everything afresh (as [`judge_scheduled_run`] does) and keeps the reading for the
-    /// next runs, unless any part of it could not be read (then the next run reads afresh and
-    /// reports the error again).
-    fn judge_afresh(
-        &mut self,
-        engine: &Engine,
-        at: i64,
-        events_before: i64,
-        events_after: i64,
-        state: Option<RowState>,
-    ) -> Vec<JobRun> {
-        self.state = None;
-        let orgs = match engine.org_ids() {
-            Ok(orgs) => orgs,
-            Err(error) => {
-                return vec![JobRun::unjudged(
-                    0,
-                    at,
-                    format!("cannot list the orgs: {error}"),
-                )];
+        if self.state != Some(state) || events_after != events_before {
+            let previous = self.state.take();
+            let errors_before = QUERY_ERRORS.with(|errors| errors.borrow().len());
+            if let Err(error) = self.update_reading(engine, previous, state) {
+                return vec![JobRun::unjudged(0, at, error)];
             }
-        };
-        let errors_before = QUERY_ERRORS.with(|errors| errors.borrow().len());
-        let mut readings = Some(Vec::with_capacity(orgs.len()));
-        let mut runs = Vec::with_capacity(orgs.len());
-        for org in orgs {
-            let (run, reading) =
-                judge_reading(engine, org.rowid(), at, events_before, events_after);
-            match (reading, readings.as_mut()) {
-                (Some(reading), Some(readings)) => readings.push(reading),
-                _ => readings = None,
-            }
-            runs.push(run);
+            let clean = QUERY_ERRORS.with(|errors| errors.borrow().len()) == errors_before
+                && self.orgs.iter().all(|(_, rules)| rules.is_ok());
+            self.state = clean.then_some(state);
         }
-        let clean = QUERY_ERRORS.with(|errors| errors.borrow().len()) == errors_before;
-        if let (Some(readings), true) = (readings, clean) {
-            self.readings = readings;
-            self.state = state;
+        let mut runs = self.runs(at, events_before, events_after);
+        if events_after > events_before {
+            // Judge the releases with the rows the run left; they change no reading.
+            runs = runs
+                .into_iter()
+                .map(|mut run| {
+                    if let Some(rules) = run.rules {
+                        let mut early = Vec::new();
+                        engine.inspect(|conn| early_releases(conn, &run, &rules, &mut early));
+                        run.violations.extend(early);
+                    }
+                    run
+                })
+                .collect();
+        }
+        if cfg!(debug_assertions) {
+            agree_with_fresh_reading(engine, at, events_before, &mut runs);
         }
         runs
     }
+
+    /// One judged run per org from the reading: each bound thread past its deadline at `at`.
+    fn runs(&self, at: i64, events_before: i64, events_after: i64) -> Vec<JobRun> {
+        self.orgs
+            .iter()
+            .map(|(org, rules)| match rules {
+                Ok(rules) => {
+                    let deadlines: Vec<(i64, i64)> = self
+                        .bound
+                        .iter()
+                        .filter(|(_, (of, _))| of == org)
+                        .map(|(thread, (_, deadline))| (*thread, *deadline))
+                        .collect();
+                    JobRun {
+                        org: *org,
+                        at,
+                        rules: Some(*rules),
+                        events_before,
+                        events_after,
+                        violations: overdue_violations(&deadlines, at, rules),
+                    }
+                }
+                Err(error) => JobRun {
+                    events_before,
+                    events_after,
+                    ..JobRun::unjudged(*org, at, error.clone())
+                },
+            })
+            .collect()
+    }
+
+    /// Brings the reading up to date with the rows: only the changed threads when the feed
+    /// can say which, everything otherwise. `previous` is the state the reading was current
+    /// with (None when it was not clean).
+    fn update_reading(
+        &mut self,
+        engine: &Engine,
+        previous: Option<RowState>,
+        state: RowState,
+    ) -> Result<(), String> {
+        let feed = match &self.feed {
+            Some(feed) => feed,
+            None => self.feed.insert(ChangeFeed::attach(engine)?),
+        };
+        let changes = feed.take();
+        let other_writers = previous.is_none_or(|p| (p.1, p.2) != (state.1, state.2));
+        if changes.full || other_writers {
+            return self.read_everything(engine);
+        }
+        let dirty = engine.inspect(|conn| dirty_threads(conn, &changes));
+        for thread in dirty {
+            self.bound.remove(&thread);
+            let row =
+                engine.inspect(|conn| q(conn, THREAD_DEADLINE_INPUTS, [thread], deadline_inputs));
+            let Some(&(org, thread, bound_at, last_message, window_end)) = row.first() else {
+                continue;
+            };
+            match self.orgs.iter().find(|(of, _)| *of == org) {
+                Some((_, Ok(rules))) => {
+                    let deadline = rules.earliest_deadline(bound_at, last_message, window_end);
+                    self.bound.insert(thread, (org, deadline));
+                }
+                // An org the reading does not know: read everything again.
+                _ => return self.read_everything(engine),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads every org's rules and bound threads afresh.
+    fn read_everything(&mut self, engine: &Engine) -> Result<(), String> {
+        self.orgs.clear();
+        self.bound.clear();
+        let orgs = engine
+            .org_ids()
+            .map_err(|error| format!("cannot list the orgs: {error}"))?;
+        for org in orgs {
+            let org = org.rowid();
+            let rules = ReleaseRules::of_org(engine, org);
+            if let Ok(rules) = &rules {
+                let deadlines = engine.inspect(|conn| bound_deadlines(conn, org, rules));
+                self.bound.extend(
+                    deadlines
+                        .into_iter()
+                        .map(|(thread, deadline)| (thread, (org, deadline))),
+                );
+            }
+            self.orgs.push((org, rules));
+        }
+        Ok(())
+    }
+}
+
+/// Debug builds (every test) judge each scheduled run a second time from a fresh reading
+/// ([`judge_scheduled_run`]) and report any difference as a `harness` violation, so a change
+/// the feed missed cannot go unnoticed.
+fn agree_with_fresh_reading(engine: &Engine, at: i64, events_before: i64, runs: &mut [JobRun]) {
+    let verdicts = |runs: &[JobRun]| -> Vec<(i64, Vec<String>)> {
+        runs.iter()
+            .map(|run| {
+                let mut found: Vec<String> =
+                    run.violations.iter().map(|v| v.detail.clone()).collect();
+                found.sort();
+                (run.org, found)
+            })
+            .collect()
+    };
+    let fresh = verdicts(&judge_scheduled_run(engine, at, events_before));
+    let kept = verdicts(runs);
+    if fresh != kept
+        && let Some(first) = runs.first_mut()
+    {
+        first.violations.push(violation(
+            "harness",
+            format!("release: the oracle's kept reading judged the run at {} as {kept:?}, a fresh reading as {fresh:?}", instant(at)),
+        ));
+    }
+}
+
+/// The threads whose deadline inputs may have changed: changed thread rows, threads of new
+/// messages, threads of changed bookings.
+fn dirty_threads(conn: &Connection, changes: &Changes) -> BTreeSet<i64> {
+    let json = |ids: &BTreeSet<i64>| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    let mut dirty = changes.threads.clone();
+    if !changes.messages.is_empty() {
+        dirty.extend(q(
+            conn,
+            "SELECT thread_id FROM messages WHERE id IN (SELECT value FROM json_each(?1)) AND thread_id IS NOT NULL",
+            [json(&changes.messages)],
+            |r| r.get::<_, i64>(0),
+        ));
+    }
+    if !changes.bookings.is_empty() {
+        dirty.extend(q(
+            conn,
+            "SELECT id FROM threads WHERE booking_id IN (SELECT value FROM json_each(?1))",
+            [json(&changes.bookings)],
+            |r| r.get::<_, i64>(0),
+        ));
+    }
+    dirty
 }
 
 /// The [`RowState`] of the engine's database, as the scheduled judge needs it.
@@ -724,20 +882,9 @@ pub fn judge_job_run(engine: &Engine, org: i64, at: i64, events_before: i64) -> 
     }
 }
 
-/// Judges one org's run, which wrote the audit events `(events_before, events_after]`.
+/// Judges one org's run, which wrote the audit events `(events_before, events_after]`, from a
+/// fresh reading of the org's rules and bound threads.
 fn judge(engine: &Engine, org: i64, at: i64, events_before: i64, events_after: i64) -> JobRun {
-    judge_reading(engine, org, at, events_before, events_after).0
-}
-
-/// Judges one org's run and returns what the oracle read for it (None when the rules could not
-/// be read).
-fn judge_reading(
-    engine: &Engine,
-    org: i64,
-    at: i64,
-    events_before: i64,
-    events_after: i64,
-) -> (JobRun, Option<OrgReading>) {
     let mut run = JobRun {
         org,
         at,
@@ -746,12 +893,12 @@ fn judge_reading(
         events_after,
         violations: Vec::new(),
     };
-    let harness = |what: String| violation("harness", format!("release: {what}"));
     let rules = match ReleaseRules::of_org(engine, org) {
         Ok(rules) => rules,
         Err(error) => {
-            run.violations.push(harness(error));
-            return (run, None);
+            run.violations
+                .push(violation("harness", format!("release: {error}")));
+            return run;
         }
     };
     run.rules = Some(rules);
@@ -763,30 +910,37 @@ fn judge_reading(
         engine.inspect(|conn| early_releases(conn, &run, &rules, &mut out));
     }
     run.violations.extend(out);
-    let reading = OrgReading {
-        org,
-        rules,
-        deadlines,
-    };
-    (run, Some(reading))
+    run
+}
+
+/// The oracle's reading of one bound thread's deadline inputs: (org, thread, bound at, last
+/// message, booking window end). `?1` is the thread.
+const THREAD_DEADLINE_INPUTS: &str = "SELECT t.org_id, t.id, t.bound_at,
+        (SELECT max(m.at) FROM messages m WHERE m.thread_id = t.id),
+        b.window_end
+ FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id
+ WHERE t.id = ?1 AND t.number_id IS NOT NULL";
+
+/// The same reading for every bound thread of an org (`?1`).
+const ORG_DEADLINE_INPUTS: &str = "SELECT t.org_id, t.id, t.bound_at,
+        (SELECT max(m.at) FROM messages m WHERE m.thread_id = t.id),
+        b.window_end
+ FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id
+ WHERE t.org_id = ?1 AND t.number_id IS NOT NULL";
+
+/// (org, thread, bound at, last message, window end)
+type DeadlineInputs = (i64, i64, i64, Option<i64>, Option<i64>);
+
+fn deadline_inputs(r: &rusqlite::Row) -> rusqlite::Result<DeadlineInputs> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
 /// Each bound thread of `org` with its earliest deadline under `rules`, read from the rows
 /// (binding, last message, booking window), in thread id order.
 fn bound_deadlines(conn: &Connection, org: i64, rules: &ReleaseRules) -> Vec<(i64, i64)> {
-    let bound: Vec<(i64, i64, Option<i64>, Option<i64>)> = q(
-        conn,
-        "SELECT t.id, t.bound_at,
-                (SELECT max(m.at) FROM messages m WHERE m.thread_id = t.id),
-                b.window_end
-         FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id
-         WHERE t.org_id = ?1 AND t.number_id IS NOT NULL",
-        [org],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    );
-    bound
+    q(conn, ORG_DEADLINE_INPUTS, [org], deadline_inputs)
         .into_iter()
-        .map(|(thread, bound_at, last_message, window_end)| {
+        .map(|(_, thread, bound_at, last_message, window_end)| {
             let deadline = rules.earliest_deadline(bound_at, last_message, window_end);
             (thread, deadline)
         })
@@ -1125,7 +1279,12 @@ fn org_isolation_responses(engine: &Engine, facts: &StepFacts, out: &mut Vec<Vio
 
 /// Two independent checks of every sitter response: the engine's scanner and the harness's own
 /// oracle ([`crate::leak_oracle`]), so one blind spot cannot hide a leak from both.
-fn leaks(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
+fn leaks(
+    engine: &Engine,
+    oracle: &crate::leak_oracle::OracleContacts,
+    facts: &StepFacts,
+    out: &mut Vec<Violation>,
+) {
     let sitter_responses: Vec<_> = facts.responses.iter().filter(|r| r.sitter).collect();
     if sitter_responses.is_empty() {
         return;
@@ -1133,16 +1292,6 @@ fn leaks(engine: &Engine, facts: &StepFacts, out: &mut Vec<Violation>) {
     let Ok(scanner) = engine.leak_scanner() else {
         out.push(violation("harness", "could not build the leak scanner"));
         return;
-    };
-    let oracle = match engine.inspect(crate::leak_oracle::OracleContacts::from_rows) {
-        Ok(oracle) => oracle,
-        Err(error) => {
-            out.push(violation(
-                "harness",
-                format!("leak oracle: cannot read contacts: {error}"),
-            ));
-            return;
-        }
     };
     for response in sitter_responses {
         for finding in scanner.scan_json(&response.body).findings {

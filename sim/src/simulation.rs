@@ -16,7 +16,9 @@ use switchboard_core::{Engine, Timestamp, api};
 
 use crate::clock::SimClock;
 use crate::http::{self, Call, Exchange};
-use crate::invariants::{self, Checker, JobRun, ResponseFacts, StepFacts, Violation};
+use crate::invariants::{
+    self, Checker, JobRun, ResponseFacts, ScheduledJudge, StepFacts, Violation,
+};
 
 /// How often the release job runs, in simulated seconds.
 pub const RELEASE_INTERVAL: i64 = 5 * 60;
@@ -76,14 +78,21 @@ impl Simulation {
             done_through: Cell::new(start),
             ..Ticker::default()
         });
-        tokio::task::spawn_local(release_task(engine.clone(), clock, start, ticker.clone()));
+        let (checker, judge) = Checker::with_judge(&engine);
+        tokio::task::spawn_local(release_task(
+            engine.clone(),
+            clock,
+            start,
+            ticker.clone(),
+            judge,
+        ));
         Simulation {
             router: api::router(engine.clone()),
             engine,
             clock,
             start,
             ticker,
-            checker: Checker::default(),
+            checker,
             step: StepFacts {
                 started_at: start,
                 ..StepFacts::default()
@@ -176,9 +185,14 @@ impl Simulation {
 }
 
 /// The scheduled release job: every [`RELEASE_INTERVAL`] of simulated time, forever.
-async fn release_task(engine: Arc<Engine>, clock: SimClock, start: i64, ticker: Rc<Ticker>) {
+async fn release_task(
+    engine: Arc<Engine>,
+    clock: SimClock,
+    start: i64,
+    ticker: Rc<Ticker>,
+    mut judge: ScheduledJudge,
+) {
     let mut next = start + RELEASE_INTERVAL;
-    let mut judge = invariants::ScheduledJudge::default();
     loop {
         tokio::time::sleep_until(clock.instant_of(Timestamp(next))).await;
         let events_before = invariants::audit_cursor(&engine);
