@@ -137,6 +137,18 @@ impl Summary {
     /// bound below [`MIN_BASE64_RUN`](super::decode::MIN_BASE64_RUN)); when
     /// both are needed they share one pass ([`both_runs`]).
     pub fn of_bytes(bytes: &[u8]) -> Summary {
+        if bytes.len() >= super::decode::MIN_BASE64_RUN {
+            // A string long enough to hold a base64 segment needs its base64 run anyway;
+            // the flags and both runs are three independent chains, so one pass costs about
+            // what the flags pass alone would.
+            let (flags, max_run, max_b64) = all_in_one_pass(bytes);
+            let needs_run = flags & (flag::DIGIT | flag::NON_ASCII) != 0;
+            return Summary {
+                flags: flags & !flag::QUOTE,
+                max_run: if needs_run { max_run } else { 0 },
+                max_b64,
+            };
+        }
         let flags = bytes.iter().fold(0u8, |f, &b| f | FLAGS[b as usize]);
         let need_run = flags & (flag::DIGIT | flag::NON_ASCII) != 0;
         let need_b64 = bytes.len() >= super::decode::MIN_BASE64_RUN;
@@ -172,6 +184,20 @@ fn base64_run(bytes: &[u8]) -> u32 {
         max_b64 = max_b64.max(b64);
     }
     max_b64
+}
+
+/// The byte flags, [`digit_run`] and [`base64_run`] in one pass.
+fn all_in_one_pass(bytes: &[u8]) -> (u8, u32, u32) {
+    let mut flags = 0u8;
+    let (mut run, mut max_run, mut b64, mut max_b64) = (0u32, 0u32, 0u32, 0u32);
+    for &b in bytes {
+        flags |= FLAGS[b as usize];
+        run = (run + RUN_ADD[b as usize]) & RUN_KEEP[b as usize];
+        max_run = max_run.max(run);
+        b64 = (b64 + 1) & B64_KEEP[b as usize];
+        max_b64 = max_b64.max(b64);
+    }
+    (flags, max_run, max_b64)
 }
 
 /// [`digit_run`] and [`base64_run`] in one pass: the two running maxima
@@ -540,5 +566,9 @@ mod tests {
         check("50%25 & co\\n", DIGIT | PERCENT | AMP | BACKSLASH);
         check(&"7".repeat(300_000), DIGIT);
         check(&"ab1-".repeat(70_000), DIGIT);
+        // Long enough for the one-pass summary: without digits, and with only non-ASCII runs.
+        check("the quick brown fox jumps over the lazy dog", 0);
+        check("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef+/==", PLUS);
+        check("Добрый вечер, собака гуляла долго", NON_ASCII);
     }
 }
