@@ -208,19 +208,23 @@ pub(crate) fn update_chaos_settings(
     Ok(next)
 }
 
-/// Every org with a binding due at `now`, or with a deadline queued for recomputation by
-/// migration 14 (written outside `Engine::write`), in id order (one indexed read).
+/// Every org with a binding due at `now` (parameter 1), or with a deadline queued for
+/// recomputation by migration 14, in id order. It runs on every scheduler tick, so no step
+/// may walk an org's threads: due bindings come from the `threads_due` index, and the queue
+/// is read first (`CROSS JOIN` pins that order; a plain join let SQLite walk every thread of
+/// the org by `org_id` and probe the queue, a cost that grew with history).
+pub(crate) const RELEASE_DUE_ORGS: &str = "SELECT o.id FROM orgs o WHERE EXISTS (
+         SELECT 1 FROM threads t INDEXED BY threads_due
+         WHERE t.org_id = o.id AND t.number_id IS NOT NULL AND t.release_due_at <= ?1)
+       OR EXISTS (
+         SELECT 1 FROM deadline_refresh q CROSS JOIN threads t ON t.id = q.thread_id
+         WHERE t.org_id = o.id)
+     ORDER BY o.id";
+
+/// The orgs of [`RELEASE_DUE_ORGS`] at `now`.
 pub(crate) fn orgs_with_release_due(conn: &Connection, now: Timestamp) -> Result<Vec<OrgId>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT o.id FROM orgs o WHERE EXISTS (
-                 SELECT 1 FROM threads t INDEXED BY threads_due
-                 WHERE t.org_id = o.id AND t.number_id IS NOT NULL AND t.release_due_at <= ?1)
-               OR EXISTS (
-                 SELECT 1 FROM deadline_refresh q JOIN threads t ON t.id = q.thread_id
-                 WHERE t.org_id = o.id)
-             ORDER BY o.id",
-        )?
+        .prepare_cached(RELEASE_DUE_ORGS)?
         .query_map([now], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?)
 }

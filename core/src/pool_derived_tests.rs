@@ -468,23 +468,50 @@ fn a_settings_write_queues_deadlines_only_when_a_release_input_changes() {
 
 /// The drain reads the queue first (every write transaction runs it, almost always on an empty
 /// queue), never a scan of `threads`; a queued thread deleted since is dropped from the queue.
+/// SQLite's query plan of `sql` (with every parameter NULL), one line per step.
+fn plan_of(w: &World, sql: &str) -> Vec<String> {
+    w.engine.inspect(|c| {
+        let mut statement = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let nulls = vec![rusqlite::types::Null; statement.parameter_count()];
+        statement
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    })
+}
+
+/// A query that runs on every write or every scheduler tick reaches threads only by primary
+/// key or through the `threads_due` index: never by walking them (the kind of fault that made
+/// both of these grow with history).
+fn assert_threads_reached_by_key(plan: &[String]) {
+    let on_threads = plan.iter().filter(|step| step.contains(" t "));
+    for step in on_threads {
+        assert!(
+            step.contains("INTEGER PRIMARY KEY") || step.contains("threads_due"),
+            "{step} in {plan:?}"
+        );
+    }
+}
+
+#[test]
+fn the_release_tick_reads_due_threads_and_the_queue_by_key() {
+    let w = world();
+    let plan = plan_of(&w, crate::operations::RELEASE_DUE_ORGS);
+    assert!(
+        plan.iter().any(|step| step.starts_with("SCAN q")),
+        "{plan:?}"
+    );
+    assert_threads_reached_by_key(&plan);
+}
+
 #[test]
 fn the_deadline_drain_starts_from_the_queue() {
     let w = world();
     let thread = open(&w, 0);
-    let plan: Vec<String> = w.engine.inspect(|c| {
-        c.prepare(&format!("EXPLAIN QUERY PLAN {}", super::DRAIN_QUEUE))
-            .unwrap()
-            .query_map([], |r| r.get(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
-    });
+    let plan = plan_of(&w, super::DRAIN_QUEUE);
     assert!(plan[0].starts_with("SCAN q"), "{plan:?}");
-    assert!(
-        plan.iter().all(|step| !step.starts_with("SCAN t")),
-        "{plan:?}"
-    );
+    assert_threads_reached_by_key(&plan);
     let sql = format!(
         "INSERT INTO deadline_refresh (thread_id) VALUES ({0}), (99999);
          PRAGMA foreign_keys = OFF; DELETE FROM threads WHERE id = {0}; PRAGMA foreign_keys = ON;",
