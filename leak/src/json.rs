@@ -130,40 +130,35 @@ impl Summary {
         Summary::of_bytes(text.as_bytes())
     }
 
-    /// The summary of a byte string. Flags are one table load and OR per
-    /// byte; the digit-run bound is only computed when a digit or non-ASCII
-    /// byte is present (else it is 0), and the base64 run only when the
-    /// string is long enough to hold a segment (else its length, an upper
-    /// bound below [`MIN_BASE64_RUN`](super::decode::MIN_BASE64_RUN)); when
-    /// both are needed they share one pass ([`both_runs`]).
+    /// Summary of raw bytes. A string long enough to hold a base64 segment
+    /// ([`MIN_BASE64_RUN`](super::decode::MIN_BASE64_RUN)) gets its flags
+    /// and both run maxima in one pass (three independent chains, so about
+    /// the cost of the flags alone); a shorter one gets its flags, the
+    /// digit-run bound only when a digit or non-ASCII byte is present (else
+    /// 0), and its length as the base64 bound (below the threshold).
     pub fn of_bytes(bytes: &[u8]) -> Summary {
-        if bytes.len() >= super::decode::MIN_BASE64_RUN {
-            // A string long enough to hold a base64 segment needs its base64 run anyway;
-            // the flags and both runs are three independent chains, so one pass costs about
-            // what the flags pass alone would.
-            let (flags, max_run, max_b64) = all_in_one_pass(bytes);
-            let needs_run = flags & (flag::DIGIT | flag::NON_ASCII) != 0;
-            return Summary {
-                flags: flags & !flag::QUOTE,
-                max_run: if needs_run { max_run } else { 0 },
-                max_b64,
+        let (flags, max_run, max_b64) = if bytes.len() >= super::decode::MIN_BASE64_RUN {
+            all_in_one_pass(bytes)
+        } else {
+            let flags = bytes.iter().fold(0u8, |f, &b| f | FLAGS[b as usize]);
+            let run = if needs_run(flags) {
+                digit_run(bytes)
+            } else {
+                0
             };
-        }
-        let flags = bytes.iter().fold(0u8, |f, &b| f | FLAGS[b as usize]);
-        let need_run = flags & (flag::DIGIT | flag::NON_ASCII) != 0;
-        let need_b64 = bytes.len() >= super::decode::MIN_BASE64_RUN;
-        let (max_run, max_b64) = match (need_run, need_b64) {
-            (true, true) => both_runs(bytes),
-            (true, false) => (digit_run(bytes), bytes.len() as u32),
-            (false, true) => (0, base64_run(bytes)),
-            (false, false) => (0, bytes.len() as u32),
+            (flags, run, bytes.len() as u32)
         };
         Summary {
             flags: flags & !flag::QUOTE,
-            max_run,
+            max_run: if needs_run(flags) { max_run } else { 0 },
             max_b64,
         }
     }
+}
+
+/// A digit run can only exist where a digit or a non-ASCII byte is.
+fn needs_run(flags: u8) -> bool {
+    flags & (flag::DIGIT | flag::NON_ASCII) != 0
 }
 
 /// Longest digit run (see [`RUN_ADD`]).
@@ -176,17 +171,8 @@ fn digit_run(bytes: &[u8]) -> u32 {
     max_run
 }
 
-/// Longest base64 run (see [`B64_KEEP`]).
-fn base64_run(bytes: &[u8]) -> u32 {
-    let (mut b64, mut max_b64) = (0u32, 0u32);
-    for &b in bytes {
-        b64 = (b64 + 1) & B64_KEEP[b as usize];
-        max_b64 = max_b64.max(b64);
-    }
-    max_b64
-}
-
-/// The byte flags, [`digit_run`] and [`base64_run`] in one pass.
+/// The byte flags, the longest digit run (see [`RUN_ADD`]) and the longest
+/// base64 run (see [`B64_KEEP`]) in one pass.
 fn all_in_one_pass(bytes: &[u8]) -> (u8, u32, u32) {
     let mut flags = 0u8;
     let (mut run, mut max_run, mut b64, mut max_b64) = (0u32, 0u32, 0u32, 0u32);
@@ -198,20 +184,6 @@ fn all_in_one_pass(bytes: &[u8]) -> (u8, u32, u32) {
         max_b64 = max_b64.max(b64);
     }
     (flags, max_run, max_b64)
-}
-
-/// [`digit_run`] and [`base64_run`] in one pass: the two running maxima
-/// are independent chains, so the processor overlaps them and the pair
-/// costs about what one of them costs alone.
-fn both_runs(bytes: &[u8]) -> (u32, u32) {
-    let (mut run, mut max_run, mut b64, mut max_b64) = (0u32, 0u32, 0u32, 0u32);
-    for &b in bytes {
-        run = (run + RUN_ADD[b as usize]) & RUN_KEEP[b as usize];
-        max_run = max_run.max(run);
-        b64 = (b64 + 1) & B64_KEEP[b as usize];
-        max_b64 = max_b64.max(b64);
-    }
-    (max_run, max_b64)
 }
 
 /// Deepest nesting accepted before the document is treated as text
