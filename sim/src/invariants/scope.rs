@@ -49,11 +49,21 @@ impl Scope {
 /// events, `alert.resolved` events).
 pub(super) type AlertCounts = (i64, i64, i64, i64);
 
+/// What the rules read of a thread that holds a number: (number, open, bound cap, client).
+type Held = (i64, bool, Option<i64>, i64);
+
+/// The SQL reading a thread's [`Held`] columns (first column the thread id).
+const HELD: &str = "SELECT id, number_id, status = 'open', bound_cap, client_id FROM threads";
+
+fn held(r: &rusqlite::Row) -> rusqlite::Result<(i64, Held)> {
+    Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+}
+
 /// The harness's memory of the rows at the last clean reading, kept up to date from the feed.
 #[derive(Debug, Default)]
 pub(super) struct Shadow {
-    /// Each thread that holds a number: its number.
-    thread_number: BTreeMap<i64, i64>,
+    /// Each thread that holds a number: what the rules read of it.
+    thread_number: BTreeMap<i64, Held>,
     /// Each number: its org.
     number_org: BTreeMap<i64, i64>,
     /// Each alert: whether it is resolved.
@@ -86,9 +96,14 @@ impl Shadow {
         let pairs =
             |sql: &str| -> Vec<(i64, i64)> { q(conn, sql, [], |r| Ok((r.get(0)?, r.get(1)?))) };
         Shadow {
-            thread_number: pairs("SELECT id, number_id FROM threads WHERE number_id IS NOT NULL")
-                .into_iter()
-                .collect(),
+            thread_number: q(
+                conn,
+                &format!("{HELD} WHERE number_id IS NOT NULL"),
+                [],
+                held,
+            )
+            .into_iter()
+            .collect(),
             number_org: pairs("SELECT id, org_id FROM message_numbers")
                 .into_iter()
                 .collect(),
@@ -103,21 +118,23 @@ impl Shadow {
     /// Brings the shadow up to date with `changes` (the audit events after `events_after` are
     /// the new ones) and returns the rows the checks must read again.
     pub fn advance(&mut self, conn: &Connection, changes: &RowChanges, events_after: i64) -> Scope {
-        let mut threads = changes.threads.clone();
+        let mut threads = BTreeSet::new();
         let mut numbers = changes.numbers.clone();
+        let mut bound = BTreeSet::new();
         if !changes.bindings.is_empty() {
-            // A binding names its thread and its number: both are read again.
+            // A binding names its thread and its number: both are read again (the thread's
+            // latest binding orders it among its number's threads).
             for (thread, number) in q(
                 conn,
                 "SELECT thread_id, number_id FROM number_bindings WHERE id IN (SELECT value FROM json_each(?1))",
                 [json(&changes.bindings)],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
             ) {
-                threads.insert(thread);
+                bound.insert(thread);
                 numbers.insert(number);
             }
         }
-        self.move_threads(conn, &threads, &mut numbers);
+        self.move_threads(conn, &changes.threads, &bound, &mut threads, &mut numbers);
         if !changes.clients.is_empty() {
             // A client's phone or org decides which of its open threads collide on a number.
             numbers.extend(q(
@@ -138,32 +155,44 @@ impl Shadow {
         }
     }
 
-    /// Reads the number of each changed thread; both the number it holds and the number it
-    /// held go into `numbers`.
+    /// Reads what the rules read of each changed thread (`changed`) and each thread of a
+    /// changed binding (`bound`). A thread whose number, status, cap and client are as the
+    /// shadow has them (or that held no number and holds none) changes no verdict; otherwise it
+    /// goes into `threads`, and the number it holds and the one it held into `numbers`. A
+    /// thread of a changed binding always puts its number in.
     fn move_threads(
         &mut self,
         conn: &Connection,
-        threads: &BTreeSet<i64>,
+        changed: &BTreeSet<i64>,
+        bound: &BTreeSet<i64>,
+        threads: &mut BTreeSet<i64>,
         numbers: &mut BTreeSet<i64>,
     ) {
-        if threads.is_empty() {
+        let all: BTreeSet<i64> = changed.union(bound).copied().collect();
+        if all.is_empty() {
             return;
         }
-        let now: BTreeMap<i64, Option<i64>> = q(
+        let now: BTreeMap<i64, Held> = q(
             conn,
-            "SELECT id, number_id FROM threads WHERE id IN (SELECT value FROM json_each(?1))",
-            [json(threads)],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            &format!(
+                "{HELD} WHERE id IN (SELECT value FROM json_each(?1)) AND number_id IS NOT NULL"
+            ),
+            [json(&all)],
+            held,
         )
         .into_iter()
         .collect();
-        for thread in threads {
-            let held = match now.get(thread).copied().flatten() {
-                Some(number) => self.thread_number.insert(*thread, number),
+        for thread in &all {
+            let current = now.get(thread).copied();
+            let before = match current {
+                Some(current) => self.thread_number.insert(*thread, current),
                 None => self.thread_number.remove(thread),
             };
-            numbers.extend(held);
-            numbers.extend(now.get(thread).copied().flatten());
+            if before != current || bound.contains(thread) {
+                threads.insert(*thread);
+                numbers.extend(before.map(|held| held.0));
+                numbers.extend(current.map(|held| held.0));
+            }
         }
     }
 
