@@ -1216,29 +1216,25 @@ fn refused_unchanged(facts: &StepFacts, out: &mut Vec<Violation>) {
     }
 }
 
-/// Cross-org references among the rows this step added or touched. `?1` is the table's cursor,
-/// `?2` a JSON array of ids the step's audit events touched (threads, bookings).
-const ISOLATION_CHECKS: [(&str, &str, &str); 9] = [
-    (
-        "threads",
-        "thread's client",
-        "SELECT t.id FROM threads t JOIN clients c ON c.id = t.client_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND c.org_id != t.org_id",
-    ),
-    (
-        "threads",
-        "thread's sitter",
-        "SELECT t.id FROM threads t JOIN sitters s ON s.id = t.sitter_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND s.org_id != t.org_id",
-    ),
-    (
-        "threads",
-        "thread's number",
-        "SELECT t.id FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND n.org_id != t.org_id",
-    ),
-    (
-        "threads",
-        "thread's booking",
-        "SELECT t.id FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND b.org_id != t.org_id",
-    ),
+/// Cross-org references of the threads in `?1` (a JSON array of ids), one column per
+/// reference in [`THREAD_REFERENCES`] order: 1 when the referenced row belongs to another org.
+/// One query reads each thread once, however many references it checks.
+const THREAD_ISOLATION: &str = "SELECT t.id, c.org_id != t.org_id, s.org_id != t.org_id, n.org_id != t.org_id, b.org_id != t.org_id
+     FROM threads t LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN sitters s ON s.id = t.sitter_id
+          LEFT JOIN message_numbers n ON n.id = t.number_id LEFT JOIN bookings b ON b.id = t.booking_id
+     WHERE t.id IN (SELECT value FROM json_each(?1)) ORDER BY t.id";
+
+/// The references [`THREAD_ISOLATION`] checks, in its column order.
+const THREAD_REFERENCES: [&str; 4] = [
+    "thread's client",
+    "thread's sitter",
+    "thread's number",
+    "thread's booking",
+];
+
+/// Cross-org references among the other rows this step added or touched. `?1` is the table's
+/// cursor, `?2` a JSON array of ids the step's audit events touched (bookings).
+const ISOLATION_CHECKS: [(&str, &str, &str); 5] = [
     (
         "bookings",
         "booking's client",
@@ -1274,39 +1270,56 @@ impl Checker {
         out: &mut Vec<Violation>,
     ) {
         // Candidates: rows added since the last check, and threads and bookings the step's
-        // events touched (updates do not move the id cursors). Each query
-        // uses an index, so the check costs what the step did, not what the database holds.
+        // events touched (updates do not move the id cursors). Each query uses an index, so
+        // the check costs what the step did, not what the database holds.
+        let cursor = |table: &str| self.isolation_cursors.get(table).copied().unwrap_or(0);
+        // The bookings the step's events name (read once; `instr` spares parsing the payloads
+        // of events that name none, and the engine writes the key unescaped).
+        let named: Vec<i64> = q(
+            conn,
+            "SELECT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
+             WHERE id > ?1 AND instr(payload, '\"bookingId\"') > 0
+               AND json_extract(payload, '$.bookingId') IS NOT NULL",
+            [events_after],
+            |r| r.get(0),
+        );
+        let named_bookings = serde_json::to_string(&named).unwrap_or_else(|_| "[]".into());
         let ids = |sql: &str, cursor: i64| -> String {
-            let mut ids: Vec<i64> = q(conn, sql, rusqlite::params![events_after, cursor], |r| {
-                r.get(0)
-            });
+            let mut ids: Vec<i64> = q(
+                conn,
+                sql,
+                rusqlite::params![events_after, cursor, named_bookings],
+                |r| r.get(0),
+            );
             ids.sort_unstable();
             ids.dedup();
             serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
         };
-        let cursor = |table: &str| self.isolation_cursors.get(table).copied().unwrap_or(0);
         let threads = ids(
             "SELECT id FROM threads WHERE id > ?2
              UNION ALL SELECT thread_id FROM audit_events WHERE id > ?1 AND thread_id IS NOT NULL
-             UNION ALL SELECT t.id FROM threads t WHERE t.booking_id IN (
-                 SELECT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
-                 WHERE id > ?1 AND json_extract(payload, '$.bookingId') IS NOT NULL)",
+             UNION ALL SELECT t.id FROM threads t WHERE t.booking_id IN (SELECT value FROM json_each(?3))",
             cursor("threads"),
         );
         let bookings = ids(
-            "SELECT id FROM bookings WHERE id > ?2
-             UNION ALL SELECT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
-             WHERE id > ?1 AND json_extract(payload, '$.bookingId') IS NOT NULL",
+            "SELECT id FROM bookings WHERE id > ?2 AND ?1 IS NOT NULL
+             UNION ALL SELECT value FROM json_each(?3)",
             cursor("bookings"),
         );
+        let flags: Vec<(i64, [Option<bool>; 4])> = q(conn, THREAD_ISOLATION, [&threads], |r| {
+            Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+        });
+        for (reference, what) in THREAD_REFERENCES.iter().enumerate() {
+            for (id, _) in flags.iter().filter(|(_, f)| f[reference] == Some(true)) {
+                out.push(violation(
+                    "org-isolation",
+                    format!("threads row {id}: the {what} belongs to another org"),
+                ));
+            }
+        }
         for (table, what, sql) in ISOLATION_CHECKS {
             let cursor = self.isolation_cursors.get(table).copied().unwrap_or(0);
-            let ids = if table == "bookings" {
-                &bookings
-            } else {
-                &threads
-            };
-            for id in q(conn, sql, rusqlite::params![cursor, ids], |r| {
+            for id in q(conn, sql, rusqlite::params![cursor, &bookings], |r| {
                 r.get::<_, i64>(0)
             }) {
                 out.push(violation(
