@@ -37,7 +37,6 @@
 //! entity is in the right state for an action at run time.
 
 mod diagnostic;
-mod issue;
 mod model;
 mod resolve;
 pub mod shape;
@@ -89,10 +88,7 @@ impl Scenario {
         let resolved = resolve::parse_document((path, &display, &text), &mut |extends, start| {
             load_base(&mut chain, extends, start)
         });
-        resolved.map_err(|failure| match failure {
-            Err(resolve::BaseError(error)) => *error,
-            Ok(issue) => issue.into_error(display, text),
-        })
+        resolved.map_err(|error| error.in_file(display, text))
     }
 
     /// Reads and parses the file at `path`.
@@ -200,35 +196,30 @@ fn load_base(
     chain: &mut Vec<PathBuf>,
     extends: &Spanned<String>,
     start: i64,
-) -> Result<resolve::Base, Result<issue::Issue, resolve::BaseError>> {
+) -> Result<resolve::Base, ScenarioError> {
     let from = chain.last().cloned().unwrap_or_default();
     let file = lexical(&from.parent().unwrap_or(Path::new("")).join(&extends.value));
     let shown = diagnostic::display_path(&file);
     if chain.contains(&file) {
         let cycle: Vec<String> = chain.iter().map(|p| diagnostic::display_path(p)).collect();
-        return Err(Ok(issue::Issue::new(
+        return Err(ScenarioError::new(
             extends.span,
             format!("`extends` makes a cycle: {} -> {shown}", cycle.join(" -> ")),
             "extends a file that extends this one",
-        )));
+        ));
     }
     let source = std::fs::read_to_string(&file).map_err(|e| {
-        Ok(issue::Issue::new(
+        ScenarioError::new(
             extends.span,
             format!("cannot read the base world `{shown}`: {e}"),
             "no such base world",
         )
-        .help("`extends` is a path relative to this file, like `../worlds/basic.toml`"))
+        .with_help("`extends` is a path relative to this file, like `../worlds/basic.toml`")
     })?;
     chain.push(file);
     let base = resolve::parse_world_file(&source, start, &mut |next, start| {
         load_base(chain, next, start)
     });
     chain.pop();
-    base.map_err(|failure| {
-        Err(match failure {
-            Err(inner) => inner,
-            Ok(issue) => resolve::BaseError(Box::new(issue.into_error(shown, Arc::from(source)))),
-        })
-    })
+    base.map_err(|error| error.in_file(shown, Arc::from(source)))
 }

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use serde_json::{Map, Number as JsonNumber, Value};
 
 use super::Scenario;
-use super::diagnostic::{Span, Spanned};
-use super::issue::*;
+use super::diagnostic::*;
 use super::model::*;
 use super::shape::*;
 use super::template::{Template, is_name_char};
@@ -22,10 +21,6 @@ use super::time::{
     DURATION_FORMS, TIME_FORMS, format_duration, format_instant, parse_duration, parse_instant,
     parse_time,
 };
-
-/// A problem in a base world file, already reported against that file.
-#[derive(Debug)]
-pub(crate) struct BaseError(pub Box<super::ScenarioError>);
 
 /// A base world, merged with its own bases: what an `extends` contributes.
 #[derive(Default)]
@@ -36,9 +31,9 @@ pub(crate) struct Base {
 }
 
 /// Reads the base world an `extends` value names, resolving its times against the scenario's
-/// start: a located [`Issue`] in this file (missing file, cycle) or a [`BaseError`] in the base.
-pub(crate) type Loader<'l> =
-    dyn FnMut(&Spanned<String>, i64) -> Result<Base, Result<Issue, BaseError>> + 'l;
+/// start: an error in this file (missing file, cycle, not yet placed in it) or one placed in
+/// the base.
+pub(crate) type Loader<'l> = dyn FnMut(&Spanned<String>, i64) -> PResult<Base> + 'l;
 
 /// The keys of a base world file (`extends = "worlds/basic.toml"`).
 const WORLD_KEYS: &[&str] = &[
@@ -56,12 +51,12 @@ fn check_e164(s: &Spanned<String>, key: &str) -> PResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(Issue::new(
+        Err(ScenarioError::new(
             s.span,
             format!("`{key}` `{}` is not an E.164 phone number", s.value),
             "not E.164",
         )
-        .help("write `+` followed by 8 to 15 digits, e.g. `+15550100001`"))
+        .with_help("write `+` followed by 8 to 15 digits, e.g. `+15550100001`"))
     }
 }
 
@@ -78,12 +73,12 @@ fn check_email(s: &Spanned<String>) -> PResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(Issue::new(
+        Err(ScenarioError::new(
             s.span,
             format!("`email` `{}` is not an e-mail address", s.value),
             "not an e-mail address",
         )
-        .help("write an address like `sam@example.com`"))
+        .with_help("write an address like `sam@example.com`"))
     }
 }
 
@@ -112,25 +107,28 @@ impl Names {
     fn define(&mut self, name: &Spanned<String>, kind: NameKind) -> PResult<()> {
         let n = &name.value;
         if n.is_empty() || !n.chars().all(is_name_char) {
-            return Err(
-                Issue::new(name.span, format!("invalid name `{n}`"), "invalid name")
-                    .help("names may contain only letters, digits, `-`, `_` and `.`"),
-            );
+            return Err(ScenarioError::new(
+                name.span,
+                format!("invalid name `{n}`"),
+                "invalid name",
+            )
+            .with_help("names may contain only letters, digits, `-`, `_` and `.`"));
         }
         if n == "none" {
             return Err(
-                Issue::new(name.span, "`none` is a reserved word", "reserved")
-                    .help("`none` means \"no number\" in `expect.bindings`; pick another name"),
+                ScenarioError::new(name.span, "`none` is a reserved word", "reserved").with_help(
+                    "`none` means \"no number\" in `expect.bindings`; pick another name",
+                ),
             );
         }
         if let Some((other, first)) = self.defs.get(n) {
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 name.span,
                 format!("duplicate name `{n}`"),
                 "defined again here",
             )
-            .also(*first, format!("first defined here, as {}", with_article(other.as_str())))
-            .help(
+            .with_secondary(*first, format!("first defined here, as {}", with_article(other.as_str())))
+            .with_help(
                 "names must be unique across numbers, sitters, clients, bookings, threads and users",
             ));
         }
@@ -144,7 +142,7 @@ impl Names {
         let n = &name.value;
         match self.defs.get(n) {
             Some((kind, _)) if kinds.contains(kind) => Ok(*kind),
-            Some((kind, def)) => Err(Issue::new(
+            Some((kind, def)) => Err(ScenarioError::new(
                 name.span,
                 format!(
                     "`{n}` is {}, not {}",
@@ -153,16 +151,16 @@ impl Names {
                 ),
                 format!("expected {}", with_article(what)),
             )
-            .also(*def, format!("`{n}` is defined here"))),
+            .with_secondary(*def, format!("`{n}` is defined here"))),
             None => {
                 if let Some(future) = self.future.get(n) {
-                    return Err(Issue::new(
+                    return Err(ScenarioError::new(
                         name.span,
                         format!("`{n}` is used before the step that defines it"),
                         "not defined yet",
                     )
-                    .also(future.span, format!("defined here, by step {}", future.step + 1))
-                    .help(format!(
+                    .with_secondary(future.span, format!("defined here, by step {}", future.step + 1))
+                    .with_help(format!(
                         "names created by steps can only be used by that step's expectations and by later steps; move this after step {}",
                         future.step + 1
                     )));
@@ -190,7 +188,10 @@ impl Names {
                 } else {
                     format!("no {what} named `{n}`")
                 };
-                Err(Issue::new(name.span, format!("unknown {what} `{n}`"), label).help(help))
+                Err(
+                    ScenarioError::new(name.span, format!("unknown {what} `{n}`"), label)
+                        .with_help(help),
+                )
             }
         }
     }
@@ -235,16 +236,16 @@ fn check_settings_keys(table: &JsonTable) -> PResult<()> {
         if known.iter().any(|k| k == key) {
             continue;
         }
-        let mut issue = Issue::new(
+        let mut issue = ScenarioError::new(
             *span,
             format!("unknown rotation setting `{key}`"),
             "unknown key",
         );
         issue = match suggest(key, known.iter().map(String::as_str)) {
-            Some(close) => issue.help(format!("did you mean `{close}`?")),
+            Some(close) => issue.with_help(format!("did you mean `{close}`?")),
             None => {
                 let list: Vec<&str> = known.iter().map(String::as_str).collect();
-                issue.help(format!("the settings are {}", quoted_list(&list)))
+                issue.with_help(format!("the settings are {}", quoted_list(&list)))
             }
         };
         return Err(issue);
@@ -263,13 +264,13 @@ fn required<'a, T>(
 }
 
 /// A missing required key of the table `what` whose header is at `header` (empty: the file).
-fn missing(header: Span, key: &str, what: &str) -> Issue {
+fn missing(header: Span, key: &str, what: &str) -> ScenarioError {
     let label = if header.is_empty() {
         format!("the scenario needs a top-level `{key}`")
     } else {
         format!("this needs a `{key}`")
     };
-    Issue::new(
+    ScenarioError::new(
         header,
         format!("missing required key `{key}` in {what}"),
         label,
@@ -307,35 +308,35 @@ fn read_shape(source: &str) -> PResult<ScenarioShape> {
 pub(crate) fn parse_document(
     (path, display, text): (&Path, &str, &Arc<str>),
     load: &mut Loader<'_>,
-) -> Result<Scenario, Result<Issue, BaseError>> {
+) -> Result<Scenario, ScenarioError> {
     let source: &str = text;
-    let shape = read_shape(source).map_err(Ok)?;
+    let shape = read_shape(source)?;
     let (file, top) = (Span::new(0, 0), "the scenario (top level)");
-    let name = required(&shape.name, file, "name", top).map_err(Ok)?;
+    let name = required(&shape.name, file, "name", top)?;
     if name.value.trim().is_empty() {
-        return Err(Ok(Issue::new(name.span, "`name` is empty", "empty name")
-            .help("give the scenario a short title")));
+        return Err(
+            ScenarioError::new(name.span, "`name` is empty", "empty name")
+                .with_help("give the scenario a short title"),
+        );
     }
     let seed = match &shape.seed {
         Some(n) => u64::try_from(n.value).map_err(|_| {
-            Ok(
-                Issue::new(n.span, "`seed` must not be negative", "negative")
-                    .help("the seed is an unsigned 64-bit integer"),
-            )
+            ScenarioError::new(n.span, "`seed` must not be negative", "negative")
+                .with_help("the seed is an unsigned 64-bit integer")
         })?,
         None => 0,
     };
-    let start_text = required(&shape.start, file, "start", top).map_err(Ok)?;
+    let start_text = required(&shape.start, file, "start", top)?;
     let start = parse_instant(&start_text.value.0).map_err(|e| {
-        Ok(Issue::new(
+        ScenarioError::new(
             start_text.span,
             format!("invalid instant `{}` for `start`: {e}", start_text.value.0),
             "invalid instant",
         )
-        .help("write the RFC 3339 instant the simulated clock starts at, like `2026-03-02T09:00:00Z` (`start` cannot be an offset)"))
+        .with_help("write the RFC 3339 instant the simulated clock starts at, like `2026-03-02T09:00:00Z` (`start` cannot be an offset)")
     })?;
     let (mut p, base) = world_part(source, &shape, start, load)?;
-    let steps = p.steps(&shape.steps).map_err(Ok)?;
+    let steps = p.steps(&shape.steps)?;
     Ok(Scenario {
         name: name.value.clone(),
         description: shape.description.clone(),
@@ -357,8 +358,8 @@ pub(crate) fn parse_world_file(
     source: &str,
     start: i64,
     load: &mut Loader<'_>,
-) -> Result<Base, Result<Issue, BaseError>> {
-    let shape = read_shape(source).map_err(Ok)?;
+) -> Result<Base, ScenarioError> {
+    let shape = read_shape(source)?;
     let at_key = |span: Span| key_before(source, span).map_or(span, |(_, key)| key);
     let scenario_keys = [
         ("name", shape.name.as_ref().map(|v| at_key(v.span))),
@@ -371,7 +372,7 @@ pub(crate) fn parse_world_file(
         ("steps", shape.steps.first().map(|v| v.span)),
     ];
     if let Some((key, Some(span))) = scenario_keys.into_iter().find(|(_, at)| at.is_some()) {
-        return Err(Ok(unknown_key(span, key, "a base world", WORLD_KEYS)));
+        return Err(unknown_key(span, key, "a base world", WORLD_KEYS));
     }
     world_part(source, &shape, start, load).map(|(_, base)| base)
 }
@@ -384,7 +385,7 @@ fn world_part<'s>(
     shape: &ScenarioShape,
     start: i64,
     load: &mut Loader<'_>,
-) -> Result<(Parser<'s>, Base), Result<Issue, BaseError>> {
+) -> Result<(Parser<'s>, Base), ScenarioError> {
     let mut base = match &shape.extends {
         Some(path) => {
             let mut base = load(path, start)?;
@@ -394,8 +395,8 @@ fn world_part<'s>(
         None => Base::default(),
     };
     if let Some(settings) = &shape.settings {
-        let table = free_table(settings).map_err(Ok)?;
-        check_settings_keys(&table).map_err(Ok)?;
+        let table = free_table(settings)?;
+        check_settings_keys(&table)?;
         base.settings = Some(match base.settings.take() {
             None => table,
             Some(mut inherited) => {
@@ -412,7 +413,7 @@ fn world_part<'s>(
         names: Names::default(),
     };
     p.names.defs = std::mem::take(&mut base.names);
-    let own = p.world(shape).map_err(Ok)?;
+    let own = p.world(shape)?;
     base.world.numbers.extend(own.numbers);
     base.world.sitters.extend(own.sitters);
     base.world.clients.extend(own.clients);
@@ -446,7 +447,7 @@ fn free_json(value: &toml::Value, at: Span) -> PResult<Value> {
         T::String(s) => Value::String(s.clone()),
         T::Integer(i) => Value::from(*i),
         T::Float(f) => JsonNumber::from_f64(*f).map(Value::Number).ok_or_else(|| {
-            Issue::new(
+            ScenarioError::new(
                 at,
                 format!("`{f}` cannot be represented in JSON"),
                 "not a finite number",
@@ -559,12 +560,12 @@ impl<'s> Parser<'s> {
         parse_time(&text.value.0, self.start)
             .map(|t| Spanned::new(t, text.span))
             .map_err(|e| {
-                Issue::new(
+                ScenarioError::new(
                     text.span,
                     format!("invalid time `{}` for `{key}`: {e}", text.value.0),
                     "invalid time",
                 )
-                .help(format!("write {TIME_FORMS}"))
+                .with_help(format!("write {TIME_FORMS}"))
             })
     }
 
@@ -581,16 +582,17 @@ impl<'s> Parser<'s> {
         };
         match (&t.sitter, class) {
             (None, NumberClass::Sitter) => {
-                return Err(missing(header, "sitter", what)
-                    .help("a number with class = \"sitter\" must name the sitter it belongs to"));
+                return Err(missing(header, "sitter", what).with_help(
+                    "a number with class = \"sitter\" must name the sitter it belongs to",
+                ));
             }
             (Some(s), NumberClass::Pool | NumberClass::FrontDesk) => {
-                return Err(Issue::new(
+                return Err(ScenarioError::new(
                     self.key_at(s.span),
                     "`sitter` is only allowed on numbers with class = \"sitter\"",
                     "not a sitter number",
                 )
-                .help("add `class = \"sitter\"` or remove `sitter`"));
+                .with_help("add `class = \"sitter\"` or remove `sitter`"));
             }
             _ => {}
         }
@@ -636,12 +638,12 @@ impl<'s> Parser<'s> {
             let number = self.number(entry)?;
             let e164 = entry.e164.as_ref().map_or(entry.span, |e| e.span);
             if let Some(first) = e164s.insert(number.e164.clone(), e164) {
-                return Err(Issue::new(
+                return Err(ScenarioError::new(
                     e164,
                     format!("two numbers have the E.164 `{}`", number.e164),
                     "duplicate number",
                 )
-                .also(first, "first used here"));
+                .with_secondary(first, "first used here"));
             }
             refs.uses.extend(
                 entry
@@ -732,13 +734,13 @@ impl<'s> Parser<'s> {
         let (t, header) = (&entry.value, entry.span);
         let actions = actions_of(t);
         if let [(first, first_span, _), (second, second_span, _), ..] = actions[..] {
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 self.key_at(second_span),
                 format!("a step can have only one action, but this one has `{first}` and `{second}`"),
                 "second action",
             )
-            .also(self.key_at(first_span), "first action")
-            .help("split it into two steps; a step without `advance` or `at` happens at the same instant as the previous one"));
+            .with_secondary(self.key_at(first_span), "first action")
+            .with_help("split it into two steps; a step without `advance` or `at` happens at the same instant as the previous one"));
         }
         let action_entry = actions.first().copied();
 
@@ -749,13 +751,13 @@ impl<'s> Parser<'s> {
             } else {
                 (at_key, adv_key, "advance", "at")
             };
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 later,
                 "a step can't have both `advance` and `at`",
                 format!("`{later_name}` here"),
             )
-            .also(first, format!("`{first_name}` here"))
-            .help("`advance` moves the clock forward from the previous step; `at` sets it to an instant or to an offset from the scenario start. Keep one."));
+            .with_secondary(first, format!("`{first_name}` here"))
+            .with_help("`advance` moves the clock forward from the previous step; `at` sets it to an instant or to an offset from the scenario start. Keep one."));
         }
 
         let expect_empty = t
@@ -764,10 +766,12 @@ impl<'s> Parser<'s> {
             .is_none_or(|e| e.value == ExpectShape::default());
         if t.advance.is_none() && t.at.is_none() && action_entry.is_none() && expect_empty {
             return Err(
-                Issue::new(header, "this step does nothing", "empty step").help(format!(
-                    "give it a time (`advance` or `at`), an action ({}) or an `expect` table",
-                    quoted_list(ACTION_KEYS)
-                )),
+                ScenarioError::new(header, "this step does nothing", "empty step").with_help(
+                    format!(
+                        "give it a time (`advance` or `at`), an action ({}) or an `expect` table",
+                        quoted_list(ACTION_KEYS)
+                    ),
+                ),
             );
         }
 
@@ -802,21 +806,21 @@ impl<'s> Parser<'s> {
     fn when(&self, t: &StepShape, now: i64) -> PResult<(i64, Option<Span>)> {
         Ok(if let Some(text) = &t.advance {
             let secs = parse_duration(&text.value).map_err(|e| {
-                Issue::new(
+                ScenarioError::new(
                     text.span,
                     format!("invalid duration `{}` for `advance`: {e}", text.value),
                     "invalid duration",
                 )
-                .help(format!("write {DURATION_FORMS}"))
+                .with_help(format!("write {DURATION_FORMS}"))
             })?;
-            let when = now
-                .checked_add(secs)
-                .ok_or_else(|| Issue::new(text.span, "the simulated clock overflows", "too far"))?;
+            let when = now.checked_add(secs).ok_or_else(|| {
+                ScenarioError::new(text.span, "the simulated clock overflows", "too far")
+            })?;
             (when, Some(text.span))
         } else if let Some(at) = &t.at {
             let when = self.time_of(at, "at")?;
             if when.value < now {
-                return Err(Issue::new(
+                return Err(ScenarioError::new(
                     when.span,
                     format!(
                         "time goes backwards: `at` is {}, but the previous steps already reached {} ({} later)",
@@ -826,7 +830,7 @@ impl<'s> Parser<'s> {
                     ),
                     "earlier than the current simulated time",
                 )
-                .help("steps run in order and the clock never moves back; an offset like `+1d` in `at` counts from the scenario `start`, not from the previous step (use `advance` for that)"));
+                .with_help("steps run in order and the clock never moves back; an offset like `+1d` in `at` counts from the scenario `start`, not from the previous step (use `advance` for that)"));
             }
             (when.value, Some(when.span))
         } else {
@@ -857,9 +861,12 @@ impl<'s> Parser<'s> {
                         .to_string(),
                 ),
             };
-            return Err(
-                Issue::new(self.key_at(actor.span), message, "`as` not allowed here").help(help),
-            );
+            return Err(ScenarioError::new(
+                self.key_at(actor.span),
+                message,
+                "`as` not allowed here",
+            )
+            .with_help(help));
         }
         match &t.actor {
             Some(actor) => self.role(actor),
@@ -887,12 +894,12 @@ impl<'s> Parser<'s> {
                     self.names.resolve(&name, &[NameKind::User], "user")?;
                     Role::User(name.value)
                 } else {
-                    return Err(Issue::new(
+                    return Err(ScenarioError::new(
                         s.span,
                         format!("unknown role `{}`", s.value),
                         "not a role",
                     )
-                    .help("roles are `owner`, `admin`, `rival-owner`, `sitter:NAME`, `user:NAME` and `anonymous`"));
+                    .with_help("roles are `owner`, `admin`, `rival-owner`, `sitter:NAME`, `user:NAME` and `anonymous`"));
                 }
             }
         })
@@ -900,12 +907,12 @@ impl<'s> Parser<'s> {
 
     fn template(&self, s: &Spanned<String>) -> PResult<Template> {
         let template = Template::parse(&s.value).map_err(|e| {
-            Issue::new(
+            ScenarioError::new(
                 self.sub_span(s.span, &s.value, e.start, e.end),
                 "invalid placeholder",
                 "here",
             )
-            .help(e.message)
+            .with_help(e.message)
         })?;
         let mut offset = 0;
         for name in template.names() {
@@ -920,13 +927,13 @@ impl<'s> Parser<'s> {
             let span = self.sub_span(s.span, &s.value, at, at + needle.len());
             self.names
                 .resolve(&Spanned::new(name.to_string(), span), ALL_KINDS, "name")
-                .map_err(|i| Issue {
-                    message: if i.message.starts_with("unknown") {
+                .map_err(|i| {
+                    let message = if i.message().starts_with("unknown") {
                         format!("unknown placeholder `{{{name}}}`")
                     } else {
-                        format!("placeholder `{{{name}}}`: {}", i.message)
-                    },
-                    ..i
+                        format!("placeholder `{{{name}}}`: {}", i.message())
+                    };
+                    i.with_message(message)
                 })?;
         }
         Ok(template)
@@ -968,12 +975,12 @@ impl<'s> Parser<'s> {
             return free_json(&slot.value, slot.span);
         };
         serde_json::from_str(text).map_err(|e| {
-            Issue::new(
+            ScenarioError::new(
                 self.json_text_span(slot.span),
                 format!("invalid JSON text: {e}"),
                 "not JSON",
             )
-            .help("write JSON inside single quotes, like `{ json = '{\"sitterId\": null}' }`")
+            .with_help("write JSON inside single quotes, like `{ json = '{\"sitterId\": null}' }`")
         })
     }
 
@@ -1038,7 +1045,7 @@ impl<'s> Parser<'s> {
                 "client, sitter or number",
             )
             .map_err(|i| {
-                i.help("use the name of a client, sitter or number, or a literal E.164 phone number like `+15550100001`")
+                i.with_help("use the name of a client, sitter or number, or a literal E.164 phone number like `+15550100001`")
             })?;
         Ok(Spanned::new(Endpoint::Name(s.value.clone()), s.span))
     }
@@ -1050,12 +1057,12 @@ impl<'s> Parser<'s> {
         let method = required(&r.method, r.span, "method", what)?.value;
         let path = required(&r.path, r.span, "path", what)?;
         if !path.value.starts_with('/') {
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 path.span,
                 format!("`path` `{}` must start with `/`", path.value),
                 "not an absolute path",
             )
-            .help("write the API path, like `/api/settings/rotation`"));
+            .with_help("write the API path, like `/api/settings/rotation`"));
         }
         let template = self.template(path)?;
         let body = match &r.body {
@@ -1075,8 +1082,8 @@ impl<'s> Parser<'s> {
         let what = "the `inbound` action";
         let sid = match &i.sid {
             Some(s) if s.value.is_empty() => {
-                return Err(Issue::new(s.span, "`sid` is empty", "empty")
-                    .help(format!("remove it to use the default `SM{index}`")));
+                return Err(ScenarioError::new(s.span, "`sid` is empty", "empty")
+                    .with_help(format!("remove it to use the default `SM{index}`")));
             }
             Some(s) => s.value.clone(),
             None => format!("SM{index}"),
@@ -1132,11 +1139,14 @@ impl<'s> Parser<'s> {
             },
             ActionShape::Release(r) => {
                 if !r.value {
-                    return Err(
-                        Issue::new(r.span, "`release = false` does nothing", "false").help(
-                            "write `release = true` to run the release job, or remove the key",
-                        ),
-                    );
+                    return Err(ScenarioError::new(
+                        r.span,
+                        "`release = false` does nothing",
+                        "false",
+                    )
+                    .with_help(
+                        "write `release = true` to run the release job, or remove the key",
+                    ));
                 }
                 Action::Release { actor }
             }
@@ -1186,12 +1196,12 @@ impl<'s> Parser<'s> {
         check_e164(e164, "e164")?;
         let class = value_or(&n.class, NumberClass::Pool);
         if let (Some(written), NumberClass::Sitter) = (&n.class, class) {
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 written.span,
                 "invalid `class` value `sitter`",
                 "not a valid `class`",
             )
-            .help(one_of("sitter", &["pool", "front_desk"])));
+            .with_help(one_of("sitter", &["pool", "front_desk"])));
         }
         self.names.define(name, NameKind::Number)?;
         Ok(NumberAction::Add {
@@ -1329,12 +1339,12 @@ impl<'s> Parser<'s> {
                         ),
                     ),
                 };
-                return Err(Issue::new(
+                return Err(ScenarioError::new(
                     self.key_at(span),
                     message,
                     format!("`{key}` can't be checked here"),
                 )
-                .help(help));
+                .with_help(help));
             }
         }
         Ok(())
@@ -1374,7 +1384,9 @@ impl<'s> Parser<'s> {
                 } else {
                     self.names
                         .resolve(number, &[NameKind::Number], "number")
-                        .map_err(|i| i.help("name a number, or write \"none\" for no binding"))?;
+                        .map_err(|i| {
+                            i.with_help("name a number, or write \"none\" for no binding")
+                        })?;
                     Some(number.value.clone())
                 };
                 Ok(ExpectedBinding {
@@ -1398,7 +1410,7 @@ impl<'s> Parser<'s> {
                 .ok()
                 .filter(|s| (100..=599).contains(s))
                 .ok_or_else(|| {
-                    Issue::new(
+                    ScenarioError::new(
                         n.span,
                         format!("`{}` is not an HTTP status", n.value),
                         "not 100..=599",
@@ -1412,7 +1424,7 @@ impl<'s> Parser<'s> {
         expect.org = value_or(&t.org, Org::Main);
         for text in t.body_excludes.iter().flat_map(|list| &list.value) {
             if text.value.is_empty() {
-                return Err(Issue::new(
+                return Err(ScenarioError::new(
                     text.span,
                     "an empty text is in every body",
                     "empty",
@@ -1422,8 +1434,8 @@ impl<'s> Parser<'s> {
         }
         if let Some(pattern) = &t.body_matches {
             regex::Regex::new(&pattern.value).map_err(|e| {
-                Issue::new(pattern.span, "invalid regular expression", "here")
-                    .help(e.to_string().replace('\n', " "))
+                ScenarioError::new(pattern.span, "invalid regular expression", "here")
+                    .with_help(e.to_string().replace('\n', " "))
             })?;
             expect.body_matches = Some(pattern.clone());
         }
@@ -1444,12 +1456,12 @@ fn forbidden_events(t: &ExpectShape, events: &[ExpectedEvent]) -> PResult<Vec<Sp
         .map(|ty| {
             check_event_type(ty)?;
             if let Some(e) = events.iter().find(|e| e.event_type == ty.value) {
-                return Err(Issue::new(
+                return Err(ScenarioError::new(
                     ty.span,
                     format!("`{}` is both expected and forbidden", ty.value),
                     "forbidden here",
                 )
-                .also(e.span, "expected here"));
+                .with_secondary(e.span, "expected here"));
             }
             Ok(ty.clone())
         })
@@ -1462,12 +1474,12 @@ fn expected_alerts(list: &Spanned<Vec<Spanned<String>>>) -> PResult<Spanned<Vec<
     for a in &list.value {
         check_event_type(a)?;
         if let Some(first) = alerts.iter().find(|x| x.value == a.value) {
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 a.span,
                 format!("alert `{}` is listed twice", a.value),
                 "duplicate",
             )
-            .also(first.span, "first listed here"));
+            .with_secondary(first.span, "first listed here"));
         }
         alerts.push(a);
     }
@@ -1521,7 +1533,7 @@ fn check_order(start: &Spanned<i64>, end: &Spanned<i64>) -> PResult<()> {
     if end.value > start.value {
         return Ok(());
     }
-    Err(Issue::new(
+    Err(ScenarioError::new(
         end.span,
         format!(
             "the booking ends at {}, which is not after its start {}",
@@ -1530,8 +1542,8 @@ fn check_order(start: &Spanned<i64>, end: &Spanned<i64>) -> PResult<()> {
         ),
         "not after `start`",
     )
-    .also(start.span, "start")
-    .help("`end` must be later than `start`; both offsets count from the scenario start"))
+    .with_secondary(start.span, "start")
+    .with_help("`end` must be later than `start`; both offsets count from the scenario start"))
 }
 
 fn check_event_type(s: &Spanned<String>) -> PResult<()> {
@@ -1542,11 +1554,11 @@ fn check_event_type(s: &Spanned<String>) -> PResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(Issue::new(
+        Err(ScenarioError::new(
             s.span,
             format!("`{}` is not an event or alert type", s.value),
             "invalid type",
         )
-        .help("types are dotted identifiers like `pool.number.assigned`"))
+        .with_help("types are dotted identifiers like `pool.number.assigned`"))
     }
 }
