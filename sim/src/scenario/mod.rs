@@ -3,7 +3,7 @@
 //! values.
 //!
 //! ```no_run
-//! use switchboard_sim::scenario::{Action, Scenario};
+//! use switchboard_sim::scenario::{Action, Scenario, given};
 //!
 //! let scenario = match Scenario::load("scenarios/strategies/lru-oldest-assignment-and-reset-on-release.toml") {
 //!     Ok(s) => s,
@@ -13,8 +13,8 @@
 //!     }
 //! };
 //! for step in &scenario.steps {
-//!     if let Action::Request(req) = &step.action {
-//!         println!("{} {} at {}", req.method, req.path.raw, step.when);
+//!     if let Action::Request(req) = step.action() {
+//!         println!("{} at {}", given(&req.path), step.when);
 //!     }
 //! }
 //! ```
@@ -49,6 +49,7 @@ use std::sync::Arc;
 
 pub use diagnostic::{MAX_SNIPPET_GAP, RENDER_WIDTH, ScenarioError, Span, Spanned, line_col};
 pub use model::*;
+pub use resolve::{free_table, json_of};
 pub use template::{Part, Template, TemplateError, render_json};
 
 /// A parsed and validated scenario file.
@@ -152,14 +153,20 @@ impl Scenario {
 
     /// The E.164 of the number named `name`: a world number, or one a step adds.
     pub fn number_e164(&self, name: &str) -> Option<&str> {
-        self.number(name).map(|n| n.e164.as_str()).or_else(|| {
-            self.steps.iter().find_map(|step| match &step.action {
-                Action::Number(NumberAction::Add {
-                    name: added, e164, ..
-                }) if added == name => Some(e164.as_str()),
-                _ => None,
-            })
-        })
+        let added = self
+            .steps
+            .iter()
+            .filter_map(|step| step.shape.number.as_ref());
+        let mut added = added.filter(|n| n.name.as_ref().is_some_and(|n| n.value == name));
+        self.number(name)
+            .map(|n| n.e164.as_str())
+            .or_else(|| added.find_map(|n| n.e164.as_ref().map(|e| e.value.as_str())))
+    }
+
+    /// A time as written (an instant, or an offset from the start) in unix seconds.
+    pub fn time(&self, text: &Option<Spanned<shape::TimeText>>) -> Result<i64, String> {
+        let text = text.as_ref().ok_or("no time is written")?;
+        time::parse_time(&text.value.0, self.start)
     }
 
     /// The world sitter named `name`.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::diagnostic::{Span, Spanned};
-use super::template::Template;
+use super::shape::*;
 
 /// The two organisations every world has.
 #[derive(
@@ -207,21 +207,12 @@ impl JsonTable {
 /// HTTP method of a `request` action: the engine's own vocabulary (`GET`, `POST`, ...).
 pub use switchboard_core::requests::Method;
 
-/// One end of an inbound message.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    /// A symbolic name of a client or sitter (→ their phone) or of a number
-    /// (→ its E.164).
-    Name(String),
-    /// A literal E.164 phone number that belongs to nobody in the world.
-    Phone(String),
-}
-
 /// How the inbound webhook is signed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Signature {
     /// `valid`: a correct signature (the default).
+    #[default]
     Valid,
     /// `missing`: no signature header.
     Missing,
@@ -229,197 +220,53 @@ pub enum Signature {
     Bad,
 }
 
-/// An HTTP request to the engine's API (`request = { ... }`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ApiRequest {
-    /// Who sends it.
-    pub actor: Role,
-    /// HTTP method.
-    pub method: Method,
-    /// Path, with `{NAME}` placeholders for the runner to fill in.
-    pub path: Spanned<Template>,
-    /// JSON body, if any.
-    pub body: Option<Spanned<Value>>,
-}
-
-/// An inbound SMS delivered to the webhook (`inbound = { ... }`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Inbound {
-    /// Sender.
-    pub from: Spanned<Endpoint>,
-    /// Recipient.
-    pub to: Spanned<Endpoint>,
-    /// Message text.
-    pub body: String,
-    /// Provider message id (default `SM{step index}`).
-    pub sid: String,
-    /// Webhook signature.
-    pub signature: Signature,
-}
-
-/// An outbound message on a thread (`send = { ... }`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outbound {
-    /// Who sends it (any role is accepted; the engine decides).
-    pub actor: Role,
-    /// The thread's name.
-    pub thread: String,
-    /// Message text.
-    pub body: String,
-}
-
-/// A change to a booking (`booking = { action = ..., ... }`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum BookingAction {
-    /// `create`: a new booking, in status pending.
-    Create {
-        /// Name of the new booking (and of its future thread).
-        name: String,
-        /// Client name.
-        client: String,
-        /// Sitter name, if assigned.
-        sitter: Option<String>,
-        /// Service label.
-        service: String,
-        /// Start (unix seconds).
-        start: i64,
-        /// End (unix seconds), after `start`.
-        end: i64,
-    },
-    /// `confirm` a booking (this opens its thread).
-    Confirm {
-        /// Booking name.
-        booking: String,
-    },
-    /// `complete` a booking.
-    Complete {
-        /// Booking name.
-        booking: String,
-    },
-    /// `cancel` a booking.
-    Cancel {
-        /// Booking name.
-        booking: String,
-    },
-    /// `reschedule` a booking: new start and end (`POST /api/bookings/{id}/reschedule`).
-    Reschedule {
-        /// Booking name.
-        booking: String,
-        /// New start (unix seconds).
-        start: i64,
-        /// New end (unix seconds), after `start`.
-        end: i64,
-    },
-    /// `reassign` a booking to another sitter.
-    Reassign {
-        /// Booking name.
-        booking: String,
-        /// The new sitter's name.
-        sitter: String,
-    },
-}
-
-/// A change to a thread (`thread = { action = ..., ... }`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum ThreadAction {
-    /// `open` a new thread with a client.
-    Open {
-        /// Name of the new thread.
-        name: String,
-        /// Client name.
-        client: String,
-        /// Booking it belongs to, if any.
-        booking: Option<String>,
-    },
-    /// `close` a thread.
-    Close {
-        /// Thread name.
-        thread: String,
-    },
-    /// `archive` a thread.
-    Archive {
-        /// Thread name.
-        thread: String,
-    },
-}
-
-/// What a step does.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
+/// What a step does: its one action as written (the parser has checked its keys, names and
+/// values, so the runner reads the shape directly).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action<'a> {
     /// No action: the step only moves the clock and/or checks expectations.
     Wait,
     /// `request`: an HTTP request to the API.
-    Request(ApiRequest),
+    Request(&'a Spanned<RequestShape>),
     /// `inbound`: an SMS arrives at the webhook.
-    Inbound(Inbound),
+    Inbound(&'a Spanned<InboundShape>),
     /// `send`: an outbound message on a thread.
-    Send(Outbound),
+    Send(&'a Spanned<SendShape>),
     /// `booking`: create or change a booking.
-    Booking(BookingAction),
+    Booking(&'a Spanned<BookingActionShape>),
     /// `thread`: open, close or archive a thread.
-    Thread(ThreadAction),
-    /// `settings`: update rotation settings (camelCase API keys, validated
-    /// by the engine).
-    Settings {
-        /// Who updates them (step-level `as`, default owner).
-        actor: Role,
-        /// The settings to change.
-        values: JsonTable,
-    },
+    Thread(&'a Spanned<ThreadActionShape>),
+    /// `settings`: update rotation settings (camelCase API keys, validated by the engine).
+    Settings(&'a Spanned<FreeTable>),
     /// `chaos`: configure fault injection (validated by the engine).
-    Chaos {
-        /// Who configures it (step-level `as`, default owner).
-        actor: Role,
-        /// The chaos configuration.
-        config: JsonTable,
-    },
+    Chaos(&'a Spanned<FreeTable>),
     /// `release = true`: run the number release job now.
-    Release {
-        /// On whose behalf (step-level `as`, default owner).
-        actor: Role,
-    },
-    /// `webhook`: a provider webhook with exactly the given form fields (any may be missing or
-    /// malformed), signed as `signature` says.
-    Webhook(RawWebhook),
-    /// `number = { action = "add", ... }`: a number joins the pool mid-run.
-    Number(NumberAction),
+    Release(&'a Spanned<bool>),
+    /// `webhook`: a provider webhook with exactly the given form fields.
+    Webhook(&'a Spanned<WebhookShape>),
+    /// `number`: add a number mid-run, or change its status.
+    Number(&'a Spanned<NumberActionShape>),
 }
 
-/// A raw provider webhook (`webhook = { fields = { ... }, signature = "valid" }`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RawWebhook {
-    /// Form fields in file order, sent as written (no normalisation, no defaults).
-    pub fields: Vec<(String, String)>,
-    /// Webhook signature.
-    pub signature: Signature,
+impl StepShape {
+    /// The actions this step writes, in source order: their key, value span and value.
+    pub fn actions(&self) -> Vec<(&'static str, Span, Action<'_>)> {
+        let mut out = Vec::new();
+        macro_rules! written {
+            ($($field:ident $variant:ident),*) => {$(
+                if let Some(v) = &self.$field {
+                    out.push((stringify!($field), v.span, Action::$variant(v)));
+                }
+            )*};
+        }
+        written!(request Request, inbound Inbound, send Send, booking Booking, thread Thread,
+            settings Settings, chaos Chaos, release Release, webhook Webhook, number Number);
+        out.sort_by_key(|(_, span, _)| *span);
+        out
+    }
 }
 
-/// A change to the world's numbers during the run.
-#[derive(Clone, Debug, PartialEq)]
-pub enum NumberAction {
-    /// `action = "add"`: a new number, created through the engine as at setup.
-    Add {
-        /// Name of the new number.
-        name: String,
-        /// Its E.164 (`+15550110001`).
-        e164: String,
-        /// `pool` or `front_desk` (a sitter number needs a sitter: not addable here).
-        class: NumberClass,
-        /// Owning organisation.
-        org: Org,
-    },
-    /// `action = "status"`: a pool number becomes `active`, `quarantined` or `retired`
-    /// (`POST /api/numbers/{id}/status` as the owner).
-    Status {
-        /// Number name.
-        number: String,
-        /// The new status (core's own enum, read by serde from `active`, `quarantined` or
-        /// `retired`).
-        status: NumberStatus,
-    },
-}
-
-impl Action {
+impl Action<'_> {
     /// The step key of this action (`request`, `inbound`, ...; `wait` for
     /// [`Action::Wait`]).
     pub fn kind(&self) -> &'static str {
@@ -430,23 +277,43 @@ impl Action {
             Action::Send(_) => "send",
             Action::Booking(_) => "booking",
             Action::Thread(_) => "thread",
-            Action::Settings { .. } => "settings",
-            Action::Chaos { .. } => "chaos",
-            Action::Release { .. } => "release",
+            Action::Settings(_) => "settings",
+            Action::Chaos(_) => "chaos",
+            Action::Release(_) => "release",
             Action::Webhook(_) => "webhook",
             Action::Number(_) => "number",
         }
     }
 
     /// Whether the action produces an HTTP response that `expect.status`
-    /// and `expect.json` can check (everything but waits; `release` answers
-    /// with the job's statistics from `POST /api/ops/pool-release`).
+    /// and `expect.json` can check (everything but waits and added numbers; `release`
+    /// answers with the job's statistics from `POST /api/ops/pool-release`).
     pub fn has_response(&self) -> bool {
-        !matches!(
-            self,
-            Action::Wait | Action::Number(NumberAction::Add { .. })
-        )
+        match self {
+            Action::Wait => false,
+            Action::Number(n) => n.action.as_ref().map(|a| a.value) != Some(NumberVerb::Add),
+            _ => true,
+        }
     }
+}
+
+impl InboundShape {
+    /// The provider message id: `sid`, or `SM<index>` for step `index`.
+    pub fn sid(&self, index: usize) -> String {
+        self.sid
+            .as_ref()
+            .map_or(format!("SM{index}"), |s| s.value.clone())
+    }
+}
+
+/// The value of an optional field, if written.
+pub fn value_of<T: Copy>(field: &Option<Spanned<T>>) -> Option<T> {
+    field.as_ref().map(|f| f.value)
+}
+
+/// The value of a field the parser has checked is written (`""`-like default otherwise).
+pub fn given<T: Default + Clone>(field: &Option<Spanned<T>>) -> T {
+    field.as_ref().map(|f| f.value.clone()).unwrap_or_default()
 }
 
 /// An audit event a step must emit (`expect.events`).
@@ -526,8 +393,11 @@ pub struct Step {
     /// The instant at which the action happens and expectations are
     /// checked: `advance_from` plus `advance`, or `at`, or `advance_from`.
     pub when: i64,
-    /// What the step does.
-    pub action: Action,
+    /// Who performs the action: the action's own `as` (`request`, `send`), the step's `as`
+    /// (`settings`, `chaos`, `release`, default the owner), else the owner.
+    pub actor: Role,
+    /// The step as written.
+    pub shape: StepShape,
     /// What must hold afterwards.
     pub expect: Expect,
     /// The whole step table in the source.
@@ -542,6 +412,11 @@ pub struct Step {
 }
 
 impl Step {
+    /// What the step does.
+    pub fn action(&self) -> Action<'_> {
+        self.shape.actions().first().map_or(Action::Wait, |a| a.2)
+    }
+
     /// A short description for messages: `step 3 "label"` (1-based).
     pub fn describe(&self) -> String {
         match &self.label {

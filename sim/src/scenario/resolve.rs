@@ -424,7 +424,7 @@ fn world_part<'s>(
 }
 
 /// A free-form table (`[settings]`) as JSON, its keys located.
-fn free_table(table: &Spanned<FreeTable>) -> PResult<JsonTable> {
+pub fn free_table(table: &Spanned<FreeTable>) -> PResult<JsonTable> {
     let mut values = Map::new();
     let mut key_spans = BTreeMap::new();
     let mut span = table.span;
@@ -467,6 +467,22 @@ fn free_json(value: &toml::Value, at: Span) -> PResult<Value> {
                 .collect::<PResult<_>>()?,
         ),
     })
+}
+
+/// The JSON text of a `{ json = '...' }` slot, if it is written that way.
+fn json_text(value: &FreeValue) -> Option<&str> {
+    match value {
+        toml::Value::Table(t) if t.len() == 1 => t.get("json").and_then(toml::Value::as_str),
+        _ => None,
+    }
+}
+
+/// A JSON slot's value, for the runner (the parser has reported any problem at its place).
+pub fn json_of(slot: &Spanned<FreeValue>) -> Result<Value, String> {
+    match json_text(&slot.value) {
+        Some(text) => serde_json::from_str(text).map_err(|e| e.to_string()),
+        None => free_json(&slot.value, slot.span).map_err(|e| e.message().to_string()),
+    }
 }
 
 /// Points everything a base world defines at `span` (the `extends` value of the file using it).
@@ -732,7 +748,7 @@ impl<'s> Parser<'s> {
 
     fn step(&mut self, index: usize, entry: &Spanned<StepShape>, now: i64) -> PResult<Step> {
         let (t, header) = (&entry.value, entry.span);
-        let actions = actions_of(t);
+        let actions = t.actions();
         if let [(first, first_span, _), (second, second_span, _), ..] = actions[..] {
             return Err(ScenarioError::new(
                 self.key_at(second_span),
@@ -778,9 +794,9 @@ impl<'s> Parser<'s> {
         let (when, time_span) = self.when(t, now)?;
         let step_actor = self.step_actor(t, action_entry.map(|a| a.0))?;
 
-        let (action, action_span) = match action_entry {
-            None => (Action::Wait, None),
-            Some((_, span, shape)) => (self.action(index, shape, step_actor)?, Some(span)),
+        let (action, actor, action_span) = match action_entry {
+            None => (Action::Wait, step_actor, None),
+            Some((_, span, shape)) => (shape, self.action(index, shape, step_actor)?, Some(span)),
         };
 
         let (expect, expect_span) = match &t.expect {
@@ -793,7 +809,8 @@ impl<'s> Parser<'s> {
             label: t.name.as_ref().map(|l| l.value.clone()),
             advance_from: now,
             when,
-            action,
+            actor,
+            shape: t.clone(),
             expect,
             span: table_extent!(entry; name, advance, at, actor, request, inbound, send, booking, thread, settings, chaos, release, webhook, number).join(expect_span),
             header_span: header,
@@ -946,10 +963,9 @@ impl<'s> Parser<'s> {
         (header, key, what): (Span, &str, &str),
         kinds: &[NameKind],
         noun: &str,
-    ) -> PResult<String> {
+    ) -> PResult<()> {
         let name = required(field, header, key, what)?;
-        self.names.resolve(name, kinds, noun)?;
-        Ok(name.value.clone())
+        self.names.resolve(name, kinds, noun).map(drop)
     }
 
     /// An optional name of one of `kinds`.
@@ -958,20 +974,17 @@ impl<'s> Parser<'s> {
         field: &Option<Spanned<String>>,
         kinds: &[NameKind],
         noun: &str,
-    ) -> PResult<Option<String>> {
-        let Some(name) = field else { return Ok(None) };
-        self.names.resolve(name, kinds, noun)?;
-        Ok(Some(name.value.clone()))
+    ) -> PResult<()> {
+        match field {
+            Some(name) => self.names.resolve(name, kinds, noun).map(drop),
+            None => Ok(()),
+        }
     }
 
     /// A JSON slot in either form: a TOML value, or `{ json = '...' }` text (TOML has no
     /// `null`, so a body, `expect.json` or an event `payload` may be written as JSON text).
     fn json_slot(&self, slot: &Spanned<FreeValue>) -> PResult<Value> {
-        let text = match &slot.value {
-            toml::Value::Table(t) if t.len() == 1 => t.get("json").and_then(toml::Value::as_str),
-            _ => None,
-        };
-        let Some(text) = text else {
+        let Some(text) = json_text(&slot.value) else {
             return free_json(&slot.value, slot.span);
         };
         serde_json::from_str(text).map_err(|e| {
@@ -1028,15 +1041,10 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn endpoint(
-        &self,
-        field: &Option<Spanned<String>>,
-        at: (Span, &str, &str),
-    ) -> PResult<Spanned<Endpoint>> {
+    fn endpoint(&self, field: &Option<Spanned<String>>, at: (Span, &str, &str)) -> PResult<()> {
         let s = required(field, at.0, at.1, at.2)?;
         if s.value.starts_with('+') {
-            check_e164(s, at.1)?;
-            return Ok(Spanned::new(Endpoint::Phone(s.value.clone()), s.span));
+            return check_e164(s, at.1);
         }
         self.names
             .resolve(
@@ -1047,14 +1055,14 @@ impl<'s> Parser<'s> {
             .map_err(|i| {
                 i.with_help("use the name of a client, sitter or number, or a literal E.164 phone number like `+15550100001`")
             })?;
-        Ok(Spanned::new(Endpoint::Name(s.value.clone()), s.span))
+        Ok(())
     }
 
     /// `request = { as, method, path, body }`: an absolute path whose placeholders name entities.
-    fn request(&self, r: &Spanned<RequestShape>) -> PResult<ApiRequest> {
+    fn request(&self, r: &Spanned<RequestShape>) -> PResult<Role> {
         let what = "the `request` action";
         let actor = self.role(required(&r.actor, r.span, "as", what)?)?;
-        let method = required(&r.method, r.span, "method", what)?.value;
+        required(&r.method, r.span, "method", what)?;
         let path = required(&r.path, r.span, "path", what)?;
         if !path.value.starts_with('/') {
             return Err(ScenarioError::new(
@@ -1064,93 +1072,57 @@ impl<'s> Parser<'s> {
             )
             .with_help("write the API path, like `/api/settings/rotation`"));
         }
-        let template = self.template(path)?;
-        let body = match &r.body {
-            Some(b) => Some(Spanned::new(self.json_slot(b)?, b.span)),
-            None => None,
-        };
-        Ok(ApiRequest {
-            actor,
-            method,
-            path: Spanned::new(template, path.span),
-            body,
-        })
+        self.template(path)?;
+        if let Some(b) = &r.body {
+            self.json_slot(b)?;
+        }
+        Ok(actor)
     }
 
     /// `inbound = { from, to, body, sid, signature }` of step `index` (the default `sid`).
-    fn inbound(&self, index: usize, i: &Spanned<InboundShape>) -> PResult<Inbound> {
+    fn inbound(&self, index: usize, i: &Spanned<InboundShape>) -> PResult<()> {
         let what = "the `inbound` action";
-        let sid = match &i.sid {
-            Some(s) if s.value.is_empty() => {
-                return Err(ScenarioError::new(s.span, "`sid` is empty", "empty")
-                    .with_help(format!("remove it to use the default `SM{index}`")));
-            }
-            Some(s) => s.value.clone(),
-            None => format!("SM{index}"),
-        };
-        Ok(Inbound {
-            from: self.endpoint(&i.from, (i.span, "from", what))?,
-            to: self.endpoint(&i.to, (i.span, "to", what))?,
-            body: required(&i.body, i.span, "body", what)?.value.clone(),
-            sid,
-            signature: value_or(&i.signature, Signature::Valid),
-        })
+        if let Some(s) = i.sid.as_ref().filter(|s| s.value.is_empty()) {
+            return Err(ScenarioError::new(s.span, "`sid` is empty", "empty")
+                .with_help(format!("remove it to use the default `SM{index}`")));
+        }
+        self.endpoint(&i.from, (i.span, "from", what))?;
+        self.endpoint(&i.to, (i.span, "to", what))?;
+        required(&i.body, i.span, "body", what).map(drop)
     }
 
-    fn action(&mut self, index: usize, shape: ActionShape<'_>, actor: Role) -> PResult<Action> {
-        Ok(match shape {
-            ActionShape::Request(r) => Action::Request(self.request(r)?),
-            ActionShape::Inbound(i) => Action::Inbound(self.inbound(index, i)?),
-            ActionShape::Send(s) => {
+    /// Checks a step's action; returns who performs it (`actor`: the step's own `as`).
+    fn action(&mut self, index: usize, shape: Action<'_>, actor: Role) -> PResult<Role> {
+        match shape {
+            Action::Wait => {}
+            Action::Request(r) => return self.request(r),
+            Action::Inbound(i) => self.inbound(index, i)?,
+            Action::Send(s) => {
                 let what = "the `send` action";
-                Action::Send(Outbound {
-                    actor: self.role(required(&s.actor, s.span, "as", what)?)?,
-                    thread: self.name_ref(
-                        &s.thread,
-                        (s.span, "thread", what),
-                        THREADS,
-                        "thread",
-                    )?,
-                    body: required(&s.body, s.span, "body", what)?.value.clone(),
-                })
+                let actor = self.role(required(&s.actor, s.span, "as", what)?)?;
+                self.name_ref(&s.thread, (s.span, "thread", what), THREADS, "thread")?;
+                required(&s.body, s.span, "body", what)?;
+                return Ok(actor);
             }
-            ActionShape::Webhook(w) => {
-                let fields = required(&w.fields, w.span, "fields", "the `webhook` action")?;
-                let mut fields: Vec<_> = fields.value.iter().collect();
-                fields.sort_by_key(|(key, _)| key.span);
-                let fields = fields
-                    .into_iter()
-                    .map(|(key, value)| (key.value.clone(), value.value.clone()))
-                    .collect();
-                let signature = value_or(&w.signature, Signature::Valid);
-                Action::Webhook(RawWebhook { fields, signature })
+            Action::Webhook(w) => {
+                required(&w.fields, w.span, "fields", "the `webhook` action")?;
             }
-            ActionShape::Number(n) => Action::Number(self.number_action(n)?),
-            ActionShape::Booking(b) => Action::Booking(self.booking_action(b)?),
-            ActionShape::Thread(t) => Action::Thread(self.thread_action(t)?),
-            ActionShape::Settings(s) => {
-                let values = free_table(s)?;
-                check_settings_keys(&values)?;
-                Action::Settings { actor, values }
+            Action::Number(n) => self.number_action(n)?,
+            Action::Booking(b) => self.booking_action(b)?,
+            Action::Thread(t) => self.thread_action(t)?,
+            Action::Settings(s) => check_settings_keys(&free_table(s)?)?,
+            Action::Chaos(c) => drop(free_table(c)?),
+            Action::Release(r) if !r.value => {
+                return Err(
+                    ScenarioError::new(r.span, "`release = false` does nothing", "false")
+                        .with_help(
+                            "write `release = true` to run the release job, or remove the key",
+                        ),
+                );
             }
-            ActionShape::Chaos(c) => Action::Chaos {
-                actor,
-                config: free_table(c)?,
-            },
-            ActionShape::Release(r) => {
-                if !r.value {
-                    return Err(ScenarioError::new(
-                        r.span,
-                        "`release = false` does nothing",
-                        "false",
-                    )
-                    .with_help(
-                        "write `release = true` to run the release job, or remove the key",
-                    ));
-                }
-                Action::Release { actor }
-            }
-        })
+            Action::Release(_) => {}
+        }
+        Ok(actor)
     }
 
     /// Checks that an action `kind = { action = verb, ... }` writes only the keys `allowed`.
@@ -1174,7 +1146,7 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn number_action(&mut self, n: &Spanned<NumberActionShape>) -> PResult<NumberAction> {
+    fn number_action(&mut self, n: &Spanned<NumberActionShape>) -> PResult<()> {
         let verb = required(&n.action, n.span, "action", "the `number` action")?.value;
         let written = written!(n; action, name, e164, class, org, number, status);
         if verb == NumberVerb::Status {
@@ -1184,18 +1156,15 @@ impl<'s> Parser<'s> {
                 &["action", "number", "status"],
             )?;
             let at = (n.span, "number", "`number` action `status`");
-            let number = self.name_ref(&n.number, at, &[NameKind::Number], "number")?;
-            let status = required(&n.status, n.span, "status", at.2)?.value;
-            return Ok(NumberAction::Status { number, status });
+            self.name_ref(&n.number, at, &[NameKind::Number], "number")?;
+            return required(&n.status, n.span, "status", at.2).map(drop);
         }
         let allowed = ["action", "name", "e164", "class", "org"];
         self.check_action_keys(("number", "add"), &written, &allowed)?;
         let what = "`number` action `add`";
         let name = required(&n.name, n.span, "name", what)?;
-        let e164 = required(&n.e164, n.span, "e164", what)?;
-        check_e164(e164, "e164")?;
-        let class = value_or(&n.class, NumberClass::Pool);
-        if let (Some(written), NumberClass::Sitter) = (&n.class, class) {
+        check_e164(required(&n.e164, n.span, "e164", what)?, "e164")?;
+        if let Some(written) = n.class.as_ref().filter(|c| c.value == NumberClass::Sitter) {
             return Err(ScenarioError::new(
                 written.span,
                 "invalid `class` value `sitter`",
@@ -1203,16 +1172,10 @@ impl<'s> Parser<'s> {
             )
             .with_help(one_of("sitter", &["pool", "front_desk"])));
         }
-        self.names.define(name, NameKind::Number)?;
-        Ok(NumberAction::Add {
-            name: name.value.clone(),
-            e164: e164.value.clone(),
-            class,
-            org: value_or(&n.org, Org::Main),
-        })
+        self.names.define(name, NameKind::Number)
     }
 
-    fn booking_action(&mut self, b: &Spanned<BookingActionShape>) -> PResult<BookingAction> {
+    fn booking_action(&mut self, b: &Spanned<BookingActionShape>) -> PResult<()> {
         const ONLY_BOOKING: &[&str] = &["action", "booking"];
         let verb = required(&b.action, b.span, "action", "the `booking` action")?.value;
         let (name, allowed): (&str, &[&str]) = match verb {
@@ -1233,58 +1196,30 @@ impl<'s> Parser<'s> {
         let what = format!("`booking` action `{name}`");
         let key = |key| (b.span, key, what.as_str());
         let booking = || self.name_ref(&b.booking, key("booking"), &[NameKind::Booking], "booking");
-        let times = || -> PResult<_> {
+        let times = || -> PResult<()> {
             let start = self.time_of(required(&b.start, b.span, "start", &what)?, "start")?;
             let end = self.time_of(required(&b.end, b.span, "end", &what)?, "end")?;
-            check_order(&start, &end)?;
-            Ok((start.value, end.value))
+            check_order(&start, &end)
         };
-        Ok(match verb {
+        match verb {
             BookingVerb::Create => {
                 let name = required(&b.name, b.span, "name", &what)?;
-                let client =
-                    self.name_ref(&b.client, key("client"), &[NameKind::Client], "client")?;
-                let sitter = self.opt_name_ref(&b.sitter, &[NameKind::Sitter], "sitter")?;
-                let service = required(&b.service, b.span, "service", &what)?
-                    .value
-                    .clone();
-                let (start, end) = times()?;
-                self.names.define(name, NameKind::Booking)?;
-                BookingAction::Create {
-                    name: name.value.clone(),
-                    client,
-                    sitter,
-                    service,
-                    start,
-                    end,
-                }
+                self.name_ref(&b.client, key("client"), &[NameKind::Client], "client")?;
+                self.opt_name_ref(&b.sitter, &[NameKind::Sitter], "sitter")?;
+                required(&b.service, b.span, "service", &what)?;
+                times()?;
+                self.names.define(name, NameKind::Booking)
             }
-            BookingVerb::Confirm => BookingAction::Confirm {
-                booking: booking()?,
-            },
-            BookingVerb::Complete => BookingAction::Complete {
-                booking: booking()?,
-            },
-            BookingVerb::Cancel => BookingAction::Cancel {
-                booking: booking()?,
-            },
-            BookingVerb::Reschedule => {
-                let booking = booking()?;
-                let (start, end) = times()?;
-                BookingAction::Reschedule {
-                    booking,
-                    start,
-                    end,
-                }
+            BookingVerb::Confirm | BookingVerb::Complete | BookingVerb::Cancel => booking(),
+            BookingVerb::Reschedule => booking().and_then(|_| times()),
+            BookingVerb::Reassign => {
+                booking()?;
+                self.name_ref(&b.sitter, key("sitter"), &[NameKind::Sitter], "sitter")
             }
-            BookingVerb::Reassign => BookingAction::Reassign {
-                booking: booking()?,
-                sitter: self.name_ref(&b.sitter, key("sitter"), &[NameKind::Sitter], "sitter")?,
-            },
-        })
+        }
     }
 
-    fn thread_action(&mut self, t: &Spanned<ThreadActionShape>) -> PResult<ThreadAction> {
+    fn thread_action(&mut self, t: &Spanned<ThreadActionShape>) -> PResult<()> {
         const ONLY_THREAD: &[&str] = &["action", "thread"];
         let verb = required(&t.action, t.span, "action", "the `thread` action")?.value;
         let (name, allowed): (&str, &[&str]) = match verb {
@@ -1296,26 +1231,17 @@ impl<'s> Parser<'s> {
         self.check_action_keys(("thread", name), &written, allowed)?;
         let what = format!("`thread` action `{name}`");
         let key = |key| (t.span, key, what.as_str());
-        Ok(match verb {
+        match verb {
             ThreadVerb::Open => {
                 let name = required(&t.name, t.span, "name", &what)?;
-                let client =
-                    self.name_ref(&t.client, key("client"), &[NameKind::Client], "client")?;
-                let booking = self.opt_name_ref(&t.booking, &[NameKind::Booking], "booking")?;
-                self.names.define(name, NameKind::Thread)?;
-                ThreadAction::Open {
-                    name: name.value.clone(),
-                    client,
-                    booking,
-                }
+                self.name_ref(&t.client, key("client"), &[NameKind::Client], "client")?;
+                self.opt_name_ref(&t.booking, &[NameKind::Booking], "booking")?;
+                self.names.define(name, NameKind::Thread)
             }
-            ThreadVerb::Close => ThreadAction::Close {
-                thread: self.name_ref(&t.thread, key("thread"), THREADS, "thread")?,
-            },
-            ThreadVerb::Archive => ThreadAction::Archive {
-                thread: self.name_ref(&t.thread, key("thread"), THREADS, "thread")?,
-            },
-        })
+            ThreadVerb::Close | ThreadVerb::Archive => {
+                self.name_ref(&t.thread, key("thread"), THREADS, "thread")
+            }
+        }
     }
 
     /// `status`, `json` and the body checks need an HTTP response: a step without an action or
@@ -1377,7 +1303,8 @@ impl<'s> Parser<'s> {
         items
             .map(|item| {
                 let at = (item.span, "thread", "an `expect.bindings` entry");
-                let thread = self.name_ref(&item.thread, at, THREADS, "thread")?;
+                self.name_ref(&item.thread, at, THREADS, "thread")?;
+                let thread = given(&item.thread);
                 let number = required(&item.number, item.span, "number", at.2)?;
                 let number = if number.value == "none" {
                     None
@@ -1496,37 +1423,6 @@ fn at<T>(field: &Option<Spanned<T>>) -> Option<Span> {
 /// The span of an `expect` table and everything in it.
 fn expect_extent(e: &Spanned<ExpectShape>) -> Span {
     table_extent!(e; status, json, events, no_events, bindings, alerts, org, body_excludes, body_matches)
-}
-
-/// A step's action as written.
-#[derive(Clone, Copy)]
-enum ActionShape<'a> {
-    Request(&'a Spanned<RequestShape>),
-    Inbound(&'a Spanned<InboundShape>),
-    Send(&'a Spanned<SendShape>),
-    Booking(&'a Spanned<BookingActionShape>),
-    Thread(&'a Spanned<ThreadActionShape>),
-    Settings(&'a Spanned<FreeTable>),
-    Chaos(&'a Spanned<FreeTable>),
-    Release(&'a Spanned<bool>),
-    Webhook(&'a Spanned<WebhookShape>),
-    Number(&'a Spanned<NumberActionShape>),
-}
-
-/// The actions a step writes, in source order: their key, value span and shape.
-fn actions_of(t: &StepShape) -> Vec<(&'static str, Span, ActionShape<'_>)> {
-    let mut out = Vec::new();
-    macro_rules! written {
-        ($($field:ident $variant:ident),*) => {$(
-            if let Some(v) = &t.$field {
-                out.push((stringify!($field), v.span, ActionShape::$variant(v)));
-            }
-        )*};
-    }
-    written!(request Request, inbound Inbound, send Send, booking Booking, thread Thread,
-        settings Settings, chaos Chaos, release Release, webhook Webhook, number Number);
-    out.sort_by_key(|(_, span, _)| *span);
-    out
 }
 
 fn check_order(start: &Spanned<i64>, end: &Spanned<i64>) -> PResult<()> {
