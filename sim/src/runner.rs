@@ -681,9 +681,9 @@ impl<'a> Run<'a> {
             if name.starts_with('+') {
                 return Ok(name);
             }
-            let client = scenario.client(&name).map(|c| c.phone.clone());
+            let client = scenario.client(&name).map(|c| given(&c.phone));
             client
-                .or_else(|| scenario.sitter(&name).map(|s| s.phone.clone()))
+                .or_else(|| scenario.sitter(&name).map(|s| given(&s.phone)))
                 .or_else(|| scenario.number_e164(&name).map(str::to_string))
                 .ok_or_else(|| self.fail(step, span, format!("`{name}` has no phone number")))
         };

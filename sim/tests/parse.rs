@@ -193,43 +193,44 @@ fn full_scenario_header_and_settings() {
 fn full_scenario_world() {
     let s = full();
     let w = &s.world;
+    let pool = &w.numbers[0];
     assert_eq!(
-        w.numbers[0],
-        Number {
-            name: "pool-1".into(),
-            e164: "+15550100001".into(),
-            class: NumberClass::Pool,
-            status: NumberStatus::Active,
-            created: START,
-            sitter: None,
-            org: Org::Main,
-            span: w.numbers[0].span,
-        }
+        (given(&pool.name), given(&pool.e164)),
+        ("pool-1".into(), "+15550100001".into())
     );
+    assert_eq!(
+        (pool.class(), pool.status()),
+        (NumberClass::Pool, NumberStatus::Active)
+    );
+    assert_eq!(s.time(&pool.created), Ok(START));
+    assert_eq!((pool.sitter.as_ref(), given(&pool.org)), (None, Org::Main));
     assert!(text(&s, w.numbers[0].span).starts_with("[[numbers]]\nname = \"pool-1\""));
     let line = &w.numbers[1];
-    assert_eq!(line.class, NumberClass::Sitter);
-    assert_eq!(line.status, NumberStatus::Quarantined);
-    assert_eq!(line.created, START - 30 * DAY);
-    assert_eq!(line.sitter.as_deref(), Some("sam"));
-    assert_eq!(line.org, Org::Rival);
-    assert_eq!(w.sitters[0].first_name, "Sam");
-    assert_eq!(w.sitters[1].first_name, "Susan");
-    assert_eq!(w.clients[0].email, "alice@example.com");
-    assert_eq!(w.clients[0].org, Org::Main);
+    assert_eq!(line.class(), NumberClass::Sitter);
+    assert_eq!(line.status(), NumberStatus::Quarantined);
+    assert_eq!(s.time(&line.created), Ok(START - 30 * DAY));
+    assert_eq!(given(&line.sitter), "sam");
+    assert_eq!(given(&line.org), Org::Rival);
+    assert_eq!(w.sitters[0].first_name(), "Sam");
+    assert_eq!(w.sitters[1].first_name(), "Susan");
+    assert_eq!(given(&w.clients[0].email), "alice@example.com");
+    assert_eq!(given(&w.clients[0].org), Org::Main);
     let b = &w.bookings[0];
-    assert_eq!((b.start, b.end), (START + DAY, START + DAY + HOUR));
-    assert_eq!(b.status, BookingStatus::Confirmed);
-    assert_eq!(b.sitter.as_deref(), Some("sam"));
-    assert_eq!(w.bookings[1].status, BookingStatus::Completed);
+    assert_eq!(
+        (s.time(&b.start), s.time(&b.end)),
+        (Ok(START + DAY), Ok(START + DAY + HOUR))
+    );
+    assert_eq!(b.status(), BookingStatus::Confirmed);
+    assert_eq!(given(&b.sitter), "sam");
+    assert_eq!(w.bookings[1].status(), BookingStatus::Completed);
     assert_eq!(w.bookings[1].sitter, None);
     assert_eq!(
-        (w.users[0].role, w.users[0].org),
-        (UserRole::Admin, Org::Main)
+        (value_of(&w.users[0].role), given(&w.users[0].org)),
+        (Some(UserRole::Admin), Org::Main)
     );
     assert_eq!(
-        (w.users[1].role, w.users[1].org),
-        (UserRole::Owner, Org::Rival)
+        (value_of(&w.users[1].role), given(&w.users[1].org)),
+        (Some(UserRole::Owner), Org::Rival)
     );
 
     assert_eq!(s.name_kind("walk-2"), Some(NameKind::Booking));
@@ -650,9 +651,9 @@ email = "carol@example.com"
 inbound = { from = "bob", to = "+15550100001", body = "hi" }
 "#,
     );
-    let clients: Vec<&str> = s.world.clients.iter().map(|c| c.name.as_str()).collect();
+    let clients: Vec<String> = s.world.clients.iter().map(|c| given(&c.name)).collect();
     assert_eq!(clients, ["alice", "bob", "carol"]);
-    assert_eq!(s.world.sitters[0].name, "sam");
+    assert_eq!(given(&s.world.sitters[0].name), "sam");
     assert_eq!(s.name_kind("alice"), Some(NameKind::Client));
     // What the base defines is located at the `extends` value.
     assert_eq!(

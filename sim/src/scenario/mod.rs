@@ -147,8 +147,8 @@ impl Scenario {
     }
 
     /// The world number named `name`.
-    pub fn number(&self, name: &str) -> Option<&Number> {
-        self.world.numbers.iter().find(|n| n.name == name)
+    pub fn number(&self, name: &str) -> Option<&Spanned<shape::NumberShape>> {
+        self.world.numbers.iter().find(|n| named(&n.name, name))
     }
 
     /// The E.164 of the number named `name`: a world number, or one a step adds.
@@ -157,26 +157,29 @@ impl Scenario {
             .steps
             .iter()
             .filter_map(|step| step.shape.number.as_ref());
-        let mut added = added.filter(|n| n.name.as_ref().is_some_and(|n| n.value == name));
-        self.number(name)
-            .map(|n| n.e164.as_str())
-            .or_else(|| added.find_map(|n| n.e164.as_ref().map(|e| e.value.as_str())))
+        let mut added = added.filter(|n| named(&n.name, name));
+        let e164 = self.number(name).and_then(|n| n.e164.as_ref());
+        let e164 = e164.or_else(|| added.find_map(|n| n.e164.as_ref()));
+        e164.map(|e| e.value.as_str())
     }
 
-    /// A time as written (an instant, or an offset from the start) in unix seconds.
+    /// A time as written (an instant, or an offset from the start) in unix seconds; the
+    /// start when none is written.
     pub fn time(&self, text: &Option<Spanned<shape::TimeText>>) -> Result<i64, String> {
-        let text = text.as_ref().ok_or("no time is written")?;
-        time::parse_time(&text.value.0, self.start)
+        match text {
+            Some(text) => time::parse_time(&text.value.0, self.start),
+            None => Ok(self.start),
+        }
     }
 
     /// The world sitter named `name`.
-    pub fn sitter(&self, name: &str) -> Option<&Person> {
-        self.world.sitters.iter().find(|n| n.name == name)
+    pub fn sitter(&self, name: &str) -> Option<&Spanned<shape::PersonShape>> {
+        self.world.sitters.iter().find(|n| named(&n.name, name))
     }
 
     /// The world client named `name`.
-    pub fn client(&self, name: &str) -> Option<&Person> {
-        self.world.clients.iter().find(|n| n.name == name)
+    pub fn client(&self, name: &str) -> Option<&Spanned<shape::PersonShape>> {
+        self.world.clients.iter().find(|n| named(&n.name, name))
     }
 }
 

@@ -52,94 +52,58 @@ pub enum UserRole {
     Admin,
 }
 
-/// The initial state of the simulated world.
+/// The initial state of the simulated world: the entries as written, in file order (a base
+/// world's first), each located at its whole table (at the `extends` value for a base's).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct World {
-    /// `[[numbers]]`, in file order.
-    pub numbers: Vec<Number>,
-    /// `[[sitters]]`, in file order.
-    pub sitters: Vec<Person>,
-    /// `[[clients]]`, in file order.
-    pub clients: Vec<Person>,
-    /// `[[bookings]]`, in file order.
-    pub bookings: Vec<Booking>,
-    /// Explicit `[[users]]`, in file order (the implicit users of [`Role`]
-    /// always exist in addition).
-    pub users: Vec<User>,
+    /// `[[numbers]]`.
+    pub numbers: Vec<Spanned<NumberShape>>,
+    /// `[[sitters]]`.
+    pub sitters: Vec<Spanned<PersonShape>>,
+    /// `[[clients]]`.
+    pub clients: Vec<Spanned<PersonShape>>,
+    /// `[[bookings]]`.
+    pub bookings: Vec<Spanned<BookingShape>>,
+    /// Explicit `[[users]]` (the implicit users of [`Role`] always exist in addition).
+    pub users: Vec<Spanned<UserShape>>,
 }
 
-/// A phone number of the world (`[[numbers]]`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Number {
-    /// Symbolic name.
-    pub name: String,
-    /// The number in E.164 form (`+15550100001`).
-    pub e164: String,
-    /// What it is used for.
-    pub class: NumberClass,
-    /// Lifecycle status.
-    pub status: NumberStatus,
-    /// When it was created (unix seconds; defaults to the scenario start).
-    pub created: i64,
-    /// The sitter it belongs to; `Some` exactly when `class` is
-    /// [`NumberClass::Sitter`].
-    pub sitter: Option<String>,
-    /// Owning organisation.
-    pub org: Org,
-    /// The `[[numbers]]` table in the source.
-    pub span: Span,
+impl NumberShape {
+    /// What it is used for (default `pool`).
+    pub fn class(&self) -> NumberClass {
+        value_of(&self.class).unwrap_or(NumberClass::Pool)
+    }
+
+    /// Its lifecycle status (default `active`).
+    pub fn status(&self) -> NumberStatus {
+        value_of(&self.status).unwrap_or(NumberStatus::Active)
+    }
 }
 
-/// A sitter or a client (`[[sitters]]`, `[[clients]]`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Person {
-    /// Symbolic name.
-    pub name: String,
-    /// First name; defaults to the symbolic name with its first letter
-    /// capitalised (`sam` → `Sam`).
-    pub first_name: String,
-    /// Phone number in E.164 form.
-    pub phone: String,
-    /// E-mail address.
-    pub email: String,
-    /// Organisation.
-    pub org: Org,
-    /// The table in the source.
-    pub span: Span,
+impl PersonShape {
+    /// The first name: as written, or the symbolic name capitalised (`sam` → `Sam`).
+    pub fn first_name(&self) -> String {
+        if let Some(first) = &self.first_name {
+            return first.value.clone();
+        }
+        let name = given(&self.name);
+        let mut chars = name.chars();
+        chars
+            .next()
+            .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    }
 }
 
-/// A booking of the world (`[[bookings]]`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Booking {
-    /// Symbolic name; also the name of the booking's thread.
-    pub name: String,
-    /// The client's symbolic name.
-    pub client: String,
-    /// The sitter's symbolic name, if assigned.
-    pub sitter: Option<String>,
-    /// Service label, e.g. `Dog Walking`.
-    pub service: String,
-    /// Start (unix seconds).
-    pub start: i64,
-    /// End (unix seconds), after `start`.
-    pub end: i64,
-    /// Status (default confirmed).
-    pub status: BookingStatus,
-    /// The table in the source.
-    pub span: Span,
+impl BookingShape {
+    /// Its status (default `confirmed`).
+    pub fn status(&self) -> BookingStatus {
+        value_of(&self.status).unwrap_or(BookingStatus::Confirmed)
+    }
 }
 
-/// An explicit user (`[[users]]`), addressed as `user:NAME`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct User {
-    /// Symbolic name.
-    pub name: String,
-    /// Role in its organisation.
-    pub role: UserRole,
-    /// Organisation.
-    pub org: Org,
-    /// The table in the source.
-    pub span: Span,
+/// Whether `entry` is named `name`.
+pub fn named(entry: &Option<Spanned<String>>, name: &str) -> bool {
+    entry.as_ref().is_some_and(|n| n.value == name)
 }
 
 /// Who performs an action (the `as` field).

@@ -82,14 +82,6 @@ fn check_email(s: &Spanned<String>) -> PResult<()> {
     }
 }
 
-fn capitalise(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 /// A name defined later in the steps, for "used before defined" errors.
 struct Future {
     step: usize,
@@ -508,55 +500,37 @@ struct Refs {
     uses: Vec<(Spanned<String>, NameKind, &'static str)>,
 }
 
-/// The `[[sitters]]` or `[[clients]]` entries (`kind` says which).
-fn people(
-    entries: &[Spanned<PersonShape>],
-    kind: NameKind,
-    refs: &mut Refs,
-) -> PResult<Vec<Person>> {
+/// Checks the `[[sitters]]` or `[[clients]]` entries (`kind` says which).
+fn people(entries: &[Spanned<PersonShape>], kind: NameKind, refs: &mut Refs) -> PResult<()> {
     let what = match kind {
         NameKind::Sitter => "a `[[sitters]]` entry",
         _ => "a `[[clients]]` entry",
     };
-    let mut people = Vec::new();
     for entry in entries {
         let (t, header) = (&entry.value, entry.span);
         let name = required(&t.name, header, "name", what)?;
-        let phone = required(&t.phone, header, "phone", what)?;
-        check_e164(phone, "phone")?;
-        let email = required(&t.email, header, "email", what)?;
-        check_email(email)?;
+        check_e164(required(&t.phone, header, "phone", what)?, "phone")?;
+        check_email(required(&t.email, header, "email", what)?)?;
         refs.defs.push((name.clone(), kind));
-        people.push(Person {
-            first_name: t
-                .first_name
-                .as_ref()
-                .map_or_else(|| capitalise(&name.value), |f| f.value.clone()),
-            name: name.value.clone(),
-            phone: phone.value.clone(),
-            email: email.value.clone(),
-            org: value_or(&t.org, Org::Main),
-            span: table_extent!(entry; name, first_name, phone, email, org),
-        });
     }
-    Ok(people)
+    Ok(())
 }
 
-/// The `[[users]]` entries.
-fn users(entries: &[Spanned<UserShape>], refs: &mut Refs) -> PResult<Vec<User>> {
-    let mut users = Vec::new();
+/// Checks the `[[users]]` entries.
+fn users(entries: &[Spanned<UserShape>], refs: &mut Refs) -> PResult<()> {
     for entry in entries {
         let (t, header, what) = (&entry.value, entry.span, "a `[[users]]` entry");
         let name = required(&t.name, header, "name", what)?;
         refs.defs.push((name.clone(), NameKind::User));
-        users.push(User {
-            name: name.value.clone(),
-            role: required(&t.role, header, "role", what)?.value,
-            org: value_or(&t.org, Org::Main),
-            span: table_extent!(entry; name, role, org),
-        });
+        required(&t.role, header, "role", what)?;
     }
-    Ok(users)
+    Ok(())
+}
+
+/// The entries, each located at its whole table (`extent`).
+fn located<T: Clone>(entries: &[Spanned<T>], extent: fn(&Spanned<T>) -> Span) -> Vec<Spanned<T>> {
+    let located = |e: &Spanned<T>| Spanned::new(e.value.clone(), extent(e));
+    entries.iter().map(located).collect()
 }
 
 impl<'s> Parser<'s> {
@@ -585,56 +559,37 @@ impl<'s> Parser<'s> {
             })
     }
 
-    /// A `[[numbers]]` entry (its E.164 unique and its sitter defined are checked by the caller).
-    fn number(&self, entry: &Spanned<NumberShape>) -> PResult<Number> {
+    /// Checks a `[[numbers]]` entry (its E.164 unique and its sitter defined are checked by
+    /// the caller).
+    fn number(&self, entry: &Spanned<NumberShape>) -> PResult<()> {
         let (t, header, what) = (&entry.value, entry.span, "a `[[numbers]]` entry");
-        let name = required(&t.name, header, "name", what)?;
-        let e164 = required(&t.e164, header, "e164", what)?;
-        check_e164(e164, "e164")?;
-        let class = value_or(&t.class, NumberClass::Pool);
-        let created = match &t.created {
-            Some(text) => self.time_of(text, "created")?.value,
-            None => self.start,
-        };
-        match (&t.sitter, class) {
-            (None, NumberClass::Sitter) => {
-                return Err(missing(header, "sitter", what).with_help(
-                    "a number with class = \"sitter\" must name the sitter it belongs to",
-                ));
-            }
-            (Some(s), NumberClass::Pool | NumberClass::FrontDesk) => {
-                return Err(ScenarioError::new(
-                    self.key_at(s.span),
-                    "`sitter` is only allowed on numbers with class = \"sitter\"",
-                    "not a sitter number",
-                )
-                .with_help("add `class = \"sitter\"` or remove `sitter`"));
-            }
-            _ => {}
+        required(&t.name, header, "name", what)?;
+        check_e164(required(&t.e164, header, "e164", what)?, "e164")?;
+        if let Some(text) = &t.created {
+            self.time_of(text, "created")?;
         }
-        Ok(Number {
-            name: name.value.clone(),
-            e164: e164.value.clone(),
-            class,
-            status: value_or(&t.status, NumberStatus::Active),
-            created,
-            sitter: t.sitter.as_ref().map(|s| s.value.clone()),
-            org: value_or(&t.org, Org::Main),
-            span: table_extent!(entry; name, e164, class, status, created, sitter, org),
-        })
+        match (&t.sitter, t.class()) {
+            (None, NumberClass::Sitter) => Err(missing(header, "sitter", what)
+                .with_help("a number with class = \"sitter\" must name the sitter it belongs to")),
+            (Some(s), NumberClass::Pool | NumberClass::FrontDesk) => Err(ScenarioError::new(
+                self.key_at(s.span),
+                "`sitter` is only allowed on numbers with class = \"sitter\"",
+                "not a sitter number",
+            )
+            .with_help("add `class = \"sitter\"` or remove `sitter`")),
+            _ => Ok(()),
+        }
     }
 
     /// The world entities of a file; every name is defined (in source order, so a duplicate is
     /// reported at the later one) before any reference is checked.
     fn world(&mut self, shape: &ScenarioShape) -> PResult<World> {
         let mut refs = Refs::default();
-        let world = World {
-            numbers: self.numbers(&shape.numbers, &mut refs)?,
-            sitters: people(&shape.sitters, NameKind::Sitter, &mut refs)?,
-            clients: people(&shape.clients, NameKind::Client, &mut refs)?,
-            bookings: self.bookings(&shape.bookings, &mut refs)?,
-            users: users(&shape.users, &mut refs)?,
-        };
+        self.numbers(&shape.numbers, &mut refs)?;
+        people(&shape.sitters, NameKind::Sitter, &mut refs)?;
+        people(&shape.clients, NameKind::Client, &mut refs)?;
+        self.bookings(&shape.bookings, &mut refs)?;
+        users(&shape.users, &mut refs)?;
         refs.defs.sort_by_key(|(n, _)| n.span);
         for (name, kind) in &refs.defs {
             self.names.define(name, *kind)?;
@@ -643,68 +598,67 @@ impl<'s> Parser<'s> {
         for (name, kind, what) in &refs.uses {
             self.names.resolve(name, &[*kind], what)?;
         }
-        Ok(world)
+        Ok(World {
+            numbers: located(
+                &shape.numbers,
+                |e| table_extent!(e; name, e164, class, status, created, sitter, org),
+            ),
+            sitters: located(
+                &shape.sitters,
+                |e| table_extent!(e; name, first_name, phone, email, org),
+            ),
+            clients: located(
+                &shape.clients,
+                |e| table_extent!(e; name, first_name, phone, email, org),
+            ),
+            bookings: located(
+                &shape.bookings,
+                |e| table_extent!(e; name, client, sitter, service, start, end, status),
+            ),
+            users: located(&shape.users, |e| table_extent!(e; name, role, org)),
+        })
     }
 
-    /// The `[[numbers]]` entries, each E.164 used once.
-    fn numbers(&self, entries: &[Spanned<NumberShape>], refs: &mut Refs) -> PResult<Vec<Number>> {
+    /// Checks the `[[numbers]]` entries, each E.164 used once.
+    fn numbers(&self, entries: &[Spanned<NumberShape>], refs: &mut Refs) -> PResult<()> {
         let mut e164s: BTreeMap<String, Span> = BTreeMap::new();
-        let mut numbers = Vec::new();
         for entry in entries {
-            let number = self.number(entry)?;
+            self.number(entry)?;
             let e164 = entry.e164.as_ref().map_or(entry.span, |e| e.span);
-            if let Some(first) = e164s.insert(number.e164.clone(), e164) {
+            if let Some(first) = e164s.insert(given(&entry.e164), e164) {
                 return Err(ScenarioError::new(
                     e164,
-                    format!("two numbers have the E.164 `{}`", number.e164),
+                    format!("two numbers have the E.164 `{}`", given(&entry.e164)),
                     "duplicate number",
                 )
                 .with_secondary(first, "first used here"));
             }
-            refs.uses.extend(
-                entry
-                    .sitter
-                    .clone()
-                    .map(|s| (s, NameKind::Sitter, "sitter")),
-            );
+            let sitter = entry.sitter.clone();
+            refs.uses
+                .extend(sitter.map(|s| (s, NameKind::Sitter, "sitter")));
             refs.defs
                 .extend(entry.name.clone().map(|n| (n, NameKind::Number)));
-            numbers.push(number);
         }
-        Ok(numbers)
+        Ok(())
     }
 
-    /// The `[[bookings]]` entries.
-    fn bookings(
-        &self,
-        entries: &[Spanned<BookingShape>],
-        refs: &mut Refs,
-    ) -> PResult<Vec<Booking>> {
-        let mut bookings = Vec::new();
+    /// Checks the `[[bookings]]` entries.
+    fn bookings(&self, entries: &[Spanned<BookingShape>], refs: &mut Refs) -> PResult<()> {
         for entry in entries {
             let (t, header, what) = (&entry.value, entry.span, "a `[[bookings]]` entry");
             let name = required(&t.name, header, "name", what)?;
             let client = required(&t.client, header, "client", what)?;
-            let service = required(&t.service, header, "service", what)?;
+            required(&t.service, header, "service", what)?;
             let start = self.time_of(required(&t.start, header, "start", what)?, "start")?;
             let end = self.time_of(required(&t.end, header, "end", what)?, "end")?;
             check_order(&start, &end)?;
             refs.uses.push((client.clone(), NameKind::Client, "client"));
+            let sitter = t.sitter.clone();
             refs.uses
-                .extend(t.sitter.clone().map(|s| (s, NameKind::Sitter, "sitter")));
+                .extend(sitter.map(|s| (s, NameKind::Sitter, "sitter")));
             refs.defs.push((name.clone(), NameKind::Booking));
-            bookings.push(Booking {
-                name: name.value.clone(),
-                client: client.value.clone(),
-                sitter: t.sitter.as_ref().map(|s| s.value.clone()),
-                service: service.value.clone(),
-                start: start.value,
-                end: end.value,
-                status: value_or(&t.status, BookingStatus::Confirmed),
-                span: table_extent!(entry; name, client, sitter, service, start, end, status),
-            });
         }
-        Ok(bookings)
+        Ok(())
     }
 
     fn steps(&mut self, steps: &[Spanned<StepShape>]) -> PResult<Vec<Step>> {
