@@ -193,7 +193,7 @@ impl<'a> Run<'a> {
         step: &Step,
     ) -> Result<(), ScenarioError> {
         let engine = sim.engine.clone();
-        let org = built.orgs[world::org_name(step.expect.org)];
+        let org = built.orgs[world::org_name(given(&step.expect.org))];
         let seq_before =
             last_seq(&engine, org).map_err(|e| self.fail(step, step.header_span, e))?;
         // Move the clock: the release task runs at every 5-minute mark on the way.
@@ -273,7 +273,7 @@ impl<'a> Run<'a> {
         exchange: &Exchange,
     ) -> Result<(), ScenarioError> {
         match &step.expect.status {
-            Some(expected) if expected.value != exchange.status => {
+            Some(expected) if expected.value != i64::from(exchange.status) => {
                 return Err(self.fail(
                     step,
                     expected.span,
@@ -301,7 +301,7 @@ impl<'a> Run<'a> {
             _ => {}
         }
         let raw = String::from_utf8_lossy(&exchange.body);
-        for excluded in &step.expect.body_excludes {
+        for excluded in step.expect.body_excludes.iter().flat_map(|l| &l.value) {
             if let Some(at) = raw.find(&excluded.value) {
                 return Err(self.fail(
                     step,
@@ -328,7 +328,8 @@ impl<'a> Run<'a> {
             }
         }
         if let Some(expected) = &step.expect.json {
-            let expected_value = symbolic(&expected.value);
+            let value = json_of(expected).map_err(|e| self.fail(step, expected.span, e))?;
+            let expected_value = symbolic(&value);
             let actual: Value = serde_json::from_str(&names.symbolize(&raw)).map_err(|e| {
                 self.fail(
                     step,
@@ -354,10 +355,13 @@ impl<'a> Run<'a> {
         events: &[(EventType, Value)],
     ) -> Result<(), ScenarioError> {
         let mut position = 0;
-        for expected in &step.expect.events {
-            let want = expected.payload.as_ref().map(symbolic);
+        for expected in step.expect.events.iter().flat_map(|l| &l.value) {
+            let payload = expected.payload.as_ref().map(json_of).transpose();
+            let want = payload.map_err(|e| self.fail(step, expected.span, e))?;
+            let want = want.as_ref().map(symbolic);
+            let event_type = given(&expected.event_type);
             let found = events[position..].iter().position(|(t, payload)| {
-                *t == expected.event_type.as_str()
+                *t == event_type.as_str()
                     && want.as_ref().is_none_or(|w| subset(w, payload, "").is_ok())
             });
             match found {
@@ -370,7 +374,7 @@ impl<'a> Run<'a> {
                         expected.span,
                         format!(
                             "expected event `{}`{} (in order), but the step emitted:\n  {}",
-                            expected.event_type,
+                            event_type,
                             want.map(|w| format!(" with payload ⊇ {w}"))
                                 .unwrap_or_default(),
                             if seen.is_empty() {
@@ -383,7 +387,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        for forbidden in &step.expect.no_events {
+        for forbidden in step.expect.no_events.iter().flat_map(|l| &l.value) {
             if let Some((_, payload)) = events.iter().find(|(t, _)| *t == forbidden.value.as_str())
             {
                 return Err(self.fail(
@@ -403,25 +407,25 @@ impl<'a> Run<'a> {
         names: &crate::names::Names,
         step: &Step,
     ) -> Result<(), ScenarioError> {
-        for binding in &step.expect.bindings {
-            let Some(thread) = names.id::<ThreadId>(&binding.thread) else {
+        for binding in step.expect.bindings.iter().flat_map(|l| &l.value) {
+            let (name, number) = (given(&binding.thread), binding.number_name());
+            let Some(thread) = names.id::<ThreadId>(&name) else {
                 return Err(self.fail(
                     step,
                     binding.span,
-                    format!("thread `{}` does not exist (yet)", binding.thread),
+                    format!("thread `{name}` does not exist (yet)"),
                 ));
             };
             let actual = bound_number(engine, thread, names)
                 .map_err(|e| self.fail(step, binding.span, e))?;
-            if actual != binding.number {
+            if actual != number {
                 return Err(self.fail(
                     step,
                     binding.span,
                     format!(
-                        "thread `{}` is bound to {}, expected {}",
-                        binding.thread,
+                        "thread `{name}` is bound to {}, expected {}",
                         actual.as_deref().unwrap_or("no number"),
-                        binding.number.as_deref().unwrap_or("no number")
+                        number.as_deref().unwrap_or("no number")
                     ),
                 ));
             }
@@ -431,14 +435,13 @@ impl<'a> Run<'a> {
 
     /// `expect.alerts`: the org's open alert types.
     fn check_alerts(&self, engine: &Engine, org: OrgId, step: &Step) -> Result<(), ScenarioError> {
-        if let Some(expected) = &step.expect.alerts {
-            let open =
-                open_alert_types(engine, org).map_err(|e| self.fail(step, expected.span, e))?;
-            if open != expected.value {
+        if let (Some(list), Some(expected)) = (&step.expect.alerts, step.expect.alert_types()) {
+            let open = open_alert_types(engine, org).map_err(|e| self.fail(step, list.span, e))?;
+            if open != expected {
                 return Err(self.fail(
                     step,
-                    expected.span,
-                    format!("open alerts are {open:?}, expected {:?}", expected.value),
+                    list.span,
+                    format!("open alerts are {open:?}, expected {expected:?}"),
                 ));
             }
         }

@@ -299,7 +299,7 @@ fn full_scenario_request_step() {
     );
     let e = &s.steps[1].expect;
     assert_eq!(e.status.as_ref().map(|x| x.value), Some(201));
-    let j = &e.json.as_ref().unwrap().value;
+    let j = &json_of(e.json.as_ref().unwrap()).unwrap();
     assert_eq!(
         *j,
         json!({ "id": "{walk-1}", "nested": { "list": ["{{literal}}"] } })
@@ -331,11 +331,16 @@ fn full_scenario_inbound_steps() {
     assert_eq!(inb.sid(2), "SM2");
     assert_eq!(given(&inb.signature), Signature::Valid);
     let e = &s.steps[2].expect;
-    assert_eq!(e.events.len(), 2);
-    assert_eq!(e.events[0].event_type, "pool.number.assigned");
-    assert_eq!(e.events[0].payload, Some(json!({ "number": "{pool-1}" })));
-    assert_eq!(e.events[1].payload, None);
-    assert_eq!(e.no_events[0].value, "pool.exhausted");
+    let events = &e.events.as_ref().unwrap().value;
+    assert_eq!(events.len(), 2);
+    assert_eq!(given(&events[0].event_type), "pool.number.assigned");
+    let payload = events[0].payload.as_ref().map(|p| json_of(p).unwrap());
+    assert_eq!(payload, Some(json!({ "number": "{pool-1}" })));
+    assert_eq!(events[1].payload, None);
+    assert_eq!(
+        e.no_events.as_ref().unwrap().value[0].value,
+        "pool.exhausted"
+    );
 
     let Action::Inbound(inb) = s.steps[3].action() else {
         panic!("inbound expected")
@@ -475,14 +480,14 @@ fn full_scenario_actions() {
     };
     assert_eq!(s.time(&create.start), Ok(START + 2 * DAY));
     assert_eq!(s.time(&create.end), Ok(START + 2 * DAY + HOUR));
-    let binds = &s.steps[6].expect.bindings;
+    let binds = &s.steps[6].expect.bindings.as_ref().unwrap().value;
     assert_eq!(
-        (binds[0].thread.as_str(), binds[0].number.as_deref()),
-        ("walk-2", Some("pool-1"))
+        (given(&binds[0].thread), binds[0].number_name()),
+        ("walk-2".into(), Some("pool-1".into()))
     );
     assert_eq!(
-        (binds[1].thread.as_str(), binds[1].number.as_deref()),
-        ("walk-1", None)
+        (given(&binds[1].thread), binds[1].number_name()),
+        ("walk-1".into(), None)
     );
 }
 
@@ -511,10 +516,10 @@ fn full_scenario_settings_chaos_release() {
         s.steps[15].action().has_response(),
         "release answers with the job's stats"
     );
-    let alerts = s.steps[15].expect.alerts.as_ref().unwrap();
-    assert_eq!(alerts.value, vec!["number.quarantined", "pool.exhausted"]);
+    let alerts = s.steps[15].expect.alert_types().unwrap();
+    assert_eq!(alerts, vec!["number.quarantined", "pool.exhausted"]);
     assert_eq!(
-        s.steps[16].expect.alerts.as_ref().unwrap().value,
+        s.steps[16].expect.alert_types().unwrap(),
         Vec::<String>::new()
     );
 }

@@ -280,67 +280,29 @@ pub fn given<T: Default + Clone>(field: &Option<Spanned<T>>) -> T {
     field.as_ref().map(|f| f.value.clone()).unwrap_or_default()
 }
 
-/// An audit event a step must emit (`expect.events`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExpectedEvent {
-    /// Event type, e.g. `pool.number.assigned`.
-    pub event_type: String,
-    /// JSON subset the event payload must contain, if given. String values
-    /// may contain `{NAME}` placeholders (see [`Template`]).
-    pub payload: Option<Value>,
-    /// The entry in the source.
-    pub span: Span,
-}
-
-/// The binding a thread must have after a step (`expect.bindings`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExpectedBinding {
-    /// Thread name.
-    pub thread: String,
-    /// Number name, or `None` for `number = "none"` (no binding).
-    pub number: Option<String>,
-    /// The entry in the source.
-    pub span: Span,
-}
-
-/// The expectations of a step (`[steps.expect]`). Empty when absent.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Expect {
-    /// HTTP status of the action's response.
-    pub status: Option<Spanned<u16>>,
-    /// JSON subset the response body must contain. String values may
-    /// contain `{NAME}` placeholders (see [`Template`]).
-    pub json: Option<Spanned<Value>>,
-    /// Events the step must emit, as an ordered subsequence.
-    pub events: Vec<ExpectedEvent>,
-    /// Event types the step must not emit.
-    pub no_events: Vec<Spanned<String>>,
-    /// Thread bindings after the step.
-    pub bindings: Vec<ExpectedBinding>,
-    /// The exact set of open alert types of the org after the step, sorted
-    /// (`Some(vec![])`: no open alert; `None`: not checked).
-    pub alerts: Option<Spanned<Vec<String>>>,
-    /// Whose `events`, `no_events` and `alerts` are checked (`org`, default main).
-    pub org: Org,
-    /// Texts the raw response body must not contain (`body_excludes`).
-    pub body_excludes: Vec<Spanned<String>>,
-    /// A regular expression the raw response body must match (`body_matches`).
-    pub body_matches: Option<Spanned<String>>,
-    /// The `expect` table in the source, if present.
-    pub span: Option<Span>,
-}
-
-impl Expect {
+impl ExpectShape {
     /// Whether the step checks nothing.
     pub fn is_empty(&self) -> bool {
-        self.status.is_none()
-            && self.json.is_none()
-            && self.events.is_empty()
-            && self.no_events.is_empty()
-            && self.bindings.is_empty()
-            && self.alerts.is_none()
-            && self.body_excludes.is_empty()
-            && self.body_matches.is_none()
+        *self == ExpectShape::default()
+    }
+
+    /// The exact set of open alert types expected, sorted (`Some(vec![])`: no open alert;
+    /// `None`: not checked).
+    pub fn alert_types(&self) -> Option<Vec<String>> {
+        let list = self.alerts.as_ref()?;
+        let mut types: Vec<String> = list.value.iter().map(|a| a.value.clone()).collect();
+        types.sort();
+        Some(types)
+    }
+}
+
+impl BindingShape {
+    /// The number the thread must be bound to; `None` for `none` (no binding).
+    pub fn number_name(&self) -> Option<String> {
+        self.number
+            .as_ref()
+            .map(|n| n.value.clone())
+            .filter(|n| n != "none")
     }
 }
 
@@ -362,8 +324,9 @@ pub struct Step {
     pub actor: Role,
     /// The step as written.
     pub shape: StepShape,
-    /// What must hold afterwards.
-    pub expect: Expect,
+    /// What must hold afterwards (empty when absent), each `events` and `bindings` entry
+    /// located at its whole table.
+    pub expect: ExpectShape,
     /// The whole step table in the source.
     pub span: Span,
     /// The `[[steps]]` header (or the inline table's start), a compact

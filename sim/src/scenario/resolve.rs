@@ -755,7 +755,7 @@ impl<'s> Parser<'s> {
 
         let (expect, expect_span) = match &t.expect {
             Some(e) => (self.expect(e, &action)?, expect_extent(e)),
-            None => (Expect::default(), header),
+            None => (ExpectShape::default(), header),
         };
 
         Ok(Step {
@@ -1230,131 +1230,97 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
-    /// `expect.events`: each a valid type with an optional payload whose placeholders resolve.
-    fn expected_events(&self, t: &ExpectShape) -> PResult<Vec<ExpectedEvent>> {
+    /// An `expect.events` entry: a valid type with an optional payload whose placeholders
+    /// resolve.
+    fn expected_event(&self, item: &Spanned<EventShape>) -> PResult<()> {
         let what = "an `expect.events` entry";
-        let items = t.events.iter().flat_map(|list| &list.value);
-        items
-            .map(|item| {
-                let event_type = required(&item.event_type, item.span, "type", what)?;
-                check_event_type(event_type)?;
-                let payload = match &item.payload {
-                    Some(p) => Some(self.expected_json(p)?),
-                    None => None,
-                };
-                Ok(ExpectedEvent {
-                    event_type: event_type.value.clone(),
-                    payload,
-                    span: table_extent!(item; event_type, payload),
-                })
-            })
-            .collect()
+        check_event_type(required(&item.event_type, item.span, "type", what)?)?;
+        match &item.payload {
+            Some(p) => self.expected_json(p).map(drop),
+            None => Ok(()),
+        }
     }
 
-    /// `expect.bindings`: a thread and a number name (or `none`).
-    fn expected_bindings(&self, t: &ExpectShape) -> PResult<Vec<ExpectedBinding>> {
-        let items = t.bindings.iter().flat_map(|list| &list.value);
-        items
-            .map(|item| {
-                let at = (item.span, "thread", "an `expect.bindings` entry");
-                self.name_ref(&item.thread, at, THREADS, "thread")?;
-                let thread = given(&item.thread);
-                let number = required(&item.number, item.span, "number", at.2)?;
-                let number = if number.value == "none" {
-                    None
-                } else {
-                    self.names
-                        .resolve(number, &[NameKind::Number], "number")
-                        .map_err(|i| {
-                            i.with_help("name a number, or write \"none\" for no binding")
-                        })?;
-                    Some(number.value.clone())
-                };
-                Ok(ExpectedBinding {
-                    thread,
-                    number,
-                    span: table_extent!(item; thread, number),
-                })
-            })
-            .collect()
+    /// An `expect.bindings` entry: a thread and a number name (or `none`).
+    fn expected_binding(&self, item: &Spanned<BindingShape>) -> PResult<()> {
+        let at = (item.span, "thread", "an `expect.bindings` entry");
+        self.name_ref(&item.thread, at, THREADS, "thread")?;
+        let number = required(&item.number, item.span, "number", at.2)?;
+        if number.value == "none" {
+            return Ok(());
+        }
+        let resolved = self.names.resolve(number, &[NameKind::Number], "number");
+        resolved
+            .map(drop)
+            .map_err(|i| i.with_help("name a number, or write \"none\" for no binding"))
     }
 
-    fn expect(&self, e: &Spanned<ExpectShape>, action: &Action) -> PResult<Expect> {
+    /// Checks a step's `expect` table; returns it with each `events` and `bindings` entry
+    /// located at its whole table.
+    fn expect(&self, e: &Spanned<ExpectShape>, action: &Action) -> PResult<ExpectShape> {
         let t = &e.value;
-        let mut expect = Expect {
-            span: Some(expect_extent(e)),
-            ..Expect::default()
-        };
         self.check_response_keys(t, action)?;
-        if let Some(n) = &t.status {
-            let status = u16::try_from(n.value)
-                .ok()
-                .filter(|s| (100..=599).contains(s))
-                .ok_or_else(|| {
-                    ScenarioError::new(
-                        n.span,
-                        format!("`{}` is not an HTTP status", n.value),
-                        "not 100..=599",
-                    )
-                })?;
-            expect.status = Some(Spanned::new(status, n.span));
+        if let Some(n) = t
+            .status
+            .as_ref()
+            .filter(|n| !(100..=599).contains(&n.value))
+        {
+            let message = format!("`{}` is not an HTTP status", n.value);
+            return Err(ScenarioError::new(n.span, message, "not 100..=599"));
         }
         if let Some(v) = &t.json {
-            expect.json = Some(Spanned::new(self.expected_json(v)?, v.span));
+            self.expected_json(v)?;
         }
-        expect.org = value_or(&t.org, Org::Main);
-        for text in t.body_excludes.iter().flat_map(|list| &list.value) {
-            if text.value.is_empty() {
-                return Err(ScenarioError::new(
-                    text.span,
-                    "an empty text is in every body",
-                    "empty",
-                ));
-            }
-            expect.body_excludes.push(text.clone());
+        let excludes = t.body_excludes.iter().flat_map(|list| &list.value);
+        if let Some(text) = excludes.into_iter().find(|text| text.value.is_empty()) {
+            let message = "an empty text is in every body";
+            return Err(ScenarioError::new(text.span, message, "empty"));
         }
         if let Some(pattern) = &t.body_matches {
             regex::Regex::new(&pattern.value).map_err(|e| {
                 ScenarioError::new(pattern.span, "invalid regular expression", "here")
                     .with_help(e.to_string().replace('\n', " "))
             })?;
-            expect.body_matches = Some(pattern.clone());
         }
-        expect.events = self.expected_events(t)?;
-        expect.no_events = forbidden_events(t, &expect.events)?;
-        expect.bindings = self.expected_bindings(t)?;
+        let mut t = t.clone();
+        for item in t.events.iter_mut().flat_map(|list| &mut list.value) {
+            self.expected_event(item)?;
+            item.span = table_extent!(item; event_type, payload);
+        }
+        forbidden_events(&t)?;
+        for item in t.bindings.iter_mut().flat_map(|list| &mut list.value) {
+            self.expected_binding(item)?;
+            item.span = table_extent!(item; thread, number);
+        }
         if let Some(list) = &t.alerts {
-            expect.alerts = Some(expected_alerts(list)?);
+            check_alerts(list)?;
         }
-        Ok(expect)
+        Ok(t)
     }
 }
 
 /// `expect.no_events`: valid types, none of them also in `events`.
-fn forbidden_events(t: &ExpectShape, events: &[ExpectedEvent]) -> PResult<Vec<Spanned<String>>> {
-    let items = t.no_events.iter().flat_map(|list| &list.value);
-    items
-        .map(|ty| {
-            check_event_type(ty)?;
-            if let Some(e) = events.iter().find(|e| e.event_type == ty.value) {
-                return Err(ScenarioError::new(
-                    ty.span,
-                    format!("`{}` is both expected and forbidden", ty.value),
-                    "forbidden here",
-                )
-                .with_secondary(e.span, "expected here"));
-            }
-            Ok(ty.clone())
-        })
-        .collect()
+fn forbidden_events(t: &ExpectShape) -> PResult<()> {
+    let events: Vec<&Spanned<EventShape>> = t.events.iter().flat_map(|l| &l.value).collect();
+    for ty in t.no_events.iter().flat_map(|list| &list.value) {
+        check_event_type(ty)?;
+        if let Some(e) = events.iter().find(|e| named(&e.event_type, &ty.value)) {
+            return Err(ScenarioError::new(
+                ty.span,
+                format!("`{}` is both expected and forbidden", ty.value),
+                "forbidden here",
+            )
+            .with_secondary(e.span, "expected here"));
+        }
+    }
+    Ok(())
 }
 
-/// The exact set of open alert types (sorted), each a valid type listed once.
-fn expected_alerts(list: &Spanned<Vec<Spanned<String>>>) -> PResult<Spanned<Vec<String>>> {
-    let mut alerts: Vec<&Spanned<String>> = Vec::new();
-    for a in &list.value {
+/// The open alert types: each a valid type listed once.
+fn check_alerts(list: &Spanned<Vec<Spanned<String>>>) -> PResult<()> {
+    for (i, a) in list.value.iter().enumerate() {
         check_event_type(a)?;
-        if let Some(first) = alerts.iter().find(|x| x.value == a.value) {
+        if let Some(first) = list.value[..i].iter().find(|x| x.value == a.value) {
             return Err(ScenarioError::new(
                 a.span,
                 format!("alert `{}` is listed twice", a.value),
@@ -1362,11 +1328,8 @@ fn expected_alerts(list: &Spanned<Vec<Spanned<String>>>) -> PResult<Spanned<Vec<
             )
             .with_secondary(first.span, "first listed here"));
         }
-        alerts.push(a);
     }
-    let mut types: Vec<String> = alerts.into_iter().map(|a| a.value.clone()).collect();
-    types.sort();
-    Ok(Spanned::new(types, list.span))
+    Ok(())
 }
 
 /// Where an optional field is written.
