@@ -135,11 +135,6 @@ impl Scenario {
         self.names.get(name).map(|(kind, _)| *kind)
     }
 
-    /// Where `name` is defined.
-    pub fn name_span(&self, name: &str) -> Option<Span> {
-        self.names.get(name).map(|(_, span)| *span)
-    }
-
     /// The simulated time after the last step (the start if there are no
     /// steps).
     pub fn end(&self) -> i64 {

@@ -1,10 +1,12 @@
-//! The resolving layer: the file's [shape](super::shape) (serde) → the [model](super::model).
+//! The resolving layer: validates the file's [shape](super::shape) (serde) without copying it.
 //!
 //! The shape says which keys exist and what type each value has; a serde error is turned into
-//! a located issue worded like the resolver's own ([`issue`](super::issue)). Resolving checks meaning on
-//! the typed shape: names (defined once, referenced with the right kind, not before the step that
-//! creates them), time order, one action per step, the keys each sub-action takes, and the
-//! expectation rules. Every value is [`Spanned`], so every issue points at its key or value.
+//! a located error worded like the resolver's own ([`diagnostic`](super::diagnostic)). Resolving
+//! checks meaning on the typed shape: names (defined once, referenced with the right kind, not
+//! before the step that creates them), time order, one action per step, the keys each
+//! sub-action takes, and the expectation rules. Every value is [`Spanned`], so every error points
+//! at its key or value. It computes only what the shape cannot hold: each step's instant and
+//! actor, the entries' whole-table spans, the settings as JSON.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -82,17 +84,12 @@ fn check_email(s: &Spanned<String>) -> PResult<()> {
     }
 }
 
-/// A name defined later in the steps, for "used before defined" errors.
-struct Future {
-    step: usize,
-    span: Span,
-}
-
 /// The symbolic names defined so far.
 #[derive(Default)]
 struct Names {
     defs: BTreeMap<String, (NameKind, Span)>,
-    future: BTreeMap<String, Future>,
+    /// Names defined later in the steps: the step and where (for "used before defined").
+    future: BTreeMap<String, (usize, Span)>,
 }
 
 impl Names {
@@ -145,16 +142,16 @@ impl Names {
             )
             .with_secondary(*def, format!("`{n}` is defined here"))),
             None => {
-                if let Some(future) = self.future.get(n) {
+                if let Some((step, future)) = self.future.get(n) {
                     return Err(ScenarioError::new(
                         name.span,
                         format!("`{n}` is used before the step that defines it"),
                         "not defined yet",
                     )
-                    .with_secondary(future.span, format!("defined here, by step {}", future.step + 1))
+                    .with_secondary(*future, format!("defined here, by step {}", step + 1))
                     .with_help(format!(
                         "names created by steps can only be used by that step's expectations and by later steps; move this after step {}",
-                        future.step + 1
+                        step + 1
                     )));
                 }
                 let known: Vec<&str> = self
@@ -267,11 +264,6 @@ fn missing(header: Span, key: &str, what: &str) -> ScenarioError {
         format!("missing required key `{key}` in {what}"),
         label,
     )
-}
-
-/// An optional shape field's value, or `default`.
-fn value_or<T: Copy>(field: &Option<Spanned<T>>, default: T) -> T {
-    field.as_ref().map_or(default, |f| f.value)
 }
 
 /// The span of a shape table: its header joined with the spans of the fields written.
@@ -665,24 +657,22 @@ impl<'s> Parser<'s> {
         // Names that steps create, so that using one too early gets a
         // precise message. Best effort: errors are reported in order later.
         for (index, step) in steps.iter().enumerate() {
-            let booking = step.booking.as_ref();
-            let booking = booking
-                .filter(|b| value_or(&b.action, BookingVerb::Confirm) == BookingVerb::Create);
-            let thread = step.thread.as_ref();
-            let thread =
-                thread.filter(|t| value_or(&t.action, ThreadVerb::Close) == ThreadVerb::Open);
+            let create = Some(BookingVerb::Create);
+            let booking = step
+                .booking
+                .as_ref()
+                .filter(|b| value_of(&b.action) == create);
+            let open = Some(ThreadVerb::Open);
+            let thread = step.thread.as_ref().filter(|t| value_of(&t.action) == open);
             let created = [
                 booking.and_then(|b| b.name.as_ref()),
                 thread.and_then(|t| t.name.as_ref()),
             ];
             for name in created.into_iter().flatten() {
-                self.names
-                    .future
+                let future = &mut self.names.future;
+                future
                     .entry(name.value.clone())
-                    .or_insert(Future {
-                        step: index,
-                        span: name.span,
-                    });
+                    .or_insert((index, name.span));
             }
         }
         let mut out = Vec::new();
