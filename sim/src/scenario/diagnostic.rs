@@ -173,7 +173,7 @@ struct Label {
 ///   the source line(s) with the span underlined and labelled, and a help
 ///   note if any. The output is deterministic (no colours, fixed width).
 ///
-/// The resolver builds it before it knows the file ([`new`](Self::new)); the file is attached
+/// The resolver builds it before it knows the file (`ScenarioError::new`); the file is attached
 /// once, where the text is known. It implements [`miette::Diagnostic`], so it can also be
 /// returned through `miette::Result` and printed by whatever handler the binary installs.
 #[derive(Clone)]

@@ -37,7 +37,6 @@
 //! entity is in the right state for an action at run time.
 
 mod diagnostic;
-mod model;
 mod resolve;
 pub mod shape;
 mod template;
@@ -48,8 +47,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use diagnostic::{MAX_SNIPPET_GAP, RENDER_WIDTH, ScenarioError, Span, Spanned, line_col};
-pub use model::*;
 pub use resolve::{free_table, json_of};
+pub use shape::*;
 pub use template::{Part, Template, TemplateError, render_json};
 
 /// A parsed and validated scenario file.
@@ -84,7 +83,7 @@ impl Scenario {
         let text: Arc<str> = Arc::from(source);
         let display = diagnostic::display_path(path);
         // Layer 1: the shape (keys and types, serde; its errors located and worded like the
-        // resolver's). Layer 2: the located resolve into the model.
+        // resolver's). Layer 2: the located checks of meaning.
         let mut chain = vec![lexical(path)];
         let resolved = resolve::parse_document((path, &display, &text), &mut |extends, start| {
             load_base(&mut chain, extends, start)

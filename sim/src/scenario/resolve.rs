@@ -16,7 +16,6 @@ use serde_json::{Map, Number as JsonNumber, Value};
 
 use super::Scenario;
 use super::diagnostic::*;
-use super::model::*;
 use super::shape::*;
 use super::template::{Template, is_name_char};
 use super::time::{
@@ -288,7 +287,7 @@ fn read_shape(source: &str) -> PResult<ScenarioShape> {
     ScenarioShape::deserialize(document).map_err(|e| shape_issue(source, &e))
 }
 
-/// Resolves the file `path` (shown as `display`) whose text is `text` straight into the model.
+/// Resolves the file `path` (shown as `display`) whose text is `text` into a `Scenario`.
 pub(crate) fn parse_document(
     (path, display, text): (&Path, &str, &Arc<str>),
     load: &mut Loader<'_>,
