@@ -14,9 +14,13 @@ use switchboard_core::{Engine, EngineConfig, SitterViewConfig, Timestamp, api};
 use crate::clock::SimClock;
 use crate::http::{Call, Exchange};
 use crate::invariants::Violation;
+use crate::scenario::shape::{
+    BookingActionShape, BookingVerb, InboundShape, NumberActionShape, NumberVerb, RequestShape,
+    ThreadActionShape, ThreadVerb,
+};
 use crate::scenario::{
-    Action, BookingAction, Endpoint, NumberAction, NumberClass, Org, Role, Scenario, ScenarioError,
-    Signature, Span, Step, ThreadAction, render_json,
+    Action, NumberClass, Role, Scenario, ScenarioError, Signature, Span, Spanned, Step, Template,
+    free_table, given, json_of, render_json, value_of,
 };
 use crate::simulation::{CallerFacts, Simulation, block_on_paused};
 use crate::world::{self, BuiltWorld};
@@ -189,7 +193,7 @@ impl<'a> Run<'a> {
         step: &Step,
     ) -> Result<(), ScenarioError> {
         let engine = sim.engine.clone();
-        let org = built.orgs[world::org_name(step.expect.org)];
+        let org = built.orgs[world::org_name(given(&step.expect.org))];
         let seq_before =
             last_seq(&engine, org).map_err(|e| self.fail(step, step.header_span, e))?;
         // Move the clock: the release task runs at every 5-minute mark on the way.
@@ -269,7 +273,7 @@ impl<'a> Run<'a> {
         exchange: &Exchange,
     ) -> Result<(), ScenarioError> {
         match &step.expect.status {
-            Some(expected) if expected.value != exchange.status => {
+            Some(expected) if expected.value != i64::from(exchange.status) => {
                 return Err(self.fail(
                     step,
                     expected.span,
@@ -287,7 +291,7 @@ impl<'a> Run<'a> {
                     step.action_span.unwrap_or(step.span),
                     format!(
                         "the {} step got {} {}; add `expect.status = {}` if that is intended",
-                        step.action.kind(),
+                        step.action().kind(),
                         exchange.status,
                         names.symbolize(&String::from_utf8_lossy(&exchange.body)),
                         exchange.status
@@ -297,7 +301,7 @@ impl<'a> Run<'a> {
             _ => {}
         }
         let raw = String::from_utf8_lossy(&exchange.body);
-        for excluded in &step.expect.body_excludes {
+        for excluded in step.expect.body_excludes.iter().flat_map(|l| &l.value) {
             if let Some(at) = raw.find(&excluded.value) {
                 return Err(self.fail(
                     step,
@@ -324,7 +328,8 @@ impl<'a> Run<'a> {
             }
         }
         if let Some(expected) = &step.expect.json {
-            let expected_value = symbolic(&expected.value);
+            let value = json_of(expected).map_err(|e| self.fail(step, expected.span, e))?;
+            let expected_value = symbolic(&value);
             let actual: Value = serde_json::from_str(&names.symbolize(&raw)).map_err(|e| {
                 self.fail(
                     step,
@@ -350,10 +355,13 @@ impl<'a> Run<'a> {
         events: &[(EventType, Value)],
     ) -> Result<(), ScenarioError> {
         let mut position = 0;
-        for expected in &step.expect.events {
-            let want = expected.payload.as_ref().map(symbolic);
+        for expected in step.expect.events.iter().flat_map(|l| &l.value) {
+            let payload = expected.payload.as_ref().map(json_of).transpose();
+            let want = payload.map_err(|e| self.fail(step, expected.span, e))?;
+            let want = want.as_ref().map(symbolic);
+            let event_type = given(&expected.event_type);
             let found = events[position..].iter().position(|(t, payload)| {
-                *t == expected.event_type.as_str()
+                *t == event_type.as_str()
                     && want.as_ref().is_none_or(|w| subset(w, payload, "").is_ok())
             });
             match found {
@@ -366,7 +374,7 @@ impl<'a> Run<'a> {
                         expected.span,
                         format!(
                             "expected event `{}`{} (in order), but the step emitted:\n  {}",
-                            expected.event_type,
+                            event_type,
                             want.map(|w| format!(" with payload ⊇ {w}"))
                                 .unwrap_or_default(),
                             if seen.is_empty() {
@@ -379,7 +387,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        for forbidden in &step.expect.no_events {
+        for forbidden in step.expect.no_events.iter().flat_map(|l| &l.value) {
             if let Some((_, payload)) = events.iter().find(|(t, _)| *t == forbidden.value.as_str())
             {
                 return Err(self.fail(
@@ -399,25 +407,25 @@ impl<'a> Run<'a> {
         names: &crate::names::Names,
         step: &Step,
     ) -> Result<(), ScenarioError> {
-        for binding in &step.expect.bindings {
-            let Some(thread) = names.id::<ThreadId>(&binding.thread) else {
+        for binding in step.expect.bindings.iter().flat_map(|l| &l.value) {
+            let (name, number) = (given(&binding.thread), binding.number_name());
+            let Some(thread) = names.id::<ThreadId>(&name) else {
                 return Err(self.fail(
                     step,
                     binding.span,
-                    format!("thread `{}` does not exist (yet)", binding.thread),
+                    format!("thread `{name}` does not exist (yet)"),
                 ));
             };
             let actual = bound_number(engine, thread, names)
                 .map_err(|e| self.fail(step, binding.span, e))?;
-            if actual != binding.number {
+            if actual != number {
                 return Err(self.fail(
                     step,
                     binding.span,
                     format!(
-                        "thread `{}` is bound to {}, expected {}",
-                        binding.thread,
+                        "thread `{name}` is bound to {}, expected {}",
                         actual.as_deref().unwrap_or("no number"),
-                        binding.number.as_deref().unwrap_or("no number")
+                        number.as_deref().unwrap_or("no number")
                     ),
                 ));
             }
@@ -427,14 +435,13 @@ impl<'a> Run<'a> {
 
     /// `expect.alerts`: the org's open alert types.
     fn check_alerts(&self, engine: &Engine, org: OrgId, step: &Step) -> Result<(), ScenarioError> {
-        if let Some(expected) = &step.expect.alerts {
-            let open =
-                open_alert_types(engine, org).map_err(|e| self.fail(step, expected.span, e))?;
-            if open != expected.value {
+        if let (Some(list), Some(expected)) = (&step.expect.alerts, step.expect.alert_types()) {
+            let open = open_alert_types(engine, org).map_err(|e| self.fail(step, list.span, e))?;
+            if open != expected {
                 return Err(self.fail(
                     step,
-                    expected.span,
-                    format!("open alerts are {open:?}, expected {:?}", expected.value),
+                    list.span,
+                    format!("open alerts are {open:?}, expected {expected:?}"),
                 ));
             }
         }
@@ -483,58 +490,49 @@ impl<'a> Run<'a> {
             span,
             names: &built.names,
         };
-        let (role, request): (Role, Request) = match &step.action {
+        let table = |t| free_table(t).map_err(|e| self.fail(step, span, e.message().into()));
+        let request = match step.action() {
             Action::Wait => return Ok(None),
-            Action::Request(request) => (
-                request.actor.clone(),
-                self.raw_request(step, request, &built.names)?,
-            ),
+            Action::Request(request) => self.raw_request(step, request, &built.names)?,
             Action::Inbound(inbound) => {
                 return self.inbound(sim, step, inbound).await.map(Some);
             }
             Action::Webhook(raw) => {
+                let mut fields: Vec<_> = raw.fields.iter().flat_map(|f| &f.value).collect();
+                fields.sort_by_key(|(key, _)| key.span);
                 let mut form = form_urlencoded::Serializer::new(String::new());
-                for (key, value) in &raw.fields {
+                for (key, value) in fields {
                     form.append_pair(key, value);
                 }
-                return self
-                    .webhook(sim, step, form.finish(), raw.signature)
-                    .await
-                    .map(Some);
+                let signature = given(&raw.signature);
+                let exchange = self.webhook(sim, step, form.finish(), signature).await;
+                return exchange.map(Some);
             }
-            Action::Number(NumberAction::Add {
-                name,
-                e164,
-                class,
-                org,
-            }) => {
-                self.add_number(sim, built, step, (name, e164, *class, *org))?;
+            Action::Number(n) if value_of(&n.action) == Some(NumberVerb::Add) => {
+                self.add_number(sim, built, step, n)?;
                 return Ok(None);
             }
-            Action::Number(NumberAction::Status { number, status }) => (
-                Role::Owner,
-                Request::set_number_status(names.number(number)?, *status),
-            ),
-            Action::Send(send) => {
-                let thread = names.thread(&send.thread)?;
-                let request = match send.actor {
-                    Role::Sitter(_) => Request::sitter_send(thread, &send.body),
-                    _ => Request::send(thread, &send.body),
-                };
-                (send.actor.clone(), request)
+            Action::Number(n) => {
+                let status = value_of(&n.status);
+                let status = status.ok_or_else(|| self.fail(step, span, "no `status`".into()))?;
+                Request::set_number_status(names.number(&given(&n.number))?, status)
             }
-            Action::Booking(action) => (Role::Owner, booking_request(action, &names)?),
-            Action::Thread(action) => (Role::Owner, thread_request(action, &names)?),
-            Action::Settings { actor, values } => (
-                actor.clone(),
-                Request::update_rotation_settings(values.to_value()),
-            ),
-            Action::Chaos { actor, config } => (
-                actor.clone(),
-                Request::update_chaos_settings(config.to_value()),
-            ),
-            Action::Release { actor } => (actor.clone(), Request::pool_release()),
+            Action::Send(send) => {
+                let (thread, body) = (names.thread(&given(&send.thread))?, given(&send.body));
+                match step.actor {
+                    Role::Sitter(_) => Request::sitter_send(thread, &body),
+                    _ => Request::send(thread, &body),
+                }
+            }
+            Action::Booking(action) => booking_request(action, &names)?,
+            Action::Thread(action) => thread_request(action, &names)?,
+            Action::Settings(values) => {
+                Request::update_rotation_settings(table(values)?.to_value())
+            }
+            Action::Chaos(config) => Request::update_chaos_settings(table(config)?.to_value()),
+            Action::Release(_) => Request::pool_release(),
         };
+        let role = step.actor.clone();
         let exchange = self.call_as(sim, built, step, role, request).await?;
         self.remember_created(sim, built, step, &exchange);
         Ok(Some(exchange))
@@ -547,12 +545,13 @@ impl<'a> Run<'a> {
         sim: &Simulation,
         built: &mut BuiltWorld,
         step: &Step,
-        (name, e164, class, org): (&str, &str, NumberClass, Org),
+        number: &NumberActionShape,
     ) -> Result<(), ScenarioError> {
         let span = step.action_span.unwrap_or(step.span);
+        let (name, org) = (given(&number.name), given(&number.org));
         let new = switchboard_core::world::NewNumber {
-            e164: e164.to_string(),
-            class,
+            e164: given(&number.e164),
+            class: number.class.as_ref().map_or(NumberClass::Pool, |c| c.value),
             status: switchboard_core::world::NumberStatus::Active,
             sitter: None,
             created_at: None,
@@ -562,7 +561,7 @@ impl<'a> Run<'a> {
             .engine
             .create_number(org, &new)
             .map_err(|e| self.fail(step, span, format!("cannot add number `{name}`: {e}")))?;
-        built.names.insert(name, id);
+        built.names.insert(&name, id);
         Ok(())
     }
 
@@ -615,24 +614,26 @@ impl<'a> Run<'a> {
         let engine = &sim.engine;
         if (200..300).contains(&exchange.status) {
             let response = exchange.json();
-            match &step.action {
-                Action::Booking(BookingAction::Create { name, .. }) => {
-                    if let Some(id) = response["id"].as_str().and_then(BookingId::parse) {
-                        built.names.insert(name, id);
+            let id = response["id"].as_str();
+            match step.action() {
+                Action::Booking(b) => match value_of(&b.action) {
+                    Some(BookingVerb::Create) => {
+                        if let Some(id) = id.and_then(BookingId::parse) {
+                            built.names.insert(&given(&b.name), id);
+                        }
                     }
-                }
-                Action::Booking(BookingAction::Confirm { booking }) => {
-                    if let Some(thread) = built
-                        .names
-                        .id::<BookingId>(booking)
-                        .and_then(|b| world::thread_of_booking(engine, b))
-                    {
-                        built.names.insert(booking, thread);
+                    Some(BookingVerb::Confirm) => {
+                        let booking = given(&b.booking);
+                        let id = built.names.id::<BookingId>(&booking);
+                        if let Some(thread) = id.and_then(|b| world::thread_of_booking(engine, b)) {
+                            built.names.insert(&booking, thread);
+                        }
                     }
-                }
-                Action::Thread(ThreadAction::Open { name, .. }) => {
-                    if let Some(id) = response["id"].as_str().and_then(ThreadId::parse) {
-                        built.names.insert(name, id);
+                    _ => {}
+                },
+                Action::Thread(t) if value_of(&t.action) == Some(ThreadVerb::Open) => {
+                    if let Some(id) = id.and_then(ThreadId::parse) {
+                        built.names.insert(&given(&t.name), id);
                     }
                 }
                 _ => {}
@@ -644,39 +645,30 @@ impl<'a> Run<'a> {
     fn raw_request(
         &self,
         step: &Step,
-        request: &crate::scenario::ApiRequest,
+        request: &RequestShape,
         names: &crate::names::Names,
     ) -> Result<Request, ScenarioError> {
-        let path = request
-            .path
-            .value
+        let path = request.path.as_ref().map_or(step.span, |p| p.span);
+        let fail = |at, message: String| self.fail(step, at, message);
+        let unknown = |name| format!("`{{{name}}}` names nothing that exists yet");
+        let path = Template::parse(&given(&request.path))
+            .map_err(|e| fail(path, e.message))?
             .render_with_context(|name, before| names.path_id(name, before))
-            .map_err(|name| {
-                self.fail(
-                    step,
-                    request.path.span,
-                    format!("`{{{name}}}` names nothing that exists yet"),
-                )
-            })?;
+            .map_err(|name| fail(path, unknown(name)))?;
         let body = match &request.body {
-            Some(body) => Some(
-                render_json(&body.value, &mut |name| {
-                    names
-                        .external(name, Kind::Thread)
-                        .map(str::to_string)
-                        .or_else(|| names.path_id(name, ""))
-                })
-                .map_err(|name| {
-                    self.fail(
-                        step,
-                        body.span,
-                        format!("`{{{name}}}` names nothing that exists yet"),
-                    )
-                })?,
-            ),
+            Some(body) => {
+                let value = json_of(body).map_err(|e| fail(body.span, e))?;
+                let mut lookup = |name: &str| {
+                    let thread = names.external(name, Kind::Thread).map(str::to_string);
+                    thread.or_else(|| names.path_id(name, ""))
+                };
+                let value = render_json(&value, &mut lookup);
+                Some(value.map_err(|name| fail(body.span, unknown(name)))?)
+            }
             None => None,
         };
-        let method = request.method;
+        let method = value_of(&request.method);
+        let method = method.ok_or_else(|| fail(step.span, "the request has no `method`".into()))?;
         Ok(Request { method, path, body })
     }
 
@@ -684,30 +676,28 @@ impl<'a> Run<'a> {
         &self,
         sim: &mut Simulation,
         step: &Step,
-        inbound: &crate::scenario::Inbound,
+        inbound: &InboundShape,
     ) -> Result<Exchange, ScenarioError> {
         let scenario = self.scenario;
-        let phone =
-            |endpoint: &crate::scenario::Spanned<Endpoint>| -> Result<String, ScenarioError> {
-                match &endpoint.value {
-                    Endpoint::Phone(phone) => Ok(phone.clone()),
-                    Endpoint::Name(name) => scenario
-                        .client(name)
-                        .map(|c| c.phone.clone())
-                        .or_else(|| scenario.sitter(name).map(|s| s.phone.clone()))
-                        .or_else(|| scenario.number_e164(name).map(str::to_string))
-                        .ok_or_else(|| {
-                            self.fail(step, endpoint.span, format!("`{name}` has no phone number"))
-                        }),
-                }
-            };
+        let phone = |end: &Option<Spanned<String>>| -> Result<String, ScenarioError> {
+            let (name, span) = (given(end), end.as_ref().map_or(step.span, |e| e.span));
+            if name.starts_with('+') {
+                return Ok(name);
+            }
+            let client = scenario.client(&name).map(|c| given(&c.phone));
+            client
+                .or_else(|| scenario.sitter(&name).map(|s| given(&s.phone)))
+                .or_else(|| scenario.number_e164(&name).map(str::to_string))
+                .ok_or_else(|| self.fail(step, span, format!("`{name}` has no phone number")))
+        };
         let form: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("From", &phone(&inbound.from)?)
             .append_pair("To", &phone(&inbound.to)?)
-            .append_pair("Body", &inbound.body)
-            .append_pair("MessageSid", &inbound.sid)
+            .append_pair("Body", &given(&inbound.body))
+            .append_pair("MessageSid", &inbound.sid(step.index))
             .finish();
-        self.webhook(sim, step, form, inbound.signature).await
+        self.webhook(sim, step, form, given(&inbound.signature))
+            .await
     }
 
     /// Posts a form to the provider webhook, signed as asked.
@@ -994,58 +984,44 @@ impl StepNames<'_> {
 
 /// The request of a `booking` step.
 fn booking_request(
-    action: &BookingAction,
+    action: &BookingActionShape,
     names: &StepNames<'_>,
 ) -> Result<Request, ScenarioError> {
-    let (client, booking, sitter) = (
-        |n: &str| names.client(n),
-        |n: &str| names.booking(n),
-        |n: &str| names.sitter(n),
-    );
-    Ok(match action {
-        BookingAction::Create {
-            client: who,
-            sitter: with,
-            service,
-            start,
-            end,
-            ..
-        } => Request::create_booking(
-            client(who)?,
-            with.as_deref().and_then(sitter),
-            service,
-            Timestamp(*start),
-            Timestamp(*end),
+    let booking = || names.booking(&given(&action.booking));
+    let sitter = action.sitter.as_ref().and_then(|s| names.sitter(&s.value));
+    let time = |t| names.run.scenario.time(t).map(Timestamp);
+    let time = |t| time(t).map_err(|e| names.run.fail(names.step, names.span, e));
+    Ok(match value_of(&action.action) {
+        Some(BookingVerb::Create) => Request::create_booking(
+            names.client(&given(&action.client))?,
+            sitter,
+            &given(&action.service),
+            time(&action.start)?,
+            time(&action.end)?,
         ),
-        BookingAction::Confirm { booking: name } => Request::confirm_booking(booking(name)?),
-        BookingAction::Complete { booking: name } => Request::complete_booking(booking(name)?),
-        BookingAction::Cancel { booking: name } => Request::cancel_booking(booking(name)?),
-        BookingAction::Reschedule {
-            booking: name,
-            start,
-            end,
-        } => Request::reschedule_booking(booking(name)?, Timestamp(*start), Timestamp(*end)),
-        BookingAction::Reassign {
-            booking: name,
-            sitter: to,
-        } => Request::reassign_booking(booking(name)?, sitter(to)),
+        Some(BookingVerb::Confirm) => Request::confirm_booking(booking()?),
+        Some(BookingVerb::Complete) => Request::complete_booking(booking()?),
+        Some(BookingVerb::Cancel) => Request::cancel_booking(booking()?),
+        Some(BookingVerb::Reschedule) => {
+            Request::reschedule_booking(booking()?, time(&action.start)?, time(&action.end)?)
+        }
+        Some(BookingVerb::Reassign) | None => Request::reassign_booking(booking()?, sitter),
     })
 }
 
 /// The request of a `thread` step.
-fn thread_request(action: &ThreadAction, names: &StepNames<'_>) -> Result<Request, ScenarioError> {
-    let (client, thread) = (|n: &str| names.client(n), |n: &str| names.thread(n));
-    Ok(match action {
-        ThreadAction::Open {
-            client: who,
-            booking: on,
-            ..
-        } => Request::open_thread(
-            client(who)?,
-            on.as_deref().and_then(|b| names.names.id::<BookingId>(b)),
+fn thread_request(
+    action: &ThreadActionShape,
+    names: &StepNames<'_>,
+) -> Result<Request, ScenarioError> {
+    let thread = || names.thread(&given(&action.thread));
+    Ok(match value_of(&action.action) {
+        Some(ThreadVerb::Open) => Request::open_thread(
+            names.client(&given(&action.client))?,
+            (action.booking.as_ref()).and_then(|b| names.names.id::<BookingId>(&b.value)),
         ),
-        ThreadAction::Close { thread: name } => Request::close_thread(thread(name)?),
-        ThreadAction::Archive { thread: name } => Request::archive_thread(thread(name)?),
+        Some(ThreadVerb::Close) => Request::close_thread(thread()?),
+        Some(ThreadVerb::Archive) | None => Request::archive_thread(thread()?),
     })
 }
 

@@ -10,7 +10,10 @@ use switchboard_core::world::{NewContact, NewNumber};
 use switchboard_core::{Engine, Error, Timestamp};
 
 use crate::names::Names;
-use crate::scenario::{BookingStatus, Org, Role, Scenario, ScenarioError, Span, UserRole};
+use crate::scenario::shape::PersonShape;
+use crate::scenario::{
+    BookingStatus, Org, Role, Scenario, ScenarioError, Span, UserRole, given, value_of,
+};
 
 /// What the runner needs to know about the world it built.
 pub struct BuiltWorld {
@@ -188,16 +191,14 @@ impl Builder<'_> {
     /// Each sitter and its user (`sitter:NAME`).
     fn sitters(&mut self) -> Result<(), ScenarioError> {
         for sitter in &self.scenario.world.sitters {
-            let org = self.org(sitter.org);
+            let org = self.org(given(&sitter.org));
             let id = self
                 .engine
-                .create_sitter(
-                    org,
-                    &contact(&sitter.first_name, &sitter.phone, &sitter.email),
-                )
+                .create_sitter(org, &contact(sitter))
                 .map_err(at(self.scenario, sitter.span))?;
-            self.names.insert(&sitter.name, id);
-            let role = format!("sitter:{}", sitter.name);
+            let name = given(&sitter.name);
+            self.names.insert(&name, id);
+            let role = format!("sitter:{name}");
             self.user(
                 org,
                 &role,
@@ -214,33 +215,29 @@ impl Builder<'_> {
         for client in &self.scenario.world.clients {
             let id = self
                 .engine
-                .create_client(
-                    self.org(client.org),
-                    &contact(&client.first_name, &client.phone, &client.email),
-                )
+                .create_client(self.org(given(&client.org)), &contact(client))
                 .map_err(at(self.scenario, client.span))?;
-            self.names.insert(&client.name, id);
+            self.names.insert(&given(&client.name), id);
         }
         Ok(())
     }
 
     fn numbers(&mut self) -> Result<(), ScenarioError> {
         for number in &self.scenario.world.numbers {
+            let fail = at(self.scenario, number.span);
+            let created = self.scenario.time(&number.created);
+            let created = created.map_err(|e| self.scenario.error_at(number.span, e))?;
+            let sitter = number.sitter.as_ref();
             let new = NewNumber {
-                e164: number.e164.clone(),
-                class: number.class,
-                status: number.status,
-                sitter: number
-                    .sitter
-                    .as_deref()
-                    .and_then(|s| self.names.id::<SitterId>(s)),
-                created_at: Some(Timestamp(number.created)),
+                e164: given(&number.e164),
+                class: number.class(),
+                status: number.status(),
+                sitter: sitter.and_then(|s| self.names.id::<SitterId>(&s.value)),
+                created_at: Some(Timestamp(created)),
             };
-            let id = self
-                .engine
-                .create_number(self.org(number.org), &new)
-                .map_err(at(self.scenario, number.span))?;
-            self.names.insert(&number.name, id);
+            let org = self.org(given(&number.org));
+            let id = self.engine.create_number(org, &new).map_err(fail)?;
+            self.names.insert(&given(&number.name), id);
         }
         Ok(())
     }
@@ -248,19 +245,14 @@ impl Builder<'_> {
     /// The scenario's explicit users (`user:NAME`).
     fn extra_users(&mut self) -> Result<(), ScenarioError> {
         for extra in &self.scenario.world.users {
-            let kind = match extra.role {
-                UserRole::Owner => UserKind::Owner,
-                UserRole::Admin => UserKind::Admin,
+            let kind = match value_of(&extra.role) {
+                Some(UserRole::Owner) => UserKind::Owner,
+                Some(UserRole::Admin) | None => UserKind::Admin,
             };
-            let role = format!("user:{}", extra.name);
-            self.user(
-                self.org(extra.org),
-                &extra.name,
-                role,
-                kind,
-                None,
-                extra.span,
-            )?;
+            let name = given(&extra.name);
+            let role = format!("user:{name}");
+            let org = self.org(given(&extra.org));
+            self.user(org, &name, role, kind, None, extra.span)?;
         }
         Ok(())
     }
@@ -270,31 +262,30 @@ impl Builder<'_> {
     fn bookings(&mut self) -> Result<(), ScenarioError> {
         for booking in &self.scenario.world.bookings {
             // A booking lives in its client's org (the parser checked that the client exists).
-            let org = self.orgs[self
-                .scenario
-                .client(&booking.client)
-                .map_or("main", |c| org_name(c.org))];
-            let new = NewBooking {
-                client: self
-                    .names
-                    .id::<ClientId>(&booking.client)
-                    .unwrap_or(ClientId(0)),
-                sitter: booking
-                    .sitter
-                    .as_deref()
-                    .and_then(|s| self.names.id::<SitterId>(s)),
-                service: booking.service.clone(),
-                start: Timestamp(booking.start),
-                end: Timestamp(booking.end),
-            };
+            let client = given(&booking.client);
+            let org = self.scenario.client(&client).map(|c| given(&c.org));
+            let org = self.orgs[org_name(org.unwrap_or_default())];
             let fail = at(self.scenario, booking.span);
+            let time = |t| {
+                let time = self.scenario.time(t).map(Timestamp);
+                time.map_err(|e| self.scenario.error_at(booking.span, e))
+            };
+            let sitter = booking.sitter.as_ref();
+            let new = NewBooking {
+                client: self.names.id::<ClientId>(&client).unwrap_or(ClientId(0)),
+                sitter: sitter.and_then(|s| self.names.id::<SitterId>(&s.value)),
+                service: given(&booking.service),
+                start: time(&booking.start)?,
+                end: time(&booking.end)?,
+            };
             let id = self
                 .engine
                 .create_booking(org, "system:setup", &new)
                 .map_err(&fail)?
                 .id;
-            self.names.insert(&booking.name, id);
-            let path: &[BookingStatus] = match booking.status {
+            let name = given(&booking.name);
+            self.names.insert(&name, id);
+            let path: &[BookingStatus] = match booking.status() {
                 BookingStatus::Pending => &[],
                 BookingStatus::Confirmed => &[BookingStatus::Confirmed],
                 BookingStatus::Completed => &[BookingStatus::Confirmed, BookingStatus::Completed],
@@ -306,7 +297,7 @@ impl Builder<'_> {
                     .map_err(&fail)?;
             }
             if let Some(thread) = thread_of_booking(self.engine, id) {
-                self.names.insert(&booking.name, thread);
+                self.names.insert(&name, thread);
             }
         }
         Ok(())
@@ -324,12 +315,12 @@ impl Builder<'_> {
     }
 }
 
-fn contact(first_name: &str, phone: &str, email: &str) -> NewContact {
+fn contact(person: &PersonShape) -> NewContact {
     NewContact {
-        first_name: first_name.into(),
+        first_name: person.first_name(),
         last_name: String::new(),
-        phone: phone.into(),
-        email: email.into(),
+        phone: given(&person.phone),
+        email: given(&person.email),
     }
 }
 

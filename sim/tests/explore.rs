@@ -47,7 +47,7 @@ fn shrinking_keeps_a_failing_case_failing_and_drops_the_rest() {
     let options = switchboard_sim::runner::RunOptions {
         any_status: true,
         plant: Some(Box::new(|conn, step| {
-            if matches!(step.action, switchboard_sim::scenario::Action::Inbound(_)) {
+            if matches!(step.action(), switchboard_sim::scenario::Action::Inbound(_)) {
                 let _ = conn.execute_batch("UPDATE message_numbers SET open_load = open_load + 7");
             }
         })),

@@ -193,43 +193,44 @@ fn full_scenario_header_and_settings() {
 fn full_scenario_world() {
     let s = full();
     let w = &s.world;
+    let pool = &w.numbers[0];
     assert_eq!(
-        w.numbers[0],
-        Number {
-            name: "pool-1".into(),
-            e164: "+15550100001".into(),
-            class: NumberClass::Pool,
-            status: NumberStatus::Active,
-            created: START,
-            sitter: None,
-            org: Org::Main,
-            span: w.numbers[0].span,
-        }
+        (given(&pool.name), given(&pool.e164)),
+        ("pool-1".into(), "+15550100001".into())
     );
+    assert_eq!(
+        (pool.class(), pool.status()),
+        (NumberClass::Pool, NumberStatus::Active)
+    );
+    assert_eq!(s.time(&pool.created), Ok(START));
+    assert_eq!((pool.sitter.as_ref(), given(&pool.org)), (None, Org::Main));
     assert!(text(&s, w.numbers[0].span).starts_with("[[numbers]]\nname = \"pool-1\""));
     let line = &w.numbers[1];
-    assert_eq!(line.class, NumberClass::Sitter);
-    assert_eq!(line.status, NumberStatus::Quarantined);
-    assert_eq!(line.created, START - 30 * DAY);
-    assert_eq!(line.sitter.as_deref(), Some("sam"));
-    assert_eq!(line.org, Org::Rival);
-    assert_eq!(w.sitters[0].first_name, "Sam");
-    assert_eq!(w.sitters[1].first_name, "Susan");
-    assert_eq!(w.clients[0].email, "alice@example.com");
-    assert_eq!(w.clients[0].org, Org::Main);
+    assert_eq!(line.class(), NumberClass::Sitter);
+    assert_eq!(line.status(), NumberStatus::Quarantined);
+    assert_eq!(s.time(&line.created), Ok(START - 30 * DAY));
+    assert_eq!(given(&line.sitter), "sam");
+    assert_eq!(given(&line.org), Org::Rival);
+    assert_eq!(w.sitters[0].first_name(), "Sam");
+    assert_eq!(w.sitters[1].first_name(), "Susan");
+    assert_eq!(given(&w.clients[0].email), "alice@example.com");
+    assert_eq!(given(&w.clients[0].org), Org::Main);
     let b = &w.bookings[0];
-    assert_eq!((b.start, b.end), (START + DAY, START + DAY + HOUR));
-    assert_eq!(b.status, BookingStatus::Confirmed);
-    assert_eq!(b.sitter.as_deref(), Some("sam"));
-    assert_eq!(w.bookings[1].status, BookingStatus::Completed);
+    assert_eq!(
+        (s.time(&b.start), s.time(&b.end)),
+        (Ok(START + DAY), Ok(START + DAY + HOUR))
+    );
+    assert_eq!(b.status(), BookingStatus::Confirmed);
+    assert_eq!(given(&b.sitter), "sam");
+    assert_eq!(w.bookings[1].status(), BookingStatus::Completed);
     assert_eq!(w.bookings[1].sitter, None);
     assert_eq!(
-        (w.users[0].role, w.users[0].org),
-        (UserRole::Admin, Org::Main)
+        (value_of(&w.users[0].role), given(&w.users[0].org)),
+        (Some(UserRole::Admin), Org::Main)
     );
     assert_eq!(
-        (w.users[1].role, w.users[1].org),
-        (UserRole::Owner, Org::Rival)
+        (value_of(&w.users[1].role), given(&w.users[1].org)),
+        (Some(UserRole::Owner), Org::Rival)
     );
 
     assert_eq!(s.name_kind("walk-2"), Some(NameKind::Booking));
@@ -264,7 +265,7 @@ fn full_scenario_step_times() {
 
     let st = &s.steps[0];
     assert_eq!(st.label.as_deref(), Some("wait a bit"));
-    assert_eq!(st.action, Action::Wait);
+    assert_eq!(st.action(), Action::Wait);
     assert!(st.expect.is_empty());
     assert_eq!(text(&s, st.time_span.unwrap()), "\"30m\"");
     assert_eq!(st.describe(), "step 1 (\"wait a bit\")");
@@ -273,14 +274,15 @@ fn full_scenario_step_times() {
 #[test]
 fn full_scenario_request_step() {
     let s = full();
-    let Action::Request(req) = &s.steps[1].action else {
+    let Action::Request(req) = s.steps[1].action() else {
         panic!("request expected")
     };
-    assert_eq!(req.actor, Role::Owner);
-    assert_eq!(req.method, Method::Post);
-    assert_eq!(req.path.raw, "/api/threads/{walk-1}/notes");
+    assert_eq!(s.steps[1].actor, Role::Owner);
+    assert_eq!(value_of(&req.method), Some(Method::Post));
+    let path = Template::parse(&given(&req.path)).unwrap();
+    assert_eq!(path.raw, "/api/threads/{walk-1}/notes");
     assert_eq!(
-        req.path.parts,
+        path.parts,
         vec![
             Part::Text("/api/threads/".into()),
             Part::Name("walk-1".into()),
@@ -288,16 +290,16 @@ fn full_scenario_request_step() {
         ]
     );
     assert_eq!(
-        req.path.render(|n| Some(format!("id-{n}"))).unwrap(),
+        path.render(|n| Some(format!("id-{n}"))).unwrap(),
         "/api/threads/id-walk-1/notes"
     );
     assert_eq!(
-        req.body.as_ref().unwrap().value,
+        json_of(req.body.as_ref().unwrap()).unwrap(),
         json!({ "text": "hi", "n": [1, 2.5, true] })
     );
     let e = &s.steps[1].expect;
     assert_eq!(e.status.as_ref().map(|x| x.value), Some(201));
-    let j = &e.json.as_ref().unwrap().value;
+    let j = &json_of(e.json.as_ref().unwrap()).unwrap();
     assert_eq!(
         *j,
         json!({ "id": "{walk-1}", "nested": { "list": ["{{literal}}"] } })
@@ -306,7 +308,7 @@ fn full_scenario_request_step() {
         render_json(j, &mut |n| Some(format!("id-{n}"))).unwrap(),
         json!({ "id": "id-walk-1", "nested": { "list": ["{literal}"] } })
     );
-    assert_eq!(s.steps[1].action.kind(), "request");
+    assert_eq!(s.steps[1].action().kind(), "request");
     assert_eq!(
         text(&s, s.steps[1].action_span.unwrap()).chars().next(),
         Some('{')
@@ -316,152 +318,208 @@ fn full_scenario_request_step() {
 #[test]
 fn full_scenario_inbound_steps() {
     let s = full();
-    let Action::Inbound(inb) = &s.steps[2].action else {
+    let Action::Inbound(inb) = s.steps[2].action() else {
         panic!("inbound expected")
     };
-    assert_eq!(inb.from.value, Endpoint::Name("alice".into()));
-    assert_eq!(inb.to.value, Endpoint::Name("pool-1".into()));
-    assert_eq!(inb.sid, "SM2");
-    assert_eq!(inb.signature, Signature::Valid);
+    // Names of a client and a number (the runner looks up their phones).
+    assert_eq!(s.name_kind(&given(&inb.from)), Some(NameKind::Client));
+    assert_eq!(s.name_kind(&given(&inb.to)), Some(NameKind::Number));
+    assert_eq!(
+        (given(&inb.from), given(&inb.to)),
+        ("alice".into(), "pool-1".into())
+    );
+    assert_eq!(inb.sid(2), "SM2");
+    assert_eq!(given(&inb.signature), Signature::Valid);
     let e = &s.steps[2].expect;
-    assert_eq!(e.events.len(), 2);
-    assert_eq!(e.events[0].event_type, "pool.number.assigned");
-    assert_eq!(e.events[0].payload, Some(json!({ "number": "{pool-1}" })));
-    assert_eq!(e.events[1].payload, None);
-    assert_eq!(e.no_events[0].value, "pool.exhausted");
+    let events = &e.events.as_ref().unwrap().value;
+    assert_eq!(events.len(), 2);
+    assert_eq!(given(&events[0].event_type), "pool.number.assigned");
+    let payload = events[0].payload.as_ref().map(|p| json_of(p).unwrap());
+    assert_eq!(payload, Some(json!({ "number": "{pool-1}" })));
+    assert_eq!(events[1].payload, None);
+    assert_eq!(
+        e.no_events.as_ref().unwrap().value[0].value,
+        "pool.exhausted"
+    );
 
-    let Action::Inbound(inb) = &s.steps[3].action else {
+    let Action::Inbound(inb) = s.steps[3].action() else {
         panic!("inbound expected")
     };
-    assert_eq!(inb.from.value, Endpoint::Phone("+15559990000".into()));
-    assert_eq!(inb.to.value, Endpoint::Phone("+15550100001".into()));
-    assert_eq!(inb.sid, "SMcustom");
-    assert_eq!(inb.signature, Signature::Missing);
+    // Literal phones, which name nothing.
+    assert_eq!(given(&inb.from), "+15559990000");
+    assert_eq!(given(&inb.to), "+15550100001");
+    assert_eq!(s.name_kind(&given(&inb.from)), None);
+    assert_eq!(inb.sid(3), "SMcustom");
+    assert_eq!(given(&inb.signature), Signature::Missing);
 }
 
-/// Each step of [`FULL`] that is checked whole: its index and the action it must resolve to.
-fn expected_actions() -> Vec<(usize, Action)> {
-    let booking = |b: &str| b.to_string();
+/// Each step of [`FULL`] that is checked whole: its index, who acts, and its action's kind and
+/// keys as written (every other key absent).
+fn expected_actions() -> Vec<(usize, Role, &'static str, toml::Value)> {
+    let table = |text: &str| toml::from_str::<toml::Value>(text).unwrap();
+    let owner = Role::Owner;
     vec![
         (
             4,
-            Action::Send(Outbound {
-                actor: Role::Sitter("sam".into()),
-                thread: "walk-1".into(),
-                body: "On my way".into(),
-            }),
+            Role::Sitter("sam".into()),
+            "send",
+            table(
+                r#"as = "sitter:sam"
+                thread = "walk-1"
+                body = "On my way""#,
+            ),
         ),
         (
             5,
-            Action::Booking(BookingAction::Create {
-                name: "walk-2".into(),
-                client: "alice".into(),
-                sitter: None,
-                service: "Dog Walking".into(),
-                start: START + 2 * DAY,
-                end: START + 2 * DAY + HOUR,
-            }),
+            owner.clone(),
+            "booking",
+            table(
+                r#"action = "create"
+                name = "walk-2"
+                client = "alice"
+                service = "Dog Walking"
+                start = "+2d"
+                end = "+2d1h""#,
+            ),
         ),
         (
             6,
-            Action::Booking(BookingAction::Confirm {
-                booking: booking("walk-2"),
-            }),
+            owner.clone(),
+            "booking",
+            table(
+                r#"action = "confirm"
+            booking = "walk-2""#,
+            ),
         ),
         (
             7,
-            Action::Booking(BookingAction::Reassign {
-                booking: booking("walk-2"),
-                sitter: "sue".into(),
-            }),
+            owner.clone(),
+            "booking",
+            table(
+                r#"action = "reassign"
+            booking = "walk-2"
+            sitter = "sue""#,
+            ),
         ),
         (
             8,
-            Action::Booking(BookingAction::Complete {
-                booking: booking("walk-1"),
-            }),
+            owner.clone(),
+            "booking",
+            table(
+                r#"action = "complete"
+            booking = "walk-1""#,
+            ),
         ),
         (
             9,
-            Action::Booking(BookingAction::Cancel {
-                booking: booking("walk-2"),
-            }),
+            owner.clone(),
+            "booking",
+            table(
+                r#"action = "cancel"
+            booking = "walk-2""#,
+            ),
         ),
         (
             10,
-            Action::Thread(ThreadAction::Open {
-                name: "t-alice".into(),
-                client: "alice".into(),
-                booking: Some("walk-1".into()),
-            }),
+            owner.clone(),
+            "thread",
+            table(
+                r#"action = "open"
+            name = "t-alice"
+            client = "alice"
+            booking = "walk-1""#,
+            ),
         ),
         (
             11,
-            Action::Thread(ThreadAction::Close {
-                thread: "t-alice".into(),
-            }),
+            owner.clone(),
+            "thread",
+            table(
+                r#"action = "close"
+            thread = "t-alice""#,
+            ),
         ),
         (
             12,
-            Action::Thread(ThreadAction::Archive {
-                thread: "walk-2".into(),
-            }),
+            owner.clone(),
+            "thread",
+            table(
+                r#"action = "archive"
+            thread = "walk-2""#,
+            ),
         ),
-        (
-            15,
-            Action::Release {
-                actor: Role::RivalOwner,
-            },
-        ),
-        (16, Action::Wait),
+        (15, Role::RivalOwner, "release", toml::Value::Boolean(true)),
+        (16, owner, "wait", toml::Value::Boolean(false)),
     ]
+}
+
+/// The value of a step's action as written.
+fn written(action: Action<'_>) -> toml::Value {
+    let value = match action {
+        Action::Send(a) => toml::Value::try_from(&a.value),
+        Action::Booking(a) => toml::Value::try_from(&a.value),
+        Action::Thread(a) => toml::Value::try_from(&a.value),
+        Action::Release(a) => Ok(toml::Value::Boolean(a.value)),
+        _ => Ok(toml::Value::Boolean(false)),
+    };
+    value.unwrap()
 }
 
 #[test]
 fn full_scenario_actions() {
     let s = full();
-    for (index, action) in expected_actions() {
-        assert_eq!(s.steps[index].action, action, "step {index}");
+    for (index, actor, kind, action) in expected_actions() {
+        let step = &s.steps[index];
+        assert_eq!(step.actor, actor, "step {index}");
+        assert_eq!(step.action().kind(), kind, "step {index}");
+        assert_eq!(written(step.action()), action, "step {index}");
     }
-    let binds = &s.steps[6].expect.bindings;
+    // The booking's times, resolved against the start.
+    let Action::Booking(create) = s.steps[5].action() else {
+        panic!("booking expected")
+    };
+    assert_eq!(s.time(&create.start), Ok(START + 2 * DAY));
+    assert_eq!(s.time(&create.end), Ok(START + 2 * DAY + HOUR));
+    let binds = &s.steps[6].expect.bindings.as_ref().unwrap().value;
     assert_eq!(
-        (binds[0].thread.as_str(), binds[0].number.as_deref()),
-        ("walk-2", Some("pool-1"))
+        (given(&binds[0].thread), binds[0].number_name()),
+        ("walk-2".into(), Some("pool-1".into()))
     );
     assert_eq!(
-        (binds[1].thread.as_str(), binds[1].number.as_deref()),
-        ("walk-1", None)
+        (given(&binds[1].thread), binds[1].number_name()),
+        ("walk-1".into(), None)
     );
 }
 
 #[test]
 fn full_scenario_settings_chaos_release() {
     let s = full();
-    let Action::Settings { actor, values } = &s.steps[13].action else {
+    let Action::Settings(values) = s.steps[13].action() else {
         panic!("settings expected")
     };
-    assert_eq!(*actor, Role::Owner);
+    assert_eq!(s.steps[13].actor, Role::Owner);
     assert_eq!(
-        values.to_value(),
+        free_table(values).unwrap().to_value(),
         json!({ "maxConcurrentThreadsPerPoolNumber": 2 })
     );
-    let Action::Chaos { actor, config } = &s.steps[14].action else {
+    let Action::Chaos(config) = s.steps[14].action() else {
         panic!("chaos expected")
     };
-    assert_eq!(*actor, Role::User("ada".into()));
+    assert_eq!(s.steps[14].actor, Role::User("ada".into()));
+    let config = free_table(config).unwrap();
     assert_eq!(
         config.to_value(),
         json!({ "enabled": true, "failureProbability": 1.0, "delayMs": 0 })
     );
     assert_eq!(text(&s, config.span_of("delayMs")), "delayMs");
     assert!(
-        s.steps[15].action.has_response(),
+        s.steps[15].action().has_response(),
         "release answers with the job's stats"
     );
-    let alerts = s.steps[15].expect.alerts.as_ref().unwrap();
-    assert_eq!(alerts.value, vec!["number.quarantined", "pool.exhausted"]);
+    let alerts = s.steps[15].expect.alert_types().unwrap();
+    assert_eq!(alerts, vec!["number.quarantined", "pool.exhausted"]);
     assert_eq!(
-        s.steps[16].expect.alerts.as_ref().unwrap().value,
+        s.steps[16].expect.alert_types().unwrap(),
         Vec::<String>::new()
     );
 }
@@ -598,9 +656,9 @@ email = "carol@example.com"
 inbound = { from = "bob", to = "+15550100001", body = "hi" }
 "#,
     );
-    let clients: Vec<&str> = s.world.clients.iter().map(|c| c.name.as_str()).collect();
+    let clients: Vec<String> = s.world.clients.iter().map(|c| given(&c.name)).collect();
     assert_eq!(clients, ["alice", "bob", "carol"]);
-    assert_eq!(s.world.sitters[0].name, "sam");
+    assert_eq!(given(&s.world.sitters[0].name), "sam");
     assert_eq!(s.name_kind("alice"), Some(NameKind::Client));
     // What the base defines is located at the `extends` value.
     assert_eq!(

@@ -12,6 +12,10 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
+use serde_json::Value;
+
+use super::shape::*;
+
 use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
 };
@@ -161,7 +165,7 @@ struct Label {
     text: String,
 }
 
-/// An error located in a scenario file.
+/// An error located in a scenario file: the one error type of the front end and the runner.
 ///
 /// * [`Display`](fmt::Display) prints just the message.
 /// * [`one_line`](Self::one_line) prints `file:line:col: message`.
@@ -169,8 +173,9 @@ struct Label {
 ///   the source line(s) with the span underlined and labelled, and a help
 ///   note if any. The output is deterministic (no colours, fixed width).
 ///
-/// It implements [`miette::Diagnostic`], so it can also be returned through
-/// `miette::Result` and printed by whatever handler the binary installs.
+/// The resolver builds it before it knows the file (`ScenarioError::new`); the file is attached
+/// once, where the text is known. It implements [`miette::Diagnostic`], so it can also be
+/// returned through `miette::Result` and printed by whatever handler the binary installs.
 #[derive(Clone)]
 pub struct ScenarioError(Box<Inner>);
 
@@ -178,10 +183,8 @@ pub struct ScenarioError(Box<Inner>);
 struct Inner {
     path: String,
     source: Option<NamedSource<Arc<str>>>,
-    text: Option<Arc<str>>,
     message: String,
     labels: Vec<Label>,
-    notes: Vec<String>,
     help: Option<String>,
 }
 
@@ -201,19 +204,35 @@ impl ScenarioError {
         span: Span,
         message: impl Into<String>,
     ) -> Self {
-        let span = clamp_span(&text, span);
+        Self::new(span, message, "here").in_file(path, text)
+    }
+
+    /// An error at `span` with `label` under the caret, of a file attached later by
+    /// [`in_file`](Self::in_file).
+    pub(crate) fn new(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
         ScenarioError(Box::new(Inner {
-            source: Some(NamedSource::new(path.clone(), text.clone())),
-            path,
-            text: Some(text),
+            path: String::new(),
+            source: None,
             message: message.into(),
             labels: vec![Label {
                 span,
-                text: "here".to_string(),
+                text: label.into(),
             }],
-            notes: Vec::new(),
             help: None,
         }))
+    }
+
+    /// Places an error built by [`new`](Self::new) in the file `path` whose text is `text`
+    /// (its spans clamped to the text); an error already in a file keeps it.
+    pub(crate) fn in_file(mut self, path: String, text: Arc<str>) -> Self {
+        if self.0.source.is_none() && !self.0.labels.is_empty() {
+            for label in &mut self.0.labels {
+                label.span = clamp_span(&text, label.span);
+            }
+            self.0.path = path.clone();
+            self.0.source = Some(NamedSource::new(path, text));
+        }
+        self
     }
 
     /// An error about the file as a whole, without a location (e.g. it
@@ -222,10 +241,8 @@ impl ScenarioError {
         ScenarioError(Box::new(Inner {
             path: display_path(path),
             source: None,
-            text: None,
             message: message.into(),
             labels: Vec::new(),
-            notes: Vec::new(),
             help: None,
         }))
     }
@@ -238,6 +255,12 @@ impl ScenarioError {
         self
     }
 
+    /// Replaces the message.
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.0.message = message.into();
+        self
+    }
+
     /// Adds a secondary labelled span, e.g. pointing at an earlier
     /// definition that conflicts with the primary span.
     ///
@@ -246,20 +269,15 @@ impl ScenarioError {
     /// but mentioned in a note instead: a `here` in the label becomes
     /// `at line N`, otherwise ` (line N)` is appended.
     pub fn with_secondary(mut self, span: Span, label: impl Into<String>) -> Self {
-        let label = label.into();
-        let (Some(text), Some(primary)) = (&self.0.text, self.span()) else {
-            return self;
+        let span = match self.text() {
+            Some(text) => clamp_span(text, span),
+            None => span,
         };
-        let span = clamp_span(text, span);
-        let (line, _) = line_col(text, span.start);
-        let (primary_line, _) = line_col(text, primary.start);
-        if line.abs_diff(primary_line) <= MAX_SNIPPET_GAP {
-            self.0.labels.push(Label { span, text: label });
-        } else if label.contains("here") {
-            let note = label.replacen("here", &format!("at line {line}"), 1);
-            self.0.notes.push(note);
-        } else {
-            self.0.notes.push(format!("{label} (line {line})"));
+        if !self.0.labels.is_empty() {
+            self.0.labels.push(Label {
+                span,
+                text: label.into(),
+            });
         }
         self
     }
@@ -275,11 +293,32 @@ impl ScenarioError {
         &self.0.message
     }
 
+    fn text(&self) -> Option<&str> {
+        self.0.source.as_ref().map(|s| &**s.inner())
+    }
+
+    /// The secondary labels, each either drawn (`Ok`) or, when far from the primary span,
+    /// a note (`Err`).
+    fn secondaries(&self) -> impl Iterator<Item = Result<&Label, String>> {
+        let text = self.text().unwrap_or("");
+        let primary_line = self.span().map_or(0, |s| line_col(text, s.start).0);
+        self.0.labels.iter().skip(1).map(move |label| {
+            let (line, _) = line_col(text, label.span.start);
+            if line.abs_diff(primary_line) <= MAX_SNIPPET_GAP {
+                Ok(label)
+            } else if label.text.contains("here") {
+                Err(label.text.replacen("here", &format!("at line {line}"), 1))
+            } else {
+                Err(format!("{} (line {line})", label.text))
+            }
+        })
+    }
+
     /// The help text, if any: notes about far-away related places, then
     /// the help note.
     pub fn help_text(&self) -> Option<String> {
-        let mut parts: Vec<&str> = self.0.notes.iter().map(String::as_str).collect();
-        parts.extend(self.0.help.as_deref());
+        let mut parts: Vec<String> = self.secondaries().filter_map(Result::err).collect();
+        parts.extend(self.0.help.clone());
         (!parts.is_empty()).then(|| parts.join("\n"))
     }
 
@@ -295,9 +334,7 @@ impl ScenarioError {
 
     /// 1-based line and column of the primary span's start, if located.
     pub fn line_col(&self) -> Option<(usize, usize)> {
-        let text = self.0.text.as_ref()?;
-        let span = self.span()?;
-        Some(line_col(text, span.start))
+        Some(line_col(self.text()?, self.span()?.start))
     }
 
     /// `file:line:col: message` (or `file: message` without a location).
@@ -365,15 +402,241 @@ impl Diagnostic for ScenarioError {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        if self.0.source.is_none() || self.0.labels.is_empty() {
-            return None;
-        }
-        Some(Box::new(self.0.labels.iter().enumerate().map(|(i, l)| {
-            if i == 0 {
-                LabeledSpan::new_primary_with_span(Some(l.text.clone()), l.span)
-            } else {
-                LabeledSpan::new_with_span(Some(l.text.clone()), l.span)
-            }
-        })))
+        let primary = self.0.labels.first().filter(|_| self.0.source.is_some())?;
+        let primary = LabeledSpan::new_primary_with_span(Some(primary.text.clone()), primary.span);
+        let near = self.secondaries().filter_map(Result::ok);
+        let near = near.map(|l| LabeledSpan::new_with_span(Some(l.text.clone()), l.span));
+        Some(Box::new(std::iter::once(primary).chain(near)))
     }
+}
+
+/// A result of the resolver.
+pub(crate) type PResult<T> = Result<T, ScenarioError>;
+
+/// `a`, `b`, `c` (each item in backticks).
+pub(crate) fn quoted_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The closest candidate to `word`, if close enough to be a likely typo.
+pub(crate) fn suggest<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    if word.len() > 64 {
+        return None;
+    }
+    candidates
+        .into_iter()
+        .filter(|c| c.len() <= 64)
+        .map(|c| (strsim::levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= (c.chars().count().max(word.chars().count()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Converts a TOML syntax error.
+pub(crate) fn toml_issue(source: &str, e: &toml::de::Error) -> ScenarioError {
+    let span = e.span().map(Span::from).unwrap_or_else(|| Span::new(0, 0));
+    // TOML has no null: `x = null` reads as a malformed float. Say what is wrong instead.
+    let word: String = source
+        .get(span.start..)
+        .unwrap_or("")
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    if matches!(word.as_str(), "null" | "nil" | "None" | "NULL" | "Null") {
+        return ScenarioError::new(
+            Span::new(span.start, span.start + word.len()),
+            format!("TOML has no `{word}`"),
+            "not a TOML value",
+        )
+        .with_help("to send or expect a JSON null, write the whole value as JSON text: `body = { json = '{\"sitterId\": null}' }` (also for `expect.json` and event `payload`)");
+    }
+    let message = e.message().trim().replace('\n', "; ");
+    ScenarioError::new(span, format!("invalid TOML: {message}"), "syntax error")
+}
+
+/// A shape error (serde, keys and types) as a located issue with the resolver's wording: an
+/// unknown key at the key with a "did you mean", a wrong value or type at the value, named by
+/// its key (read from the source before the value).
+pub(crate) fn shape_issue(source: &str, e: &toml::de::Error) -> ScenarioError {
+    let span = e.span().map(Span::from).unwrap_or_else(|| Span::new(0, 0));
+    let message = e.message().trim().replace('\n', "; ");
+    let key = key_before(source, span).map(|(k, _)| k);
+    let key = key
+        .or_else(|| enclosing_key(source, span))
+        .unwrap_or_default();
+    if let Some((field, allowed)) = serde_list(&message, "unknown field `") {
+        let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        return unknown_key(span, &field, &shape_table(source, span, &allowed), &allowed);
+    }
+    if let Some((value, options)) = serde_list(&message, "unknown variant `") {
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let action_of = (key == "action")
+            .then(|| enclosing_key(source, span))
+            .flatten();
+        let issue = match action_of {
+            Some(kind) => ScenarioError::new(
+                span,
+                format!("unknown {kind} action `{value}`"),
+                "unknown action",
+            ),
+            None => ScenarioError::new(
+                span,
+                format!("invalid `{key}` value `{value}`"),
+                format!("not a valid `{key}`"),
+            ),
+        };
+        return issue.with_help(one_of(&value, &options));
+    }
+    if let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        let (found, expected) = (serde_type(found), serde_type(expected));
+        return ScenarioError::new(
+            span,
+            format!("`{key}` must be {expected}, not {found}"),
+            format!("expected {expected}"),
+        );
+    }
+    ScenarioError::new(span, message, "here")
+}
+
+/// `(word, listed)` from a serde message `PREFIXword`, expected one of `a`, `b`` (or
+/// "expected `a`").
+pub(crate) fn serde_list(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
+    let (word, tail) = message.strip_prefix(prefix)?.split_once('`')?;
+    let listed = tail
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    Some((word.to_string(), listed))
+}
+
+/// serde's name of a type or value ("integer `5`", "a sequence", "i64") as a TOML type name.
+pub(crate) fn serde_type(text: &str) -> &'static str {
+    let names = [
+        ("string", "a string"),
+        ("char", "a string"),
+        ("integer", "an integer"),
+        ("i64", "an integer"),
+        ("u64", "an integer"),
+        ("floating", "a float"),
+        ("f64", "a float"),
+        ("bool", "a boolean"),
+        ("sequence", "an array"),
+        ("map", "a table"),
+        ("struct", "a table"),
+    ];
+    names
+        .iter()
+        .find(|(word, _)| text.contains(word))
+        .map_or("another type", |(_, name)| name)
+}
+
+/// The table a shape's field list belongs to, for "unknown key ... in WHAT" (the field lists are
+/// the shapes' own, read from their JSON Schema). `[[sitters]]` and `[[clients]]` share a shape:
+/// the nearest header in the source says which.
+pub(crate) fn shape_table(source: &str, span: Span, fields: &[&str]) -> String {
+    fn keys<T: schemars::JsonSchema>() -> Vec<String> {
+        let schema = schemars::schema_for!(T);
+        let props = schema.get("properties").and_then(Value::as_object);
+        props
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+    let header = source.get(..span.start).unwrap_or("").lines().rev();
+    let header = header.map(str::trim).find(|l| l.starts_with('['));
+    let person = match header {
+        Some("[[clients]]") => "a `[[clients]]` entry",
+        _ => "a `[[sitters]]` entry",
+    };
+    let tables = [
+        ("the scenario (top level)", keys::<ScenarioShape>()),
+        ("a step", keys::<StepShape>()),
+        ("`expect`", keys::<ExpectShape>()),
+        ("a `[[numbers]]` entry", keys::<NumberShape>()),
+        (person, keys::<PersonShape>()),
+        ("a `[[bookings]]` entry", keys::<BookingShape>()),
+        ("a `[[users]]` entry", keys::<UserShape>()),
+        ("the `request` action", keys::<RequestShape>()),
+        ("the `inbound` action", keys::<InboundShape>()),
+        ("the `send` action", keys::<SendShape>()),
+        ("the `booking` action", keys::<BookingActionShape>()),
+        ("the `thread` action", keys::<ThreadActionShape>()),
+        ("the `number` action", keys::<NumberActionShape>()),
+        ("the `webhook` action", keys::<WebhookShape>()),
+        ("an `expect.events` entry", keys::<EventShape>()),
+        ("an `expect.bindings` entry", keys::<BindingShape>()),
+    ];
+    let mut fields: Vec<&str> = fields.to_vec();
+    fields.sort_unstable();
+    let found = tables.into_iter().find(|(_, keys)| {
+        keys.len() == fields.len() && keys.iter().zip(&fields).all(|(k, f)| k == f)
+    });
+    found.map_or_else(|| "this table".to_string(), |(what, _)| what.to_string())
+}
+
+/// The key written before the value at `span` (`key = value`) and the key's span: the resolver
+/// names values by their key, and some rules point at the key.
+pub(crate) fn key_before(source: &str, span: Span) -> Option<(String, Span)> {
+    let before = source.get(..span.start)?.trim_end().strip_suffix('=')?;
+    let before = before.trim_end();
+    let end = before.len();
+    if let Some(quoted) = before.strip_suffix('"') {
+        let start = quoted.rfind('"')?;
+        return Some((quoted[start + 1..].to_string(), Span::new(start, end)));
+    }
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let start = before.rfind(|c: char| !bare(c)).map_or(0, |i| i + 1);
+    (start < end).then(|| (before[start..].to_string(), Span::new(start, end)))
+}
+
+/// The key of the inline table or array around `span` (`booking` for the `action` in
+/// `booking = { action = "x" }`, `alerts` for an item of `alerts = [...]`).
+pub(crate) fn enclosing_key(source: &str, span: Span) -> Option<String> {
+    let mut depth = 0usize;
+    let before = source.get(..span.start)?;
+    for (at, c) in before.char_indices().rev() {
+        match c {
+            '}' | ']' => depth += 1,
+            '{' | '[' if depth == 0 => {
+                return key_before(source, Span::new(at, at)).map(|(k, _)| k);
+            }
+            '{' | '[' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The help for a value that is not one of `options`.
+pub(crate) fn one_of(value: &str, options: &[&str]) -> String {
+    let help = format!("expected one of {}", quoted_list(options));
+    match suggest(value, options.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`? {help}"),
+        None => help,
+    }
+}
+
+/// An unknown key in the table `what`, with the closest allowed key if it is a likely typo.
+pub(crate) fn unknown_key(span: Span, key: &str, what: &str, allowed: &[&str]) -> ScenarioError {
+    let mut help = format!("allowed keys: {}", quoted_list(allowed));
+    if let Some(s) = suggest(key, allowed.iter().copied()) {
+        help = format!("did you mean `{s}`? {help}");
+    }
+    ScenarioError::new(
+        span,
+        format!("unknown key `{key}` in {what}"),
+        "unknown key",
+    )
+    .with_help(help)
 }

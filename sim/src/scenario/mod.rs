@@ -3,7 +3,7 @@
 //! values.
 //!
 //! ```no_run
-//! use switchboard_sim::scenario::{Action, Scenario};
+//! use switchboard_sim::scenario::{Action, Scenario, given};
 //!
 //! let scenario = match Scenario::load("scenarios/strategies/lru-oldest-assignment-and-reset-on-release.toml") {
 //!     Ok(s) => s,
@@ -13,8 +13,8 @@
 //!     }
 //! };
 //! for step in &scenario.steps {
-//!     if let Action::Request(req) = &step.action {
-//!         println!("{} {} at {}", req.method, req.path.raw, step.when);
+//!     if let Action::Request(req) = step.action() {
+//!         println!("{} at {}", given(&req.path), step.when);
 //!     }
 //! }
 //! ```
@@ -37,8 +37,6 @@
 //! entity is in the right state for an action at run time.
 
 mod diagnostic;
-mod issue;
-mod model;
 mod resolve;
 pub mod shape;
 mod template;
@@ -49,7 +47,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use diagnostic::{MAX_SNIPPET_GAP, RENDER_WIDTH, ScenarioError, Span, Spanned, line_col};
-pub use model::*;
+pub use resolve::{free_table, json_of};
+pub use shape::*;
 pub use template::{Part, Template, TemplateError, render_json};
 
 /// A parsed and validated scenario file.
@@ -84,15 +83,12 @@ impl Scenario {
         let text: Arc<str> = Arc::from(source);
         let display = diagnostic::display_path(path);
         // Layer 1: the shape (keys and types, serde; its errors located and worded like the
-        // resolver's). Layer 2: the located resolve into the model.
+        // resolver's). Layer 2: the located checks of meaning.
         let mut chain = vec![lexical(path)];
         let resolved = resolve::parse_document((path, &display, &text), &mut |extends, start| {
             load_base(&mut chain, extends, start)
         });
-        resolved.map_err(|failure| match failure {
-            Err(resolve::BaseError(error)) => *error,
-            Ok(issue) => issue.into_error(display, text),
-        })
+        resolved.map_err(|error| error.in_file(display, text))
     }
 
     /// Reads and parses the file at `path`.
@@ -138,11 +134,6 @@ impl Scenario {
         self.names.get(name).map(|(kind, _)| *kind)
     }
 
-    /// Where `name` is defined.
-    pub fn name_span(&self, name: &str) -> Option<Span> {
-        self.names.get(name).map(|(_, span)| *span)
-    }
-
     /// The simulated time after the last step (the start if there are no
     /// steps).
     pub fn end(&self) -> i64 {
@@ -150,30 +141,39 @@ impl Scenario {
     }
 
     /// The world number named `name`.
-    pub fn number(&self, name: &str) -> Option<&Number> {
-        self.world.numbers.iter().find(|n| n.name == name)
+    pub fn number(&self, name: &str) -> Option<&Spanned<shape::NumberShape>> {
+        self.world.numbers.iter().find(|n| named(&n.name, name))
     }
 
     /// The E.164 of the number named `name`: a world number, or one a step adds.
     pub fn number_e164(&self, name: &str) -> Option<&str> {
-        self.number(name).map(|n| n.e164.as_str()).or_else(|| {
-            self.steps.iter().find_map(|step| match &step.action {
-                Action::Number(NumberAction::Add {
-                    name: added, e164, ..
-                }) if added == name => Some(e164.as_str()),
-                _ => None,
-            })
-        })
+        let added = self
+            .steps
+            .iter()
+            .filter_map(|step| step.shape.number.as_ref());
+        let mut added = added.filter(|n| named(&n.name, name));
+        let e164 = self.number(name).and_then(|n| n.e164.as_ref());
+        let e164 = e164.or_else(|| added.find_map(|n| n.e164.as_ref()));
+        e164.map(|e| e.value.as_str())
+    }
+
+    /// A time as written (an instant, or an offset from the start) in unix seconds; the
+    /// start when none is written.
+    pub fn time(&self, text: &Option<Spanned<shape::TimeText>>) -> Result<i64, String> {
+        match text {
+            Some(text) => time::parse_time(&text.value.0, self.start),
+            None => Ok(self.start),
+        }
     }
 
     /// The world sitter named `name`.
-    pub fn sitter(&self, name: &str) -> Option<&Person> {
-        self.world.sitters.iter().find(|n| n.name == name)
+    pub fn sitter(&self, name: &str) -> Option<&Spanned<shape::PersonShape>> {
+        self.world.sitters.iter().find(|n| named(&n.name, name))
     }
 
     /// The world client named `name`.
-    pub fn client(&self, name: &str) -> Option<&Person> {
-        self.world.clients.iter().find(|n| n.name == name)
+    pub fn client(&self, name: &str) -> Option<&Spanned<shape::PersonShape>> {
+        self.world.clients.iter().find(|n| named(&n.name, name))
     }
 }
 
@@ -200,35 +200,30 @@ fn load_base(
     chain: &mut Vec<PathBuf>,
     extends: &Spanned<String>,
     start: i64,
-) -> Result<resolve::Base, Result<issue::Issue, resolve::BaseError>> {
+) -> Result<resolve::Base, ScenarioError> {
     let from = chain.last().cloned().unwrap_or_default();
     let file = lexical(&from.parent().unwrap_or(Path::new("")).join(&extends.value));
     let shown = diagnostic::display_path(&file);
     if chain.contains(&file) {
         let cycle: Vec<String> = chain.iter().map(|p| diagnostic::display_path(p)).collect();
-        return Err(Ok(issue::Issue::new(
+        return Err(ScenarioError::new(
             extends.span,
             format!("`extends` makes a cycle: {} -> {shown}", cycle.join(" -> ")),
             "extends a file that extends this one",
-        )));
+        ));
     }
     let source = std::fs::read_to_string(&file).map_err(|e| {
-        Ok(issue::Issue::new(
+        ScenarioError::new(
             extends.span,
             format!("cannot read the base world `{shown}`: {e}"),
             "no such base world",
         )
-        .help("`extends` is a path relative to this file, like `../worlds/basic.toml`"))
+        .with_help("`extends` is a path relative to this file, like `../worlds/basic.toml`")
     })?;
     chain.push(file);
     let base = resolve::parse_world_file(&source, start, &mut |next, start| {
         load_base(chain, next, start)
     });
     chain.pop();
-    base.map_err(|failure| {
-        Err(match failure {
-            Err(inner) => inner,
-            Ok(issue) => resolve::BaseError(Box::new(issue.into_error(shown, Arc::from(source)))),
-        })
-    })
+    base.map_err(|error| error.in_file(shown, Arc::from(source)))
 }

@@ -1,10 +1,12 @@
-//! The resolving layer: the file's [shape](super::shape) (serde) → the [model](super::model).
+//! The resolving layer: validates the file's [shape](super::shape) (serde) without copying it.
 //!
 //! The shape says which keys exist and what type each value has; a serde error is turned into
-//! a located issue worded like the resolver's own ([`issue`](super::issue)). Resolving checks meaning on
-//! the typed shape: names (defined once, referenced with the right kind, not before the step that
-//! creates them), time order, one action per step, the keys each sub-action takes, and the
-//! expectation rules. Every value is [`Spanned`], so every issue points at its key or value.
+//! a located error worded like the resolver's own ([`diagnostic`](super::diagnostic)). Resolving
+//! checks meaning on the typed shape: names (defined once, referenced with the right kind, not
+//! before the step that creates them), time order, one action per step, the keys each
+//! sub-action takes, and the expectation rules. Every value is [`Spanned`], so every error points
+//! at its key or value. It computes only what the shape cannot hold: each step's instant and
+//! actor, the entries' whole-table spans, the settings as JSON.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,19 +15,13 @@ use std::sync::Arc;
 use serde_json::{Map, Number as JsonNumber, Value};
 
 use super::Scenario;
-use super::diagnostic::{Span, Spanned};
-use super::issue::*;
-use super::model::*;
+use super::diagnostic::*;
 use super::shape::*;
 use super::template::{Template, is_name_char};
 use super::time::{
     DURATION_FORMS, TIME_FORMS, format_duration, format_instant, parse_duration, parse_instant,
     parse_time,
 };
-
-/// A problem in a base world file, already reported against that file.
-#[derive(Debug)]
-pub(crate) struct BaseError(pub Box<super::ScenarioError>);
 
 /// A base world, merged with its own bases: what an `extends` contributes.
 #[derive(Default)]
@@ -36,9 +32,9 @@ pub(crate) struct Base {
 }
 
 /// Reads the base world an `extends` value names, resolving its times against the scenario's
-/// start: a located [`Issue`] in this file (missing file, cycle) or a [`BaseError`] in the base.
-pub(crate) type Loader<'l> =
-    dyn FnMut(&Spanned<String>, i64) -> Result<Base, Result<Issue, BaseError>> + 'l;
+/// start: an error in this file (missing file, cycle, not yet placed in it) or one placed in
+/// the base.
+pub(crate) type Loader<'l> = dyn FnMut(&Spanned<String>, i64) -> PResult<Base> + 'l;
 
 /// The keys of a base world file (`extends = "worlds/basic.toml"`).
 const WORLD_KEYS: &[&str] = &[
@@ -56,12 +52,12 @@ fn check_e164(s: &Spanned<String>, key: &str) -> PResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(Issue::new(
+        Err(ScenarioError::new(
             s.span,
             format!("`{key}` `{}` is not an E.164 phone number", s.value),
             "not E.164",
         )
-        .help("write `+` followed by 8 to 15 digits, e.g. `+15550100001`"))
+        .with_help("write `+` followed by 8 to 15 digits, e.g. `+15550100001`"))
     }
 }
 
@@ -78,59 +74,49 @@ fn check_email(s: &Spanned<String>) -> PResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(Issue::new(
+        Err(ScenarioError::new(
             s.span,
             format!("`email` `{}` is not an e-mail address", s.value),
             "not an e-mail address",
         )
-        .help("write an address like `sam@example.com`"))
+        .with_help("write an address like `sam@example.com`"))
     }
-}
-
-fn capitalise(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// A name defined later in the steps, for "used before defined" errors.
-struct Future {
-    step: usize,
-    span: Span,
 }
 
 /// The symbolic names defined so far.
 #[derive(Default)]
 struct Names {
     defs: BTreeMap<String, (NameKind, Span)>,
-    future: BTreeMap<String, Future>,
+    /// Names defined later in the steps: the step and where (for "used before defined").
+    future: BTreeMap<String, (usize, Span)>,
 }
 
 impl Names {
     fn define(&mut self, name: &Spanned<String>, kind: NameKind) -> PResult<()> {
         let n = &name.value;
         if n.is_empty() || !n.chars().all(is_name_char) {
-            return Err(
-                Issue::new(name.span, format!("invalid name `{n}`"), "invalid name")
-                    .help("names may contain only letters, digits, `-`, `_` and `.`"),
-            );
+            return Err(ScenarioError::new(
+                name.span,
+                format!("invalid name `{n}`"),
+                "invalid name",
+            )
+            .with_help("names may contain only letters, digits, `-`, `_` and `.`"));
         }
         if n == "none" {
             return Err(
-                Issue::new(name.span, "`none` is a reserved word", "reserved")
-                    .help("`none` means \"no number\" in `expect.bindings`; pick another name"),
+                ScenarioError::new(name.span, "`none` is a reserved word", "reserved").with_help(
+                    "`none` means \"no number\" in `expect.bindings`; pick another name",
+                ),
             );
         }
         if let Some((other, first)) = self.defs.get(n) {
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 name.span,
                 format!("duplicate name `{n}`"),
                 "defined again here",
             )
-            .also(*first, format!("first defined here, as {}", with_article(other.as_str())))
-            .help(
+            .with_secondary(*first, format!("first defined here, as {}", with_article(other.as_str())))
+            .with_help(
                 "names must be unique across numbers, sitters, clients, bookings, threads and users",
             ));
         }
@@ -144,7 +130,7 @@ impl Names {
         let n = &name.value;
         match self.defs.get(n) {
             Some((kind, _)) if kinds.contains(kind) => Ok(*kind),
-            Some((kind, def)) => Err(Issue::new(
+            Some((kind, def)) => Err(ScenarioError::new(
                 name.span,
                 format!(
                     "`{n}` is {}, not {}",
@@ -153,18 +139,18 @@ impl Names {
                 ),
                 format!("expected {}", with_article(what)),
             )
-            .also(*def, format!("`{n}` is defined here"))),
+            .with_secondary(*def, format!("`{n}` is defined here"))),
             None => {
-                if let Some(future) = self.future.get(n) {
-                    return Err(Issue::new(
+                if let Some((step, future)) = self.future.get(n) {
+                    return Err(ScenarioError::new(
                         name.span,
                         format!("`{n}` is used before the step that defines it"),
                         "not defined yet",
                     )
-                    .also(future.span, format!("defined here, by step {}", future.step + 1))
-                    .help(format!(
+                    .with_secondary(*future, format!("defined here, by step {}", step + 1))
+                    .with_help(format!(
                         "names created by steps can only be used by that step's expectations and by later steps; move this after step {}",
-                        future.step + 1
+                        step + 1
                     )));
                 }
                 let known: Vec<&str> = self
@@ -190,7 +176,10 @@ impl Names {
                 } else {
                     format!("no {what} named `{n}`")
                 };
-                Err(Issue::new(name.span, format!("unknown {what} `{n}`"), label).help(help))
+                Err(
+                    ScenarioError::new(name.span, format!("unknown {what} `{n}`"), label)
+                        .with_help(help),
+                )
             }
         }
     }
@@ -235,16 +224,16 @@ fn check_settings_keys(table: &JsonTable) -> PResult<()> {
         if known.iter().any(|k| k == key) {
             continue;
         }
-        let mut issue = Issue::new(
+        let mut issue = ScenarioError::new(
             *span,
             format!("unknown rotation setting `{key}`"),
             "unknown key",
         );
         issue = match suggest(key, known.iter().map(String::as_str)) {
-            Some(close) => issue.help(format!("did you mean `{close}`?")),
+            Some(close) => issue.with_help(format!("did you mean `{close}`?")),
             None => {
                 let list: Vec<&str> = known.iter().map(String::as_str).collect();
-                issue.help(format!("the settings are {}", quoted_list(&list)))
+                issue.with_help(format!("the settings are {}", quoted_list(&list)))
             }
         };
         return Err(issue);
@@ -263,22 +252,17 @@ fn required<'a, T>(
 }
 
 /// A missing required key of the table `what` whose header is at `header` (empty: the file).
-fn missing(header: Span, key: &str, what: &str) -> Issue {
+fn missing(header: Span, key: &str, what: &str) -> ScenarioError {
     let label = if header.is_empty() {
         format!("the scenario needs a top-level `{key}`")
     } else {
         format!("this needs a `{key}`")
     };
-    Issue::new(
+    ScenarioError::new(
         header,
         format!("missing required key `{key}` in {what}"),
         label,
     )
-}
-
-/// An optional shape field's value, or `default`.
-fn value_or<T: Copy>(field: &Option<Spanned<T>>, default: T) -> T {
-    field.as_ref().map_or(default, |f| f.value)
 }
 
 /// The span of a shape table: its header joined with the spans of the fields written.
@@ -303,39 +287,39 @@ fn read_shape(source: &str) -> PResult<ScenarioShape> {
     ScenarioShape::deserialize(document).map_err(|e| shape_issue(source, &e))
 }
 
-/// Resolves the file `path` (shown as `display`) whose text is `text` straight into the model.
+/// Resolves the file `path` (shown as `display`) whose text is `text` into a `Scenario`.
 pub(crate) fn parse_document(
     (path, display, text): (&Path, &str, &Arc<str>),
     load: &mut Loader<'_>,
-) -> Result<Scenario, Result<Issue, BaseError>> {
+) -> Result<Scenario, ScenarioError> {
     let source: &str = text;
-    let shape = read_shape(source).map_err(Ok)?;
+    let shape = read_shape(source)?;
     let (file, top) = (Span::new(0, 0), "the scenario (top level)");
-    let name = required(&shape.name, file, "name", top).map_err(Ok)?;
+    let name = required(&shape.name, file, "name", top)?;
     if name.value.trim().is_empty() {
-        return Err(Ok(Issue::new(name.span, "`name` is empty", "empty name")
-            .help("give the scenario a short title")));
+        return Err(
+            ScenarioError::new(name.span, "`name` is empty", "empty name")
+                .with_help("give the scenario a short title"),
+        );
     }
     let seed = match &shape.seed {
         Some(n) => u64::try_from(n.value).map_err(|_| {
-            Ok(
-                Issue::new(n.span, "`seed` must not be negative", "negative")
-                    .help("the seed is an unsigned 64-bit integer"),
-            )
+            ScenarioError::new(n.span, "`seed` must not be negative", "negative")
+                .with_help("the seed is an unsigned 64-bit integer")
         })?,
         None => 0,
     };
-    let start_text = required(&shape.start, file, "start", top).map_err(Ok)?;
+    let start_text = required(&shape.start, file, "start", top)?;
     let start = parse_instant(&start_text.value.0).map_err(|e| {
-        Ok(Issue::new(
+        ScenarioError::new(
             start_text.span,
             format!("invalid instant `{}` for `start`: {e}", start_text.value.0),
             "invalid instant",
         )
-        .help("write the RFC 3339 instant the simulated clock starts at, like `2026-03-02T09:00:00Z` (`start` cannot be an offset)"))
+        .with_help("write the RFC 3339 instant the simulated clock starts at, like `2026-03-02T09:00:00Z` (`start` cannot be an offset)")
     })?;
     let (mut p, base) = world_part(source, &shape, start, load)?;
-    let steps = p.steps(&shape.steps).map_err(Ok)?;
+    let steps = p.steps(&shape.steps)?;
     Ok(Scenario {
         name: name.value.clone(),
         description: shape.description.clone(),
@@ -357,8 +341,8 @@ pub(crate) fn parse_world_file(
     source: &str,
     start: i64,
     load: &mut Loader<'_>,
-) -> Result<Base, Result<Issue, BaseError>> {
-    let shape = read_shape(source).map_err(Ok)?;
+) -> Result<Base, ScenarioError> {
+    let shape = read_shape(source)?;
     let at_key = |span: Span| key_before(source, span).map_or(span, |(_, key)| key);
     let scenario_keys = [
         ("name", shape.name.as_ref().map(|v| at_key(v.span))),
@@ -371,7 +355,7 @@ pub(crate) fn parse_world_file(
         ("steps", shape.steps.first().map(|v| v.span)),
     ];
     if let Some((key, Some(span))) = scenario_keys.into_iter().find(|(_, at)| at.is_some()) {
-        return Err(Ok(unknown_key(span, key, "a base world", WORLD_KEYS)));
+        return Err(unknown_key(span, key, "a base world", WORLD_KEYS));
     }
     world_part(source, &shape, start, load).map(|(_, base)| base)
 }
@@ -384,7 +368,7 @@ fn world_part<'s>(
     shape: &ScenarioShape,
     start: i64,
     load: &mut Loader<'_>,
-) -> Result<(Parser<'s>, Base), Result<Issue, BaseError>> {
+) -> Result<(Parser<'s>, Base), ScenarioError> {
     let mut base = match &shape.extends {
         Some(path) => {
             let mut base = load(path, start)?;
@@ -394,8 +378,8 @@ fn world_part<'s>(
         None => Base::default(),
     };
     if let Some(settings) = &shape.settings {
-        let table = free_table(settings).map_err(Ok)?;
-        check_settings_keys(&table).map_err(Ok)?;
+        let table = free_table(settings)?;
+        check_settings_keys(&table)?;
         base.settings = Some(match base.settings.take() {
             None => table,
             Some(mut inherited) => {
@@ -412,7 +396,7 @@ fn world_part<'s>(
         names: Names::default(),
     };
     p.names.defs = std::mem::take(&mut base.names);
-    let own = p.world(shape).map_err(Ok)?;
+    let own = p.world(shape)?;
     base.world.numbers.extend(own.numbers);
     base.world.sitters.extend(own.sitters);
     base.world.clients.extend(own.clients);
@@ -423,7 +407,7 @@ fn world_part<'s>(
 }
 
 /// A free-form table (`[settings]`) as JSON, its keys located.
-fn free_table(table: &Spanned<FreeTable>) -> PResult<JsonTable> {
+pub fn free_table(table: &Spanned<FreeTable>) -> PResult<JsonTable> {
     let mut values = Map::new();
     let mut key_spans = BTreeMap::new();
     let mut span = table.span;
@@ -446,7 +430,7 @@ fn free_json(value: &toml::Value, at: Span) -> PResult<Value> {
         T::String(s) => Value::String(s.clone()),
         T::Integer(i) => Value::from(*i),
         T::Float(f) => JsonNumber::from_f64(*f).map(Value::Number).ok_or_else(|| {
-            Issue::new(
+            ScenarioError::new(
                 at,
                 format!("`{f}` cannot be represented in JSON"),
                 "not a finite number",
@@ -466,6 +450,22 @@ fn free_json(value: &toml::Value, at: Span) -> PResult<Value> {
                 .collect::<PResult<_>>()?,
         ),
     })
+}
+
+/// The JSON text of a `{ json = '...' }` slot, if it is written that way.
+fn json_text(value: &FreeValue) -> Option<&str> {
+    match value {
+        toml::Value::Table(t) if t.len() == 1 => t.get("json").and_then(toml::Value::as_str),
+        _ => None,
+    }
+}
+
+/// A JSON slot's value, for the runner (the parser has reported any problem at its place).
+pub fn json_of(slot: &Spanned<FreeValue>) -> Result<Value, String> {
+    match json_text(&slot.value) {
+        Some(text) => serde_json::from_str(text).map_err(|e| e.to_string()),
+        None => free_json(&slot.value, slot.span).map_err(|e| e.message().to_string()),
+    }
 }
 
 /// Points everything a base world defines at `span` (the `extends` value of the file using it).
@@ -491,55 +491,37 @@ struct Refs {
     uses: Vec<(Spanned<String>, NameKind, &'static str)>,
 }
 
-/// The `[[sitters]]` or `[[clients]]` entries (`kind` says which).
-fn people(
-    entries: &[Spanned<PersonShape>],
-    kind: NameKind,
-    refs: &mut Refs,
-) -> PResult<Vec<Person>> {
+/// Checks the `[[sitters]]` or `[[clients]]` entries (`kind` says which).
+fn people(entries: &[Spanned<PersonShape>], kind: NameKind, refs: &mut Refs) -> PResult<()> {
     let what = match kind {
         NameKind::Sitter => "a `[[sitters]]` entry",
         _ => "a `[[clients]]` entry",
     };
-    let mut people = Vec::new();
     for entry in entries {
         let (t, header) = (&entry.value, entry.span);
         let name = required(&t.name, header, "name", what)?;
-        let phone = required(&t.phone, header, "phone", what)?;
-        check_e164(phone, "phone")?;
-        let email = required(&t.email, header, "email", what)?;
-        check_email(email)?;
+        check_e164(required(&t.phone, header, "phone", what)?, "phone")?;
+        check_email(required(&t.email, header, "email", what)?)?;
         refs.defs.push((name.clone(), kind));
-        people.push(Person {
-            first_name: t
-                .first_name
-                .as_ref()
-                .map_or_else(|| capitalise(&name.value), |f| f.value.clone()),
-            name: name.value.clone(),
-            phone: phone.value.clone(),
-            email: email.value.clone(),
-            org: value_or(&t.org, Org::Main),
-            span: table_extent!(entry; name, first_name, phone, email, org),
-        });
     }
-    Ok(people)
+    Ok(())
 }
 
-/// The `[[users]]` entries.
-fn users(entries: &[Spanned<UserShape>], refs: &mut Refs) -> PResult<Vec<User>> {
-    let mut users = Vec::new();
+/// Checks the `[[users]]` entries.
+fn users(entries: &[Spanned<UserShape>], refs: &mut Refs) -> PResult<()> {
     for entry in entries {
         let (t, header, what) = (&entry.value, entry.span, "a `[[users]]` entry");
         let name = required(&t.name, header, "name", what)?;
         refs.defs.push((name.clone(), NameKind::User));
-        users.push(User {
-            name: name.value.clone(),
-            role: required(&t.role, header, "role", what)?.value,
-            org: value_or(&t.org, Org::Main),
-            span: table_extent!(entry; name, role, org),
-        });
+        required(&t.role, header, "role", what)?;
     }
-    Ok(users)
+    Ok(())
+}
+
+/// The entries, each located at its whole table (`extent`).
+fn located<T: Clone>(entries: &[Spanned<T>], extent: fn(&Spanned<T>) -> Span) -> Vec<Spanned<T>> {
+    let located = |e: &Spanned<T>| Spanned::new(e.value.clone(), extent(e));
+    entries.iter().map(located).collect()
 }
 
 impl<'s> Parser<'s> {
@@ -559,64 +541,46 @@ impl<'s> Parser<'s> {
         parse_time(&text.value.0, self.start)
             .map(|t| Spanned::new(t, text.span))
             .map_err(|e| {
-                Issue::new(
+                ScenarioError::new(
                     text.span,
                     format!("invalid time `{}` for `{key}`: {e}", text.value.0),
                     "invalid time",
                 )
-                .help(format!("write {TIME_FORMS}"))
+                .with_help(format!("write {TIME_FORMS}"))
             })
     }
 
-    /// A `[[numbers]]` entry (its E.164 unique and its sitter defined are checked by the caller).
-    fn number(&self, entry: &Spanned<NumberShape>) -> PResult<Number> {
+    /// Checks a `[[numbers]]` entry (its E.164 unique and its sitter defined are checked by
+    /// the caller).
+    fn number(&self, entry: &Spanned<NumberShape>) -> PResult<()> {
         let (t, header, what) = (&entry.value, entry.span, "a `[[numbers]]` entry");
-        let name = required(&t.name, header, "name", what)?;
-        let e164 = required(&t.e164, header, "e164", what)?;
-        check_e164(e164, "e164")?;
-        let class = value_or(&t.class, NumberClass::Pool);
-        let created = match &t.created {
-            Some(text) => self.time_of(text, "created")?.value,
-            None => self.start,
-        };
-        match (&t.sitter, class) {
-            (None, NumberClass::Sitter) => {
-                return Err(missing(header, "sitter", what)
-                    .help("a number with class = \"sitter\" must name the sitter it belongs to"));
-            }
-            (Some(s), NumberClass::Pool | NumberClass::FrontDesk) => {
-                return Err(Issue::new(
-                    self.key_at(s.span),
-                    "`sitter` is only allowed on numbers with class = \"sitter\"",
-                    "not a sitter number",
-                )
-                .help("add `class = \"sitter\"` or remove `sitter`"));
-            }
-            _ => {}
+        required(&t.name, header, "name", what)?;
+        check_e164(required(&t.e164, header, "e164", what)?, "e164")?;
+        if let Some(text) = &t.created {
+            self.time_of(text, "created")?;
         }
-        Ok(Number {
-            name: name.value.clone(),
-            e164: e164.value.clone(),
-            class,
-            status: value_or(&t.status, NumberStatus::Active),
-            created,
-            sitter: t.sitter.as_ref().map(|s| s.value.clone()),
-            org: value_or(&t.org, Org::Main),
-            span: table_extent!(entry; name, e164, class, status, created, sitter, org),
-        })
+        match (&t.sitter, t.class()) {
+            (None, NumberClass::Sitter) => Err(missing(header, "sitter", what)
+                .with_help("a number with class = \"sitter\" must name the sitter it belongs to")),
+            (Some(s), NumberClass::Pool | NumberClass::FrontDesk) => Err(ScenarioError::new(
+                self.key_at(s.span),
+                "`sitter` is only allowed on numbers with class = \"sitter\"",
+                "not a sitter number",
+            )
+            .with_help("add `class = \"sitter\"` or remove `sitter`")),
+            _ => Ok(()),
+        }
     }
 
     /// The world entities of a file; every name is defined (in source order, so a duplicate is
     /// reported at the later one) before any reference is checked.
     fn world(&mut self, shape: &ScenarioShape) -> PResult<World> {
         let mut refs = Refs::default();
-        let world = World {
-            numbers: self.numbers(&shape.numbers, &mut refs)?,
-            sitters: people(&shape.sitters, NameKind::Sitter, &mut refs)?,
-            clients: people(&shape.clients, NameKind::Client, &mut refs)?,
-            bookings: self.bookings(&shape.bookings, &mut refs)?,
-            users: users(&shape.users, &mut refs)?,
-        };
+        self.numbers(&shape.numbers, &mut refs)?;
+        people(&shape.sitters, NameKind::Sitter, &mut refs)?;
+        people(&shape.clients, NameKind::Client, &mut refs)?;
+        self.bookings(&shape.bookings, &mut refs)?;
+        users(&shape.users, &mut refs)?;
         refs.defs.sort_by_key(|(n, _)| n.span);
         for (name, kind) in &refs.defs {
             self.names.define(name, *kind)?;
@@ -625,92 +589,89 @@ impl<'s> Parser<'s> {
         for (name, kind, what) in &refs.uses {
             self.names.resolve(name, &[*kind], what)?;
         }
-        Ok(world)
+        Ok(World {
+            numbers: located(
+                &shape.numbers,
+                |e| table_extent!(e; name, e164, class, status, created, sitter, org),
+            ),
+            sitters: located(
+                &shape.sitters,
+                |e| table_extent!(e; name, first_name, phone, email, org),
+            ),
+            clients: located(
+                &shape.clients,
+                |e| table_extent!(e; name, first_name, phone, email, org),
+            ),
+            bookings: located(
+                &shape.bookings,
+                |e| table_extent!(e; name, client, sitter, service, start, end, status),
+            ),
+            users: located(&shape.users, |e| table_extent!(e; name, role, org)),
+        })
     }
 
-    /// The `[[numbers]]` entries, each E.164 used once.
-    fn numbers(&self, entries: &[Spanned<NumberShape>], refs: &mut Refs) -> PResult<Vec<Number>> {
+    /// Checks the `[[numbers]]` entries, each E.164 used once.
+    fn numbers(&self, entries: &[Spanned<NumberShape>], refs: &mut Refs) -> PResult<()> {
         let mut e164s: BTreeMap<String, Span> = BTreeMap::new();
-        let mut numbers = Vec::new();
         for entry in entries {
-            let number = self.number(entry)?;
+            self.number(entry)?;
             let e164 = entry.e164.as_ref().map_or(entry.span, |e| e.span);
-            if let Some(first) = e164s.insert(number.e164.clone(), e164) {
-                return Err(Issue::new(
+            if let Some(first) = e164s.insert(given(&entry.e164), e164) {
+                return Err(ScenarioError::new(
                     e164,
-                    format!("two numbers have the E.164 `{}`", number.e164),
+                    format!("two numbers have the E.164 `{}`", given(&entry.e164)),
                     "duplicate number",
                 )
-                .also(first, "first used here"));
+                .with_secondary(first, "first used here"));
             }
-            refs.uses.extend(
-                entry
-                    .sitter
-                    .clone()
-                    .map(|s| (s, NameKind::Sitter, "sitter")),
-            );
+            let sitter = entry.sitter.clone();
+            refs.uses
+                .extend(sitter.map(|s| (s, NameKind::Sitter, "sitter")));
             refs.defs
                 .extend(entry.name.clone().map(|n| (n, NameKind::Number)));
-            numbers.push(number);
         }
-        Ok(numbers)
+        Ok(())
     }
 
-    /// The `[[bookings]]` entries.
-    fn bookings(
-        &self,
-        entries: &[Spanned<BookingShape>],
-        refs: &mut Refs,
-    ) -> PResult<Vec<Booking>> {
-        let mut bookings = Vec::new();
+    /// Checks the `[[bookings]]` entries.
+    fn bookings(&self, entries: &[Spanned<BookingShape>], refs: &mut Refs) -> PResult<()> {
         for entry in entries {
             let (t, header, what) = (&entry.value, entry.span, "a `[[bookings]]` entry");
             let name = required(&t.name, header, "name", what)?;
             let client = required(&t.client, header, "client", what)?;
-            let service = required(&t.service, header, "service", what)?;
+            required(&t.service, header, "service", what)?;
             let start = self.time_of(required(&t.start, header, "start", what)?, "start")?;
             let end = self.time_of(required(&t.end, header, "end", what)?, "end")?;
             check_order(&start, &end)?;
             refs.uses.push((client.clone(), NameKind::Client, "client"));
+            let sitter = t.sitter.clone();
             refs.uses
-                .extend(t.sitter.clone().map(|s| (s, NameKind::Sitter, "sitter")));
+                .extend(sitter.map(|s| (s, NameKind::Sitter, "sitter")));
             refs.defs.push((name.clone(), NameKind::Booking));
-            bookings.push(Booking {
-                name: name.value.clone(),
-                client: client.value.clone(),
-                sitter: t.sitter.as_ref().map(|s| s.value.clone()),
-                service: service.value.clone(),
-                start: start.value,
-                end: end.value,
-                status: value_or(&t.status, BookingStatus::Confirmed),
-                span: table_extent!(entry; name, client, sitter, service, start, end, status),
-            });
         }
-        Ok(bookings)
+        Ok(())
     }
 
     fn steps(&mut self, steps: &[Spanned<StepShape>]) -> PResult<Vec<Step>> {
         // Names that steps create, so that using one too early gets a
         // precise message. Best effort: errors are reported in order later.
         for (index, step) in steps.iter().enumerate() {
-            let booking = step.booking.as_ref();
-            let booking = booking
-                .filter(|b| value_or(&b.action, BookingVerb::Confirm) == BookingVerb::Create);
-            let thread = step.thread.as_ref();
-            let thread =
-                thread.filter(|t| value_or(&t.action, ThreadVerb::Close) == ThreadVerb::Open);
+            let create = Some(BookingVerb::Create);
+            let booking = step
+                .booking
+                .as_ref()
+                .filter(|b| value_of(&b.action) == create);
+            let open = Some(ThreadVerb::Open);
+            let thread = step.thread.as_ref().filter(|t| value_of(&t.action) == open);
             let created = [
                 booking.and_then(|b| b.name.as_ref()),
                 thread.and_then(|t| t.name.as_ref()),
             ];
             for name in created.into_iter().flatten() {
-                self.names
-                    .future
+                let future = &mut self.names.future;
+                future
                     .entry(name.value.clone())
-                    .or_insert(Future {
-                        step: index,
-                        span: name.span,
-                    });
+                    .or_insert((index, name.span));
             }
         }
         let mut out = Vec::new();
@@ -730,15 +691,15 @@ impl<'s> Parser<'s> {
 
     fn step(&mut self, index: usize, entry: &Spanned<StepShape>, now: i64) -> PResult<Step> {
         let (t, header) = (&entry.value, entry.span);
-        let actions = actions_of(t);
+        let actions = t.actions();
         if let [(first, first_span, _), (second, second_span, _), ..] = actions[..] {
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 self.key_at(second_span),
                 format!("a step can have only one action, but this one has `{first}` and `{second}`"),
                 "second action",
             )
-            .also(self.key_at(first_span), "first action")
-            .help("split it into two steps; a step without `advance` or `at` happens at the same instant as the previous one"));
+            .with_secondary(self.key_at(first_span), "first action")
+            .with_help("split it into two steps; a step without `advance` or `at` happens at the same instant as the previous one"));
         }
         let action_entry = actions.first().copied();
 
@@ -749,13 +710,13 @@ impl<'s> Parser<'s> {
             } else {
                 (at_key, adv_key, "advance", "at")
             };
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 later,
                 "a step can't have both `advance` and `at`",
                 format!("`{later_name}` here"),
             )
-            .also(first, format!("`{first_name}` here"))
-            .help("`advance` moves the clock forward from the previous step; `at` sets it to an instant or to an offset from the scenario start. Keep one."));
+            .with_secondary(first, format!("`{first_name}` here"))
+            .with_help("`advance` moves the clock forward from the previous step; `at` sets it to an instant or to an offset from the scenario start. Keep one."));
         }
 
         let expect_empty = t
@@ -764,24 +725,26 @@ impl<'s> Parser<'s> {
             .is_none_or(|e| e.value == ExpectShape::default());
         if t.advance.is_none() && t.at.is_none() && action_entry.is_none() && expect_empty {
             return Err(
-                Issue::new(header, "this step does nothing", "empty step").help(format!(
-                    "give it a time (`advance` or `at`), an action ({}) or an `expect` table",
-                    quoted_list(ACTION_KEYS)
-                )),
+                ScenarioError::new(header, "this step does nothing", "empty step").with_help(
+                    format!(
+                        "give it a time (`advance` or `at`), an action ({}) or an `expect` table",
+                        quoted_list(ACTION_KEYS)
+                    ),
+                ),
             );
         }
 
         let (when, time_span) = self.when(t, now)?;
         let step_actor = self.step_actor(t, action_entry.map(|a| a.0))?;
 
-        let (action, action_span) = match action_entry {
-            None => (Action::Wait, None),
-            Some((_, span, shape)) => (self.action(index, shape, step_actor)?, Some(span)),
+        let (action, actor, action_span) = match action_entry {
+            None => (Action::Wait, step_actor, None),
+            Some((_, span, shape)) => (shape, self.action(index, shape, step_actor)?, Some(span)),
         };
 
         let (expect, expect_span) = match &t.expect {
             Some(e) => (self.expect(e, &action)?, expect_extent(e)),
-            None => (Expect::default(), header),
+            None => (ExpectShape::default(), header),
         };
 
         Ok(Step {
@@ -789,7 +752,8 @@ impl<'s> Parser<'s> {
             label: t.name.as_ref().map(|l| l.value.clone()),
             advance_from: now,
             when,
-            action,
+            actor,
+            shape: t.clone(),
             expect,
             span: table_extent!(entry; name, advance, at, actor, request, inbound, send, booking, thread, settings, chaos, release, webhook, number).join(expect_span),
             header_span: header,
@@ -802,21 +766,21 @@ impl<'s> Parser<'s> {
     fn when(&self, t: &StepShape, now: i64) -> PResult<(i64, Option<Span>)> {
         Ok(if let Some(text) = &t.advance {
             let secs = parse_duration(&text.value).map_err(|e| {
-                Issue::new(
+                ScenarioError::new(
                     text.span,
                     format!("invalid duration `{}` for `advance`: {e}", text.value),
                     "invalid duration",
                 )
-                .help(format!("write {DURATION_FORMS}"))
+                .with_help(format!("write {DURATION_FORMS}"))
             })?;
-            let when = now
-                .checked_add(secs)
-                .ok_or_else(|| Issue::new(text.span, "the simulated clock overflows", "too far"))?;
+            let when = now.checked_add(secs).ok_or_else(|| {
+                ScenarioError::new(text.span, "the simulated clock overflows", "too far")
+            })?;
             (when, Some(text.span))
         } else if let Some(at) = &t.at {
             let when = self.time_of(at, "at")?;
             if when.value < now {
-                return Err(Issue::new(
+                return Err(ScenarioError::new(
                     when.span,
                     format!(
                         "time goes backwards: `at` is {}, but the previous steps already reached {} ({} later)",
@@ -826,7 +790,7 @@ impl<'s> Parser<'s> {
                     ),
                     "earlier than the current simulated time",
                 )
-                .help("steps run in order and the clock never moves back; an offset like `+1d` in `at` counts from the scenario `start`, not from the previous step (use `advance` for that)"));
+                .with_help("steps run in order and the clock never moves back; an offset like `+1d` in `at` counts from the scenario `start`, not from the previous step (use `advance` for that)"));
             }
             (when.value, Some(when.span))
         } else {
@@ -857,9 +821,12 @@ impl<'s> Parser<'s> {
                         .to_string(),
                 ),
             };
-            return Err(
-                Issue::new(self.key_at(actor.span), message, "`as` not allowed here").help(help),
-            );
+            return Err(ScenarioError::new(
+                self.key_at(actor.span),
+                message,
+                "`as` not allowed here",
+            )
+            .with_help(help));
         }
         match &t.actor {
             Some(actor) => self.role(actor),
@@ -887,12 +854,12 @@ impl<'s> Parser<'s> {
                     self.names.resolve(&name, &[NameKind::User], "user")?;
                     Role::User(name.value)
                 } else {
-                    return Err(Issue::new(
+                    return Err(ScenarioError::new(
                         s.span,
                         format!("unknown role `{}`", s.value),
                         "not a role",
                     )
-                    .help("roles are `owner`, `admin`, `rival-owner`, `sitter:NAME`, `user:NAME` and `anonymous`"));
+                    .with_help("roles are `owner`, `admin`, `rival-owner`, `sitter:NAME`, `user:NAME` and `anonymous`"));
                 }
             }
         })
@@ -900,12 +867,12 @@ impl<'s> Parser<'s> {
 
     fn template(&self, s: &Spanned<String>) -> PResult<Template> {
         let template = Template::parse(&s.value).map_err(|e| {
-            Issue::new(
+            ScenarioError::new(
                 self.sub_span(s.span, &s.value, e.start, e.end),
                 "invalid placeholder",
                 "here",
             )
-            .help(e.message)
+            .with_help(e.message)
         })?;
         let mut offset = 0;
         for name in template.names() {
@@ -920,13 +887,13 @@ impl<'s> Parser<'s> {
             let span = self.sub_span(s.span, &s.value, at, at + needle.len());
             self.names
                 .resolve(&Spanned::new(name.to_string(), span), ALL_KINDS, "name")
-                .map_err(|i| Issue {
-                    message: if i.message.starts_with("unknown") {
+                .map_err(|i| {
+                    let message = if i.message().starts_with("unknown") {
                         format!("unknown placeholder `{{{name}}}`")
                     } else {
-                        format!("placeholder `{{{name}}}`: {}", i.message)
-                    },
-                    ..i
+                        format!("placeholder `{{{name}}}`: {}", i.message())
+                    };
+                    i.with_message(message)
                 })?;
         }
         Ok(template)
@@ -939,10 +906,9 @@ impl<'s> Parser<'s> {
         (header, key, what): (Span, &str, &str),
         kinds: &[NameKind],
         noun: &str,
-    ) -> PResult<String> {
+    ) -> PResult<()> {
         let name = required(field, header, key, what)?;
-        self.names.resolve(name, kinds, noun)?;
-        Ok(name.value.clone())
+        self.names.resolve(name, kinds, noun).map(drop)
     }
 
     /// An optional name of one of `kinds`.
@@ -951,29 +917,26 @@ impl<'s> Parser<'s> {
         field: &Option<Spanned<String>>,
         kinds: &[NameKind],
         noun: &str,
-    ) -> PResult<Option<String>> {
-        let Some(name) = field else { return Ok(None) };
-        self.names.resolve(name, kinds, noun)?;
-        Ok(Some(name.value.clone()))
+    ) -> PResult<()> {
+        match field {
+            Some(name) => self.names.resolve(name, kinds, noun).map(drop),
+            None => Ok(()),
+        }
     }
 
     /// A JSON slot in either form: a TOML value, or `{ json = '...' }` text (TOML has no
     /// `null`, so a body, `expect.json` or an event `payload` may be written as JSON text).
     fn json_slot(&self, slot: &Spanned<FreeValue>) -> PResult<Value> {
-        let text = match &slot.value {
-            toml::Value::Table(t) if t.len() == 1 => t.get("json").and_then(toml::Value::as_str),
-            _ => None,
-        };
-        let Some(text) = text else {
+        let Some(text) = json_text(&slot.value) else {
             return free_json(&slot.value, slot.span);
         };
         serde_json::from_str(text).map_err(|e| {
-            Issue::new(
+            ScenarioError::new(
                 self.json_text_span(slot.span),
                 format!("invalid JSON text: {e}"),
                 "not JSON",
             )
-            .help("write JSON inside single quotes, like `{ json = '{\"sitterId\": null}' }`")
+            .with_help("write JSON inside single quotes, like `{ json = '{\"sitterId\": null}' }`")
         })
     }
 
@@ -1021,15 +984,10 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn endpoint(
-        &self,
-        field: &Option<Spanned<String>>,
-        at: (Span, &str, &str),
-    ) -> PResult<Spanned<Endpoint>> {
+    fn endpoint(&self, field: &Option<Spanned<String>>, at: (Span, &str, &str)) -> PResult<()> {
         let s = required(field, at.0, at.1, at.2)?;
         if s.value.starts_with('+') {
-            check_e164(s, at.1)?;
-            return Ok(Spanned::new(Endpoint::Phone(s.value.clone()), s.span));
+            return check_e164(s, at.1);
         }
         self.names
             .resolve(
@@ -1038,109 +996,76 @@ impl<'s> Parser<'s> {
                 "client, sitter or number",
             )
             .map_err(|i| {
-                i.help("use the name of a client, sitter or number, or a literal E.164 phone number like `+15550100001`")
+                i.with_help("use the name of a client, sitter or number, or a literal E.164 phone number like `+15550100001`")
             })?;
-        Ok(Spanned::new(Endpoint::Name(s.value.clone()), s.span))
+        Ok(())
     }
 
     /// `request = { as, method, path, body }`: an absolute path whose placeholders name entities.
-    fn request(&self, r: &Spanned<RequestShape>) -> PResult<ApiRequest> {
+    fn request(&self, r: &Spanned<RequestShape>) -> PResult<Role> {
         let what = "the `request` action";
         let actor = self.role(required(&r.actor, r.span, "as", what)?)?;
-        let method = required(&r.method, r.span, "method", what)?.value;
+        required(&r.method, r.span, "method", what)?;
         let path = required(&r.path, r.span, "path", what)?;
         if !path.value.starts_with('/') {
-            return Err(Issue::new(
+            return Err(ScenarioError::new(
                 path.span,
                 format!("`path` `{}` must start with `/`", path.value),
                 "not an absolute path",
             )
-            .help("write the API path, like `/api/settings/rotation`"));
+            .with_help("write the API path, like `/api/settings/rotation`"));
         }
-        let template = self.template(path)?;
-        let body = match &r.body {
-            Some(b) => Some(Spanned::new(self.json_slot(b)?, b.span)),
-            None => None,
-        };
-        Ok(ApiRequest {
-            actor,
-            method,
-            path: Spanned::new(template, path.span),
-            body,
-        })
+        self.template(path)?;
+        if let Some(b) = &r.body {
+            self.json_slot(b)?;
+        }
+        Ok(actor)
     }
 
     /// `inbound = { from, to, body, sid, signature }` of step `index` (the default `sid`).
-    fn inbound(&self, index: usize, i: &Spanned<InboundShape>) -> PResult<Inbound> {
+    fn inbound(&self, index: usize, i: &Spanned<InboundShape>) -> PResult<()> {
         let what = "the `inbound` action";
-        let sid = match &i.sid {
-            Some(s) if s.value.is_empty() => {
-                return Err(Issue::new(s.span, "`sid` is empty", "empty")
-                    .help(format!("remove it to use the default `SM{index}`")));
-            }
-            Some(s) => s.value.clone(),
-            None => format!("SM{index}"),
-        };
-        Ok(Inbound {
-            from: self.endpoint(&i.from, (i.span, "from", what))?,
-            to: self.endpoint(&i.to, (i.span, "to", what))?,
-            body: required(&i.body, i.span, "body", what)?.value.clone(),
-            sid,
-            signature: value_or(&i.signature, Signature::Valid),
-        })
+        if let Some(s) = i.sid.as_ref().filter(|s| s.value.is_empty()) {
+            return Err(ScenarioError::new(s.span, "`sid` is empty", "empty")
+                .with_help(format!("remove it to use the default `SM{index}`")));
+        }
+        self.endpoint(&i.from, (i.span, "from", what))?;
+        self.endpoint(&i.to, (i.span, "to", what))?;
+        required(&i.body, i.span, "body", what).map(drop)
     }
 
-    fn action(&mut self, index: usize, shape: ActionShape<'_>, actor: Role) -> PResult<Action> {
-        Ok(match shape {
-            ActionShape::Request(r) => Action::Request(self.request(r)?),
-            ActionShape::Inbound(i) => Action::Inbound(self.inbound(index, i)?),
-            ActionShape::Send(s) => {
+    /// Checks a step's action; returns who performs it (`actor`: the step's own `as`).
+    fn action(&mut self, index: usize, shape: Action<'_>, actor: Role) -> PResult<Role> {
+        match shape {
+            Action::Wait => {}
+            Action::Request(r) => return self.request(r),
+            Action::Inbound(i) => self.inbound(index, i)?,
+            Action::Send(s) => {
                 let what = "the `send` action";
-                Action::Send(Outbound {
-                    actor: self.role(required(&s.actor, s.span, "as", what)?)?,
-                    thread: self.name_ref(
-                        &s.thread,
-                        (s.span, "thread", what),
-                        THREADS,
-                        "thread",
-                    )?,
-                    body: required(&s.body, s.span, "body", what)?.value.clone(),
-                })
+                let actor = self.role(required(&s.actor, s.span, "as", what)?)?;
+                self.name_ref(&s.thread, (s.span, "thread", what), THREADS, "thread")?;
+                required(&s.body, s.span, "body", what)?;
+                return Ok(actor);
             }
-            ActionShape::Webhook(w) => {
-                let fields = required(&w.fields, w.span, "fields", "the `webhook` action")?;
-                let mut fields: Vec<_> = fields.value.iter().collect();
-                fields.sort_by_key(|(key, _)| key.span);
-                let fields = fields
-                    .into_iter()
-                    .map(|(key, value)| (key.value.clone(), value.value.clone()))
-                    .collect();
-                let signature = value_or(&w.signature, Signature::Valid);
-                Action::Webhook(RawWebhook { fields, signature })
+            Action::Webhook(w) => {
+                required(&w.fields, w.span, "fields", "the `webhook` action")?;
             }
-            ActionShape::Number(n) => Action::Number(self.number_action(n)?),
-            ActionShape::Booking(b) => Action::Booking(self.booking_action(b)?),
-            ActionShape::Thread(t) => Action::Thread(self.thread_action(t)?),
-            ActionShape::Settings(s) => {
-                let values = free_table(s)?;
-                check_settings_keys(&values)?;
-                Action::Settings { actor, values }
-            }
-            ActionShape::Chaos(c) => Action::Chaos {
-                actor,
-                config: free_table(c)?,
-            },
-            ActionShape::Release(r) => {
-                if !r.value {
-                    return Err(
-                        Issue::new(r.span, "`release = false` does nothing", "false").help(
+            Action::Number(n) => self.number_action(n)?,
+            Action::Booking(b) => self.booking_action(b)?,
+            Action::Thread(t) => self.thread_action(t)?,
+            Action::Settings(s) => check_settings_keys(&free_table(s)?)?,
+            Action::Chaos(c) => drop(free_table(c)?),
+            Action::Release(r) if !r.value => {
+                return Err(
+                    ScenarioError::new(r.span, "`release = false` does nothing", "false")
+                        .with_help(
                             "write `release = true` to run the release job, or remove the key",
                         ),
-                    );
-                }
-                Action::Release { actor }
+                );
             }
-        })
+            Action::Release(_) => {}
+        }
+        Ok(actor)
     }
 
     /// Checks that an action `kind = { action = verb, ... }` writes only the keys `allowed`.
@@ -1164,7 +1089,7 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn number_action(&mut self, n: &Spanned<NumberActionShape>) -> PResult<NumberAction> {
+    fn number_action(&mut self, n: &Spanned<NumberActionShape>) -> PResult<()> {
         let verb = required(&n.action, n.span, "action", "the `number` action")?.value;
         let written = written!(n; action, name, e164, class, org, number, status);
         if verb == NumberVerb::Status {
@@ -1174,35 +1099,26 @@ impl<'s> Parser<'s> {
                 &["action", "number", "status"],
             )?;
             let at = (n.span, "number", "`number` action `status`");
-            let number = self.name_ref(&n.number, at, &[NameKind::Number], "number")?;
-            let status = required(&n.status, n.span, "status", at.2)?.value;
-            return Ok(NumberAction::Status { number, status });
+            self.name_ref(&n.number, at, &[NameKind::Number], "number")?;
+            return required(&n.status, n.span, "status", at.2).map(drop);
         }
         let allowed = ["action", "name", "e164", "class", "org"];
         self.check_action_keys(("number", "add"), &written, &allowed)?;
         let what = "`number` action `add`";
         let name = required(&n.name, n.span, "name", what)?;
-        let e164 = required(&n.e164, n.span, "e164", what)?;
-        check_e164(e164, "e164")?;
-        let class = value_or(&n.class, NumberClass::Pool);
-        if let (Some(written), NumberClass::Sitter) = (&n.class, class) {
-            return Err(Issue::new(
+        check_e164(required(&n.e164, n.span, "e164", what)?, "e164")?;
+        if let Some(written) = n.class.as_ref().filter(|c| c.value == NumberClass::Sitter) {
+            return Err(ScenarioError::new(
                 written.span,
                 "invalid `class` value `sitter`",
                 "not a valid `class`",
             )
-            .help(one_of("sitter", &["pool", "front_desk"])));
+            .with_help(one_of("sitter", &["pool", "front_desk"])));
         }
-        self.names.define(name, NameKind::Number)?;
-        Ok(NumberAction::Add {
-            name: name.value.clone(),
-            e164: e164.value.clone(),
-            class,
-            org: value_or(&n.org, Org::Main),
-        })
+        self.names.define(name, NameKind::Number)
     }
 
-    fn booking_action(&mut self, b: &Spanned<BookingActionShape>) -> PResult<BookingAction> {
+    fn booking_action(&mut self, b: &Spanned<BookingActionShape>) -> PResult<()> {
         const ONLY_BOOKING: &[&str] = &["action", "booking"];
         let verb = required(&b.action, b.span, "action", "the `booking` action")?.value;
         let (name, allowed): (&str, &[&str]) = match verb {
@@ -1223,58 +1139,30 @@ impl<'s> Parser<'s> {
         let what = format!("`booking` action `{name}`");
         let key = |key| (b.span, key, what.as_str());
         let booking = || self.name_ref(&b.booking, key("booking"), &[NameKind::Booking], "booking");
-        let times = || -> PResult<_> {
+        let times = || -> PResult<()> {
             let start = self.time_of(required(&b.start, b.span, "start", &what)?, "start")?;
             let end = self.time_of(required(&b.end, b.span, "end", &what)?, "end")?;
-            check_order(&start, &end)?;
-            Ok((start.value, end.value))
+            check_order(&start, &end)
         };
-        Ok(match verb {
+        match verb {
             BookingVerb::Create => {
                 let name = required(&b.name, b.span, "name", &what)?;
-                let client =
-                    self.name_ref(&b.client, key("client"), &[NameKind::Client], "client")?;
-                let sitter = self.opt_name_ref(&b.sitter, &[NameKind::Sitter], "sitter")?;
-                let service = required(&b.service, b.span, "service", &what)?
-                    .value
-                    .clone();
-                let (start, end) = times()?;
-                self.names.define(name, NameKind::Booking)?;
-                BookingAction::Create {
-                    name: name.value.clone(),
-                    client,
-                    sitter,
-                    service,
-                    start,
-                    end,
-                }
+                self.name_ref(&b.client, key("client"), &[NameKind::Client], "client")?;
+                self.opt_name_ref(&b.sitter, &[NameKind::Sitter], "sitter")?;
+                required(&b.service, b.span, "service", &what)?;
+                times()?;
+                self.names.define(name, NameKind::Booking)
             }
-            BookingVerb::Confirm => BookingAction::Confirm {
-                booking: booking()?,
-            },
-            BookingVerb::Complete => BookingAction::Complete {
-                booking: booking()?,
-            },
-            BookingVerb::Cancel => BookingAction::Cancel {
-                booking: booking()?,
-            },
-            BookingVerb::Reschedule => {
-                let booking = booking()?;
-                let (start, end) = times()?;
-                BookingAction::Reschedule {
-                    booking,
-                    start,
-                    end,
-                }
+            BookingVerb::Confirm | BookingVerb::Complete | BookingVerb::Cancel => booking(),
+            BookingVerb::Reschedule => booking().and_then(|_| times()),
+            BookingVerb::Reassign => {
+                booking()?;
+                self.name_ref(&b.sitter, key("sitter"), &[NameKind::Sitter], "sitter")
             }
-            BookingVerb::Reassign => BookingAction::Reassign {
-                booking: booking()?,
-                sitter: self.name_ref(&b.sitter, key("sitter"), &[NameKind::Sitter], "sitter")?,
-            },
-        })
+        }
     }
 
-    fn thread_action(&mut self, t: &Spanned<ThreadActionShape>) -> PResult<ThreadAction> {
+    fn thread_action(&mut self, t: &Spanned<ThreadActionShape>) -> PResult<()> {
         const ONLY_THREAD: &[&str] = &["action", "thread"];
         let verb = required(&t.action, t.span, "action", "the `thread` action")?.value;
         let (name, allowed): (&str, &[&str]) = match verb {
@@ -1286,26 +1174,17 @@ impl<'s> Parser<'s> {
         self.check_action_keys(("thread", name), &written, allowed)?;
         let what = format!("`thread` action `{name}`");
         let key = |key| (t.span, key, what.as_str());
-        Ok(match verb {
+        match verb {
             ThreadVerb::Open => {
                 let name = required(&t.name, t.span, "name", &what)?;
-                let client =
-                    self.name_ref(&t.client, key("client"), &[NameKind::Client], "client")?;
-                let booking = self.opt_name_ref(&t.booking, &[NameKind::Booking], "booking")?;
-                self.names.define(name, NameKind::Thread)?;
-                ThreadAction::Open {
-                    name: name.value.clone(),
-                    client,
-                    booking,
-                }
+                self.name_ref(&t.client, key("client"), &[NameKind::Client], "client")?;
+                self.opt_name_ref(&t.booking, &[NameKind::Booking], "booking")?;
+                self.names.define(name, NameKind::Thread)
             }
-            ThreadVerb::Close => ThreadAction::Close {
-                thread: self.name_ref(&t.thread, key("thread"), THREADS, "thread")?,
-            },
-            ThreadVerb::Archive => ThreadAction::Archive {
-                thread: self.name_ref(&t.thread, key("thread"), THREADS, "thread")?,
-            },
-        })
+            ThreadVerb::Close | ThreadVerb::Archive => {
+                self.name_ref(&t.thread, key("thread"), THREADS, "thread")
+            }
+        }
     }
 
     /// `status`, `json` and the body checks need an HTTP response: a step without an action or
@@ -1329,151 +1208,117 @@ impl<'s> Parser<'s> {
                         ),
                     ),
                 };
-                return Err(Issue::new(
+                return Err(ScenarioError::new(
                     self.key_at(span),
                     message,
                     format!("`{key}` can't be checked here"),
                 )
-                .help(help));
+                .with_help(help));
             }
         }
         Ok(())
     }
 
-    /// `expect.events`: each a valid type with an optional payload whose placeholders resolve.
-    fn expected_events(&self, t: &ExpectShape) -> PResult<Vec<ExpectedEvent>> {
+    /// An `expect.events` entry: a valid type with an optional payload whose placeholders
+    /// resolve.
+    fn expected_event(&self, item: &Spanned<EventShape>) -> PResult<()> {
         let what = "an `expect.events` entry";
-        let items = t.events.iter().flat_map(|list| &list.value);
-        items
-            .map(|item| {
-                let event_type = required(&item.event_type, item.span, "type", what)?;
-                check_event_type(event_type)?;
-                let payload = match &item.payload {
-                    Some(p) => Some(self.expected_json(p)?),
-                    None => None,
-                };
-                Ok(ExpectedEvent {
-                    event_type: event_type.value.clone(),
-                    payload,
-                    span: table_extent!(item; event_type, payload),
-                })
-            })
-            .collect()
+        check_event_type(required(&item.event_type, item.span, "type", what)?)?;
+        match &item.payload {
+            Some(p) => self.expected_json(p).map(drop),
+            None => Ok(()),
+        }
     }
 
-    /// `expect.bindings`: a thread and a number name (or `none`).
-    fn expected_bindings(&self, t: &ExpectShape) -> PResult<Vec<ExpectedBinding>> {
-        let items = t.bindings.iter().flat_map(|list| &list.value);
-        items
-            .map(|item| {
-                let at = (item.span, "thread", "an `expect.bindings` entry");
-                let thread = self.name_ref(&item.thread, at, THREADS, "thread")?;
-                let number = required(&item.number, item.span, "number", at.2)?;
-                let number = if number.value == "none" {
-                    None
-                } else {
-                    self.names
-                        .resolve(number, &[NameKind::Number], "number")
-                        .map_err(|i| i.help("name a number, or write \"none\" for no binding"))?;
-                    Some(number.value.clone())
-                };
-                Ok(ExpectedBinding {
-                    thread,
-                    number,
-                    span: table_extent!(item; thread, number),
-                })
-            })
-            .collect()
+    /// An `expect.bindings` entry: a thread and a number name (or `none`).
+    fn expected_binding(&self, item: &Spanned<BindingShape>) -> PResult<()> {
+        let at = (item.span, "thread", "an `expect.bindings` entry");
+        self.name_ref(&item.thread, at, THREADS, "thread")?;
+        let number = required(&item.number, item.span, "number", at.2)?;
+        if number.value == "none" {
+            return Ok(());
+        }
+        let resolved = self.names.resolve(number, &[NameKind::Number], "number");
+        resolved
+            .map(drop)
+            .map_err(|i| i.with_help("name a number, or write \"none\" for no binding"))
     }
 
-    fn expect(&self, e: &Spanned<ExpectShape>, action: &Action) -> PResult<Expect> {
+    /// Checks a step's `expect` table; returns it with each `events` and `bindings` entry
+    /// located at its whole table.
+    fn expect(&self, e: &Spanned<ExpectShape>, action: &Action) -> PResult<ExpectShape> {
         let t = &e.value;
-        let mut expect = Expect {
-            span: Some(expect_extent(e)),
-            ..Expect::default()
-        };
         self.check_response_keys(t, action)?;
-        if let Some(n) = &t.status {
-            let status = u16::try_from(n.value)
-                .ok()
-                .filter(|s| (100..=599).contains(s))
-                .ok_or_else(|| {
-                    Issue::new(
-                        n.span,
-                        format!("`{}` is not an HTTP status", n.value),
-                        "not 100..=599",
-                    )
-                })?;
-            expect.status = Some(Spanned::new(status, n.span));
+        if let Some(n) = t
+            .status
+            .as_ref()
+            .filter(|n| !(100..=599).contains(&n.value))
+        {
+            let message = format!("`{}` is not an HTTP status", n.value);
+            return Err(ScenarioError::new(n.span, message, "not 100..=599"));
         }
         if let Some(v) = &t.json {
-            expect.json = Some(Spanned::new(self.expected_json(v)?, v.span));
+            self.expected_json(v)?;
         }
-        expect.org = value_or(&t.org, Org::Main);
-        for text in t.body_excludes.iter().flat_map(|list| &list.value) {
-            if text.value.is_empty() {
-                return Err(Issue::new(
-                    text.span,
-                    "an empty text is in every body",
-                    "empty",
-                ));
-            }
-            expect.body_excludes.push(text.clone());
+        let excludes = t.body_excludes.iter().flat_map(|list| &list.value);
+        if let Some(text) = excludes.into_iter().find(|text| text.value.is_empty()) {
+            let message = "an empty text is in every body";
+            return Err(ScenarioError::new(text.span, message, "empty"));
         }
         if let Some(pattern) = &t.body_matches {
             regex::Regex::new(&pattern.value).map_err(|e| {
-                Issue::new(pattern.span, "invalid regular expression", "here")
-                    .help(e.to_string().replace('\n', " "))
+                ScenarioError::new(pattern.span, "invalid regular expression", "here")
+                    .with_help(e.to_string().replace('\n', " "))
             })?;
-            expect.body_matches = Some(pattern.clone());
         }
-        expect.events = self.expected_events(t)?;
-        expect.no_events = forbidden_events(t, &expect.events)?;
-        expect.bindings = self.expected_bindings(t)?;
+        let mut t = t.clone();
+        for item in t.events.iter_mut().flat_map(|list| &mut list.value) {
+            self.expected_event(item)?;
+            item.span = table_extent!(item; event_type, payload);
+        }
+        forbidden_events(&t)?;
+        for item in t.bindings.iter_mut().flat_map(|list| &mut list.value) {
+            self.expected_binding(item)?;
+            item.span = table_extent!(item; thread, number);
+        }
         if let Some(list) = &t.alerts {
-            expect.alerts = Some(expected_alerts(list)?);
+            check_alerts(list)?;
         }
-        Ok(expect)
+        Ok(t)
     }
 }
 
 /// `expect.no_events`: valid types, none of them also in `events`.
-fn forbidden_events(t: &ExpectShape, events: &[ExpectedEvent]) -> PResult<Vec<Spanned<String>>> {
-    let items = t.no_events.iter().flat_map(|list| &list.value);
-    items
-        .map(|ty| {
-            check_event_type(ty)?;
-            if let Some(e) = events.iter().find(|e| e.event_type == ty.value) {
-                return Err(Issue::new(
-                    ty.span,
-                    format!("`{}` is both expected and forbidden", ty.value),
-                    "forbidden here",
-                )
-                .also(e.span, "expected here"));
-            }
-            Ok(ty.clone())
-        })
-        .collect()
+fn forbidden_events(t: &ExpectShape) -> PResult<()> {
+    let events: Vec<&Spanned<EventShape>> = t.events.iter().flat_map(|l| &l.value).collect();
+    for ty in t.no_events.iter().flat_map(|list| &list.value) {
+        check_event_type(ty)?;
+        if let Some(e) = events.iter().find(|e| named(&e.event_type, &ty.value)) {
+            return Err(ScenarioError::new(
+                ty.span,
+                format!("`{}` is both expected and forbidden", ty.value),
+                "forbidden here",
+            )
+            .with_secondary(e.span, "expected here"));
+        }
+    }
+    Ok(())
 }
 
-/// The exact set of open alert types (sorted), each a valid type listed once.
-fn expected_alerts(list: &Spanned<Vec<Spanned<String>>>) -> PResult<Spanned<Vec<String>>> {
-    let mut alerts: Vec<&Spanned<String>> = Vec::new();
-    for a in &list.value {
+/// The open alert types: each a valid type listed once.
+fn check_alerts(list: &Spanned<Vec<Spanned<String>>>) -> PResult<()> {
+    for (i, a) in list.value.iter().enumerate() {
         check_event_type(a)?;
-        if let Some(first) = alerts.iter().find(|x| x.value == a.value) {
-            return Err(Issue::new(
+        if let Some(first) = list.value[..i].iter().find(|x| x.value == a.value) {
+            return Err(ScenarioError::new(
                 a.span,
                 format!("alert `{}` is listed twice", a.value),
                 "duplicate",
             )
-            .also(first.span, "first listed here"));
+            .with_secondary(first.span, "first listed here"));
         }
-        alerts.push(a);
     }
-    let mut types: Vec<String> = alerts.into_iter().map(|a| a.value.clone()).collect();
-    types.sort();
-    Ok(Spanned::new(types, list.span))
+    Ok(())
 }
 
 /// Where an optional field is written.
@@ -1486,42 +1331,11 @@ fn expect_extent(e: &Spanned<ExpectShape>) -> Span {
     table_extent!(e; status, json, events, no_events, bindings, alerts, org, body_excludes, body_matches)
 }
 
-/// A step's action as written.
-#[derive(Clone, Copy)]
-enum ActionShape<'a> {
-    Request(&'a Spanned<RequestShape>),
-    Inbound(&'a Spanned<InboundShape>),
-    Send(&'a Spanned<SendShape>),
-    Booking(&'a Spanned<BookingActionShape>),
-    Thread(&'a Spanned<ThreadActionShape>),
-    Settings(&'a Spanned<FreeTable>),
-    Chaos(&'a Spanned<FreeTable>),
-    Release(&'a Spanned<bool>),
-    Webhook(&'a Spanned<WebhookShape>),
-    Number(&'a Spanned<NumberActionShape>),
-}
-
-/// The actions a step writes, in source order: their key, value span and shape.
-fn actions_of(t: &StepShape) -> Vec<(&'static str, Span, ActionShape<'_>)> {
-    let mut out = Vec::new();
-    macro_rules! written {
-        ($($field:ident $variant:ident),*) => {$(
-            if let Some(v) = &t.$field {
-                out.push((stringify!($field), v.span, ActionShape::$variant(v)));
-            }
-        )*};
-    }
-    written!(request Request, inbound Inbound, send Send, booking Booking, thread Thread,
-        settings Settings, chaos Chaos, release Release, webhook Webhook, number Number);
-    out.sort_by_key(|(_, span, _)| *span);
-    out
-}
-
 fn check_order(start: &Spanned<i64>, end: &Spanned<i64>) -> PResult<()> {
     if end.value > start.value {
         return Ok(());
     }
-    Err(Issue::new(
+    Err(ScenarioError::new(
         end.span,
         format!(
             "the booking ends at {}, which is not after its start {}",
@@ -1530,8 +1344,8 @@ fn check_order(start: &Spanned<i64>, end: &Spanned<i64>) -> PResult<()> {
         ),
         "not after `start`",
     )
-    .also(start.span, "start")
-    .help("`end` must be later than `start`; both offsets count from the scenario start"))
+    .with_secondary(start.span, "start")
+    .with_help("`end` must be later than `start`; both offsets count from the scenario start"))
 }
 
 fn check_event_type(s: &Spanned<String>) -> PResult<()> {
@@ -1542,11 +1356,11 @@ fn check_event_type(s: &Spanned<String>) -> PResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(Issue::new(
+        Err(ScenarioError::new(
             s.span,
             format!("`{}` is not an event or alert type", s.value),
             "invalid type",
         )
-        .help("types are dotted identifiers like `pool.number.assigned`"))
+        .with_help("types are dotted identifiers like `pool.number.assigned`"))
     }
 }
