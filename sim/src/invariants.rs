@@ -17,8 +17,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 mod change_feed;
+mod scope;
 
-use change_feed::{ChangeFeed, Changes};
+use change_feed::{ChangeFeed, Changes, RowChanges};
+use scope::{AlertCounts, Scope, Shadow};
 use switchboard_core::ids::OrgId;
 
 use rusqlite::Connection;
@@ -88,6 +90,8 @@ pub struct Checker {
     feed: Option<ChangeFeed>,
     /// The leak oracle's contacts and the feed's count of contact writes when they were read.
     oracle: Option<(u64, std::rc::Rc<crate::leak_oracle::OracleContacts>)>,
+    /// The rows the table-wide checks last read clean (None: read everything next time).
+    shadow: Option<Shadow>,
 }
 
 /// What tells whether any row or the schema changed: the connection's `total_changes` (every
@@ -225,7 +229,10 @@ impl Checker {
     /// since they last ran clean: every one of them is a pure function of the rows and of the
     /// cursors, which that run advanced past every row there was (and `facts.started_at` only
     /// moves forward), so running them again would read the same rows and find nothing.
+    /// Otherwise the table-wide ones read only what the change feed says may have changed
+    /// ([`scope`]), or everything when it cannot say.
     fn check_rows(&mut self, conn: &Connection, facts: &StepFacts, out: &mut Vec<Violation>) {
+        let changes = self.feed.as_ref().map(ChangeFeed::take_rows);
         let state = match row_state(conn) {
             Ok(state) => Some(state),
             Err(error) => {
@@ -236,23 +243,52 @@ impl Checker {
                 None
             }
         };
-        if state.is_some() && state == self.clean_at {
+        let quiet = changes.as_ref().is_none_or(|changes| changes.calls == 0);
+        if quiet && state.is_some() && state == self.clean_at {
             return;
         }
-        self.clean_at = None;
+        let previous = self.clean_at.take();
         let found_before = out.len();
         let errors_before = QUERY_ERRORS.with(|errors| errors.borrow().len());
         let step_events_after = self.event_cursor;
-        capacity(conn, out);
-        client_uniqueness(conn, out);
+        let shadow = match (self.shadow.take(), previous, state, changes) {
+            (Some(shadow), Some(previous), Some(state), Some(changes))
+                if incremental(previous, state, &changes) =>
+            {
+                Some((shadow, changes))
+            }
+            _ => None,
+        };
+        let (scope, shadow) = match shadow {
+            Some((mut shadow, changes)) => {
+                let scope = shadow.advance(conn, &changes, step_events_after);
+                (Some(scope), shadow)
+            }
+            None => (None, Shadow::read(conn)),
+        };
+        let tables = |conn: &Connection, scope: &Scope, out: &mut Vec<Violation>| {
+            capacity(conn, scope, out);
+            client_uniqueness(conn, scope, out);
+        };
+        cross_checked(conn, scope.as_ref(), tables, out);
         self.routing(conn, out);
         self.audit(conn, facts, out);
+        let alerts = shadow.alerts;
+        let counts = |conn: &Connection, scope: &Scope, out: &mut Vec<Violation>| {
+            let counts = match scope.numbers {
+                Some(_) => Some(alerts),
+                None => scope::count_alerts(conn),
+            };
+            alert_events(counts, out);
+        };
+        cross_checked(conn, scope.as_ref(), counts, out);
         self.org_isolation_rows(conn, step_events_after, out);
         releases_outside_runs(conn, facts, step_events_after, out);
         let clean = out.len() == found_before
             && QUERY_ERRORS.with(|errors| errors.borrow().len()) == errors_before;
         if clean {
             self.clean_at = state;
+            self.shadow = Some(shadow);
         }
     }
 
@@ -322,8 +358,54 @@ impl Checker {
             |r| r.get(0),
         );
         self.event_cursor = max_event.first().copied().unwrap_or(0);
-        alert_events(conn, out);
     }
+}
+
+/// Whether the feed's changes say everything that changed from `previous` to `state`: no write
+/// by another connection, no DDL, and as many row changes reported as the connection made (a
+/// write the hook did not see, e.g. after the hook was replaced, makes the checks read all).
+fn incremental(previous: RowState, state: RowState, changes: &RowChanges) -> bool {
+    !changes.full
+        && (previous.1, previous.2) == (state.1, state.2)
+        && state.0.checked_sub(previous.0) == Some(changes.calls)
+}
+
+/// Runs a table-wide `check` over `scope` (every row when None). Debug builds (every test) run
+/// it over every row too and report any difference as a `harness` violation, keeping the full
+/// verdict, so a change the feed missed cannot hide a fault.
+fn cross_checked(
+    conn: &Connection,
+    scope: Option<&Scope>,
+    check: impl Fn(&Connection, &Scope, &mut Vec<Violation>),
+    out: &mut Vec<Violation>,
+) {
+    let Some(scope) = scope else {
+        check(conn, &Scope::all(), out);
+        return;
+    };
+    let mut found = Vec::new();
+    check(conn, scope, &mut found);
+    if cfg!(debug_assertions) {
+        let mut full = Vec::new();
+        check(conn, &Scope::all(), &mut full);
+        let sorted = |found: &[Violation]| {
+            let mut details: Vec<String> = found
+                .iter()
+                .map(|v| format!("[{}] {}", v.invariant, v.detail))
+                .collect();
+            details.sort();
+            details
+        };
+        let (kept, fresh) = (sorted(&found), sorted(&full));
+        if kept != fresh {
+            full.push(violation(
+                "harness",
+                format!("row checks: reading only the changed rows found {kept:?}, reading every row {fresh:?}"),
+            ));
+            found = full;
+        }
+    }
+    out.extend(found);
 }
 
 /// The `pool.number.assigned` and `pool.number.released` events after `event_cursor`, counted
@@ -398,17 +480,10 @@ fn expect_events(
     }
 }
 
-/// Alerts: every row has its opened event, every resolved row its resolved event.
-fn alert_events(conn: &Connection, out: &mut Vec<Violation>) {
-    let counts: Vec<(i64, i64, i64, i64)> = q(
-        conn,
-        "SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM alerts WHERE status = 'resolved'),
-                (SELECT count(*) FROM audit_events INDEXED BY audit_type WHERE type = 'alert.opened'),
-                (SELECT count(*) FROM audit_events INDEXED BY audit_type WHERE type = 'alert.resolved')",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    );
-    if let Some(&(rows, resolved, opened_events, resolved_events)) = counts.first()
+/// Alerts: every row has its opened event, every resolved row its resolved event (the counts
+/// of rows and events, read afresh or kept by the [`Shadow`]).
+fn alert_events(counts: Option<AlertCounts>, out: &mut Vec<Violation>) {
+    if let Some((rows, resolved, opened_events, resolved_events)) = counts
         && (rows != opened_events || resolved != resolved_events)
     {
         out.push(violation(
@@ -420,27 +495,31 @@ fn alert_events(conn: &Connection, out: &mut Vec<Violation>) {
 
 /// Every capacity rule (see the module table): binding ranks, `open_load`, the per-org
 /// counters, and withdrawn numbers or closed threads that still hold a number.
-fn capacity(conn: &Connection, out: &mut Vec<Violation>) {
-    capacity_ranks(conn, out);
-    capacity_counters(conn, out);
-    withdrawn_holders(conn, out);
+fn capacity(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
+    capacity_ranks(conn, scope, out);
+    capacity_counters(conn, scope, out);
+    withdrawn_holders(conn, scope, out);
 }
 
 /// No open thread is beyond its number's cap in force when it was bound.
-fn capacity_ranks(conn: &Connection, out: &mut Vec<Violation>) {
+fn capacity_ranks(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
     // The k-th open thread on a number, in true binding order (the sequence of the binding rows,
     // never the second they were made in), needs a cap of at least k when bound: the k-1 before
     // it have been bound ever since.
+    // Ranks are per number, so the numbers in scope are ranked exactly as in a full reading.
     let over: Vec<(i64, i64, i64, i64)> = q(
         conn,
-        "SELECT id, number_id, bound_cap, rank FROM (
-             SELECT t.id, t.number_id, t.bound_cap,
-                    row_number() OVER (PARTITION BY t.number_id ORDER BY nb.id) AS rank
-             FROM threads t JOIN number_bindings nb
-                  ON nb.id = (SELECT max(id) FROM number_bindings WHERE thread_id = t.id)
-             WHERE t.number_id IS NOT NULL AND t.status = 'open')
-         WHERE rank > bound_cap",
-        [],
+        &format!(
+            "SELECT id, number_id, bound_cap, rank FROM (
+                 SELECT t.id, t.number_id, t.bound_cap,
+                        row_number() OVER (PARTITION BY t.number_id ORDER BY nb.id) AS rank
+                 FROM threads t JOIN number_bindings nb
+                      ON nb.id = (SELECT max(id) FROM number_bindings WHERE thread_id = t.id)
+                 WHERE t.number_id IS NOT NULL AND t.status = 'open' AND {})
+             WHERE rank > bound_cap",
+            Scope::within("t.number_id", &scope.numbers)
+        ),
+        [&scope.numbers],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     );
     for (thread, number, cap, rank) in over {
@@ -449,14 +528,19 @@ fn capacity_ranks(conn: &Connection, out: &mut Vec<Violation>) {
 }
 
 /// The engine's derived counters (`open_load` per number, `pool_stats` per org) match the rows.
-fn capacity_counters(conn: &Connection, out: &mut Vec<Violation>) {
+fn capacity_counters(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
     let drift: Vec<(i64, i64, i64)> = q(
         conn,
-        "SELECT n.id, n.open_load, COALESCE(c.open, 0) FROM message_numbers n
-         LEFT JOIN (SELECT number_id, count(*) AS open FROM threads
-                    WHERE number_id IS NOT NULL AND status = 'open' GROUP BY number_id) c ON c.number_id = n.id
-         WHERE n.open_load != COALESCE(c.open, 0)",
-        [],
+        &format!(
+            "SELECT id, open_load, open FROM (
+                 SELECT n.id, n.open_load,
+                        (SELECT count(*) FROM threads t
+                         WHERE t.number_id = n.id AND t.number_id IS NOT NULL AND t.status = 'open') AS open
+                 FROM message_numbers n WHERE {})
+             WHERE open_load != open ORDER BY id",
+            Scope::within("n.id", &scope.numbers)
+        ),
+        [&scope.numbers],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     );
     for (number, stored, actual) in drift {
@@ -470,11 +554,14 @@ fn capacity_counters(conn: &Connection, out: &mut Vec<Violation>) {
     // The engine's per-org counters, which assignment and the reserve alert read.
     let counters: Vec<(i64, i64, i64, i64, i64)> = q(
         conn,
-        "SELECT s.org_id, s.active_numbers, s.with_room,
-                (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active'),
-                (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active' AND n.open_load < s.cap)
-         FROM pool_stats s",
-        [],
+        &format!(
+            "SELECT s.org_id, s.active_numbers, s.with_room,
+                    (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active'),
+                    (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active' AND n.open_load < s.cap)
+             FROM pool_stats s WHERE {}",
+            Scope::within("s.org_id", &scope.orgs)
+        ),
+        [&scope.orgs],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     );
     for (org, active, with_room, actual_active, actual_with_room) in counters {
@@ -489,12 +576,15 @@ fn capacity_counters(conn: &Connection, out: &mut Vec<Violation>) {
 
 /// A quarantined or retired number takes no threads and keeps none (its threads are released
 /// when it leaves `active`); a thread that is not open holds no number.
-fn withdrawn_holders(conn: &Connection, out: &mut Vec<Violation>) {
+fn withdrawn_holders(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
     let withdrawn: Vec<(i64, i64, String)> = q(
         conn,
-        "SELECT t.id, n.id, n.status FROM threads t JOIN message_numbers n ON n.id = t.number_id
-         WHERE n.status != 'active' ORDER BY t.id",
-        [],
+        &format!(
+            "SELECT t.id, n.id, n.status FROM threads t JOIN message_numbers n ON n.id = t.number_id
+             WHERE n.status != 'active' AND {} ORDER BY t.id",
+            Scope::within("n.id", &scope.numbers)
+        ),
+        [&scope.numbers],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     );
     for (thread, number, status) in withdrawn {
@@ -505,8 +595,11 @@ fn withdrawn_holders(conn: &Connection, out: &mut Vec<Violation>) {
     }
     let closed: Vec<i64> = q(
         conn,
-        "SELECT id FROM threads WHERE number_id IS NOT NULL AND status != 'open'",
-        [],
+        &format!(
+            "SELECT id FROM threads WHERE number_id IS NOT NULL AND status != 'open' AND {}",
+            Scope::within("id", &scope.threads)
+        ),
+        [&scope.threads],
         |r| r.get(0),
     );
     for thread in closed {
@@ -519,13 +612,17 @@ fn withdrawn_holders(conn: &Connection, out: &mut Vec<Violation>) {
 
 /// Clients of one org with the same phone are one client here (DESIGN.md §2 assigning step 4):
 /// their inbound to a shared number would be ambiguous.
-fn client_uniqueness(conn: &Connection, out: &mut Vec<Violation>) {
+fn client_uniqueness(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
+    // Groups are per number, so the numbers in scope group exactly as in a full reading.
     let dup: Vec<(i64, i64, i64)> = q(
         conn,
-        "SELECT t.number_id, min(t.client_id), count(*) FROM threads t JOIN clients c ON c.id = t.client_id
-         WHERE t.number_id IS NOT NULL AND t.status = 'open'
-         GROUP BY t.number_id, c.org_id, c.phone HAVING count(*) > 1",
-        [],
+        &format!(
+            "SELECT t.number_id, min(t.client_id), count(*) FROM threads t JOIN clients c ON c.id = t.client_id
+             WHERE t.number_id IS NOT NULL AND t.status = 'open' AND {}
+             GROUP BY t.number_id, c.org_id, c.phone HAVING count(*) > 1",
+            Scope::within("t.number_id", &scope.numbers)
+        ),
+        [&scope.numbers],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     );
     for (number, client, n) in dup {
@@ -1119,29 +1216,25 @@ fn refused_unchanged(facts: &StepFacts, out: &mut Vec<Violation>) {
     }
 }
 
-/// Cross-org references among the rows this step added or touched. `?1` is the table's cursor,
-/// `?2` a JSON array of ids the step's audit events touched (threads, bookings).
-const ISOLATION_CHECKS: [(&str, &str, &str); 9] = [
-    (
-        "threads",
-        "thread's client",
-        "SELECT t.id FROM threads t JOIN clients c ON c.id = t.client_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND c.org_id != t.org_id",
-    ),
-    (
-        "threads",
-        "thread's sitter",
-        "SELECT t.id FROM threads t JOIN sitters s ON s.id = t.sitter_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND s.org_id != t.org_id",
-    ),
-    (
-        "threads",
-        "thread's number",
-        "SELECT t.id FROM threads t JOIN message_numbers n ON n.id = t.number_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND n.org_id != t.org_id",
-    ),
-    (
-        "threads",
-        "thread's booking",
-        "SELECT t.id FROM threads t JOIN bookings b ON b.id = t.booking_id WHERE t.id IN (SELECT value FROM json_each(?2)) AND b.org_id != t.org_id",
-    ),
+/// Cross-org references of the threads in `?1` (a JSON array of ids), one column per
+/// reference in [`THREAD_REFERENCES`] order: 1 when the referenced row belongs to another org.
+/// One query reads each thread once, however many references it checks.
+const THREAD_ISOLATION: &str = "SELECT t.id, c.org_id != t.org_id, s.org_id != t.org_id, n.org_id != t.org_id, b.org_id != t.org_id
+     FROM threads t LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN sitters s ON s.id = t.sitter_id
+          LEFT JOIN message_numbers n ON n.id = t.number_id LEFT JOIN bookings b ON b.id = t.booking_id
+     WHERE t.id IN (SELECT value FROM json_each(?1)) ORDER BY t.id";
+
+/// The references [`THREAD_ISOLATION`] checks, in its column order.
+const THREAD_REFERENCES: [&str; 4] = [
+    "thread's client",
+    "thread's sitter",
+    "thread's number",
+    "thread's booking",
+];
+
+/// Cross-org references among the other rows this step added or touched. `?1` is the table's
+/// cursor, `?2` a JSON array of ids the step's audit events touched (bookings).
+const ISOLATION_CHECKS: [(&str, &str, &str); 5] = [
     (
         "bookings",
         "booking's client",
@@ -1177,39 +1270,56 @@ impl Checker {
         out: &mut Vec<Violation>,
     ) {
         // Candidates: rows added since the last check, and threads and bookings the step's
-        // events touched (updates do not move the id cursors). Each query
-        // uses an index, so the check costs what the step did, not what the database holds.
+        // events touched (updates do not move the id cursors). Each query uses an index, so
+        // the check costs what the step did, not what the database holds.
+        let cursor = |table: &str| self.isolation_cursors.get(table).copied().unwrap_or(0);
+        // The bookings the step's events name (read once; `instr` spares parsing the payloads
+        // of events that name none, and the engine writes the key unescaped).
+        let named: Vec<i64> = q(
+            conn,
+            "SELECT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
+             WHERE id > ?1 AND instr(payload, '\"bookingId\"') > 0
+               AND json_extract(payload, '$.bookingId') IS NOT NULL",
+            [events_after],
+            |r| r.get(0),
+        );
+        let named_bookings = serde_json::to_string(&named).unwrap_or_else(|_| "[]".into());
         let ids = |sql: &str, cursor: i64| -> String {
-            let mut ids: Vec<i64> = q(conn, sql, rusqlite::params![events_after, cursor], |r| {
-                r.get(0)
-            });
+            let mut ids: Vec<i64> = q(
+                conn,
+                sql,
+                rusqlite::params![events_after, cursor, named_bookings],
+                |r| r.get(0),
+            );
             ids.sort_unstable();
             ids.dedup();
             serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
         };
-        let cursor = |table: &str| self.isolation_cursors.get(table).copied().unwrap_or(0);
         let threads = ids(
             "SELECT id FROM threads WHERE id > ?2
              UNION ALL SELECT thread_id FROM audit_events WHERE id > ?1 AND thread_id IS NOT NULL
-             UNION ALL SELECT t.id FROM threads t WHERE t.booking_id IN (
-                 SELECT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
-                 WHERE id > ?1 AND json_extract(payload, '$.bookingId') IS NOT NULL)",
+             UNION ALL SELECT t.id FROM threads t WHERE t.booking_id IN (SELECT value FROM json_each(?3))",
             cursor("threads"),
         );
         let bookings = ids(
-            "SELECT id FROM bookings WHERE id > ?2
-             UNION ALL SELECT CAST(substr(json_extract(payload, '$.bookingId'), 5) AS INTEGER) FROM audit_events
-             WHERE id > ?1 AND json_extract(payload, '$.bookingId') IS NOT NULL",
+            "SELECT id FROM bookings WHERE id > ?2 AND ?1 IS NOT NULL
+             UNION ALL SELECT value FROM json_each(?3)",
             cursor("bookings"),
         );
+        let flags: Vec<(i64, [Option<bool>; 4])> = q(conn, THREAD_ISOLATION, [&threads], |r| {
+            Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+        });
+        for (reference, what) in THREAD_REFERENCES.iter().enumerate() {
+            for (id, _) in flags.iter().filter(|(_, f)| f[reference] == Some(true)) {
+                out.push(violation(
+                    "org-isolation",
+                    format!("threads row {id}: the {what} belongs to another org"),
+                ));
+            }
+        }
         for (table, what, sql) in ISOLATION_CHECKS {
             let cursor = self.isolation_cursors.get(table).copied().unwrap_or(0);
-            let ids = if table == "bookings" {
-                &bookings
-            } else {
-                &threads
-            };
-            for id in q(conn, sql, rusqlite::params![cursor, ids], |r| {
+            for id in q(conn, sql, rusqlite::params![cursor, &bookings], |r| {
                 r.get::<_, i64>(0)
             }) {
                 out.push(violation(
@@ -1311,3 +1421,6 @@ fn leaks(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

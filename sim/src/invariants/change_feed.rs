@@ -51,10 +51,74 @@ impl Changes {
     }
 }
 
-/// What the hook records: the changes since the last take, and a count of contact row changes.
+/// What changed since the row checks ([`super::Checker`]) last took the feed: the rows their
+/// rules read, by rowid. `full` when the rows cannot say what a check must read again: another
+/// schema, an org or settings write (caps), a delete of a row the checks read (its number or
+/// alert is gone with it), an audit event changed after the fact.
+#[derive(Debug, Default)]
+pub(crate) struct RowChanges {
+    /// Every row check must read everything.
+    pub full: bool,
+    /// How many row changes SQLite reported; the checker compares it with the connection's
+    /// `total_changes` so that a write the hook never saw cannot pass unread.
+    pub calls: u64,
+    /// `threads` rows inserted or updated.
+    pub threads: BTreeSet<i64>,
+    /// `message_numbers` rows inserted or updated.
+    pub numbers: BTreeSet<i64>,
+    /// `number_bindings` rows inserted or updated.
+    pub bindings: BTreeSet<i64>,
+    /// `clients` rows inserted or updated.
+    pub clients: BTreeSet<i64>,
+    /// `pool_stats` rows (their rowid is the org) inserted or updated.
+    pub pool_stats: BTreeSet<i64>,
+    /// `alerts` rows inserted or updated.
+    pub alerts: BTreeSet<i64>,
+}
+
+impl RowChanges {
+    /// Records one row change reported by SQLite.
+    fn note(&mut self, action: Action, db: &str, table: &str, rowid: i64) {
+        self.calls += 1;
+        if db != "main" {
+            self.full = true;
+            return;
+        }
+        let set = match table {
+            "threads" => &mut self.threads,
+            "message_numbers" => &mut self.numbers,
+            "number_bindings" => &mut self.bindings,
+            "clients" => &mut self.clients,
+            "pool_stats" => &mut self.pool_stats,
+            "alerts" => &mut self.alerts,
+            "orgs" | "rotation_settings" => {
+                self.full = true;
+                return;
+            }
+            "audit_events" if action != Action::SQLITE_INSERT => {
+                self.full = true;
+                return;
+            }
+            _ => return,
+        };
+        match action {
+            Action::SQLITE_INSERT | Action::SQLITE_UPDATE => {
+                set.insert(rowid);
+            }
+            _ => self.full = true,
+        }
+    }
+}
+
+/// What the hook records: the changes since the last take (one set per reader), and a count of
+/// contact row changes.
 #[derive(Debug, Default)]
 struct Feed {
     changes: Changes,
+    rows: RowChanges,
+    /// Test only: changes are counted but not recorded, as if the feed had missed them.
+    #[cfg(test)]
+    blind: bool,
     /// Rows of `clients` or `sitters` (or of another schema) written since the hook was
     /// installed; never reset, so each reader compares it with the count it last saw.
     contact_writes: u64,
@@ -65,7 +129,13 @@ impl Feed {
         if db != "main" || matches!(table, "clients" | "sitters") {
             self.contact_writes += 1;
         }
+        #[cfg(test)]
+        if self.blind {
+            self.rows.calls += 1;
+            return;
+        }
         self.changes.note(action, db, table, rowid);
+        self.rows.note(action, db, table, rowid);
     }
 }
 
@@ -83,7 +153,13 @@ impl ChangeFeed {
                 full: true,
                 ..Changes::default()
             },
+            rows: RowChanges {
+                full: true,
+                ..RowChanges::default()
+            },
             contact_writes: 0,
+            #[cfg(test)]
+            blind: false,
         }));
         let sink = changes.clone();
         let hook = move |action: Action, db: &str, table: &str, rowid: i64| match sink.lock() {
@@ -91,6 +167,7 @@ impl ChangeFeed {
             Err(poisoned) => {
                 let mut feed = poisoned.into_inner();
                 feed.changes.full = true;
+                feed.rows.full = true;
                 feed.contact_writes += 1;
             }
         };
@@ -109,6 +186,27 @@ impl ChangeFeed {
                 changes.full = true;
                 changes
             }
+        }
+    }
+
+    /// The row changes since the last call, leaving them empty (the judge's are kept).
+    pub fn take_rows(&self) -> RowChanges {
+        match self.0.lock() {
+            Ok(mut feed) => std::mem::take(&mut feed.rows),
+            Err(poisoned) => {
+                let mut changes = std::mem::take(&mut poisoned.into_inner().rows);
+                changes.full = true;
+                changes
+            }
+        }
+    }
+
+    /// Test only: from now on the feed counts changes but records none, as a feed that misses
+    /// writes would, so a test can show that the full check in debug builds catches the gap.
+    #[cfg(test)]
+    pub fn blind(&self) {
+        if let Ok(mut feed) = self.0.lock() {
+            feed.blind = true;
         }
     }
 
