@@ -130,7 +130,7 @@ static MEMORY_TEMPLATE: LazyLock<Option<Mutex<Connection>>> = LazyLock::new(|| {
 /// also copies `user_version`, so the migrations that follow find nothing to do). Replaying
 /// every migration costs about 1.4 ms per database, which the explorer paid once per case.
 fn open_memory() -> Result<Connection> {
-    let mut conn = Connection::open_in_memory()?;
+    let mut conn = open_memdb()?;
     if let Some(template) = &*MEMORY_TEMPLATE {
         // The template is only read; a poisoned lock cannot have left it half-written.
         let template = template.lock().unwrap_or_else(|p| p.into_inner());
@@ -139,6 +139,43 @@ fn open_memory() -> Result<Connection> {
             std::time::Duration::ZERO,
             None,
         )?;
+    }
+    Ok(conn)
+}
+
+/// A private database in SQLite's `memdb` VFS rather than `:memory:`. A `:memory:` pager keeps
+/// every page of the database in its page cache, and its COMMIT walks the cache's whole hash
+/// table (one slot per page) whenever a b-tree split renumbered a page in that transaction
+/// (`balance_nonroot` parks a page at the pending-byte page number, which leaves the cache's
+/// largest key above the database size): at a year's size that walk was a large part of every
+/// write. A `memdb` database keeps its pages in one buffer and its page cache bounded, so the
+/// walk is over a small table. The journal and temporary files stay in memory; the size limit
+/// is lifted (memdb's default is 1 GiB).
+fn open_memdb() -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    // A name without a leading '/' is private to this connection.
+    let conn = Connection::open_with_flags(
+        "file:switchboard?vfs=memdb",
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.pragma_update(None, "journal_mode", "MEMORY")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    let mut limit: i64 = i64::MAX;
+    // SAFETY: the handle is open, "main" names its database, and SQLITE_FCNTL_SIZE_LIMIT reads
+    // and writes one sqlite3_int64 through the pointer, which outlives the call.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_SIZE_LIMIT,
+            (&raw mut limit).cast(),
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        return Err(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rc), None).into());
     }
     Ok(conn)
 }
