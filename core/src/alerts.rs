@@ -112,12 +112,13 @@ pub fn open(
 pub fn resolve(tx: &Transaction, ctx: &Ctx, alert_type: AlertType, entity: &str) -> Result<bool> {
     let id: Option<AlertId> = tx
         .prepare_cached(
-            "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = ?4",
+            // `status = 'open'` as a literal: the planner can use the partial index
+            // `alerts_one_open` only when the query implies its WHERE, and a bound parameter
+            // does not (with `?4` every refresh of the pool alerts walked all alerts ever
+            // opened).
+            "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = 'open'",
         )?
-        .query_row(
-            params![ctx.org, alert_type, entity, AlertStatus::Open],
-            |r| r.get(0),
-        )
+        .query_row(params![ctx.org, alert_type, entity], |r| r.get(0))
         .optional()?;
     let Some(id) = id else { return Ok(false) };
     resolve_by_id(tx, ctx, id)

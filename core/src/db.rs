@@ -130,7 +130,7 @@ static MEMORY_TEMPLATE: LazyLock<Option<Mutex<Connection>>> = LazyLock::new(|| {
 /// also copies `user_version`, so the migrations that follow find nothing to do). Replaying
 /// every migration costs about 1.4 ms per database, which the explorer paid once per case.
 fn open_memory() -> Result<Connection> {
-    let mut conn = Connection::open_in_memory()?;
+    let mut conn = open_memdb()?;
     if let Some(template) = &*MEMORY_TEMPLATE {
         // The template is only read; a poisoned lock cannot have left it half-written.
         let template = template.lock().unwrap_or_else(|p| p.into_inner());
@@ -139,6 +139,45 @@ fn open_memory() -> Result<Connection> {
             std::time::Duration::ZERO,
             None,
         )?;
+    }
+    Ok(conn)
+}
+
+/// A private database in SQLite's `memdb` VFS rather than `:memory:`. A `:memory:` pager keeps
+/// every page of the database in its page cache, and its COMMIT walks the cache's whole hash
+/// table (one slot per page) whenever a b-tree split renumbered a page in that transaction
+/// (`balance_nonroot` parks a page at the pending-byte page number, which leaves the cache's
+/// largest key above the database size): at a year's size that walk was a large part of every
+/// write. A `memdb` database keeps its pages in one buffer and its page cache bounded, so the
+/// walk is over a small table. The journal and temporary files stay in memory; the size limit
+/// is lifted (memdb's default is 1 GiB). The default page cache (2 MB) is kept on purpose: in
+/// the busy year a 16 MB cache and memory-mapped reads each cost more CPU than they saved
+/// (issue 12 point 3, benches/README.md).
+fn open_memdb() -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    // A name without a leading '/' is private to this connection.
+    let conn = Connection::open_with_flags(
+        "file:switchboard?vfs=memdb",
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.pragma_update(None, "journal_mode", "MEMORY")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    let mut limit: i64 = i64::MAX;
+    // SAFETY: the handle is open, "main" names its database, and SQLITE_FCNTL_SIZE_LIMIT reads
+    // and writes one sqlite3_int64 through the pointer, which outlives the call.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_SIZE_LIMIT,
+            (&raw mut limit).cast(),
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        return Err(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rc), None).into());
     }
     Ok(conn)
 }
@@ -209,6 +248,41 @@ mod tests {
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert!(foreign_keys, "per-connection pragmas are set on the copy");
+    }
+
+    #[test]
+    fn memory_databases_are_private_memdb_without_a_size_limit() {
+        let a = super::open(&super::Storage::Memory).unwrap();
+        let b = super::open(&super::Storage::Memory).unwrap();
+        a.execute(
+            "INSERT INTO orgs (id, name, created_at) VALUES (1, 'a', 0)",
+            [],
+        )
+        .unwrap();
+        let in_b: i64 = b
+            .query_row("SELECT count(*) FROM orgs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(in_b, 0, "each memory database is its own");
+        let journal: String = a
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(journal, "memory", "no journal file is written");
+        let mut limit: i64 = -1; // a negative limit reads the current one
+        // SAFETY: as in `open_memdb`.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_file_control(
+                a.handle(),
+                c"main".as_ptr(),
+                rusqlite::ffi::SQLITE_FCNTL_SIZE_LIMIT,
+                (&raw mut limit).cast(),
+            )
+        };
+        assert_eq!(rc, rusqlite::ffi::SQLITE_OK, "the database is in memdb");
+        assert_eq!(
+            limit,
+            i64::MAX,
+            "a busy year may pass memdb's 1 GiB default"
+        );
     }
 
     #[test]

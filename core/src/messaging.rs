@@ -180,6 +180,17 @@ fn touch_thread(tx: &Transaction, ctx: &Ctx, thread: ThreadId) -> Result<()> {
     pool::record_activity(tx, ctx.org, thread, ctx.now, &settings)
 }
 
+/// The threads of [`thread_for_sender`]: the org's clients with the sender's phone (by
+/// `clients_org_phone`), then each one's thread on the number (by `threads_number_open`, which
+/// holds both keys and the thread id: no table row is read). A thread with a number is open
+/// (CHECK of `threads`), so `status` needs no test. Which two rows come back when there are
+/// several does not matter: only "exactly one" routes to a thread. The former plan walked every
+/// thread on the number and read each one's thread and client rows, then sorted them.
+pub(crate) const THREAD_FOR_SENDER: &str =
+    "SELECT t.id, t.client_id FROM clients c CROSS JOIN threads t
+     WHERE c.org_id = ?3 AND c.phone = ?2 AND t.number_id = ?1 AND t.client_id = c.id
+     LIMIT 2";
+
 /// The open thread bound to pool number `number` whose client (or a client of the org with the
 /// same phone: a household) is the sender. Two such threads are ambiguous: none is chosen.
 fn thread_for_sender(
@@ -190,11 +201,7 @@ fn thread_for_sender(
     trace: &mut Vec<Value>,
 ) -> Result<Option<ThreadId>> {
     let matches: Vec<(ThreadId, crate::ids::ClientId)> = tx
-        .prepare_cached(
-            "SELECT t.id, t.client_id FROM threads t JOIN clients c ON c.id = t.client_id
-             WHERE t.number_id = ?1 AND t.status = 'open' AND c.phone = ?2 AND c.org_id = ?3
-             ORDER BY t.id LIMIT 2",
-        )?
+        .prepare_cached(THREAD_FOR_SENDER)?
         .query_map(params![number, inbound.from, org], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?
