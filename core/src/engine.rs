@@ -83,7 +83,7 @@ impl Default for EngineConfig {
 
 /// The engine. Share it as `Arc<Engine>`; every operation takes `&self`.
 pub struct Engine {
-    conn: Mutex<Connection>,
+    conn: Mutex<db::Conn>,
     clock: Arc<dyn Clock>,
     rng: Mutex<ChaCha8Rng>,
     provider: Arc<dyn Provider>,
@@ -659,7 +659,7 @@ impl Engine {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn lock(&self) -> MutexGuard<'_, db::Conn> {
         // A panic while holding the lock cannot leave a half-written state (the transaction
         // rolls back on drop), so a poisoned lock is safe to keep using.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
