@@ -110,14 +110,15 @@ pub fn open(
 
 /// Resolves the open alert for (type, entity), if any. Returns true if one was resolved.
 pub fn resolve(tx: &Transaction, ctx: &Ctx, alert_type: AlertType, entity: &str) -> Result<bool> {
+    // `status = 'open'` is a literal on purpose: it matches the partial index `alerts_one_open`,
+    // and a bound parameter in its place makes SQLite re-prepare the statement on every bind
+    // (SQLITE_ENABLE_STAT4 marks parameters a partial index's use depends on).
+    debug_assert_eq!(AlertStatus::Open.as_str(), "open");
     let id: Option<AlertId> = tx
         .prepare_cached(
-            "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = ?4",
+            "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = 'open'",
         )?
-        .query_row(
-            params![ctx.org, alert_type, entity, AlertStatus::Open],
-            |r| r.get(0),
-        )
+        .query_row(params![ctx.org, alert_type, entity], |r| r.get(0))
         .optional()?;
     let Some(id) = id else { return Ok(false) };
     resolve_by_id(tx, ctx, id)
