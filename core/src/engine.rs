@@ -637,6 +637,24 @@ impl Setup<'_> {
         world::create_number(self.tx, &ctx, number)
     }
 
+    /// [`Engine::create_booking`] in this transaction (`booking.created`).
+    pub fn create_booking(&self, org: OrgId, actor: &str, new: &NewBooking) -> Result<Booking> {
+        let ctx = self.engine.ctx(org, actor);
+        operations::create_booking(self.tx, &ctx, new)
+    }
+
+    /// [`Engine::transition_booking`] in this transaction (confirming opens the thread).
+    pub fn transition_booking(
+        &self,
+        org: OrgId,
+        actor: &str,
+        id: BookingId,
+        to: BookingStatus,
+    ) -> Result<Booking> {
+        let ctx = self.engine.ctx(org, actor);
+        bookings::transition(self.tx, &ctx, id, to)
+    }
+
     /// [`Engine::update_rotation_settings`] in this transaction.
     pub fn update_rotation_settings(
         &self,
