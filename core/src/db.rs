@@ -202,6 +202,14 @@ fn reused_memory() -> Option<Conn> {
     }
     let conn = POOL.with(|pool| pool.borrow_mut().pop())?;
     let plan = MEMORY_TEMPLATE.as_ref()?.1.as_ref()?;
+    // A user that changed the schema (a test breaking the database on purpose) gets its
+    // connection closed: only the rows are reset.
+    let schema: i64 = conn
+        .query_row("PRAGMA schema_version", [], |r| r.get(0))
+        .ok()?;
+    if schema != plan.schema_version {
+        return None;
+    }
     if let Err(error) = plan.reset(&conn) {
         // The plan is made from the schema itself, so this is a defect of the plan: debug
         // builds (every test) stop on it; release builds fall back to a fresh copy.
@@ -221,6 +229,8 @@ fn reused_memory() -> Option<Conn> {
 /// when the plan is made).
 #[derive(Debug)]
 struct ResetPlan {
+    /// The template's `PRAGMA schema_version`: a connection whose schema differs is not reused.
+    schema_version: i64,
     /// `DELETE FROM` statements, children before parents (foreign keys stay on).
     deletes: Vec<String>,
     /// Each table the template has rows in: the INSERT and those rows.
@@ -276,6 +286,7 @@ impl ResetPlan {
             }
         }
         Ok(ResetPlan {
+            schema_version: template.query_row("PRAGMA schema_version", [], |r| r.get(0))?,
             deletes: order
                 .iter()
                 .map(|t| format!("DELETE FROM \"{t}\""))
