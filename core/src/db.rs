@@ -115,6 +115,9 @@ pub struct Conn {
     conn: Option<Connection>,
     /// Whether dropping returns it to the pool.
     pooled: bool,
+    /// Its `PRAGMA schema_version` when it was opened (a page copy has its own, not the
+    /// template's): a user that changed the schema gets its connection closed, not reused.
+    schema: i64,
 }
 
 impl std::ops::Deref for Conn {
@@ -137,11 +140,12 @@ impl std::ops::DerefMut for Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         if let (true, Some(conn)) = (self.pooled, self.conn.take()) {
+            let schema = self.schema;
             // During thread teardown the pool may be gone: then the connection just closes.
             let _ = POOL.try_with(|pool| {
                 let mut pool = pool.borrow_mut();
                 if pool.len() < POOL_SIZE {
-                    pool.push(conn);
+                    pool.push((conn, schema));
                 }
             });
         }
@@ -154,7 +158,9 @@ const POOL_SIZE: usize = 4;
 
 thread_local! {
     /// This thread's idle in-memory connections, their rows not yet reset.
-    static POOL: std::cell::RefCell<Vec<Connection>> = const { std::cell::RefCell::new(Vec::new()) };
+    static POOL: std::cell::RefCell<Vec<(Connection, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// How many in-memory databases this thread got from the pool ([`reused_connections`]).
+    static REUSED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// Whether in-memory databases on this thread reuse pooled connections ([`fresh_connections`]).
     static REUSE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
 }
@@ -172,6 +178,12 @@ pub fn fresh_connections<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// How many in-memory databases opened on this thread so far were pooled connections reset to
+/// the template (for tests that must know the reuse happened).
+pub fn reused_connections() -> u64 {
+    REUSED.with(|r| r.get())
+}
+
 /// Opens the database and applies pending migrations.
 pub fn open(storage: &Storage) -> Result<Conn> {
     if let Storage::Memory = storage
@@ -186,11 +198,13 @@ pub fn open(storage: &Storage) -> Result<Conn> {
     conn.pragma_update(None, "foreign_keys", true)?;
     // The engine and the harness use a few dozen distinct statements; rusqlite's default cache of
     // 16 would re-parse them over and over.
-    conn.set_prepared_statement_cache_capacity(256);
+    conn.set_prepared_statement_cache_capacity(1024);
     MIGRATIONS.to_latest(&mut conn)?;
+    let schema = conn.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
     Ok(Conn {
         conn: Some(conn),
         pooled: matches!(storage, Storage::Memory) && REUSE.with(|r| r.get()),
+        schema,
     })
 }
 
@@ -200,14 +214,14 @@ fn reused_memory() -> Option<Conn> {
     if !REUSE.with(|r| r.get()) {
         return None;
     }
-    let conn = POOL.with(|pool| pool.borrow_mut().pop())?;
+    let (conn, opened_schema) = POOL.with(|pool| pool.borrow_mut().pop())?;
     let plan = MEMORY_TEMPLATE.as_ref()?.1.as_ref()?;
     // A user that changed the schema (a test breaking the database on purpose) gets its
     // connection closed: only the rows are reset.
     let schema: i64 = conn
         .query_row("PRAGMA schema_version", [], |r| r.get(0))
         .ok()?;
-    if schema != plan.schema_version {
+    if schema != opened_schema {
         return None;
     }
     if let Err(error) = plan.reset(&conn) {
@@ -216,9 +230,11 @@ fn reused_memory() -> Option<Conn> {
         debug_assert!(false, "cannot reset a pooled in-memory connection: {error}");
         return None;
     }
+    REUSED.with(|r| r.set(r.get() + 1));
     Some(Conn {
         conn: Some(conn),
         pooled: true,
+        schema,
     })
 }
 
@@ -229,8 +245,6 @@ fn reused_memory() -> Option<Conn> {
 /// when the plan is made).
 #[derive(Debug)]
 struct ResetPlan {
-    /// The template's `PRAGMA schema_version`: a connection whose schema differs is not reused.
-    schema_version: i64,
     /// `DELETE FROM` statements, children before parents (foreign keys stay on).
     deletes: Vec<String>,
     /// Each table the template has rows in: the INSERT and those rows.
@@ -286,7 +300,6 @@ impl ResetPlan {
             }
         }
         Ok(ResetPlan {
-            schema_version: template.query_row("PRAGMA schema_version", [], |r| r.get(0))?,
             deletes: order
                 .iter()
                 .map(|t| format!("DELETE FROM \"{t}\""))
@@ -471,7 +484,13 @@ mod tests {
         let rows_written = used.inspect(rows_of);
         assert_ne!(rows_written, rows_of(&fresh), "the case wrote rows");
         drop(used);
+        let reused_before = super::reused_connections();
         let reused = engine();
+        assert_eq!(
+            super::reused_connections(),
+            reused_before + 1,
+            "the pool served it"
+        );
         assert_eq!(
             reused.inspect(rows_of),
             rows_of(&fresh),

@@ -98,11 +98,15 @@ type RowState = (u64, i64, i64);
 
 /// The current [`RowState`] of `conn`.
 fn row_state(conn: &Connection) -> rusqlite::Result<RowState> {
-    // Both pragmas in one statement: this runs after every step and every release tick.
-    let (data, schema) = conn
-        .prepare_cached("SELECT * FROM pragma_data_version, pragma_schema_version")?
-        .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
-    Ok((conn.total_changes(), data, schema))
+    let pragma = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)))
+    };
+    Ok((
+        conn.total_changes(),
+        pragma("PRAGMA data_version")?,
+        pragma("PRAGMA schema_version")?,
+    ))
 }
 
 /// The harness's own reading of DESIGN §2's access rule, in raw SQL (independent of the

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use switchboard_core::db::fresh_connections;
+use switchboard_core::db::{fresh_connections, reused_connections};
 use switchboard_sim::explore;
 use switchboard_sim::runner::{self, Outcome, RunOptions};
 use switchboard_sim::scenario::Scenario;
@@ -32,7 +32,13 @@ fn report(outcome: &Outcome) -> String {
 /// a fresh one, and requires the same report from all three.
 fn same_both_ways(scenario: &Scenario, options: &RunOptions) {
     let reused_once = report(&runner::run(scenario, options));
+    let before = reused_connections();
     let reused_again = report(&runner::run(scenario, options));
+    assert_eq!(
+        reused_connections(),
+        before + 1,
+        "the second run reused a connection"
+    );
     let fresh = fresh_connections(|| report(&runner::run(scenario, options)));
     assert_eq!(reused_again, fresh, "{}", scenario.path().display());
     assert_eq!(reused_once, fresh, "{}", scenario.path().display());
