@@ -7,6 +7,9 @@
 //!   in steps (elements) per second; cases per second = steps per second / 60.
 //! - `explore/case/0_steps`: the same with no operations: the fixed cost of a case (parse,
 //!   engine, schema, world, timeline).
+//! - `explore/fresh_connection/{60,0}_steps`: the same cases with every engine on a new
+//!   connection (a page copy of the migrated template, every statement prepared afresh), the
+//!   approach before pooled connections: the in-binary baseline of the two above.
 //! - `explore/engine_new`: `Engine::new` alone (open in-memory SQLite and bring the schema to
 //!   the current version).
 //!
@@ -30,13 +33,17 @@ fn cases(len: usize) -> Vec<Vec<explore::Op>> {
         .collect()
 }
 
-fn run_cases(cases: &[Vec<explore::Op>], iters: u64) -> Duration {
+fn run_cases(cases: &[Vec<explore::Op>], iters: u64, fresh: bool) -> Duration {
     let options = explore::options();
     let mut total = Duration::ZERO;
     for i in 0..iters {
         let ops = &cases[(i % CASES) as usize];
         let start = Instant::now();
-        let verdict = explore::check(SEED, ops, &options);
+        let verdict = if fresh {
+            switchboard_core::db::fresh_connections(|| explore::check(SEED, ops, &options))
+        } else {
+            explore::check(SEED, ops, &options)
+        };
         total += start.elapsed();
         assert!(verdict.is_ok(), "an explored case failed: {verdict:?}");
     }
@@ -44,15 +51,17 @@ fn run_cases(cases: &[Vec<explore::Op>], iters: u64) -> Duration {
 }
 
 fn explore_bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("explore/case");
-    for len in [60usize, 0] {
-        let generated = cases(len);
-        group.throughput(Throughput::Elements(len.max(1) as u64));
-        group.bench_function(format!("{len}_steps"), |b| {
-            b.iter_custom(|iters| run_cases(&generated, iters))
-        });
+    for (name, fresh) in [("explore/case", false), ("explore/fresh_connection", true)] {
+        let mut group = c.benchmark_group(name);
+        for len in [60usize, 0] {
+            let generated = cases(len);
+            group.throughput(Throughput::Elements(len.max(1) as u64));
+            group.bench_function(format!("{len}_steps"), |b| {
+                b.iter_custom(|iters| run_cases(&generated, iters, fresh))
+            });
+        }
+        group.finish();
     }
-    group.finish();
     c.bench_function("explore/engine_new", |b| {
         b.iter(|| {
             Engine::new(

@@ -110,12 +110,14 @@ pub fn open(
 
 /// Resolves the open alert for (type, entity), if any. Returns true if one was resolved.
 pub fn resolve(tx: &Transaction, ctx: &Ctx, alert_type: AlertType, entity: &str) -> Result<bool> {
+    // `status = 'open'` is a literal on purpose: the planner can use the partial index
+    // `alerts_one_open` only when the query implies its WHERE, and a bound parameter does not
+    // (with `?4` every refresh of the pool alerts walked all alerts ever opened, and SQLite
+    // re-prepared the statement on every bind: STAT4 marks parameters a partial index's use
+    // depends on).
+    debug_assert_eq!(AlertStatus::Open.as_str(), "open");
     let id: Option<AlertId> = tx
         .prepare_cached(
-            // `status = 'open'` as a literal: the planner can use the partial index
-            // `alerts_one_open` only when the query implies its WHERE, and a bound parameter
-            // does not (with `?4` every refresh of the pool alerts walked all alerts ever
-            // opened).
             "SELECT id FROM alerts WHERE org_id = ?1 AND type = ?2 AND entity = ?3 AND status = 'open'",
         )?
         .query_row(params![ctx.org, alert_type, entity], |r| r.get(0))

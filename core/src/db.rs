@@ -104,8 +104,93 @@ pub enum Storage {
     File(std::path::PathBuf),
 }
 
+/// An open connection. One opened on [`Storage::Memory`] goes back, when dropped, to its
+/// thread's pool of reusable in-memory connections: the next in-memory database on that
+/// thread is the same connection with its rows reset to the migrated template's
+/// ([`open_memory`]), so the statements it has prepared (and cached) stay prepared. The
+/// explorer and the scenario runner open one engine per case; preparing every statement
+/// afresh was about a sixth of a case.
+pub struct Conn {
+    /// Always `Some` until dropped.
+    conn: Option<Connection>,
+    /// Whether dropping returns it to the pool.
+    pooled: bool,
+    /// Its `PRAGMA schema_version` when it was opened (a page copy has its own, not the
+    /// template's): a user that changed the schema gets its connection closed, not reused.
+    schema: i64,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a Conn holds its connection until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .expect("a Conn holds its connection until dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let (true, Some(conn)) = (self.pooled, self.conn.take()) {
+            let schema = self.schema;
+            // During thread teardown the pool may be gone: then the connection just closes.
+            let _ = POOL.try_with(|pool| {
+                let mut pool = pool.borrow_mut();
+                if pool.len() < POOL_SIZE {
+                    pool.push((conn, schema));
+                }
+            });
+        }
+    }
+}
+
+/// How many idle in-memory connections a thread keeps (a test or bench rarely holds more
+/// than a couple of engines at once).
+const POOL_SIZE: usize = 4;
+
+thread_local! {
+    /// This thread's idle in-memory connections, their rows not yet reset.
+    static POOL: std::cell::RefCell<Vec<(Connection, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// How many in-memory databases this thread got from the pool ([`reused_connections`]).
+    static REUSED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Whether in-memory databases on this thread reuse pooled connections ([`fresh_connections`]).
+    static REUSE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Runs `f` with in-memory databases opened on a new connection each (no reuse) on this
+/// thread: for tests that compare a run on reused connections with one on fresh ones.
+pub fn fresh_connections<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REUSE.with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(REUSE.with(|r| r.replace(false)));
+    f()
+}
+
+/// How many in-memory databases opened on this thread so far were pooled connections reset to
+/// the template (for tests that must know the reuse happened).
+pub fn reused_connections() -> u64 {
+    REUSED.with(|r| r.get())
+}
+
 /// Opens the database and applies pending migrations.
-pub fn open(storage: &Storage) -> Result<Connection> {
+pub fn open(storage: &Storage) -> Result<Conn> {
+    if let Storage::Memory = storage
+        && let Some(conn) = reused_memory()
+    {
+        return Ok(conn);
+    }
     let mut conn = match storage {
         Storage::Memory => open_memory()?,
         Storage::File(path) => open_file(path)?,
@@ -113,25 +198,169 @@ pub fn open(storage: &Storage) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", true)?;
     // The engine and the harness use a few dozen distinct statements; rusqlite's default cache of
     // 16 would re-parse them over and over.
-    conn.set_prepared_statement_cache_capacity(256);
+    conn.set_prepared_statement_cache_capacity(1024);
     MIGRATIONS.to_latest(&mut conn)?;
-    Ok(conn)
+    let schema = conn.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    Ok(Conn {
+        conn: Some(conn),
+        pooled: matches!(storage, Storage::Memory) && REUSE.with(|r| r.get()),
+        schema,
+    })
 }
 
-/// The schema at the current version in an in-memory database, built once per process (None if
-/// it could not be built: then each database replays the migrations and reports the error).
-static MEMORY_TEMPLATE: LazyLock<Option<Mutex<Connection>>> = LazyLock::new(|| {
-    let mut conn = Connection::open_in_memory().ok()?;
-    MIGRATIONS.to_latest(&mut conn).ok()?;
-    Some(Mutex::new(conn))
-});
+/// A pooled connection of this thread, reset to the template's rows; None when reuse is off,
+/// the pool is empty or the reset failed (that connection is then closed).
+fn reused_memory() -> Option<Conn> {
+    if !REUSE.with(|r| r.get()) {
+        return None;
+    }
+    let (conn, opened_schema) = POOL.with(|pool| pool.borrow_mut().pop())?;
+    let plan = MEMORY_TEMPLATE.as_ref()?.1.as_ref()?;
+    // A user that changed the schema (a test breaking the database on purpose) or left a
+    // transaction open gets its connection closed: only the rows are reset.
+    let schema: i64 = conn
+        .query_row("PRAGMA schema_version", [], |r| r.get(0))
+        .ok()?;
+    if schema != opened_schema || !conn.is_autocommit() {
+        return None;
+    }
+    if let Err(error) = plan.reset(&conn) {
+        // The plan is made from the schema itself, so this is a defect of the plan: debug
+        // builds (every test) stop on it; release builds fall back to a fresh copy.
+        debug_assert!(false, "cannot reset a pooled in-memory connection: {error}");
+        return None;
+    }
+    REUSED.with(|r| r.set(r.get() + 1));
+    Some(Conn {
+        conn: Some(conn),
+        pooled: true,
+        schema,
+    })
+}
+
+/// How to bring a used in-memory database back to the template's rows without touching its
+/// schema (a schema change, or a page copy such as the backup API, would expire every prepared
+/// statement): every table emptied, children before parents, then the template's own rows put
+/// back. Rowids start again from 1 as on a fresh copy (no table uses AUTOINCREMENT, checked
+/// when the plan is made).
+#[derive(Debug)]
+struct ResetPlan {
+    /// `DELETE FROM` statements, children before parents (foreign keys stay on).
+    deletes: Vec<String>,
+    /// Each table the template has rows in: the INSERT and those rows.
+    rows: Vec<(String, Vec<Vec<rusqlite::types::Value>>)>,
+}
+
+impl ResetPlan {
+    /// The plan for `template` (a freshly migrated database).
+    fn of(template: &Connection) -> rusqlite::Result<ResetPlan> {
+        let tables: Vec<String> = template
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if tables.iter().any(|t| t == "sqlite_sequence") {
+            return Err(rusqlite::Error::InvalidQuery);
+        }
+        let mut parents = std::collections::BTreeMap::new();
+        for table in &tables {
+            let refs: Vec<String> = template
+                .prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1)")?
+                .query_map([table], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            parents.insert(table.clone(), refs);
+        }
+        // Children first: a table is emptied once every table referring to it has been.
+        let mut order: Vec<String> = Vec::new();
+        while order.len() < tables.len() {
+            let next = tables.iter().find(|t| {
+                !order.contains(t)
+                    && tables.iter().all(|other| {
+                        other == *t || order.contains(other) || !parents[other].contains(t)
+                    })
+            });
+            match next {
+                Some(table) => order.push(table.clone()),
+                None => return Err(rusqlite::Error::InvalidQuery), // a reference cycle
+            }
+        }
+        let mut rows = Vec::new();
+        for table in order.iter().rev() {
+            let mut stmt =
+                template.prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid"))?;
+            let width = stmt.column_count();
+            let values: Vec<Vec<rusqlite::types::Value>> = stmt
+                .query_map([], |r| (0..width).map(|i| r.get(i)).collect())?
+                .collect::<rusqlite::Result<_>>()?;
+            if !values.is_empty() {
+                let marks = vec!["?"; width].join(", ");
+                rows.push((format!("INSERT INTO \"{table}\" VALUES ({marks})"), values));
+            }
+        }
+        Ok(ResetPlan {
+            deletes: order
+                .iter()
+                .map(|t| format!("DELETE FROM \"{t}\""))
+                .collect(),
+            rows,
+        })
+    }
+
+    /// Resets `conn`'s rows to the template's, in one transaction, and removes the hooks a
+    /// previous user installed. Triggers fired by the deletes may write rows into tables
+    /// already emptied, so the deletes repeat until a pass deletes nothing.
+    fn reset(&self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.update_hook(None::<fn(rusqlite::hooks::Action, &str, &str, i64)>)?;
+        conn.commit_hook(None::<fn() -> bool>)?;
+        conn.rollback_hook(None::<fn()>)?;
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        let result = self.reset_rows(conn);
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        conn.prepare_cached(end)?.execute([])?;
+        result
+    }
+
+    fn reset_rows(&self, conn: &Connection) -> rusqlite::Result<()> {
+        for _pass in 0..4 {
+            let mut deleted = 0;
+            for delete in &self.deletes {
+                deleted += conn.prepare_cached(delete)?.execute([])?;
+            }
+            if deleted == 0 {
+                for (insert, rows) in &self.rows {
+                    let mut stmt = conn.prepare_cached(insert)?;
+                    for row in rows {
+                        stmt.execute(rusqlite::params_from_iter(row))?;
+                    }
+                }
+                return Ok(());
+            }
+        }
+        Err(rusqlite::Error::InvalidQuery) // triggers kept refilling tables
+    }
+}
+
+/// The schema at the current version in an in-memory database, built once per process, and
+/// the plan that resets a used copy to it (None if it could not be built: then each database
+/// replays the migrations and reports the error; no plan: pooled connections are not reused).
+static MEMORY_TEMPLATE: LazyLock<Option<(Mutex<Connection>, Option<ResetPlan>)>> =
+    LazyLock::new(|| {
+        let mut conn = Connection::open_in_memory().ok()?;
+        MIGRATIONS.to_latest(&mut conn).ok()?;
+        let plan = ResetPlan::of(&conn);
+        debug_assert!(plan.is_ok(), "no reset plan for the schema: {plan:?}");
+        let plan = plan.ok();
+        Some((Mutex::new(conn), plan))
+    });
 
 /// A new in-memory database: a page copy of [`MEMORY_TEMPLATE`] (SQLite's online backup, which
 /// also copies `user_version`, so the migrations that follow find nothing to do). Replaying
 /// every migration costs about 1.4 ms per database, which the explorer paid once per case.
 fn open_memory() -> Result<Connection> {
     let mut conn = open_memdb()?;
-    if let Some(template) = &*MEMORY_TEMPLATE {
+    if let Some((template, _)) = &*MEMORY_TEMPLATE {
         // The template is only read; a poisoned lock cannot have left it half-written.
         let template = template.lock().unwrap_or_else(|p| p.into_inner());
         rusqlite::backup::Backup::new(&template, &mut conn)?.run_to_completion(
@@ -248,6 +477,67 @@ mod tests {
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert!(foreign_keys, "per-connection pragmas are set on the copy");
+    }
+
+    /// Every table's rows, in rowid order, for comparing two databases.
+    fn rows_of(conn: &rusqlite::Connection) -> Vec<(String, Vec<Vec<rusqlite::types::Value>>)> {
+        let (_, objects) = schema_of(conn);
+        objects
+            .into_iter()
+            .filter(|(kind, name, _)| kind == "table" && !name.starts_with("sqlite_"))
+            .map(|(_, table, _)| {
+                let mut stmt = conn
+                    .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid"))
+                    .unwrap();
+                let width = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| (0..width).map(|i| r.get(i)).collect())
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                (table, rows)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_reused_memory_connection_has_exactly_the_template_rows() {
+        use crate::{Engine, EngineConfig, ManualClock, Timestamp};
+        use std::sync::Arc;
+        let fresh = super::fresh_connections(|| super::open(&super::Storage::Memory).unwrap());
+        let engine = || {
+            Engine::new(
+                EngineConfig::default(),
+                Arc::new(ManualClock::new(Timestamp(1_772_442_000))),
+                Arc::new(crate::messaging::RecordingProvider::default()),
+            )
+            .unwrap()
+        };
+        let used = engine();
+        let org = used.create_org("acme").unwrap();
+        used.create_org("other").unwrap();
+        assert_eq!(org.0, 1);
+        let rows_written = used.inspect(rows_of);
+        assert_ne!(rows_written, rows_of(&fresh), "the case wrote rows");
+        drop(used);
+        let reused_before = super::reused_connections();
+        let reused = engine();
+        assert_eq!(
+            super::reused_connections(),
+            reused_before + 1,
+            "the pool served it"
+        );
+        assert_eq!(
+            reused.inspect(rows_of),
+            rows_of(&fresh),
+            "template rows, no others"
+        );
+        assert_eq!(reused.inspect(schema_of), schema_of(&fresh));
+        assert_eq!(
+            reused.create_org("again").unwrap(),
+            org,
+            "rowids start again from 1"
+        );
     }
 
     #[test]

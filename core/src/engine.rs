@@ -83,7 +83,7 @@ impl Default for EngineConfig {
 
 /// The engine. Share it as `Arc<Engine>`; every operation takes `&self`.
 pub struct Engine {
-    conn: Mutex<Connection>,
+    conn: Mutex<db::Conn>,
     clock: Arc<dyn Clock>,
     rng: Mutex<ChaCha8Rng>,
     provider: Arc<dyn Provider>,
@@ -637,6 +637,24 @@ impl Setup<'_> {
         world::create_number(self.tx, &ctx, number)
     }
 
+    /// [`Engine::create_booking`] in this transaction (`booking.created`).
+    pub fn create_booking(&self, org: OrgId, actor: &str, new: &NewBooking) -> Result<Booking> {
+        let ctx = self.engine.ctx(org, actor);
+        operations::create_booking(self.tx, &ctx, new)
+    }
+
+    /// [`Engine::transition_booking`] in this transaction (confirming opens the thread).
+    pub fn transition_booking(
+        &self,
+        org: OrgId,
+        actor: &str,
+        id: BookingId,
+        to: BookingStatus,
+    ) -> Result<Booking> {
+        let ctx = self.engine.ctx(org, actor);
+        bookings::transition(self.tx, &ctx, id, to)
+    }
+
     /// [`Engine::update_rotation_settings`] in this transaction.
     pub fn update_rotation_settings(
         &self,
@@ -659,7 +677,7 @@ impl Engine {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn lock(&self) -> MutexGuard<'_, db::Conn> {
         // A panic while holding the lock cannot leave a half-written state (the transaction
         // rolls back on drop), so a poisoned lock is safe to keep using.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())

@@ -7,7 +7,7 @@ use switchboard_core::auth::Role as UserKind;
 use switchboard_core::bookings::NewBooking;
 use switchboard_core::ids::{BookingId, ClientId, OrgId, SitterId, ThreadId};
 use switchboard_core::world::{NewContact, NewNumber};
-use switchboard_core::{Engine, Error, Timestamp};
+use switchboard_core::{Engine, Error, Setup, Timestamp};
 
 use crate::names::Names;
 use crate::scenario::shape::PersonShape;
@@ -64,40 +64,65 @@ fn at(scenario: &Scenario, span: Span) -> impl Fn(Error) -> ScenarioError + '_ {
 }
 
 /// Builds `scenario`'s world in `engine` (which must be fresh): orgs, users and their tokens,
-/// settings, sitters, clients, numbers, extra users, bookings with their status paths.
+/// settings, sitters, clients, numbers, extra users, bookings with their status paths, all in
+/// one transaction ([`Engine::setup`]: the same domain functions as one engine call per row,
+/// without a BEGIN/COMMIT per row). A refusal leaves nothing of the world behind.
 ///
 /// Errors: an engine refusal, as a diagnostic at the entity that caused it.
 pub fn build(engine: &Engine, scenario: &Scenario) -> Result<BuiltWorld, ScenarioError> {
-    let mut builder = Builder {
-        engine,
-        scenario,
-        names: Names::default(),
-        tokens: BTreeMap::new(),
-        orgs: BTreeMap::new(),
+    let mut refused = None;
+    let built = engine.setup(|setup| {
+        let mut builder = Builder {
+            setup,
+            scenario,
+            names: Names::default(),
+            tokens: BTreeMap::new(),
+            orgs: BTreeMap::new(),
+            bookings: Vec::new(),
+        };
+        match builder.everything() {
+            Ok(()) => Ok((
+                builder.names,
+                builder.tokens,
+                builder.orgs,
+                builder.bookings,
+            )),
+            Err(report) => {
+                refused = Some(report);
+                // Any error rolls the setup back; the report kept above says what was refused.
+                Err(Error::Conflict("the scenario's world was refused".into()))
+            }
+        }
+    });
+    let (mut names, tokens, orgs, bookings) = match (built, refused) {
+        (_, Some(report)) => return Err(report),
+        (Err(error), None) => return Err(at(scenario, whole())(error)),
+        (Ok(parts), None) => parts,
     };
-    builder.orgs_and_owners()?;
-    builder.settings()?;
-    builder.sitters()?;
-    builder.clients()?;
-    builder.numbers()?;
-    builder.extra_users()?;
-    builder.bookings()?;
-    let setup_seq = builder.setup_seq()?;
+    // A confirmed booking's thread is named after the booking.
+    for (name, booking) in bookings {
+        if let Some(thread) = thread_of_booking(engine, booking) {
+            names.insert(&name, thread);
+        }
+    }
+    let setup_seq = setup_seq(engine, scenario, &orgs)?;
     Ok(BuiltWorld {
-        names: builder.names,
-        orgs: builder.orgs,
-        tokens: builder.tokens,
+        names,
+        orgs,
+        tokens,
         setup_seq,
     })
 }
 
-/// The world under construction.
-struct Builder<'a> {
-    engine: &'a Engine,
+/// The world under construction, inside the setup transaction.
+struct Builder<'a, 's> {
+    setup: &'a Setup<'s>,
     scenario: &'a Scenario,
     names: Names,
     tokens: BTreeMap<String, String>,
     orgs: BTreeMap<&'static str, OrgId>,
+    /// Each booking created, by name, in order (their threads are looked up after the commit).
+    bookings: Vec<(String, BookingId)>,
 }
 
 /// The span of the whole scenario, for setup that no single entity caused.
@@ -105,7 +130,18 @@ fn whole() -> Span {
     Span::new(0, 0)
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a, '_> {
+    /// Every part of the world, in order.
+    fn everything(&mut self) -> Result<(), ScenarioError> {
+        self.orgs_and_owners()?;
+        self.settings()?;
+        self.sitters()?;
+        self.clients()?;
+        self.numbers()?;
+        self.extra_users()?;
+        self.bookings()
+    }
+
     fn org(&self, org: Org) -> OrgId {
         self.orgs[org_name(org)]
     }
@@ -122,10 +158,10 @@ impl Builder<'_> {
     ) -> Result<(), ScenarioError> {
         let fail = at(self.scenario, span);
         let id = self
-            .engine
+            .setup
             .create_user(org, name, kind, sitter)
             .map_err(&fail)?;
-        let token = self.engine.mint_token(id).map_err(&fail)?;
+        let token = self.setup.mint_token(id).map_err(&fail)?;
         self.names.insert(&role_text, id);
         self.tokens.insert(role_text, token);
         Ok(())
@@ -135,7 +171,7 @@ impl Builder<'_> {
     fn orgs_and_owners(&mut self) -> Result<(), ScenarioError> {
         for org in ["main", "rival"] {
             let id = self
-                .engine
+                .setup
                 .create_org(org)
                 .map_err(at(self.scenario, whole()))?;
             self.orgs.insert(org, id);
@@ -173,7 +209,7 @@ impl Builder<'_> {
         let Some(settings) = &self.scenario.settings else {
             return Ok(());
         };
-        self.engine
+        self.setup
             .update_rotation_settings(self.orgs["main"], "system:setup", &settings.to_value())
             .map_err(|error| match error {
                 Error::Invalid(fields) if !fields.is_empty() => {
@@ -193,7 +229,7 @@ impl Builder<'_> {
         for sitter in &self.scenario.world.sitters {
             let org = self.org(given(&sitter.org));
             let id = self
-                .engine
+                .setup
                 .create_sitter(org, &contact(sitter))
                 .map_err(at(self.scenario, sitter.span))?;
             let name = given(&sitter.name);
@@ -214,7 +250,7 @@ impl Builder<'_> {
     fn clients(&mut self) -> Result<(), ScenarioError> {
         for client in &self.scenario.world.clients {
             let id = self
-                .engine
+                .setup
                 .create_client(self.org(given(&client.org)), &contact(client))
                 .map_err(at(self.scenario, client.span))?;
             self.names.insert(&given(&client.name), id);
@@ -236,7 +272,7 @@ impl Builder<'_> {
                 created_at: Some(Timestamp(created)),
             };
             let org = self.org(given(&number.org));
-            let id = self.engine.create_number(org, &new).map_err(fail)?;
+            let id = self.setup.create_number(org, &new).map_err(fail)?;
             self.names.insert(&given(&number.name), id);
         }
         Ok(())
@@ -279,7 +315,7 @@ impl Builder<'_> {
                 end: time(&booking.end)?,
             };
             let id = self
-                .engine
+                .setup
                 .create_booking(org, "system:setup", &new)
                 .map_err(&fail)?
                 .id;
@@ -292,27 +328,29 @@ impl Builder<'_> {
                 BookingStatus::Cancelled => &[BookingStatus::Cancelled],
             };
             for to in path {
-                self.engine
+                self.setup
                     .transition_booking(org, "system:setup", id, *to)
                     .map_err(&fail)?;
             }
-            if let Some(thread) = thread_of_booking(self.engine, id) {
-                self.names.insert(&name, thread);
-            }
+            self.bookings.push((name, id));
         }
         Ok(())
     }
+}
 
-    /// Per org, the sequence number of the last audit event the setup wrote.
-    fn setup_seq(&self) -> Result<BTreeMap<&'static str, i64>, ScenarioError> {
-        let mut setup_seq = BTreeMap::new();
-        for (name, org) in &self.orgs {
-            let seq = crate::runner::last_seq(self.engine, *org)
-                .map_err(|e| self.scenario.error_at(whole(), e))?;
-            setup_seq.insert(*name, seq);
-        }
-        Ok(setup_seq)
+/// Per org, the sequence number of the last audit event the setup wrote.
+fn setup_seq(
+    engine: &Engine,
+    scenario: &Scenario,
+    orgs: &BTreeMap<&'static str, OrgId>,
+) -> Result<BTreeMap<&'static str, i64>, ScenarioError> {
+    let mut setup_seq = BTreeMap::new();
+    for (name, org) in orgs {
+        let seq =
+            crate::runner::last_seq(engine, *org).map_err(|e| scenario.error_at(whole(), e))?;
+        setup_seq.insert(*name, seq);
     }
+    Ok(setup_seq)
 }
 
 fn contact(person: &PersonShape) -> NewContact {
@@ -327,11 +365,8 @@ fn contact(person: &PersonShape) -> NewContact {
 /// The newest thread a booking's confirmation opened.
 pub fn thread_of_booking(engine: &Engine, booking: BookingId) -> Option<ThreadId> {
     engine.inspect(|c| {
-        c.query_row(
-            "SELECT id FROM threads WHERE booking_id = ?1 ORDER BY id DESC LIMIT 1",
-            [booking],
-            |r| r.get(0),
-        )
-        .ok()
+        c.prepare_cached("SELECT id FROM threads WHERE booking_id = ?1 ORDER BY id DESC LIMIT 1")
+            .and_then(|mut stmt| stmt.query_row([booking], |r| r.get(0)))
+            .ok()
     })
 }

@@ -1,0 +1,88 @@
+//! An in-memory engine reuses a pooled connection whose rows were reset to the template
+//! (core's `db::open`), so its prepared statements survive from case to case. A case run on a
+//! reused connection must give exactly what it gives on a fresh one: the timeline (ids, audit
+//! events), every step's status and response body, the release runs and the verdict.
+
+use std::path::Path;
+
+use switchboard_core::db::{fresh_connections, reused_connections};
+use switchboard_sim::explore;
+use switchboard_sim::runner::{self, Outcome, RunOptions};
+use switchboard_sim::scenario::Scenario;
+
+/// Everything a run reports, as text.
+fn report(outcome: &Outcome) -> String {
+    format!(
+        "steps {} ticks {} statuses {:?}\nfailure at {:?}:\n{}\ntimeline:\n{}\ndump:\n{}",
+        outcome.steps_run,
+        outcome.ticks,
+        outcome.statuses,
+        outcome.failure.as_ref().map(|f| f.step),
+        outcome
+            .failure
+            .as_ref()
+            .map(|f| f.report.render())
+            .unwrap_or_default(),
+        outcome.timeline,
+        outcome.dump.join("\n"),
+    )
+}
+
+/// Runs `scenario` on reused connections (twice: the second surely reuses the first's) and on
+/// a fresh one, and requires the same report from all three.
+fn same_both_ways(scenario: &Scenario, options: &RunOptions) {
+    let reused_once = report(&runner::run(scenario, options));
+    let before = reused_connections();
+    let reused_again = report(&runner::run(scenario, options));
+    assert_eq!(
+        reused_connections(),
+        before + 1,
+        "the second run reused a connection"
+    );
+    let fresh = fresh_connections(|| report(&runner::run(scenario, options)));
+    assert_eq!(reused_again, fresh, "{}", scenario.path().display());
+    assert_eq!(reused_once, fresh, "{}", scenario.path().display());
+}
+
+#[test]
+fn explored_cases_report_the_same_on_reused_and_fresh_connections() {
+    let options = RunOptions {
+        dump: true,
+        ..explore::options()
+    };
+    for case in 0..24 {
+        let ops = explore::generate(11, case, 40);
+        let source = explore::render(11, &ops);
+        let scenario = Scenario::parse(Path::new("explored.toml"), &source).expect("parses");
+        same_both_ways(&scenario, &options);
+    }
+}
+
+#[test]
+fn scenario_files_report_the_same_on_reused_and_fresh_connections() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut files = Vec::new();
+    let mut dirs = vec![dir];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a scenario directory") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() > 5, "the scenario files are there");
+    let options = RunOptions {
+        dump: true,
+        ..RunOptions::default()
+    };
+    for file in files {
+        let source = std::fs::read_to_string(&file).expect("readable");
+        if let Ok(scenario) = Scenario::parse(&file, &source) {
+            same_both_ways(&scenario, &options);
+        }
+    }
+}
