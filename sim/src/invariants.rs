@@ -1328,6 +1328,11 @@ impl Checker {
                 ));
             }
         }
+        self.advance_isolation_cursors(conn);
+    }
+
+    /// Moves each table's org-isolation cursor to its newest row: rows up to it are checked.
+    fn advance_isolation_cursors(&mut self, conn: &Connection) {
         for table in [
             "threads",
             "bookings",

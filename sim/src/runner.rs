@@ -265,28 +265,26 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// The step's expectations on the response: status, excluded text, pattern, JSON subset.
-    fn check_response(
+    /// `expect.status`, or without it a 2xx unless the run allows any status.
+    fn check_status(
         &self,
         step: &Step,
         names: &crate::names::Names,
         exchange: &Exchange,
     ) -> Result<(), ScenarioError> {
         match &step.expect.status {
-            Some(expected) if expected.value != i64::from(exchange.status) => {
-                return Err(self.fail(
-                    step,
-                    expected.span,
-                    format!(
-                        "expected status {}, got {}: {}",
-                        expected.value,
-                        exchange.status,
-                        names.symbolize(&String::from_utf8_lossy(&exchange.body))
-                    ),
-                ));
-            }
-            None if !self.options.any_status && !(200..300).contains(&exchange.status) => {
-                return Err(self.fail(
+            Some(expected) if expected.value != i64::from(exchange.status) => Err(self.fail(
+                step,
+                expected.span,
+                format!(
+                    "expected status {}, got {}: {}",
+                    expected.value,
+                    exchange.status,
+                    names.symbolize(&String::from_utf8_lossy(&exchange.body))
+                ),
+            )),
+            None if !self.options.any_status && !(200..300).contains(&exchange.status) => Err(self
+                .fail(
                     step,
                     step.action_span.unwrap_or(step.span),
                     format!(
@@ -296,10 +294,19 @@ impl<'a> Run<'a> {
                         names.symbolize(&String::from_utf8_lossy(&exchange.body)),
                         exchange.status
                     ),
-                ));
-            }
-            _ => {}
+                )),
+            _ => Ok(()),
         }
+    }
+
+    /// The step's expectations on the response: status, excluded text, pattern, JSON subset.
+    fn check_response(
+        &self,
+        step: &Step,
+        names: &crate::names::Names,
+        exchange: &Exchange,
+    ) -> Result<(), ScenarioError> {
+        self.check_status(step, names, exchange)?;
         let raw = String::from_utf8_lossy(&exchange.body);
         for excluded in step.expect.body_excludes.iter().flat_map(|l| &l.value) {
             if let Some(at) = raw.find(&excluded.value) {

@@ -356,101 +356,70 @@ fn full_scenario_inbound_steps() {
 /// Each step of [`FULL`] that is checked whole: its index, who acts, and its action's kind and
 /// keys as written (every other key absent).
 fn expected_actions() -> Vec<(usize, Role, &'static str, toml::Value)> {
-    let table = |text: &str| toml::from_str::<toml::Value>(text).unwrap();
     let owner = Role::Owner;
-    vec![
+    let rows = [
         (
             4,
             Role::Sitter("sam".into()),
             "send",
-            table(
-                r#"as = "sitter:sam"
-                thread = "walk-1"
-                body = "On my way""#,
-            ),
+            r#"{ as = "sitter:sam", thread = "walk-1", body = "On my way" }"#,
         ),
         (
             5,
             owner.clone(),
             "booking",
-            table(
-                r#"action = "create"
-                name = "walk-2"
-                client = "alice"
-                service = "Dog Walking"
-                start = "+2d"
-                end = "+2d1h""#,
-            ),
+            r#"{ action = "create", name = "walk-2", client = "alice", service = "Dog Walking", start = "+2d", end = "+2d1h" }"#,
         ),
         (
             6,
             owner.clone(),
             "booking",
-            table(
-                r#"action = "confirm"
-            booking = "walk-2""#,
-            ),
+            r#"{ action = "confirm", booking = "walk-2" }"#,
         ),
         (
             7,
             owner.clone(),
             "booking",
-            table(
-                r#"action = "reassign"
-            booking = "walk-2"
-            sitter = "sue""#,
-            ),
+            r#"{ action = "reassign", booking = "walk-2", sitter = "sue" }"#,
         ),
         (
             8,
             owner.clone(),
             "booking",
-            table(
-                r#"action = "complete"
-            booking = "walk-1""#,
-            ),
+            r#"{ action = "complete", booking = "walk-1" }"#,
         ),
         (
             9,
             owner.clone(),
             "booking",
-            table(
-                r#"action = "cancel"
-            booking = "walk-2""#,
-            ),
+            r#"{ action = "cancel", booking = "walk-2" }"#,
         ),
         (
             10,
             owner.clone(),
             "thread",
-            table(
-                r#"action = "open"
-            name = "t-alice"
-            client = "alice"
-            booking = "walk-1""#,
-            ),
+            r#"{ action = "open", name = "t-alice", client = "alice", booking = "walk-1" }"#,
         ),
         (
             11,
             owner.clone(),
             "thread",
-            table(
-                r#"action = "close"
-            thread = "t-alice""#,
-            ),
+            r#"{ action = "close", thread = "t-alice" }"#,
         ),
         (
             12,
             owner.clone(),
             "thread",
-            table(
-                r#"action = "archive"
-            thread = "walk-2""#,
-            ),
+            r#"{ action = "archive", thread = "walk-2" }"#,
         ),
-        (15, Role::RivalOwner, "release", toml::Value::Boolean(true)),
-        (16, owner, "wait", toml::Value::Boolean(false)),
-    ]
+        (15, Role::RivalOwner, "release", "true"),
+        (16, owner, "wait", "false"),
+    ];
+    let value =
+        |text: &str| toml::from_str::<toml::Table>(&format!("v = {text}")).unwrap()["v"].clone();
+    rows.into_iter()
+        .map(|(index, role, kind, text)| (index, role, kind, value(text)))
+        .collect()
 }
 
 /// The value of a step's action as written.
