@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 12] = [
+const MIGRATION_FILES: [(&str, &str); 13] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -57,6 +57,10 @@ const MIGRATION_FILES: [(&str, &str); 12] = [
     (
         "015_cheaper_derived_triggers.sql",
         include_str!("../migrations/015_cheaper_derived_triggers.sql"),
+    ),
+    (
+        "016_fewer_message_indexes.sql",
+        include_str!("../migrations/016_fewer_message_indexes.sql"),
     ),
 ];
 

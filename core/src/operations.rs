@@ -11,7 +11,6 @@ use crate::audit::{self, EventType, Subject};
 use crate::bookings::{self, Booking, NewBooking};
 use crate::ctx::Ctx;
 use crate::ids::{AlertId, BookingId, ClientId, MessageId, NumberId, OrgId, SitterId, ThreadId};
-use crate::messaging::RoutedTo;
 use crate::pool::{self, Assignment, ThreadStatus};
 use crate::settings::{self, ChaosSettings, RotationSettings};
 use crate::world::{NumberClass, NumberStatus};
@@ -315,9 +314,9 @@ pub(crate) fn message(tx: &Transaction, org: OrgId, id: MessageId) -> Result<Mes
 pub(crate) fn inbox(tx: &Transaction, org: OrgId) -> Result<Vec<MessageView>> {
     Ok(tx
         .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} WHERE org_id = ?1 AND routed_to = ?2 ORDER BY id"
+            "SELECT {MESSAGE_COLUMNS} WHERE org_id = ?1 AND routed_to = 'owner_inbox' ORDER BY id"
         ))?
-        .query_map(params![org, RoutedTo::OwnerInbox], message_view)?
+        .query_map(params![org], message_view)?
         .collect::<rusqlite::Result<_>>()?)
 }
 
