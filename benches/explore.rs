@@ -10,6 +10,9 @@
 //! - `explore/fresh_connection/{60,0}_steps`: the same cases with every engine on a new
 //!   connection (a page copy of the migrated template, every statement prepared afresh), the
 //!   approach before pooled connections: the in-binary baseline of the two above.
+//! - `explore/every_tick/{60,0}_steps`: the same cases with every scheduled tick run in full
+//!   (`simulation::with_every_tick`: the release job, the delivery and the judge on the
+//!   database at every 5 simulated minutes), the approach before quiet ticks were skipped.
 //! - `explore/engine_new`: `Engine::new` alone (open in-memory SQLite and bring the schema to
 //!   the current version).
 //!
@@ -23,6 +26,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use switchboard_core::messaging::RecordingProvider;
 use switchboard_core::{Engine, EngineConfig, ManualClock, Timestamp};
 use switchboard_sim::explore;
+use switchboard_sim::simulation::with_every_tick;
 
 const SEED: u64 = 1;
 const CASES: u64 = 64;
@@ -33,16 +37,25 @@ fn cases(len: usize) -> Vec<Vec<explore::Op>> {
         .collect()
 }
 
-fn run_cases(cases: &[Vec<explore::Op>], iters: u64, fresh: bool) -> Duration {
+/// How a case runs: today's way, on fresh connections, or with every tick in full.
+#[derive(Clone, Copy)]
+enum Way {
+    Today,
+    FreshConnection,
+    EveryTick,
+}
+
+fn run_cases(cases: &[Vec<explore::Op>], iters: u64, way: Way) -> Duration {
     let options = explore::options();
     let mut total = Duration::ZERO;
     for i in 0..iters {
         let ops = &cases[(i % CASES) as usize];
         let start = Instant::now();
-        let verdict = if fresh {
-            switchboard_core::db::fresh_connections(|| explore::check(SEED, ops, &options))
-        } else {
-            explore::check(SEED, ops, &options)
+        let check = || explore::check(SEED, ops, &options);
+        let verdict = match way {
+            Way::Today => check(),
+            Way::FreshConnection => switchboard_core::db::fresh_connections(check),
+            Way::EveryTick => with_every_tick(check),
         };
         total += start.elapsed();
         assert!(verdict.is_ok(), "an explored case failed: {verdict:?}");
@@ -51,13 +64,17 @@ fn run_cases(cases: &[Vec<explore::Op>], iters: u64, fresh: bool) -> Duration {
 }
 
 fn explore_bench(c: &mut Criterion) {
-    for (name, fresh) in [("explore/case", false), ("explore/fresh_connection", true)] {
+    for (name, way) in [
+        ("explore/case", Way::Today),
+        ("explore/every_tick", Way::EveryTick),
+        ("explore/fresh_connection", Way::FreshConnection),
+    ] {
         let mut group = c.benchmark_group(name);
         for len in [60usize, 0] {
             let generated = cases(len);
             group.throughput(Throughput::Elements(len.max(1) as u64));
             group.bench_function(format!("{len}_steps"), |b| {
-                b.iter_custom(|iters| run_cases(&generated, iters, fresh))
+                b.iter_custom(|iters| run_cases(&generated, iters, way))
             });
         }
         group.finish();

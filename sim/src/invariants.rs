@@ -98,7 +98,7 @@ pub struct Checker {
 /// row an INSERT, UPDATE or DELETE touched, triggers included, committed or not), `PRAGMA
 /// data_version` (writes by other connections) and `PRAGMA schema_version` (DDL, which
 /// `total_changes` does not count).
-type RowState = (u64, i64, i64);
+pub type RowState = (u64, i64, i64);
 
 /// The current [`RowState`] of `conn`.
 fn row_state(conn: &Connection) -> rusqlite::Result<RowState> {
@@ -822,6 +822,32 @@ impl ScheduledJudge {
         runs
     }
 
+    /// Until when the judge's verdict stays "nothing overdue" with the rows unchanged: the
+    /// earliest deadline of a bound thread (`i64::MAX` when none is bound). None when the
+    /// reading is not clean (it is read again at every run).
+    pub fn quiet_until(&self) -> Option<i64> {
+        self.state?;
+        Some(
+            self.bound
+                .values()
+                .map(|(_, deadline)| *deadline)
+                .min()
+                .unwrap_or(i64::MAX),
+        )
+    }
+
+    /// What [`judge`](Self::judge) returns for a run at `at` that wrote nothing (the audit
+    /// cursor stays at `cursor`) while the rows are those of the last judged run: the runs
+    /// from the kept reading, with no database read.
+    pub fn quiet_runs(&self, at: i64, cursor: i64) -> Vec<JobRun> {
+        self.runs(at, cursor, cursor)
+    }
+
+    /// The database state the reading is current with (None when it is not clean).
+    pub fn reading_state(&self) -> Option<RowState> {
+        self.state
+    }
+
     /// One judged run per org from the reading: each bound thread past its deadline at `at`.
     fn runs(&self, at: i64, events_before: i64, events_after: i64) -> Vec<JobRun> {
         self.orgs
@@ -965,7 +991,7 @@ fn dirty_threads(conn: &Connection, changes: &Changes) -> BTreeSet<i64> {
 }
 
 /// The [`RowState`] of the engine's database, as the scheduled judge needs it.
-fn db_state(engine: &Engine) -> Result<RowState, String> {
+pub fn db_state(engine: &Engine) -> Result<RowState, String> {
     engine
         .inspect(row_state)
         .map_err(|e| format!("cannot read the database state: {e}"))

@@ -17,7 +17,7 @@ use switchboard_core::{Engine, Timestamp, api};
 use crate::clock::SimClock;
 use crate::http::{self, Call, Exchange};
 use crate::invariants::{
-    self, Checker, JobRun, ResponseFacts, ScheduledJudge, StepFacts, Violation,
+    self, Checker, JobRun, ResponseFacts, RowState, ScheduledJudge, StepFacts, Violation,
 };
 
 /// How often the release job runs, in simulated seconds.
@@ -47,6 +47,33 @@ struct Ticker {
     error: RefCell<Option<String>>,
     /// The run log: each run, judged the moment it finished, until the step takes it.
     log: RefCell<Vec<JobRun>>,
+    /// The instant the simulation is advancing to: no call runs before every tick up to it
+    /// has completed (see [`Simulation::advance_to`]).
+    target: Cell<i64>,
+}
+
+thread_local! {
+    /// Whether the release task may complete quiet ticks without running them (see
+    /// [`Quiet`]); off only inside [`with_every_tick`].
+    static SKIP_QUIET_TICKS: Cell<bool> = const { Cell::new(true) };
+    /// How many quiet ticks this thread's release tasks completed without running them.
+    static QUIET_TICKS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many ticks this thread's simulations completed as quiet ticks so far (tests use it to
+/// show that the equivalence they check covers skipped ticks).
+pub fn quiet_ticks() -> u64 {
+    QUIET_TICKS.with(Cell::get)
+}
+
+/// Runs `f` with every scheduled tick run in full (the release job, the delivery of delayed
+/// messages and the judge reading the database), as before quiet ticks were skipped: the
+/// reference the equivalence tests and the explore bench compare against.
+pub fn with_every_tick<R>(f: impl FnOnce() -> R) -> R {
+    let before = SKIP_QUIET_TICKS.with(|skip| skip.replace(false));
+    let result = f();
+    SKIP_QUIET_TICKS.with(|skip| skip.set(before));
+    result
 }
 
 /// Who made a call, for the invariants.
@@ -114,6 +141,7 @@ impl Simulation {
     /// completed when this returns.
     pub async fn advance_to(&mut self, at: i64) -> Result<(), String> {
         let at = at.max(self.now());
+        self.ticker.target.set(at);
         tokio::time::sleep_until(self.clock.instant_of(Timestamp(at))).await;
         let last_due = self.start + (at - self.start) / RELEASE_INTERVAL * RELEASE_INTERVAL;
         while self.ticker.done_through.get() < last_due {
@@ -184,7 +212,59 @@ impl Simulation {
     }
 }
 
-/// The scheduled release job: every [`RELEASE_INTERVAL`] of simulated time, forever.
+/// What the last full tick left, when a later tick can be known to do nothing: the rows
+/// (their [`RowState`]), the audit cursor, and the first instant at which anything can be
+/// due. While the state is unchanged and the tick comes before `until`, the tick's release
+/// job finds no org due (no binding due by the `threads_due` rows, no deadline queued for
+/// recomputation), its delivery finds no delayed message due, neither writes, and the judge
+/// keeps its reading and reports no overdue thread; so the tick's whole effect is the judge's
+/// runs from its kept reading ([`ScheduledJudge::quiet_runs`]), which is what a quiet tick
+/// records, without a database read beyond the state.
+struct Quiet {
+    state: RowState,
+    cursor: i64,
+    until: i64,
+}
+
+impl Quiet {
+    /// Reads it after a full tick that ran clean; None when anything could not be read.
+    fn read(engine: &Engine, judge: &ScheduledJudge) -> Option<Quiet> {
+        let judge_until = judge.quiet_until()?;
+        let state = invariants::db_state(engine).ok()?;
+        if judge.reading_state() != Some(state) {
+            return None;
+        }
+        let cursor = invariants::audit_cursor(engine).ok()?;
+        let engine_until = engine.inspect(first_due).ok()?;
+        Some(Quiet {
+            state,
+            cursor,
+            until: judge_until.min(engine_until),
+        })
+    }
+}
+
+/// The first instant at which the engine's scheduled work can find something due with the
+/// rows as they are: the earliest `release_due_at` of a bound thread, the earliest
+/// `deliver_at` of a delayed message, or now (`i64::MIN`) when a deadline is queued for
+/// recomputation (`deadline_refresh`). The conditions mirror `RELEASE_DUE_ORGS` and `any_due`.
+fn first_due(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    let one = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, Option<i64>>(0)))
+    };
+    if one("SELECT EXISTS(SELECT 1 FROM deadline_refresh)")? != Some(0) {
+        return Ok(i64::MIN);
+    }
+    let release = one("SELECT MIN(release_due_at) FROM threads WHERE number_id IS NOT NULL")?;
+    let deliver = one("SELECT MIN(deliver_at) FROM messages WHERE deliver_at IS NOT NULL")?;
+    Ok(release.unwrap_or(i64::MAX).min(deliver.unwrap_or(i64::MAX)))
+}
+
+/// The scheduled release job: every [`RELEASE_INTERVAL`] of simulated time, forever. A tick
+/// that [`Quiet`] shows to do nothing is completed from the judge's kept reading, together
+/// with every later quiet tick up to the instant the simulation is advancing to (no call can
+/// write before that); its count, its instant and its judged runs are those of a full tick.
 async fn release_task(
     engine: Arc<Engine>,
     clock: SimClock,
@@ -192,20 +272,49 @@ async fn release_task(
     ticker: Rc<Ticker>,
     mut judge: ScheduledJudge,
 ) {
+    let skip = SKIP_QUIET_TICKS.with(Cell::get);
+    let mut quiet: Option<Quiet> = None;
     let mut next = start + RELEASE_INTERVAL;
     loop {
         tokio::time::sleep_until(clock.instant_of(Timestamp(next))).await;
+        if let Some(q) = &quiet
+            && next < q.until
+            && invariants::db_state(&engine).ok() == Some(q.state)
+        {
+            let limit = ticker.target.get().min(q.until - 1);
+            let through = next + (limit - next).max(0) / RELEASE_INTERVAL * RELEASE_INTERVAL;
+            let mut at = next;
+            while at <= through {
+                ticker
+                    .log
+                    .borrow_mut()
+                    .extend(judge.quiet_runs(at, q.cursor));
+                ticker.runs.set(ticker.runs.get() + 1);
+                QUIET_TICKS.with(|n| n.set(n.get() + 1));
+                at += RELEASE_INTERVAL;
+            }
+            ticker.done_through.set(through);
+            next = through + RELEASE_INTERVAL;
+            continue;
+        }
         let events_before = invariants::audit_cursor(&engine);
         // Delayed outbound messages due by now are delivered on the same tick.
         let tick = engine
             .deliver_due()
             .and_then(|_| engine.run_scheduled_release());
+        let failed = tick.is_err();
         if let Err(error) = tick {
             *ticker.error.borrow_mut() = Some(error.to_string());
         }
         let runs = match events_before {
             Ok(cursor) => judge.judge(&engine, next, cursor),
             Err(error) => vec![JobRun::unjudged(0, next, error)],
+        };
+        let clean = !failed && runs.iter().all(|run| run.violations.is_empty());
+        quiet = if skip && clean {
+            Quiet::read(&engine, &judge)
+        } else {
+            None
         };
         ticker.log.borrow_mut().extend(runs);
         ticker.runs.set(ticker.runs.get() + 1);
