@@ -252,6 +252,11 @@ pub struct ExploreConfig {
     pub steps: usize,
     /// Where a shrunk failing case is written.
     pub out: PathBuf,
+    /// Run every scheduled release tick in full (`--every-tick`): the release job and the
+    /// judge's reading on each 5-minute tick, instead of completing ticks that nothing can make
+    /// due from the judge's kept reading ([`switchboard_sim::simulation::with_every_tick`]).
+    /// Slower; it also exercises the engine's job on ticks where it should do nothing.
+    pub every_tick: bool,
 }
 
 /// `switchboard explore`: generated cases on `jobs` threads until the case count or the time
@@ -262,10 +267,15 @@ pub fn explore(config: &ExploreConfig) -> u8 {
     use switchboard_sim::explore;
     let started = std::time::Instant::now();
     println!(
-        "exploring: seed {} ({} jobs, {} steps per case, {})",
+        "exploring: seed {} ({} jobs, {} steps per case{}, {})",
         config.seed,
         config.jobs,
         config.steps,
+        if config.every_tick {
+            ", every tick in full"
+        } else {
+            ""
+        },
         match (config.cases, config.time) {
             (Some(cases), Some(time)) => format!("up to {cases} cases or {}s", time.as_secs()),
             (Some(cases), None) => format!("{cases} cases"),
@@ -280,28 +290,40 @@ pub fn explore(config: &ExploreConfig) -> u8 {
     std::thread::scope(|scope| {
         for _ in 0..config.jobs.max(1) {
             scope.spawn(|| {
-                let options = explore::options();
-                while !stop.load(Ordering::Relaxed)
-                    && config.time.is_none_or(|t| started.elapsed() < t)
-                {
-                    let case = next.fetch_add(1, Ordering::Relaxed);
-                    if config.cases.is_some_and(|n| case >= n) {
-                        break;
-                    }
-                    match explore::run_range(config.seed, case..case + 1, config.steps, &options) {
-                        Ok(ran) => {
-                            done.fetch_add(ran, Ordering::Relaxed);
+                let work = || {
+                    let options = explore::options();
+                    while !stop.load(Ordering::Relaxed)
+                        && config.time.is_none_or(|t| started.elapsed() < t)
+                    {
+                        let case = next.fetch_add(1, Ordering::Relaxed);
+                        if config.cases.is_some_and(|n| case >= n) {
+                            break;
                         }
-                        Err(failure) => {
-                            stop.store(true, Ordering::Relaxed);
-                            let mut slot = found.lock().unwrap_or_else(|p| p.into_inner());
-                            // Keep the lowest failing case, so the report does not depend on
-                            // which thread got there first.
-                            if slot.as_ref().is_none_or(|f| failure.case < f.case) {
-                                *slot = Some(failure);
+                        match explore::run_range(
+                            config.seed,
+                            case..case + 1,
+                            config.steps,
+                            &options,
+                        ) {
+                            Ok(ran) => {
+                                done.fetch_add(ran, Ordering::Relaxed);
+                            }
+                            Err(failure) => {
+                                stop.store(true, Ordering::Relaxed);
+                                let mut slot = found.lock().unwrap_or_else(|p| p.into_inner());
+                                // Keep the lowest failing case, so the report does not depend on
+                                // which thread got there first.
+                                if slot.as_ref().is_none_or(|f| failure.case < f.case) {
+                                    *slot = Some(failure);
+                                }
                             }
                         }
                     }
+                };
+                if config.every_tick {
+                    switchboard_sim::simulation::with_every_tick(work);
+                } else {
+                    work();
                 }
             });
         }

@@ -62,6 +62,11 @@ enum Command {
         /// Where a shrunk failing scenario is written.
         #[arg(long, default_value = "target/explore-failures")]
         out: PathBuf,
+        /// Run every 5-minute release tick in full (the release job and the judge), instead of
+        /// completing ticks at which nothing can be due from the judge's kept reading. Slower;
+        /// also exercises the engine's job on ticks where it should do nothing.
+        #[arg(long)]
+        every_tick: bool,
     },
     /// Scan JSON or HAR files for known real phone numbers and emails.
     Scan {
@@ -162,6 +167,7 @@ fn main() -> ExitCode {
             jobs,
             steps,
             out,
+            every_tick,
         } => commands::explore(&commands::ExploreConfig {
             seed: seed.unwrap_or_else(|| if time.is_some() { wall_clock_seed() } else { 1 }),
             cases: cases.or(if time.is_some() { None } else { Some(200) }),
@@ -170,6 +176,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             steps,
             out,
+            every_tick,
         }),
         Command::Scan {
             contacts,
