@@ -253,12 +253,53 @@ fn first_due(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
         conn.prepare_cached(sql)
             .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, Option<i64>>(0)))
     };
-    if one("SELECT EXISTS(SELECT 1 FROM deadline_refresh)")? != Some(0) {
+    let [queued, release, deliver] = FIRST_DUE;
+    if one(queued)? != Some(0) {
         return Ok(i64::MIN);
     }
-    let release = one("SELECT MIN(release_due_at) FROM threads WHERE number_id IS NOT NULL")?;
-    let deliver = one("SELECT MIN(deliver_at) FROM messages WHERE deliver_at IS NOT NULL")?;
+    let release = one(release)?;
+    let deliver = one(deliver)?;
     Ok(release.unwrap_or(i64::MAX).min(deliver.unwrap_or(i64::MAX)))
+}
+
+/// [`first_due`]'s statements: whether a deadline is queued, the earliest release deadline
+/// (per org through `threads_due (org_id, release_due_at)`, one index seek each: a plain MIN
+/// over bound threads walked every bound thread on every full tick), the earliest delayed
+/// delivery (`messages_due`).
+const FIRST_DUE: [&str; 3] = [
+    "SELECT EXISTS(SELECT 1 FROM deadline_refresh)",
+    "SELECT MIN((SELECT MIN(t.release_due_at) FROM threads t
+                 WHERE t.org_id = o.id AND t.number_id IS NOT NULL)) FROM orgs o",
+    "SELECT MIN(deliver_at) FROM messages WHERE deliver_at IS NOT NULL",
+];
+
+#[cfg(test)]
+mod first_due_tests {
+    /// Each statement a full tick runs to find the next due instant reaches threads and
+    /// messages only by an index seek, so its cost does not grow with history.
+    #[test]
+    fn the_next_due_instant_is_read_by_index_seeks() {
+        use std::sync::Arc;
+        let clock = crate::clock::SimClock::new(switchboard_core::Timestamp(0));
+        let provider = switchboard_core::messaging::RecordingProvider::default();
+        let engine =
+            switchboard_core::Engine::new(Default::default(), Arc::new(clock), Arc::new(provider))
+                .unwrap();
+        for sql in super::FIRST_DUE {
+            let plan: Vec<String> = engine
+                .inspect(|c| -> rusqlite::Result<Vec<String>> {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    stmt.query_map([], |r| r.get::<_, String>(3))?.collect()
+                })
+                .unwrap();
+            for line in &plan {
+                let walks = line.starts_with("SCAN threads")
+                    || line.starts_with("SCAN messages")
+                    || line.contains("threads_number_open");
+                assert!(!walks, "{sql}: {line}");
+            }
+        }
+    }
 }
 
 /// The scheduled release job: every [`RELEASE_INTERVAL`] of simulated time, forever. A tick
