@@ -273,35 +273,6 @@ const FIRST_DUE: [&str; 3] = [
     "SELECT MIN(deliver_at) FROM messages WHERE deliver_at IS NOT NULL",
 ];
 
-#[cfg(test)]
-mod first_due_tests {
-    /// Each statement a full tick runs to find the next due instant reaches threads and
-    /// messages only by an index seek, so its cost does not grow with history.
-    #[test]
-    fn the_next_due_instant_is_read_by_index_seeks() {
-        use std::sync::Arc;
-        let clock = crate::clock::SimClock::new(switchboard_core::Timestamp(0));
-        let provider = switchboard_core::messaging::RecordingProvider::default();
-        let engine =
-            switchboard_core::Engine::new(Default::default(), Arc::new(clock), Arc::new(provider))
-                .unwrap();
-        for sql in super::FIRST_DUE {
-            let plan: Vec<String> = engine
-                .inspect(|c| -> rusqlite::Result<Vec<String>> {
-                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-                    stmt.query_map([], |r| r.get::<_, String>(3))?.collect()
-                })
-                .unwrap();
-            for line in &plan {
-                let walks = line.starts_with("SCAN threads")
-                    || line.starts_with("SCAN messages")
-                    || line.contains("threads_number_open");
-                assert!(!walks, "{sql}: {line}");
-            }
-        }
-    }
-}
-
 /// The scheduled release job: every [`RELEASE_INTERVAL`] of simulated time, forever. A tick
 /// that [`Quiet`] shows to do nothing is completed from the judge's kept reading, together
 /// with every later quiet tick up to the instant the simulation is advancing to (no call can
@@ -361,5 +332,34 @@ async fn release_task(
         ticker.runs.set(ticker.runs.get() + 1);
         ticker.done_through.set(next);
         next += RELEASE_INTERVAL;
+    }
+}
+
+#[cfg(test)]
+mod first_due_tests {
+    /// Each statement a full tick runs to find the next due instant reaches threads and
+    /// messages only by an index seek, so its cost does not grow with history.
+    #[test]
+    fn the_next_due_instant_is_read_by_index_seeks() {
+        use std::sync::Arc;
+        let clock = crate::clock::SimClock::new(switchboard_core::Timestamp(0));
+        let provider = switchboard_core::messaging::RecordingProvider::default();
+        let engine =
+            switchboard_core::Engine::new(Default::default(), Arc::new(clock), Arc::new(provider))
+                .unwrap();
+        for sql in super::FIRST_DUE {
+            let plan: Vec<String> = engine
+                .inspect(|c| -> rusqlite::Result<Vec<String>> {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    stmt.query_map([], |r| r.get::<_, String>(3))?.collect()
+                })
+                .unwrap();
+            for line in &plan {
+                let walks = line.starts_with("SCAN threads")
+                    || line.starts_with("SCAN messages")
+                    || line.contains("threads_number_open");
+                assert!(!walks, "{sql}: {line}");
+            }
+        }
     }
 }
