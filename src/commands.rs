@@ -259,11 +259,48 @@ pub struct ExploreConfig {
     pub every_tick: bool,
 }
 
+/// What the explore workers share: the next case to take, how many passed, whether to stop,
+/// and the lowest failing case found.
+#[derive(Default)]
+struct Shared {
+    next: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicU64,
+    stop: std::sync::atomic::AtomicBool,
+    found: std::sync::Mutex<Option<Box<switchboard_sim::explore::FoundFailure>>>,
+}
+
+/// One explore worker: takes cases in turn until the count, the time budget or a failure.
+fn work(config: &ExploreConfig, started: std::time::Instant, shared: &Shared) {
+    use std::sync::atomic::Ordering;
+    use switchboard_sim::explore;
+    let options = explore::options();
+    while !shared.stop.load(Ordering::Relaxed) && config.time.is_none_or(|t| started.elapsed() < t)
+    {
+        let case = shared.next.fetch_add(1, Ordering::Relaxed);
+        if config.cases.is_some_and(|n| case >= n) {
+            break;
+        }
+        match explore::run_range(config.seed, case..case + 1, config.steps, &options) {
+            Ok(ran) => {
+                shared.done.fetch_add(ran, Ordering::Relaxed);
+            }
+            Err(failure) => {
+                shared.stop.store(true, Ordering::Relaxed);
+                let mut slot = shared.found.lock().unwrap_or_else(|p| p.into_inner());
+                // Keep the lowest failing case, so the report does not depend on which thread
+                // got there first.
+                if slot.as_ref().is_none_or(|f| failure.case < f.case) {
+                    *slot = Some(failure);
+                }
+            }
+        }
+    }
+}
+
 /// `switchboard explore`: generated cases on `jobs` threads until the case count or the time
 /// budget is reached, or the first failure, which is shrunk and written as a scenario file.
 pub fn explore(config: &ExploreConfig) -> u8 {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::Ordering;
     use switchboard_sim::explore;
     let started = std::time::Instant::now();
     println!(
@@ -283,51 +320,19 @@ pub fn explore(config: &ExploreConfig) -> u8 {
             (None, None) => "until stopped".to_string(),
         }
     );
-    let next = AtomicU64::new(0);
-    let done = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    let found: Mutex<Option<Box<explore::FoundFailure>>> = Mutex::new(None);
+    let shared = Shared::default();
     std::thread::scope(|scope| {
         for _ in 0..config.jobs.max(1) {
             scope.spawn(|| {
-                let work = || {
-                    let options = explore::options();
-                    while !stop.load(Ordering::Relaxed)
-                        && config.time.is_none_or(|t| started.elapsed() < t)
-                    {
-                        let case = next.fetch_add(1, Ordering::Relaxed);
-                        if config.cases.is_some_and(|n| case >= n) {
-                            break;
-                        }
-                        match explore::run_range(
-                            config.seed,
-                            case..case + 1,
-                            config.steps,
-                            &options,
-                        ) {
-                            Ok(ran) => {
-                                done.fetch_add(ran, Ordering::Relaxed);
-                            }
-                            Err(failure) => {
-                                stop.store(true, Ordering::Relaxed);
-                                let mut slot = found.lock().unwrap_or_else(|p| p.into_inner());
-                                // Keep the lowest failing case, so the report does not depend on
-                                // which thread got there first.
-                                if slot.as_ref().is_none_or(|f| failure.case < f.case) {
-                                    *slot = Some(failure);
-                                }
-                            }
-                        }
-                    }
-                };
                 if config.every_tick {
-                    switchboard_sim::simulation::with_every_tick(work);
+                    switchboard_sim::simulation::with_every_tick(|| work(config, started, &shared));
                 } else {
-                    work();
+                    work(config, started, &shared);
                 }
             });
         }
     });
+    let Shared { done, found, .. } = shared;
     let elapsed = started.elapsed().as_secs_f64();
     let done = done.load(Ordering::Relaxed);
     let found = found.into_inner().unwrap_or_else(|p| p.into_inner());

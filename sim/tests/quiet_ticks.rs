@@ -5,6 +5,8 @@
 //! timeline, every step's status and response body, the tick count and the verdict, with the
 //! same violation text at the same step, including the planted bugs only the judge can see.
 
+mod common;
+
 use std::path::Path;
 
 use switchboard_sim::explore;
@@ -80,21 +82,7 @@ fn explored_cases_report_the_same_with_quiet_ticks_skipped() {
 
 #[test]
 fn scenario_files_report_the_same_with_quiet_ticks_skipped() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    let mut files = Vec::new();
-    let mut dirs = vec![dir];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("a scenario directory") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|x| x == "toml") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() > 5, "the scenario files are there");
+    let files = common::scenario_files();
     let options = RunOptions {
         dump: true,
         ..RunOptions::default()
@@ -111,61 +99,7 @@ fn scenario_files_report_the_same_with_quiet_ticks_skipped() {
     );
 }
 
-const WORLD: &str = r#"
-name = "invariant probe"
-start = "2026-03-02T09:00:00Z"
-
-[settings]
-minPoolReserve = 0
-inactivityReleaseDays = 1
-maxConcurrentThreadsPerPoolNumber = 1
-
-[[numbers]]
-name = "pool-1"
-e164 = "+15550100001"
-
-[[numbers]]
-name = "pool-2"
-e164 = "+15550100002"
-
-[[sitters]]
-name = "sam"
-phone = "+15550200001"
-email = "sam@example.com"
-
-[[clients]]
-name = "alice"
-phone = "+15550300001"
-email = "alice@example.com"
-
-[[clients]]
-name = "bob"
-phone = "+15550300002"
-email = "bob@example.com"
-
-[[clients]]
-name = "zed"
-phone = "+15550300099"
-email = "zed@example.com"
-org = "rival"
-
-[[bookings]]
-name = "walk-alice"
-client = "alice"
-sitter = "sam"
-service = "Dog Walking"
-start = "+1h"
-end = "+3h"
-
-[[bookings]]
-name = "walk-bob"
-client = "bob"
-sitter = "sam"
-service = "Dog Walking"
-start = "+5d"
-end = "+5d1h"
-status = "pending"
-"#;
+use common::PROBE_WORLD as WORLD;
 
 /// Runs the steps with `plant` after step 0, both ways; the run must fail the same way.
 fn planted_same_both_ways(steps: &str, plant: &'static str) -> String {

@@ -3,6 +3,8 @@
 //! reused connection must give exactly what it gives on a fresh one: the timeline (ids, audit
 //! events), every step's status and response body, the release runs and the verdict.
 
+mod common;
+
 use std::path::Path;
 
 use switchboard_core::db::{fresh_connections, reused_connections};
@@ -60,21 +62,7 @@ fn explored_cases_report_the_same_on_reused_and_fresh_connections() {
 
 #[test]
 fn scenario_files_report_the_same_on_reused_and_fresh_connections() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    let mut files = Vec::new();
-    let mut dirs = vec![dir];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("a scenario directory") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|x| x == "toml") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() > 5, "the scenario files are there");
+    let files = common::scenario_files();
     let options = RunOptions {
         dump: true,
         ..RunOptions::default()

@@ -1,67 +1,15 @@
 //! The runner's own guarantees: the scheduled release job fires at every 5-minute mark, and
 //! every invariant catches a planted bug (a raw SQL write that a correct engine never makes).
 
+mod common;
+
 use std::path::Path;
 
 use switchboard_core::SitterViewConfig;
 use switchboard_sim::runner::{self, Outcome, RunOptions};
 use switchboard_sim::scenario::Scenario;
 
-const WORLD: &str = r#"
-name = "invariant probe"
-start = "2026-03-02T09:00:00Z"
-
-[settings]
-minPoolReserve = 0
-inactivityReleaseDays = 1
-maxConcurrentThreadsPerPoolNumber = 1
-
-[[numbers]]
-name = "pool-1"
-e164 = "+15550100001"
-
-[[numbers]]
-name = "pool-2"
-e164 = "+15550100002"
-
-[[sitters]]
-name = "sam"
-phone = "+15550200001"
-email = "sam@example.com"
-
-[[clients]]
-name = "alice"
-phone = "+15550300001"
-email = "alice@example.com"
-
-[[clients]]
-name = "bob"
-phone = "+15550300002"
-email = "bob@example.com"
-
-[[clients]]
-name = "zed"
-phone = "+15550300099"
-email = "zed@example.com"
-org = "rival"
-
-[[bookings]]
-name = "walk-alice"
-client = "alice"
-sitter = "sam"
-service = "Dog Walking"
-start = "+1h"
-end = "+3h"
-
-[[bookings]]
-name = "walk-bob"
-client = "bob"
-sitter = "sam"
-service = "Dog Walking"
-start = "+5d"
-end = "+5d1h"
-status = "pending"
-"#;
+use common::PROBE_WORLD as WORLD;
 
 fn run(steps: &str, options: RunOptions) -> Outcome {
     let source = format!("{WORLD}\n{steps}");
