@@ -9,32 +9,15 @@ mod common;
 
 use std::path::Path;
 
+use common::report;
 use switchboard_sim::explore;
-use switchboard_sim::runner::{self, Outcome, RunOptions};
+use switchboard_sim::runner::{self, RunOptions};
 use switchboard_sim::scenario::Scenario;
 use switchboard_sim::simulation::{quiet_ticks, with_every_tick};
 
 thread_local! {
     /// Quiet ticks skipped by this test's runs with skipping on.
     static SKIPPED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// Everything a run reports, as text.
-fn report(outcome: &Outcome) -> String {
-    format!(
-        "steps {} ticks {} statuses {:?}\nfailure at {:?}:\n{}\ntimeline:\n{}\ndump:\n{}",
-        outcome.steps_run,
-        outcome.ticks,
-        outcome.statuses,
-        outcome.failure.as_ref().map(|f| f.step),
-        outcome
-            .failure
-            .as_ref()
-            .map(|f| f.report.render())
-            .unwrap_or_default(),
-        outcome.timeline,
-        outcome.dump.join("\n"),
-    )
 }
 
 /// Runs `scenario` with quiet ticks skipped and with every tick in full; the reports must be

@@ -7,28 +7,11 @@ mod common;
 
 use std::path::Path;
 
+use common::report;
 use switchboard_core::db::{fresh_connections, reused_connections};
 use switchboard_sim::explore;
-use switchboard_sim::runner::{self, Outcome, RunOptions};
+use switchboard_sim::runner::{self, RunOptions};
 use switchboard_sim::scenario::Scenario;
-
-/// Everything a run reports, as text.
-fn report(outcome: &Outcome) -> String {
-    format!(
-        "steps {} ticks {} statuses {:?}\nfailure at {:?}:\n{}\ntimeline:\n{}\ndump:\n{}",
-        outcome.steps_run,
-        outcome.ticks,
-        outcome.statuses,
-        outcome.failure.as_ref().map(|f| f.step),
-        outcome
-            .failure
-            .as_ref()
-            .map(|f| f.report.render())
-            .unwrap_or_default(),
-        outcome.timeline,
-        outcome.dump.join("\n"),
-    )
-}
 
 /// Runs `scenario` on reused connections (twice: the second surely reuses the first's) and on
 /// a fresh one, and requires the same report from all three.

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use switchboard_sim::runner::Outcome;
+
 /// The world the planted-bug and equivalence tests run their steps in: two pool numbers (cap 1),
 /// a sitter, two clients of the main org and one of the rival org, a booking in an active window
 /// and a pending one.
@@ -79,4 +81,22 @@ pub fn scenario_files() -> Vec<PathBuf> {
     files.sort();
     assert!(files.len() > 5, "the scenario files are there");
     files
+}
+
+/// Everything a run reports, as text: the equivalence tests compare two runs by it.
+pub fn report(outcome: &Outcome) -> String {
+    format!(
+        "steps {} ticks {} statuses {:?}\nfailure at {:?}:\n{}\ntimeline:\n{}\ndump:\n{}",
+        outcome.steps_run,
+        outcome.ticks,
+        outcome.statuses,
+        outcome.failure.as_ref().map(|f| f.step),
+        outcome
+            .failure
+            .as_ref()
+            .map(|f| f.report.render())
+            .unwrap_or_default(),
+        outcome.timeline,
+        outcome.dump.join("\n"),
+    )
 }
