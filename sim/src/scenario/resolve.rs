@@ -68,11 +68,6 @@ const ALL_KINDS: &[NameKind] = &[
     NameKind::User,
 ];
 
-/// An error at `span`: the message, and the label under the caret.
-fn err(span: Span, message: impl Into<String>, label: impl Into<String>) -> ScenarioError {
-    ScenarioError::new(span, message, label)
-}
-
 fn check_e164(s: &Spanned<String>, key: &str) -> PResult<()> {
     let digits = s.value.strip_prefix('+').unwrap_or("");
     if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -137,7 +132,7 @@ fn required<'a, T>(
 
 /// A missing required key of the table `what` whose header is at `header` (empty: the file).
 fn missing(header: Span, key: &str, what: &str) -> ScenarioError {
-    let label = if header.is_empty() {
+    let label = if header == Span::default() {
         format!("the scenario needs a top-level `{key}`")
     } else {
         format!("this needs a `{key}`")
