@@ -380,7 +380,7 @@ fn world_part<'s>(
 }
 
 /// An entry located at its whole table.
-fn whole<T: Extent + Clone>(entry: &Spanned<T>) -> Spanned<T> {
+fn whole<T: Table + Clone>(entry: &Spanned<T>) -> Spanned<T> {
     Spanned::new(entry.value.clone(), entry.extent())
 }
 
@@ -677,7 +677,9 @@ impl Parser<'_> {
             actor,
             shape: t.clone(),
             expect,
-            span: entry.extent(),
+            span: entry
+                .extent()
+                .join(t.expect.as_ref().map_or(header, Spanned::extent)),
             header_span: header,
             time_span,
             action_span,

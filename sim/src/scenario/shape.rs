@@ -35,102 +35,53 @@ macro_rules! shapes {
         #[serde(deny_unknown_fields)]
         pub struct $name { $($(#[$fmeta])* #[serde(default, skip_serializing_if = "Shape::is_unset")] pub $field: $ty,)* }
 
-        impl $name {
-            /// The fields written, each with where its value is, in declaration order.
-            pub fn written(&self) -> Vec<(&'static str, Span)> {
+        impl Table for $name {
+            fn written(&self) -> Vec<(&'static str, Span)> {
                 let fields = [$((stringify!($field), Shape::at(&self.$field))),*];
                 fields.into_iter().filter_map(|(key, at)| Some((key, at?))).collect()
-            }
-        }
-
-        impl Extent for $name {
-            fn extent(&self) -> Option<Span> {
-                [$(Shape::extent(&self.$field)),*].into_iter().flatten().reduce(Span::join)
             }
         }
     )*};
 }
 
-/// How far a value reaches in the source beyond its own span: a table's fields (a `[[steps]]`
-/// header alone is not the step). `None` for a plain value.
-pub trait Extent {
-    /// The span of everything inside the value, if it has parts.
-    fn extent(&self) -> Option<Span> {
-        None
-    }
+/// A shape table.
+pub trait Table {
+    /// The fields written, each with where its value is, in declaration order.
+    fn written(&self) -> Vec<(&'static str, Span)>;
 }
 
-macro_rules! plain_values {
-    ($($ty:ty),*) => { $(impl Extent for $ty {})* };
-}
-
-plain_values!(
-    String,
-    i64,
-    bool,
-    TimeText,
-    FreeValue,
-    FreeTable,
-    BTreeMap<Spanned<String>, Spanned<String>>,
-    Method,
-    Org,
-    NumberClass,
-    NumberStatus,
-    BookingStatus,
-    UserRole,
-    Signature,
-    BookingVerb,
-    ThreadVerb,
-    NumberVerb
-);
-
-impl<T: Extent> Extent for Vec<Spanned<T>> {
-    fn extent(&self) -> Option<Span> {
-        self.iter().map(Spanned::extent).reduce(Span::join)
-    }
-}
-
-impl<T: Extent> Spanned<T> {
-    /// The value's span joined with everything inside it: a whole table.
+impl<T: Table> Spanned<T> {
+    /// The whole table: its header (or braces) joined with every value written in it.
     pub fn extent(&self) -> Span {
-        self.value
-            .extent()
-            .map_or(self.span, |inner| inner.join(self.span))
+        let written = self.value.written().into_iter();
+        written.fold(self.span, |all, (_, at)| all.join(at))
     }
 }
 
-/// A field of a shape: whether it is left out when written (absent options, empty lists), where
-/// it is written and how far it reaches.
+/// A field of a shape: whether it is left out when written (absent options, empty lists), and
+/// where it is written.
 pub trait Shape {
     /// `true` when the value is the field's default.
     fn is_unset(&self) -> bool;
     /// Where the value is written (a list: its first item); `None` when absent.
     fn at(&self) -> Option<Span>;
-    /// The value's whole extent (a list: all its items).
-    fn extent(&self) -> Option<Span>;
 }
 
-impl<T: Extent> Shape for Option<Spanned<T>> {
+impl<T> Shape for Option<Spanned<T>> {
     fn is_unset(&self) -> bool {
         self.is_none()
     }
     fn at(&self) -> Option<Span> {
         self.as_ref().map(|v| v.span)
     }
-    fn extent(&self) -> Option<Span> {
-        self.as_ref().map(Spanned::extent)
-    }
 }
 
-impl<T: Extent> Shape for Vec<Spanned<T>> {
+impl<T> Shape for Vec<Spanned<T>> {
     fn is_unset(&self) -> bool {
         self.is_empty()
     }
     fn at(&self) -> Option<Span> {
         self.first().map(|v| v.span)
-    }
-    fn extent(&self) -> Option<Span> {
-        Extent::extent(self)
     }
 }
 
@@ -140,9 +91,6 @@ impl Shape for Option<String> {
         self.is_none()
     }
     fn at(&self) -> Option<Span> {
-        None
-    }
-    fn extent(&self) -> Option<Span> {
         None
     }
 }
