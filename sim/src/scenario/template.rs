@@ -44,57 +44,48 @@ pub fn is_name_char(c: char) -> bool {
 impl Template {
     /// Splits `raw` into text and placeholders.
     pub fn parse(raw: &str) -> Result<Template, TemplateError> {
-        let mut parts = Vec::new();
-        let mut text = String::new();
-        let mut chars = raw.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '{' if chars.peek().map(|p| p.1) == Some('{') => {
-                    chars.next();
-                    text.push('{');
-                }
-                '}' if chars.peek().map(|p| p.1) == Some('}') => {
-                    chars.next();
-                    text.push('}');
-                }
-                '{' => {
-                    let rest = &raw[i + 1..];
-                    let name_len = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
-                    if name_len > 0 && rest[name_len..].starts_with('}') {
-                        if !text.is_empty() {
-                            parts.push(Part::Text(std::mem::take(&mut text)));
-                        }
-                        parts.push(Part::Name(rest[..name_len].to_string()));
-                        // Skip the name and the closing brace.
-                        for _ in 0..=rest[..name_len].chars().count() {
-                            chars.next();
-                        }
-                    } else {
-                        let end = i + 1 + name_len + usize::from(rest[name_len..].starts_with('}'));
-                        return Err(TemplateError {
-                            start: i,
-                            end: end.max(i + 1),
-                            message: "`{` must start a `{NAME}` placeholder (letters, digits, `-`, `_`, `.`); write `{{` for a literal `{`".to_string(),
-                        });
-                    }
-                }
-                '}' => {
-                    return Err(TemplateError {
-                        start: i,
-                        end: i + 1,
-                        message: "unmatched `}`; write `}}` for a literal `}`".to_string(),
-                    });
-                }
-                c => text.push(c),
+        let (mut parts, mut text, mut at) = (Vec::new(), String::new(), 0);
+        while let Some(found) = raw[at..].find(['{', '}']) {
+            let (i, brace) = (at + found, raw.as_bytes()[at + found] as char);
+            text.push_str(&raw[at..i]);
+            let after = &raw[i + 1..];
+            if after.starts_with(brace) {
+                // `{{` or `}}`: a literal brace.
+                text.push(brace);
+                at = i + 2;
+                continue;
             }
+            let error = |end: usize, message: &str| TemplateError {
+                start: i,
+                end,
+                message: message.to_string(),
+            };
+            if brace == '}' {
+                return Err(error(i + 1, "unmatched `}`; write `}}` for a literal `}`"));
+            }
+            let len = after
+                .find(|c: char| !is_name_char(c))
+                .unwrap_or(after.len());
+            let closed = after[len..].starts_with('}');
+            if len == 0 || !closed {
+                let end = (i + 1 + len + usize::from(closed)).max(i + 1);
+                return Err(error(
+                    end,
+                    "`{` must start a `{NAME}` placeholder (letters, digits, `-`, `_`, `.`); write `{{` for a literal `{`",
+                ));
+            }
+            if !text.is_empty() {
+                parts.push(Part::Text(std::mem::take(&mut text)));
+            }
+            parts.push(Part::Name(after[..len].to_string()));
+            at = i + len + 2;
         }
+        text.push_str(&raw[at..]);
         if !text.is_empty() {
             parts.push(Part::Text(text));
         }
-        Ok(Template {
-            raw: raw.to_string(),
-            parts,
-        })
+        let raw = raw.to_string();
+        Ok(Template { raw, parts })
     }
 
     /// The placeholder names, in order.
