@@ -165,16 +165,7 @@ impl ScenarioError {
     /// label under the caret defaults to `"here"`; set it with
     /// [`with_label`](Self::with_label).
     pub fn at(path: &Path, source: &str, span: Span, message: impl Into<String>) -> Self {
-        Self::at_shared(display_path(path), Arc::from(source), span, message)
-    }
-
-    pub(crate) fn at_shared(
-        path: String,
-        text: Arc<str>,
-        span: Span,
-        message: impl Into<String>,
-    ) -> Self {
-        Self::new(span, message, "here").in_file(path, text)
+        Self::new(span, message, "here").in_file(display_path(path), Arc::from(source))
     }
 
     /// An error at `span` with `label` under the caret, of a file attached later by

@@ -120,12 +120,8 @@ impl Scenario {
     /// [`with_help`](ScenarioError::with_help) and
     /// [`with_secondary`](ScenarioError::with_secondary).
     pub fn error_at(&self, span: Span, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::at_shared(
-            self.display_path.clone(),
-            self.source.clone(),
-            span,
-            message,
-        )
+        let (path, text) = (self.display_path.clone(), self.source.clone());
+        ScenarioError::new(span, message, "here").in_file(path, text)
     }
 
     /// What `name` refers to, if it is a name of this scenario (including

@@ -33,11 +33,6 @@ pub(crate) type Loader<'l> = dyn FnMut(&Spanned<String>, i64) -> PResult<Base> +
 const WORLD_KEYS: &[&str] = &[
     "extends", "settings", "numbers", "sitters", "clients", "bookings", "users",
 ];
-const ACTION_KEYS: &[&str] = &[
-    "request", "inbound", "send", "booking", "thread", "settings", "chaos", "release", "webhook",
-    "number",
-];
-
 /// The keys each verb of the `booking`, `thread` and `number` actions takes.
 const VERB_KEYS: &[(&str, &[&str])] = &[
     (

@@ -643,71 +643,69 @@ pub enum Signature {
     Bad,
 }
 
-/// What a step does: its one action as written (the parser has checked its keys, names and
-/// values, so the runner reads the shape directly).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Action<'a> {
-    /// No action: the step only moves the clock and/or checks expectations.
-    Wait,
-    /// `request`: an HTTP request to the API.
-    Request(&'a Spanned<RequestShape>),
-    /// `inbound`: an SMS arrives at the webhook.
-    Inbound(&'a Spanned<InboundShape>),
-    /// `send`: an outbound message on a thread.
-    Send(&'a Spanned<SendShape>),
-    /// `booking`: create or change a booking.
-    Booking(&'a Spanned<BookingActionShape>),
-    /// `thread`: open, close or archive a thread.
-    Thread(&'a Spanned<ThreadActionShape>),
-    /// `settings`: update rotation settings (camelCase API keys, validated by the engine).
-    Settings(&'a Spanned<FreeTable>),
-    /// `chaos`: configure fault injection (validated by the engine).
-    Chaos(&'a Spanned<FreeTable>),
-    /// `release = true`: run the number release job now.
-    Release(&'a Spanned<bool>),
-    /// `webhook`: a provider webhook with exactly the given form fields.
-    Webhook(&'a Spanned<WebhookShape>),
-    /// `number`: add a number mid-run, or change its status.
-    Number(&'a Spanned<NumberActionShape>),
+macro_rules! actions {
+    ($($(#[$doc:meta])* $field:ident $variant:ident($ty:ty),)*) => {
+        /// What a step does: its one action as written (the parser has checked its keys, names
+        /// and values, so the runner reads the shape directly).
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Action<'a> {
+            /// No action: the step only moves the clock and/or checks expectations.
+            Wait,
+            $($(#[$doc])* $variant(&'a Spanned<$ty>),)*
+        }
+
+        /// The step keys that hold an action, in the order of [`Action`].
+        pub const ACTION_KEYS: &[&str] = &[$(stringify!($field)),*];
+
+        impl StepShape {
+            /// The actions this step writes, in source order: their key, value span and value.
+            pub fn actions(&self) -> Vec<(&'static str, Span, Action<'_>)> {
+                let mut out = Vec::new();
+                $(if let Some(v) = &self.$field {
+                    out.push((stringify!($field), v.span, Action::$variant(v)));
+                })*
+                out.sort_by_key(|(_, span, _)| *span);
+                out
+            }
+        }
+
+        impl Action<'_> {
+            /// The step key of this action (`request`, `inbound`, ...; `wait` for
+            /// [`Action::Wait`]).
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    Action::Wait => "wait",
+                    $(Action::$variant(_) => stringify!($field),)*
+                }
+            }
+        }
+    };
 }
 
-impl StepShape {
-    /// The actions this step writes, in source order: their key, value span and value.
-    pub fn actions(&self) -> Vec<(&'static str, Span, Action<'_>)> {
-        let mut out = Vec::new();
-        macro_rules! written {
-            ($($field:ident $variant:ident),*) => {$(
-                if let Some(v) = &self.$field {
-                    out.push((stringify!($field), v.span, Action::$variant(v)));
-                }
-            )*};
-        }
-        written!(request Request, inbound Inbound, send Send, booking Booking, thread Thread,
-            settings Settings, chaos Chaos, release Release, webhook Webhook, number Number);
-        out.sort_by_key(|(_, span, _)| *span);
-        out
-    }
+actions! {
+    /// `request`: an HTTP request to the API.
+    request Request(RequestShape),
+    /// `inbound`: an SMS arrives at the webhook.
+    inbound Inbound(InboundShape),
+    /// `send`: an outbound message on a thread.
+    send Send(SendShape),
+    /// `booking`: create or change a booking.
+    booking Booking(BookingActionShape),
+    /// `thread`: open, close or archive a thread.
+    thread Thread(ThreadActionShape),
+    /// `settings`: update rotation settings (camelCase API keys, validated by the engine).
+    settings Settings(FreeTable),
+    /// `chaos`: configure fault injection (validated by the engine).
+    chaos Chaos(FreeTable),
+    /// `release = true`: run the number release job now.
+    release Release(bool),
+    /// `webhook`: a provider webhook with exactly the given form fields.
+    webhook Webhook(WebhookShape),
+    /// `number`: add a number mid-run, or change its status.
+    number Number(NumberActionShape),
 }
 
 impl Action<'_> {
-    /// The step key of this action (`request`, `inbound`, ...; `wait` for
-    /// [`Action::Wait`]).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::Wait => "wait",
-            Action::Request(_) => "request",
-            Action::Inbound(_) => "inbound",
-            Action::Send(_) => "send",
-            Action::Booking(_) => "booking",
-            Action::Thread(_) => "thread",
-            Action::Settings(_) => "settings",
-            Action::Chaos(_) => "chaos",
-            Action::Release(_) => "release",
-            Action::Webhook(_) => "webhook",
-            Action::Number(_) => "number",
-        }
-    }
-
     /// Whether the action produces an HTTP response that `expect.status`
     /// and `expect.json` can check (everything but waits and added numbers; `release`
     /// answers with the job's statistics from `POST /api/ops/pool-release`).
@@ -840,11 +838,5 @@ impl NameKind {
             NameKind::Thread => "thread",
             NameKind::User => "user",
         }
-    }
-}
-
-impl fmt::Display for NameKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
