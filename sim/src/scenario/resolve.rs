@@ -720,20 +720,14 @@ impl Parser<'_> {
         if matches!(kind, Some("settings" | "chaos" | "release")) {
             return self.role(actor);
         }
-        let only = "only `settings`, `chaos` and `release` steps take a step-level `as`";
-        let (message, help) = match kind {
-            Some(kind @ ("request" | "send")) => (
-                format!("`as` is not a step key for a `{kind}` step"),
-                format!("put it inside the action: `{kind} = {{ as = \"...\", ... }}`"),
-            ),
-            Some(kind) => (
-                format!("a `{kind}` step does not take `as`"),
-                only.to_string(),
-            ),
-            None => (
-                "`as` on a step without an action".to_string(),
-                only.to_string(),
-            ),
+        let mut help = "only `settings`, `chaos` and `release` steps take a step-level `as`".into();
+        let message = match kind {
+            Some(kind @ ("request" | "send")) => {
+                help = format!("put it inside the action: `{kind} = {{ as = \"...\", ... }}`");
+                format!("`as` is not a step key for a `{kind}` step")
+            }
+            Some(kind) => format!("a `{kind}` step does not take `as`"),
+            None => "`as` on a step without an action".to_string(),
         };
         Err(err(self.key_at(actor.span), message, "`as` not allowed here").with_help(help))
     }
@@ -1042,18 +1036,11 @@ impl Parser<'_> {
     /// with a background job has none.
     fn check_response_keys(&self, t: &ExpectShape, action: &Action) -> PResult<()> {
         let response_keys = ["status", "json", "body_excludes", "body_matches"];
-        let written = t
-            .written()
-            .into_iter()
-            .filter(|(key, _)| response_keys.contains(key));
-        let Some((key, span)) =
-            written.min_by_key(|(key, _)| response_keys.iter().position(|k| k == key))
-        else {
+        let mut written = t.written().into_iter();
+        let first = written.find(|(key, _)| response_keys.contains(key));
+        let Some((key, span)) = first.filter(|_| !action.has_response()) else {
             return Ok(());
         };
-        if action.has_response() {
-            return Ok(());
-        }
         let (message, help) = match action {
             Action::Wait => (
                 "this step has no response to check".to_string(),
