@@ -151,9 +151,9 @@ impl Names {
     fn define(&mut self, name: &Spanned<String>, kind: NameKind) -> PResult<()> {
         let n = &name.value;
         if n.is_empty() || !n.chars().all(is_name_char) {
+            let help = "names may contain only letters, digits, `-`, `_` and `.`";
             return Err(
-                err(name.span, format!("invalid name `{n}`"), "invalid name")
-                    .with_help("names may contain only letters, digits, `-`, `_` and `.`"),
+                err(name.span, format!("invalid name `{n}`"), "invalid name").with_help(help),
             );
         }
         if n == "none" {
@@ -178,12 +178,9 @@ impl Names {
             Some((kind, _)) if kinds.contains(kind) => Ok(()),
             Some((kind, def)) => {
                 let (is, want) = (with_article(kind.as_str()), with_article(what));
-                Err(err(
-                    name.span,
-                    format!("`{n}` is {is}, not {want}"),
-                    format!("expected {want}"),
-                )
-                .with_secondary(*def, format!("`{n}` is defined here")))
+                let message = format!("`{n}` is {is}, not {want}");
+                Err(err(name.span, message, format!("expected {want}"))
+                    .with_secondary(*def, format!("`{n}` is defined here")))
             }
             None => Err(self.unknown(name, kinds, what)),
         }
@@ -198,12 +195,8 @@ impl Names {
                 .with_secondary(*future, format!("defined here, by step {step}"))
                 .with_help(format!("names created by steps can only be used by that step's expectations and by later steps; move this after step {step}"));
         }
-        let known: Vec<&str> = self
-            .defs
-            .iter()
-            .filter(|(_, (k, _))| kinds.contains(k))
-            .map(|(n, _)| n.as_str())
-            .collect();
+        let known = self.defs.iter().filter(|(_, (k, _))| kinds.contains(k));
+        let known: Vec<&str> = known.map(|(n, _)| n.as_str()).collect();
         let help = match suggest(n, known.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if known.is_empty() => format!("no {what} is defined at this point"),
@@ -234,23 +227,16 @@ fn settings_keys() -> Vec<String> {
 fn check_settings_keys(table: &JsonTable) -> PResult<()> {
     let known = settings_keys();
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
-    let Some((key, span)) = table
-        .key_spans
-        .iter()
-        .find(|(k, _)| !known.contains(&k.as_str()))
-    else {
+    let mut keys = table.key_spans.iter();
+    let Some((key, span)) = keys.find(|(k, _)| !known.contains(&k.as_str())) else {
         return Ok(());
     };
     let help = match suggest(key, known.iter().copied()) {
         Some(close) => format!("did you mean `{close}`?"),
         None => format!("the settings are {}", quoted_list(&known)),
     };
-    Err(err(
-        *span,
-        format!("unknown rotation setting `{key}`"),
-        "unknown key",
-    )
-    .with_help(help))
+    let message = format!("unknown rotation setting `{key}`");
+    Err(err(*span, message, "unknown key").with_help(help))
 }
 
 /// Reads the shape of a file with one parse: its TOML syntax (with the hint for `null`), then
@@ -307,23 +293,18 @@ pub(crate) fn parse_document(
 pub(crate) fn parse_world_file(source: &str, start: i64, load: &mut Loader<'_>) -> PResult<Base> {
     let shape = read_shape(source)?;
     let mut written = shape.written();
+    // `description` has no position: it is reported at the file's start.
     written.extend(
         shape
             .description
             .as_ref()
-            .map(|_| ("description", Span::new(0, 0))),
+            .map(|_| ("description", Span::default())),
     );
     let key_of = |key: &&str| written.iter().find(|(k, _)| k == key).copied();
-    if let Some((key, span)) = ["name", "description", "seed", "start", "steps"]
-        .iter()
-        .find_map(key_of)
-    {
-        return Err(unknown_key(
-            key_at(source, span),
-            key,
-            "a base world",
-            WORLD_KEYS,
-        ));
+    let scenario_keys = ["name", "description", "seed", "start", "steps"];
+    if let Some((key, span)) = scenario_keys.iter().find_map(key_of) {
+        let at = key_at(source, span);
+        return Err(unknown_key(at, key, "a base world", WORLD_KEYS));
     }
     world_part(source, &shape, start, load).map(|(_, base)| base)
 }
@@ -356,7 +337,7 @@ fn world_part<'s>(
     }
     let names = Names {
         defs: std::mem::take(&mut base.names),
-        future: BTreeMap::new(),
+        ..Names::default()
     };
     let mut p = Parser {
         src: source,
@@ -413,6 +394,7 @@ pub fn free_table(table: &Spanned<FreeTable>) -> PResult<JsonTable> {
 /// A free-form TOML value as JSON; a problem is reported at `at` (its key).
 fn free_json(value: &toml::Value, at: Span) -> PResult<Value> {
     use toml::Value as T;
+    let json = |v| free_json(v, at);
     Ok(match value {
         T::String(s) => Value::String(s.clone()),
         T::Integer(i) => Value::from(*i),
@@ -425,15 +407,10 @@ fn free_json(value: &toml::Value, at: Span) -> PResult<Value> {
         })?,
         T::Boolean(b) => Value::Bool(*b),
         T::Datetime(d) => Value::String(d.to_string()),
-        T::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| free_json(v, at))
-                .collect::<PResult<_>>()?,
-        ),
+        T::Array(items) => Value::Array(items.iter().map(json).collect::<PResult<_>>()?),
         T::Table(t) => Value::Object(
             t.iter()
-                .map(|(k, v)| Ok((k.clone(), free_json(v, at)?)))
+                .map(|(k, v)| Ok((k.clone(), json(v)?)))
                 .collect::<PResult<_>>()?,
         ),
     })
