@@ -53,15 +53,31 @@ const VERB_KEYS: &[(&str, &[&str])] = &[
     ("status", &["action", "number", "status"]),
 ];
 
-const THREADS: &[NameKind] = &[NameKind::Booking, NameKind::Thread];
-const ALL_KINDS: &[NameKind] = &[
-    NameKind::Number,
-    NameKind::Sitter,
-    NameKind::Client,
-    NameKind::Booking,
-    NameKind::Thread,
-    NameKind::User,
-];
+/// The kinds of name a reference accepts, and what messages call them.
+type Kinds = (&'static [NameKind], &'static str);
+
+const NUMBER: Kinds = (&[NameKind::Number], "number");
+const SITTER: Kinds = (&[NameKind::Sitter], "sitter");
+const CLIENT: Kinds = (&[NameKind::Client], "client");
+const BOOKING: Kinds = (&[NameKind::Booking], "booking");
+const USER: Kinds = (&[NameKind::User], "user");
+const THREAD: Kinds = (&[NameKind::Booking, NameKind::Thread], "thread");
+const ENDPOINT: Kinds = (
+    &[NameKind::Client, NameKind::Sitter, NameKind::Number],
+    "client, sitter or number",
+);
+/// Any name (a placeholder).
+const ANY: Kinds = (
+    &[
+        NameKind::Number,
+        NameKind::Sitter,
+        NameKind::Client,
+        NameKind::Booking,
+        NameKind::Thread,
+        NameKind::User,
+    ],
+    "name",
+);
 
 fn check_e164(s: &Spanned<String>, key: &str) -> PResult<()> {
     let digits = s.value.strip_prefix('+').unwrap_or("");
@@ -172,7 +188,7 @@ impl Names {
 
     /// Checks that `name` is defined and is one of `kinds`; `what` names the expected kind in
     /// messages ("client", "thread", ...).
-    fn resolve(&self, name: &Spanned<String>, kinds: &[NameKind], what: &str) -> PResult<()> {
+    fn resolve(&self, name: &Spanned<String>, (kinds, what): Kinds) -> PResult<()> {
         let n = &name.value;
         match self.defs.get(n) {
             Some((kind, _)) if kinds.contains(kind) => Ok(()),
@@ -182,12 +198,12 @@ impl Names {
                 Err(err(name.span, message, format!("expected {want}"))
                     .with_secondary(*def, format!("`{n}` is defined here")))
             }
-            None => Err(self.unknown(name, kinds, what)),
+            None => Err(self.unknown(name, (kinds, what))),
         }
     }
 
     /// The error for a name that is not defined (yet).
-    fn unknown(&self, name: &Spanned<String>, kinds: &[NameKind], what: &str) -> ScenarioError {
+    fn unknown(&self, name: &Spanned<String>, (kinds, what): Kinds) -> ScenarioError {
         let n = &name.value;
         if let Some((step, future)) = self.future.get(n) {
             let step = step + 1;
@@ -206,7 +222,7 @@ impl Names {
                 known.len()
             ),
         };
-        let label = if kinds.len() == ALL_KINDS.len() {
+        let label = if kinds.len() == ANY.0.len() {
             format!("nothing is named `{n}`")
         } else {
             format!("no {what} named `{n}`")
@@ -442,12 +458,12 @@ fn key_at(source: &str, span: Span) -> Span {
 #[derive(Default)]
 struct Refs {
     defs: Vec<(Spanned<String>, NameKind)>,
-    uses: Vec<(Spanned<String>, NameKind, &'static str)>,
+    uses: Vec<(Spanned<String>, Kinds)>,
 }
 
 impl Refs {
-    fn refer(&mut self, name: &Option<Spanned<String>>, kind: NameKind, what: &'static str) {
-        self.uses.extend(name.clone().map(|n| (n, kind, what)));
+    fn refer(&mut self, name: &Option<Spanned<String>>, kinds: Kinds) {
+        self.uses.extend(name.clone().map(|n| (n, kinds)));
     }
 }
 
@@ -507,7 +523,7 @@ impl Parser<'_> {
                     err(e164, message, "duplicate number").with_secondary(first, "first used here")
                 );
             }
-            refs.refer(&entry.sitter, NameKind::Sitter, "sitter");
+            refs.refer(&entry.sitter, SITTER);
             refs.defs.push((name.clone(), NameKind::Number));
         }
         for (entries, kind, what) in [
@@ -527,8 +543,8 @@ impl Parser<'_> {
             let client = required(&entry.client, header, "client", what)?;
             required(&entry.service, header, "service", what)?;
             self.window((header, what), [&entry.start, &entry.end])?;
-            refs.uses.push((client.clone(), NameKind::Client, "client"));
-            refs.refer(&entry.sitter, NameKind::Sitter, "sitter");
+            refs.uses.push((client.clone(), CLIENT));
+            refs.refer(&entry.sitter, SITTER);
             refs.defs.push((name.clone(), NameKind::Booking));
         }
         for entry in &shape.users {
@@ -543,10 +559,9 @@ impl Parser<'_> {
         for (name, kind) in &refs.defs {
             self.names.define(name, *kind)?;
         }
-        refs.uses.sort_by_key(|(n, _, _)| n.span);
-        refs.uses
-            .iter()
-            .try_for_each(|(name, kind, what)| self.names.resolve(name, &[*kind], what))
+        refs.uses.sort_by_key(|(n, _)| n.span);
+        let mut uses = refs.uses.iter();
+        uses.try_for_each(|(name, kinds)| self.names.resolve(name, *kinds))
     }
 
     /// Checks a `[[numbers]]` entry and returns its name (its E.164 unique and its sitter
@@ -722,11 +737,11 @@ impl Parser<'_> {
             "anonymous" => Role::Anonymous,
             _ => match (prefixed("sitter:"), prefixed("user:")) {
                 (Some(name), _) => {
-                    self.names.resolve(&name, &[NameKind::Sitter], "sitter")?;
+                    self.names.resolve(&name, SITTER)?;
                     Role::Sitter(name.value)
                 }
                 (None, Some(name)) => {
-                    self.names.resolve(&name, &[NameKind::User], "user")?;
+                    self.names.resolve(&name, USER)?;
                     Role::User(name.value)
                 }
                 (None, None) => {
@@ -755,9 +770,9 @@ impl Parser<'_> {
             let at = rest.map_or(offset, |i| i + offset);
             offset = at + needle.len();
             let span = self.sub_span(s.span, &s.value, at, offset);
-            let resolved =
-                self.names
-                    .resolve(&Spanned::new(name.to_string(), span), ALL_KINDS, "name");
+            let resolved = self
+                .names
+                .resolve(&Spanned::new(name.to_string(), span), ANY);
             resolved.map_err(|e| {
                 let message = if e.message().starts_with("unknown") {
                     format!("unknown placeholder `{{{name}}}`")
@@ -770,28 +785,22 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// A required name of one of `kinds` (`noun` for messages) in the table `what` at `header`.
+    /// A required name of one of `kinds` in the table `what` at `header`.
     fn name_ref(
         &self,
         field: &Option<Spanned<String>>,
-        (header, key, what): (Span, &str, &str),
-        kinds: &[NameKind],
-        noun: &str,
+        at: (Span, &str, &str),
+        kinds: Kinds,
     ) -> PResult<()> {
         self.names
-            .resolve(required(field, header, key, what)?, kinds, noun)
+            .resolve(required(field, at.0, at.1, at.2)?, kinds)
     }
 
     /// An optional name of one of `kinds`.
-    fn opt_name_ref(
-        &self,
-        field: &Option<Spanned<String>>,
-        kinds: &[NameKind],
-        noun: &str,
-    ) -> PResult<()> {
+    fn opt_name_ref(&self, field: &Option<Spanned<String>>, kinds: Kinds) -> PResult<()> {
         field
             .as_ref()
-            .map_or(Ok(()), |name| self.names.resolve(name, kinds, noun))
+            .map_or(Ok(()), |name| self.names.resolve(name, kinds))
     }
 
     /// A JSON slot in either form: a TOML value, or `{ json = '...' }` text (TOML has no
@@ -858,8 +867,7 @@ impl Parser<'_> {
         if s.value.starts_with('+') {
             return check_e164(s, at.1);
         }
-        let kinds = [NameKind::Client, NameKind::Sitter, NameKind::Number];
-        self.names.resolve(s, &kinds, "client, sitter or number").map_err(|e| {
+        self.names.resolve(s, ENDPOINT).map_err(|e| {
             e.with_help("use the name of a client, sitter or number, or a literal E.164 phone number like `+15550100001`")
         })
     }
@@ -871,7 +879,7 @@ impl Parser<'_> {
             Action::Send(s) => {
                 let what = "the `send` action";
                 let actor = self.role(required(&s.actor, s.span, "as", what)?)?;
-                self.name_ref(&s.thread, (s.span, "thread", what), THREADS, "thread")?;
+                self.name_ref(&s.thread, (s.span, "thread", what), THREAD)?;
                 required(&s.body, s.span, "body", what)?;
                 return Ok(actor);
             }
@@ -953,12 +961,7 @@ impl Parser<'_> {
     fn number_action(&mut self, n: &Spanned<NumberActionShape>) -> PResult<()> {
         let (verb, what) = self.verb(("number", &n.action), n.written(), n.span)?;
         if verb == NumberVerb::Status {
-            self.name_ref(
-                &n.number,
-                (n.span, "number", &what),
-                &[NameKind::Number],
-                "number",
-            )?;
+            self.name_ref(&n.number, (n.span, "number", &what), NUMBER)?;
             return required(&n.status, n.span, "status", &what).map(drop);
         }
         let name = required(&n.name, n.span, "name", &what)?;
@@ -977,13 +980,13 @@ impl Parser<'_> {
     fn booking_action(&mut self, b: &Spanned<BookingActionShape>) -> PResult<()> {
         let (verb, what) = self.verb(("booking", &b.action), b.written(), b.span)?;
         let key = |key| (b.span, key, what.as_str());
-        let booking = || self.name_ref(&b.booking, key("booking"), &[NameKind::Booking], "booking");
+        let booking = || self.name_ref(&b.booking, key("booking"), BOOKING);
         let window = || self.window((b.span, &what), [&b.start, &b.end]);
         match verb {
             BookingVerb::Create => {
                 let name = required(&b.name, b.span, "name", &what)?;
-                self.name_ref(&b.client, key("client"), &[NameKind::Client], "client")?;
-                self.opt_name_ref(&b.sitter, &[NameKind::Sitter], "sitter")?;
+                self.name_ref(&b.client, key("client"), CLIENT)?;
+                self.opt_name_ref(&b.sitter, SITTER)?;
                 required(&b.service, b.span, "service", &what)?;
                 window()?;
                 self.names.define(name, NameKind::Booking)
@@ -992,7 +995,7 @@ impl Parser<'_> {
             BookingVerb::Reschedule => booking().and_then(|_| window()),
             BookingVerb::Reassign => {
                 booking()?;
-                self.name_ref(&b.sitter, key("sitter"), &[NameKind::Sitter], "sitter")
+                self.name_ref(&b.sitter, key("sitter"), SITTER)
             }
         }
     }
@@ -1001,11 +1004,11 @@ impl Parser<'_> {
         let (verb, what) = self.verb(("thread", &t.action), t.written(), t.span)?;
         let key = |key| (t.span, key, what.as_str());
         if verb != ThreadVerb::Open {
-            return self.name_ref(&t.thread, key("thread"), THREADS, "thread");
+            return self.name_ref(&t.thread, key("thread"), THREAD);
         }
         let name = required(&t.name, t.span, "name", &what)?;
-        self.name_ref(&t.client, key("client"), &[NameKind::Client], "client")?;
-        self.opt_name_ref(&t.booking, &[NameKind::Booking], "booking")?;
+        self.name_ref(&t.client, key("client"), CLIENT)?;
+        self.opt_name_ref(&t.booking, BOOKING)?;
         self.names.define(name, NameKind::Thread)
     }
 
@@ -1097,12 +1100,12 @@ impl Parser<'_> {
     /// An `expect.bindings` entry: a thread and a number name (or `none`).
     fn expected_binding(&self, item: &Spanned<BindingShape>) -> PResult<()> {
         let at = (item.span, "thread", "an `expect.bindings` entry");
-        self.name_ref(&item.thread, at, THREADS, "thread")?;
+        self.name_ref(&item.thread, at, THREAD)?;
         let number = required(&item.number, item.span, "number", at.2)?;
         if number.value == "none" {
             return Ok(());
         }
-        let resolved = self.names.resolve(number, &[NameKind::Number], "number");
+        let resolved = self.names.resolve(number, NUMBER);
         resolved.map_err(|e| e.with_help("name a number, or write \"none\" for no binding"))
     }
 }
