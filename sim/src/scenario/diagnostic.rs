@@ -15,8 +15,8 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
 };
 
-/// Secondary labels further than this many lines from the primary span
-/// become notes (see [`ScenarioError::with_secondary`]).
+/// Secondary labels further than this many lines from the primary span become notes (see
+/// [`ScenarioError::with_secondary`]).
 pub const MAX_SNIPPET_GAP: usize = 6;
 
 /// Width, in columns, of [`ScenarioError::render`]'s output.
@@ -64,8 +64,8 @@ impl From<Span> for miette::SourceSpan {
 
 /// A value together with the span of the source text it was read from.
 ///
-/// Read from TOML through [`toml::Spanned`]; written (and described in the JSON Schema) as the
-/// bare value. Ordered by value, then span.
+/// Read from TOML through [`toml::Spanned`]; written (and described in the JSON Schema) as the bare
+/// value. Ordered by value, then span.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Spanned<T> {
     /// The value.
@@ -116,8 +116,8 @@ impl<T> std::ops::Deref for Spanned<T> {
 
 /// 1-based line and column (in characters) of byte `offset` in `source`.
 ///
-/// Offsets past the end are clamped to the end; offsets inside a multi-byte
-/// character count as that character.
+/// Offsets past the end are clamped to the end; offsets inside a multi-byte character count as that
+/// character.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = source.floor_char_boundary(offset);
     let before = &source[..offset];
@@ -142,10 +142,9 @@ struct Label {
 
 /// An error located in a scenario file: the one error type of the front end and the runner.
 /// [`Display`](fmt::Display) prints the message, [`one_line`](Self::one_line)
-/// `file:line:col: message`, [`render`](Self::render) the full report (source lines, labels,
-/// help), deterministic: no colours, fixed width. The resolver builds it before it knows the file
-/// ([`new`](Self::new)); the file is attached once, where the text is known
-/// ([`in_file`](Self::in_file)).
+/// `file:line:col: message`, [`render`](Self::render) the full report (source lines, labels, help),
+/// deterministic: no colours, fixed width. The resolver builds it before it knows the file ([`new`](Self::new));
+/// the file is attached once, where the text is known ([`in_file`](Self::in_file)).
 #[derive(Clone)]
 pub struct ScenarioError(Box<Inner>);
 
@@ -161,9 +160,8 @@ struct Inner {
 impl ScenarioError {
     /// An error at `span` of the file `path` whose text is `source`.
     ///
-    /// The span is clamped to the source, so any span is accepted. The
-    /// label under the caret defaults to `"here"`; set it with
-    /// [`with_label`](Self::with_label).
+    /// The span is clamped to the source, so any span is accepted. The label under the caret
+    /// defaults to `"here"`; set it with [`with_label`](Self::with_label).
     pub fn at(path: &Path, source: &str, span: Span, message: impl Into<String>) -> Self {
         Self::new(span, message, "here").in_file(display_path(path), Arc::from(source))
     }
@@ -182,8 +180,8 @@ impl ScenarioError {
         }))
     }
 
-    /// Places an error built by [`new`](Self::new) in the file `path` whose text is `text`
-    /// (its spans clamped to the text); an error already in a file keeps it.
+    /// Places an error built by [`new`](Self::new) in the file `path` whose text is `text` (its
+    /// spans clamped to the text); an error already in a file keeps it.
     pub(crate) fn in_file(mut self, path: String, text: Arc<str>) -> Self {
         if self.0.source.is_none() && !self.0.labels.is_empty() {
             for label in &mut self.0.labels {
@@ -195,8 +193,7 @@ impl ScenarioError {
         self
     }
 
-    /// An error about the file as a whole, without a location (e.g. it
-    /// could not be read).
+    /// An error about the file as a whole, without a location (e.g. it could not be read).
     pub fn file(path: &Path, message: impl Into<String>) -> Self {
         let (path, message) = (display_path(path), message.into());
         ScenarioError(Box::new(Inner {
@@ -220,13 +217,12 @@ impl ScenarioError {
         self
     }
 
-    /// Adds a secondary labelled span, e.g. pointing at an earlier
-    /// definition that conflicts with the primary span.
+    /// Adds a secondary labelled span, e.g. pointing at an earlier definition that conflicts with
+    /// the primary span.
     ///
-    /// If it is more than [`MAX_SNIPPET_GAP`] lines away from the primary
-    /// span, it is not drawn (the snippet would show every line between)
-    /// but mentioned in a note instead: a `here` in the label becomes
-    /// `at line N`, otherwise ` (line N)` is appended.
+    /// If it is more than [`MAX_SNIPPET_GAP`] lines away from the primary span, it is not drawn
+    /// (the snippet would show every line between) but mentioned in a note instead: a `here` in the
+    /// label becomes `at line N`, otherwise ` (line N)` is appended.
     pub fn with_secondary(mut self, span: Span, label: impl Into<String>) -> Self {
         let span = self.text().map_or(span, |text| clamp_span(text, span));
         if !self.0.labels.is_empty() {
@@ -253,8 +249,8 @@ impl ScenarioError {
         self.0.source.as_ref().map(|s| &**s.inner())
     }
 
-    /// The secondary labels, each either drawn (`Ok`) or, when far from the primary span,
-    /// a note (`Err`).
+    /// The secondary labels, each either drawn (`Ok`) or, when far from the primary span, a note
+    /// (`Err`).
     fn secondaries(&self) -> impl Iterator<Item = Result<&Label, String>> {
         let text = self.text().unwrap_or("");
         let primary_line = self.span().map_or(0, |s| line_col(text, s.start).0);
@@ -270,8 +266,7 @@ impl ScenarioError {
         })
     }
 
-    /// The help text, if any: notes about far-away related places, then
-    /// the help note.
+    /// The help text, if any: notes about far-away related places, then the help note.
     pub fn help_text(&self) -> Option<String> {
         let mut parts: Vec<String> = self.secondaries().filter_map(Result::err).collect();
         parts.extend(self.0.help.clone());
@@ -301,9 +296,9 @@ impl ScenarioError {
         }
     }
 
-    /// The full report rendered with miette's graphical handler, using the
-    /// no-colour unicode theme at a fixed width of [`RENDER_WIDTH`]: the
-    /// output is the same on every machine and contains no ANSI codes.
+    /// The full report rendered with miette's graphical handler, using the no-colour unicode theme
+    /// at a fixed width of [`RENDER_WIDTH`]: the output is the same on every machine and contains
+    /// no ANSI codes.
     pub fn render(&self) -> String {
         if self.0.source.is_none() {
             let mut out = format!("  × {}\n", self.one_line());
@@ -412,9 +407,9 @@ pub(crate) fn toml_issue(source: &str, e: &toml::de::Error) -> ScenarioError {
     err(span, format!("invalid TOML: {message}"), "syntax error")
 }
 
-/// A shape error (serde, keys and types) as a located issue with the resolver's wording: an
-/// unknown key at the key with a "did you mean", a wrong value or type at the value, named by
-/// its key (read from the source before the value).
+/// A shape error (serde, keys and types) as a located issue with the resolver's wording: an unknown
+/// key at the key with a "did you mean", a wrong value or type at the value, named by its key (read
+/// from the source before the value).
 pub(crate) fn shape_issue(source: &str, e: &toml::de::Error) -> ScenarioError {
     let span = e.span().map(Span::from).unwrap_or_else(|| Span::new(0, 0));
     let message = e.message().trim().replace('\n', "; ");
@@ -455,8 +450,8 @@ pub(crate) fn shape_issue(source: &str, e: &toml::de::Error) -> ScenarioError {
     err(span, message, "here")
 }
 
-/// `(word, listed)` from a serde message `PREFIXword`, expected one of `a`, `b`` (or
-/// "expected `a`").
+/// `(word, listed)` from a serde message `PREFIXword`, expected one of `a`, `b`` (or "expected
+/// `a`").
 pub(crate) fn serde_list(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
     let (word, tail) = message.strip_prefix(prefix)?.split_once('`')?;
     let listed = tail.split('`').skip(1).step_by(2);

@@ -1,8 +1,8 @@
 //! The resolving layer: checks the meaning of a file's [shape](super::shape) without copying it:
 //! names (defined once, referenced with the right kind, not before the step that creates them),
 //! time order, one action per step, the keys each action verb takes, and the expectation rules.
-//! Every value is [`Spanned`], so every error points at its key or value. It computes only what
-//! the shape cannot hold: each step's instant and actor, whole-table spans, settings as JSON.
+//! Every value is [`Spanned`], so every error points at its key or value. It computes only what the
+//! shape cannot hold: each step's instant and actor, whole-table spans, settings as JSON.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,8 +25,8 @@ pub(crate) struct Base {
     pub names: BTreeMap<String, (NameKind, Span)>,
 }
 
-/// Reads the base world an `extends` value names, its times resolved against the scenario's
-/// start: an error in this file (missing file, cycle) or one already placed in the base.
+/// Reads the base world an `extends` value names, its times resolved against the scenario's start:
+/// an error in this file (missing file, cycle) or one already placed in the base.
 pub(crate) type Loader<'l> = dyn FnMut(&Spanned<String>, i64) -> PResult<Base> + 'l;
 
 /// The keys of a base world file (`extends = "worlds/basic.toml"`).
@@ -255,8 +255,8 @@ fn check_settings_keys(table: &JsonTable) -> PResult<()> {
     Err(err(*span, message, "unknown key").with_help(help))
 }
 
-/// Reads the shape of a file with one parse: its TOML syntax (with the hint for `null`), then
-/// its keys and types from the parsed document.
+/// Reads the shape of a file with one parse: its TOML syntax (with the hint for `null`), then its
+/// keys and types from the parsed document.
 fn read_shape(source: &str) -> PResult<ScenarioShape> {
     use serde::Deserialize;
     let document = toml::de::Deserializer::parse(source).map_err(|e| toml_issue(source, &e))?;
@@ -564,8 +564,8 @@ impl Parser<'_> {
         uses.try_for_each(|(name, kinds)| self.names.resolve(name, *kinds))
     }
 
-    /// Checks a `[[numbers]]` entry and returns its name (its E.164 unique and its sitter
-    /// defined are checked by the caller).
+    /// Checks a `[[numbers]]` entry and returns its name (its E.164 unique and its sitter defined
+    /// are checked by the caller).
     fn number<'e>(&self, entry: &'e Spanned<NumberShape>) -> PResult<&'e Spanned<String>> {
         let (t, header, what) = (&entry.value, entry.span, "a `[[numbers]]` entry");
         let name = required(&t.name, header, "name", what)?;
@@ -803,8 +803,8 @@ impl Parser<'_> {
             .map_or(Ok(()), |name| self.names.resolve(name, kinds))
     }
 
-    /// A JSON slot in either form: a TOML value, or `{ json = '...' }` text (TOML has no
-    /// `null`, so a body, `expect.json` or an event `payload` may be written as JSON text).
+    /// A JSON slot in either form: a TOML value, or `{ json = '...' }` text (TOML has no `null`, so
+    /// a body, `expect.json` or an event `payload` may be written as JSON text).
     fn json_slot(&self, slot: &Spanned<FreeValue>) -> PResult<Value> {
         let Some(text) = json_text(&slot.value) else {
             return free_json(&slot.value, slot.span);
@@ -837,8 +837,8 @@ impl Parser<'_> {
         self.check_placeholders(&self.json_slot(slot)?, slot.span)
     }
 
-    /// Validates the placeholders of every string inside `value`, written within `within`
-    /// (each string located at its literal when it is written without escapes).
+    /// Validates the placeholders of every string inside `value`, written within `within` (each
+    /// string located at its literal when it is written without escapes).
     fn check_placeholders(&self, value: &Value, within: Span) -> PResult<()> {
         match value {
             Value::String(s) => {
@@ -934,8 +934,8 @@ impl Parser<'_> {
         Ok(actor)
     }
 
-    /// The verb of `kind = { action = verb, ... }` (required), once the table is checked to
-    /// write only the keys that verb takes ([`VERB_KEYS`]). Returns the table's description.
+    /// The verb of `kind = { action = verb, ... }` (required), once the table is checked to write
+    /// only the keys that verb takes ([`VERB_KEYS`]). Returns the table's description.
     fn verb<V: Copy + serde::Serialize>(
         &self,
         (kind, verb): (&str, &Option<Spanned<V>>),
@@ -1012,8 +1012,8 @@ impl Parser<'_> {
         self.names.define(name, NameKind::Thread)
     }
 
-    /// `status`, `json` and the body checks need an HTTP response: a step without an action or
-    /// with a background job has none.
+    /// `status`, `json` and the body checks need an HTTP response: a step without an action or with
+    /// a background job has none.
     fn check_response_keys(&self, t: &ExpectShape, action: &Action) -> PResult<()> {
         let response_keys = ["status", "json", "body_excludes", "body_matches"];
         let mut written = t.written().into_iter();
@@ -1044,8 +1044,8 @@ impl Parser<'_> {
         .with_help(help))
     }
 
-    /// Checks a step's `expect` table; returns it with each `events` and `bindings` entry
-    /// located at its whole table.
+    /// Checks a step's `expect` table; returns it with each `events` and `bindings` entry located
+    /// at its whole table.
     fn expect(&self, e: &Spanned<ExpectShape>, action: &Action) -> PResult<ExpectShape> {
         let t = &e.value;
         self.check_response_keys(t, action)?;

@@ -1,14 +1,13 @@
-//! The scenario front end's one type tree: the file's *shape* as serde structs, and the few
-//! values computed from it ([`Step`], [`World`], [`Action`]).
+//! The scenario front end's one type tree: the file's *shape* as serde structs, and the few values
+//! computed from it ([`Step`], [`World`], [`Action`]).
 //!
-//! The shape structs say which keys exist where and what type each value has
-//! (`deny_unknown_fields` everywhere but the free-form JSON values). They are
-//! read from TOML with [`toml::Spanned`] positions, written back to TOML by the
-//! explorer ([`render`]), turned into the JSON Schema that editors use
-//! (`switchboard schema`, [`json_schema`]), and read by the runner and the world builder
-//! (defaults through accessor methods). They check no meaning: names, time order, one action
-//! per step and the expectation rules are checked by the resolving layer, which computes only
-//! each step's instant and actor.
+//! The shape structs say which keys exist where and what type each value has (`deny_unknown_fields`
+//! everywhere but the free-form JSON values). They are read from TOML with [`toml::Spanned`]
+//! positions, written back to TOML by the explorer ([`render`]), turned into the JSON Schema that
+//! editors use (`switchboard schema`, [`json_schema`]), and read by the runner and the world
+//! builder (defaults through accessor methods). They check no meaning: names, time order, one
+//! action per step and the expectation rules are checked by the resolving layer, which computes
+//! only each step's instant and actor.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,8 +20,8 @@ use super::diagnostic::{Span, Spanned};
 pub use switchboard_core::bookings::BookingStatus;
 pub use switchboard_core::world::{NumberClass, NumberStatus};
 
-/// A free-form TOML value sent or compared as JSON (request bodies,
-/// `expect.json`, event payloads; `{ json = '...' }` holds JSON text).
+/// A free-form TOML value sent or compared as JSON (request bodies, `expect.json`, event payloads;
+/// `{ json = '...' }` holds JSON text).
 pub type FreeValue = toml::Value;
 
 /// A free-form table with its keys and values located (`[settings]`, `settings`, `chaos`).
@@ -58,8 +57,8 @@ impl<T: Table> Spanned<T> {
     }
 }
 
-/// A field of a shape: whether it is left out when written (absent options, empty lists), and
-/// where it is written.
+/// A field of a shape: whether it is left out when written (absent options, empty lists), and where
+/// it is written.
 pub trait Shape {
     /// `true` when the value is the field's default.
     fn is_unset(&self) -> bool;
@@ -511,8 +510,8 @@ pub enum UserRole {
     Admin,
 }
 
-/// The initial state of the simulated world: the entries as written, in file order (a base
-/// world's first), each located at its whole table (at the `extends` value for a base's).
+/// The initial state of the simulated world: the entries as written, in file order (a base world's
+/// first), each located at its whole table (at the `extends` value for a base's).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct World {
     /// `[[numbers]]`.
@@ -596,8 +595,8 @@ impl fmt::Display for Role {
     }
 }
 
-/// A TOML table kept as a JSON object, with the span of each key so the
-/// runner can report the engine's validation errors at the offending key.
+/// A TOML table kept as a JSON object, with the span of each key so the runner can report the
+/// engine's validation errors at the offending key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JsonTable {
     /// The keys and values, converted to JSON.
@@ -609,9 +608,8 @@ pub struct JsonTable {
 }
 
 impl JsonTable {
-    /// The span of top-level `key`, or of the whole table if there is no
-    /// such key. `key` may be a dotted or slash-separated path
-    /// (`a.b`, `/a/b`); only its first segment is looked up.
+    /// The span of top-level `key`, or of the whole table if there is no such key. `key` may be a
+    /// dotted or slash-separated path (`a.b`, `/a/b`); only its first segment is looked up.
     pub fn span_of(&self, key: &str) -> Span {
         let first = key
             .trim_start_matches('/')
@@ -645,8 +643,8 @@ pub enum Signature {
 
 macro_rules! actions {
     ($($(#[$doc:meta])* $field:ident $variant:ident($ty:ty),)*) => {
-        /// What a step does: its one action as written (the parser has checked its keys, names
-        /// and values, so the runner reads the shape directly).
+        /// What a step does: its one action as written (the parser has checked its keys, names and
+        /// values, so the runner reads the shape directly).
         #[derive(Clone, Copy, Debug, PartialEq)]
         pub enum Action<'a> {
             /// No action: the step only moves the clock and/or checks expectations.
@@ -706,9 +704,9 @@ actions! {
 }
 
 impl Action<'_> {
-    /// Whether the action produces an HTTP response that `expect.status`
-    /// and `expect.json` can check (everything but waits and added numbers; `release`
-    /// answers with the job's statistics from `POST /api/ops/pool-release`).
+    /// Whether the action produces an HTTP response that `expect.status` and `expect.json` can
+    /// check (everything but waits and added numbers; `release` answers with the job's statistics
+    /// from `POST /api/ops/pool-release`).
     pub fn has_response(&self) -> bool {
         match self {
             Action::Wait => false,
@@ -743,8 +741,8 @@ impl ExpectShape {
         *self == ExpectShape::default()
     }
 
-    /// The exact set of open alert types expected, sorted (`Some(vec![])`: no open alert;
-    /// `None`: not checked).
+    /// The exact set of open alert types expected, sorted (`Some(vec![])`: no open alert; `None`:
+    /// not checked).
     pub fn alert_types(&self) -> Option<Vec<String>> {
         let list = self.alerts.as_ref()?;
         let mut types: Vec<String> = list.value.iter().map(|a| a.value.clone()).collect();
@@ -770,24 +768,24 @@ pub struct Step {
     pub index: usize,
     /// The optional `name` label.
     pub label: Option<String>,
-    /// The simulated time before the step (where the previous step left
-    /// the clock; the scenario start for the first step).
+    /// The simulated time before the step (where the previous step left the clock; the scenario
+    /// start for the first step).
     pub advance_from: i64,
-    /// The instant at which the action happens and expectations are
-    /// checked: `advance_from` plus `advance`, or `at`, or `advance_from`.
+    /// The instant at which the action happens and expectations are checked: `advance_from` plus
+    /// `advance`, or `at`, or `advance_from`.
     pub when: i64,
     /// Who performs the action: the action's own `as` (`request`, `send`), the step's `as`
     /// (`settings`, `chaos`, `release`, default the owner), else the owner.
     pub actor: Role,
     /// The step as written.
     pub shape: StepShape,
-    /// What must hold afterwards (empty when absent), each `events` and `bindings` entry
-    /// located at its whole table.
+    /// What must hold afterwards (empty when absent), each `events` and `bindings` entry located at
+    /// its whole table.
     pub expect: ExpectShape,
     /// The whole step table in the source.
     pub span: Span,
-    /// The `[[steps]]` header (or the inline table's start), a compact
-    /// place to point at for step-level failures.
+    /// The `[[steps]]` header (or the inline table's start), a compact place to point at for
+    /// step-level failures.
     pub header_span: Span,
     /// The `advance`/`at` value, if any.
     pub time_span: Option<Span>,

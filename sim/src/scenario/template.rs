@@ -1,8 +1,8 @@
 //! `{NAME}` placeholders in request paths and expected JSON strings.
 //!
-//! `{NAME}` stands for the entity with symbolic name `NAME`; the runner
-//! replaces it with that entity's id. `{{` and `}}` stand for literal braces.
-//! Any other brace is an error, so that a typo never silently becomes text.
+//! `{NAME}` stands for the entity with symbolic name `NAME`; the runner replaces it with that
+//! entity's id. `{{` and `}}` stand for literal braces. Any other brace is an error, so that a typo
+//! never silently becomes text.
 
 use serde_json::Value;
 
@@ -24,8 +24,7 @@ pub struct Template {
     pub parts: Vec<Part>,
 }
 
-/// A placeholder syntax error: byte range within the template text and a
-/// message.
+/// A placeholder syntax error: byte range within the template text and a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TemplateError {
     /// Byte offset of the offending text within the template.
@@ -96,9 +95,9 @@ impl Template {
         })
     }
 
-    /// Like [`Template::render`], but `lookup` also sees the text rendered so
-    /// far, so a placeholder can resolve by its context (after `/bookings/`,
-    /// a booking's name means the booking rather than its thread).
+    /// Like [`Template::render`], but `lookup` also sees the text rendered so far, so a placeholder
+    /// can resolve by its context (after `/bookings/`, a booking's name means the booking rather
+    /// than its thread).
     pub fn render_with_context(
         &self,
         mut lookup: impl FnMut(&str, &str) -> Option<String>,
@@ -116,17 +115,16 @@ impl Template {
         Ok(out)
     }
 
-    /// Replaces each placeholder with `lookup(name)`. Fails with the first
-    /// name `lookup` does not know.
+    /// Replaces each placeholder with `lookup(name)`. Fails with the first name `lookup` does not
+    /// know.
     pub fn render(&self, mut lookup: impl FnMut(&str) -> Option<String>) -> Result<String, String> {
         self.render_with_context(|name, _| lookup(name))
     }
 }
 
-/// Replaces the placeholders of every string value (not object keys) of an
-/// expected JSON value. Fails with the first unknown name. Strings were
-/// validated at parse time, so syntax errors cannot occur for values taken
-/// from a [`Scenario`](super::Scenario); such a string is left unchanged.
+/// Replaces the placeholders of every string value (not object keys) of an expected JSON value.
+/// Fails with the first unknown name. Strings were validated at parse time, so syntax errors cannot
+/// occur for values taken from a [`Scenario`](super::Scenario); such a string is left unchanged.
 pub fn render_json(
     value: &Value,
     lookup: &mut impl FnMut(&str) -> Option<String>,
