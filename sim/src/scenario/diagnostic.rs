@@ -7,8 +7,6 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::shape::*;
 
 use miette::{
@@ -474,47 +472,22 @@ pub(crate) fn serde_type(text: &str) -> &'static str {
     found.map_or("another type", |(_, name)| name)
 }
 
-/// The table a shape's field list belongs to, for "unknown key ... in WHAT" (the field lists are
-/// the shapes' own, read from their JSON Schema). `[[sitters]]` and `[[clients]]` share a shape:
-/// the nearest header in the source says which.
+/// The table a shape's field list belongs to, for "unknown key ... in WHAT". `[[sitters]]` and
+/// `[[clients]]` share a shape: the nearest header in the source says which.
 pub(crate) fn shape_table(source: &str, span: Span, fields: &[&str]) -> String {
-    fn keys<T: schemars::JsonSchema>() -> Vec<String> {
-        let schema = schemars::schema_for!(T);
-        let props = schema.get("properties").and_then(Value::as_object);
-        props
-            .map(|p| p.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-    let header = source.get(..span.start).unwrap_or("").lines().rev();
-    let header = header.map(str::trim).find(|l| l.starts_with('['));
-    let person = match header {
-        Some("[[clients]]") => "a `[[clients]]` entry",
-        _ => "a `[[sitters]]` entry",
-    };
-    let tables = [
-        ("the scenario (top level)", keys::<ScenarioShape>()),
-        ("a step", keys::<StepShape>()),
-        ("`expect`", keys::<ExpectShape>()),
-        ("a `[[numbers]]` entry", keys::<NumberShape>()),
-        (person, keys::<PersonShape>()),
-        ("a `[[bookings]]` entry", keys::<BookingShape>()),
-        ("a `[[users]]` entry", keys::<UserShape>()),
-        ("the `request` action", keys::<RequestShape>()),
-        ("the `inbound` action", keys::<InboundShape>()),
-        ("the `send` action", keys::<SendShape>()),
-        ("the `booking` action", keys::<BookingActionShape>()),
-        ("the `thread` action", keys::<ThreadActionShape>()),
-        ("the `number` action", keys::<NumberActionShape>()),
-        ("the `webhook` action", keys::<WebhookShape>()),
-        ("an `expect.events` entry", keys::<EventShape>()),
-        ("an `expect.bindings` entry", keys::<BindingShape>()),
-    ];
     let mut fields: Vec<&str> = fields.to_vec();
     fields.sort_unstable();
-    let found = tables.into_iter().find(|(_, keys)| {
-        keys.len() == fields.len() && keys.iter().zip(&fields).all(|(k, f)| k == f)
-    });
-    found.map_or_else(|| "this table".to_string(), |(what, _)| what.to_string())
+    let tables = shape_tables().into_iter();
+    let mut found = tables
+        .filter(|(_, keys)| keys.iter().eq(&fields))
+        .map(|(what, _)| what);
+    let header = source.get(..span.start).unwrap_or("").lines().rev();
+    let header = header.map(str::trim).find(|l| l.starts_with('['));
+    match found.next() {
+        Some("a `[[sitters]]` entry") if header == Some("[[clients]]") => "a `[[clients]]` entry",
+        found => found.unwrap_or("this table"),
+    }
+    .to_string()
 }
 
 /// The key written before the value at `span` (`key = value`) and the key's span: the resolver

@@ -28,7 +28,9 @@ pub type FreeValue = toml::Value;
 pub type FreeTable = BTreeMap<Spanned<String>, Spanned<FreeValue>>;
 
 macro_rules! shapes {
-    ($($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* })*) => {$(
+    ($($(#[$meta:meta])* pub struct $name:ident in $what:literal {
+        $($(#[$fmeta:meta])* $field:ident : $ty:ty,)*
+    })*) => {$(
         $(#[$meta])*
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
@@ -40,7 +42,18 @@ macro_rules! shapes {
                 fields.into_iter().filter_map(|(key, at)| Some((key, at?))).collect()
             }
         }
-    )*};
+    )*
+
+    /// Each shape table as messages name it (`a [[numbers]] entry`; `[[clients]]` entries share
+    /// the sitters' shape), with its keys as written (from its JSON Schema, so renames count).
+    pub(crate) fn shape_tables() -> Vec<(&'static str, Vec<String>)> {
+        fn keys<T: JsonSchema>() -> Vec<String> {
+            let schema = schemars::schema_for!(T);
+            let props = schema.get("properties").and_then(Value::as_object);
+            props.map(|p| p.keys().cloned().collect()).unwrap_or_default()
+        }
+        vec![$(($what, keys::<$name>())),*]
+    }};
 }
 
 /// A shape table.
@@ -97,7 +110,7 @@ impl Shape for Option<String> {
 shapes! {
     /// A whole scenario file. `name` and `start` are required (checked when resolving, so the
     /// error can point at the file's first line).
-    pub struct ScenarioShape {
+    pub struct ScenarioShape in "the scenario (top level)" {
         /// A short title.
         name: Option<Spanned<String>>,
         /// Why the scenario exists.
@@ -126,7 +139,7 @@ shapes! {
     }
 
     /// A `[[numbers]]` entry.
-    pub struct NumberShape {
+    pub struct NumberShape in "a `[[numbers]]` entry" {
         /// Symbolic name.
         name: Option<Spanned<String>>,
         /// `+` then 8 to 15 digits.
@@ -144,7 +157,7 @@ shapes! {
     }
 
     /// A `[[sitters]]` or `[[clients]]` entry.
-    pub struct PersonShape {
+    pub struct PersonShape in "a `[[sitters]]` entry" {
         /// Symbolic name.
         name: Option<Spanned<String>>,
         /// Default: the name capitalised.
@@ -158,7 +171,7 @@ shapes! {
     }
 
     /// A `[[bookings]]` entry.
-    pub struct BookingShape {
+    pub struct BookingShape in "a `[[bookings]]` entry" {
         /// Symbolic name, also its thread's.
         name: Option<Spanned<String>>,
         /// A client's name.
@@ -176,7 +189,7 @@ shapes! {
     }
 
     /// A `[[users]]` entry.
-    pub struct UserShape {
+    pub struct UserShape in "a `[[users]]` entry" {
         /// Symbolic name.
         name: Option<Spanned<String>>,
         /// `owner` or `admin`.
@@ -186,7 +199,7 @@ shapes! {
     }
 
     /// A `[[steps]]` entry: timing, at most one action, expectations.
-    pub struct StepShape {
+    pub struct StepShape in "a step" {
         /// Free label.
         name: Option<Spanned<String>>,
         /// A duration the clock moves first.
@@ -223,7 +236,7 @@ shapes! {
     }
 
     /// `request = { ... }`.
-    pub struct RequestShape {
+    pub struct RequestShape in "the `request` action" {
         /// A role.
         #[serde(rename = "as")]
         actor: Option<Spanned<String>>,
@@ -237,7 +250,7 @@ shapes! {
     }
 
     /// `inbound = { ... }`.
-    pub struct InboundShape {
+    pub struct InboundShape in "the `inbound` action" {
         /// A client, sitter or number name, or an E.164 phone.
         from: Option<Spanned<String>>,
         /// A client, sitter or number name, or an E.164 phone.
@@ -251,7 +264,7 @@ shapes! {
     }
 
     /// `send = { ... }`.
-    pub struct SendShape {
+    pub struct SendShape in "the `send` action" {
         /// A role.
         #[serde(rename = "as")]
         actor: Option<Spanned<String>>,
@@ -262,7 +275,7 @@ shapes! {
     }
 
     /// `booking = { action = ..., ... }`; the keys each action takes are checked when resolving.
-    pub struct BookingActionShape {
+    pub struct BookingActionShape in "the `booking` action" {
         /// What to do.
         action: Option<Spanned<BookingVerb>>,
         /// `create`: the new booking's name.
@@ -282,7 +295,7 @@ shapes! {
     }
 
     /// `thread = { action = ..., ... }`.
-    pub struct ThreadActionShape {
+    pub struct ThreadActionShape in "the `thread` action" {
         /// What to do.
         action: Option<Spanned<ThreadVerb>>,
         /// `open`: the new thread's name.
@@ -296,7 +309,7 @@ shapes! {
     }
 
     /// `number = { action = ..., ... }`.
-    pub struct NumberActionShape {
+    pub struct NumberActionShape in "the `number` action" {
         /// What to do.
         action: Option<Spanned<NumberVerb>>,
         /// `add`: the new number's name.
@@ -314,7 +327,7 @@ shapes! {
     }
 
     /// `webhook = { fields = { ... }, signature = ... }`.
-    pub struct WebhookShape {
+    pub struct WebhookShape in "the `webhook` action" {
         /// Form fields, sent as written.
         fields: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
         /// Default `valid`.
@@ -322,7 +335,7 @@ shapes! {
     }
 
     /// `[steps.expect]`.
-    pub struct ExpectShape {
+    pub struct ExpectShape in "`expect`" {
         /// HTTP status, 100..=599.
         status: Option<Spanned<i64>>,
         /// A JSON subset of the response body.
@@ -345,7 +358,7 @@ shapes! {
     }
 
     /// An `expect.events` entry.
-    pub struct EventShape {
+    pub struct EventShape in "an `expect.events` entry" {
         /// Event type.
         #[serde(rename = "type")]
         event_type: Option<Spanned<String>>,
@@ -355,7 +368,7 @@ shapes! {
     }
 
     /// An `expect.bindings` entry.
-    pub struct BindingShape {
+    pub struct BindingShape in "an `expect.bindings` entry" {
         /// A thread name.
         thread: Option<Spanned<String>>,
         /// A number name, or `none`.
@@ -477,20 +490,7 @@ fn drop_null(schema: &mut serde_json::Value) {
 }
 
 /// The two organisations every world has.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Default,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Org {
     /// The business under test (`main`, the default).
