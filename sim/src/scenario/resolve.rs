@@ -143,7 +143,7 @@ fn required<'a, T>(
 
 /// A missing required key of the table `what` whose header is at `header` (empty: the file).
 fn missing(header: Span, key: &str, what: &str) -> ScenarioError {
-    let label = if header == Span::default() {
+    let label = if header.start == header.end {
         format!("the scenario needs a top-level `{key}`")
     } else {
         format!("this needs a `{key}`")

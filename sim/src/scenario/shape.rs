@@ -75,8 +75,10 @@ impl<T: Table> Spanned<T> {
 pub trait Shape {
     /// `true` when the value is the field's default.
     fn is_unset(&self) -> bool;
-    /// Where the value is written (a list: its first item); `None` when absent.
-    fn at(&self) -> Option<Span>;
+    /// Where the value is written (a list: its first item); `None` when absent or unknown.
+    fn at(&self) -> Option<Span> {
+        None
+    }
 }
 
 impl<T> Shape for Option<Spanned<T>> {
@@ -101,9 +103,6 @@ impl<T> Shape for Vec<Spanned<T>> {
 impl Shape for Option<String> {
     fn is_unset(&self) -> bool {
         self.is_none()
-    }
-    fn at(&self) -> Option<Span> {
-        None
     }
 }
 
