@@ -53,7 +53,7 @@ const VERB_KEYS: &[(&str, &[&str])] = &[
     ("status", &["action", "number", "status"]),
 ];
 
-/// The kinds of name a reference accepts, and what messages call them.
+/// The kinds of name a reference accepts (none listed: every kind), and what messages call them.
 type Kinds = (&'static [NameKind], &'static str);
 
 const NUMBER: Kinds = (&[NameKind::Number], "number");
@@ -67,17 +67,7 @@ const ENDPOINT: Kinds = (
     "client, sitter or number",
 );
 /// Any name (a placeholder).
-const ANY: Kinds = (
-    &[
-        NameKind::Number,
-        NameKind::Sitter,
-        NameKind::Client,
-        NameKind::Booking,
-        NameKind::Thread,
-        NameKind::User,
-    ],
-    "name",
-);
+const ANY: Kinds = (&[], "name");
 
 fn check_e164(s: &Spanned<String>, key: &str) -> PResult<()> {
     let digits = s.value.strip_prefix('+').unwrap_or("");
@@ -191,7 +181,7 @@ impl Names {
     fn resolve(&self, name: &Spanned<String>, (kinds, what): Kinds) -> PResult<()> {
         let n = &name.value;
         match self.defs.get(n) {
-            Some((kind, _)) if kinds.contains(kind) => Ok(()),
+            Some((kind, _)) if kinds.is_empty() || kinds.contains(kind) => Ok(()),
             Some((kind, def)) => {
                 let (is, want) = (with_article(kind.as_str()), with_article(what));
                 let message = format!("`{n}` is {is}, not {want}");
@@ -211,18 +201,17 @@ impl Names {
                 .with_secondary(*future, format!("defined here, by step {step}"))
                 .with_help(format!("names created by steps can only be used by that step's expectations and by later steps; move this after step {step}"));
         }
-        let known = self.defs.iter().filter(|(_, (k, _))| kinds.contains(k));
+        let known = self.defs.iter();
+        let known = known.filter(|(_, (k, _))| kinds.is_empty() || kinds.contains(k));
         let known: Vec<&str> = known.map(|(n, _)| n.as_str()).collect();
+        let count = known.len();
         let help = match suggest(n, known.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if known.is_empty() => format!("no {what} is defined at this point"),
-            None if known.len() <= 12 => format!("known at this point: {}", quoted_list(&known)),
-            None => format!(
-                "{} names of this kind are defined; check the spelling",
-                known.len()
-            ),
+            None if count <= 12 => format!("known at this point: {}", quoted_list(&known)),
+            None => format!("{count} names of this kind are defined; check the spelling"),
         };
-        let label = if kinds.len() == ANY.0.len() {
+        let label = if kinds.is_empty() {
             format!("nothing is named `{n}`")
         } else {
             format!("no {what} named `{n}`")
