@@ -578,23 +578,16 @@ impl Parser<'_> {
     fn steps(&mut self, steps: &[Spanned<StepShape>]) -> PResult<Vec<Step>> {
         // Names that steps create, so that using one too early gets a precise message.
         for (index, step) in steps.iter().enumerate() {
-            let create = step
-                .booking
-                .as_ref()
-                .filter(|b| value_of(&b.action) == Some(BookingVerb::Create));
-            let open = step
-                .thread
-                .as_ref()
-                .filter(|t| value_of(&t.action) == Some(ThreadVerb::Open));
+            let (booking, thread) = (step.booking.as_ref(), step.thread.as_ref());
+            let create = booking.filter(|b| value_of(&b.action) == Some(BookingVerb::Create));
+            let open = thread.filter(|t| value_of(&t.action) == Some(ThreadVerb::Open));
             let created = [
                 create.and_then(|b| b.name.as_ref()),
                 open.and_then(|t| t.name.as_ref()),
             ];
             for name in created.into_iter().flatten() {
-                self.names
-                    .future
-                    .entry(name.value.clone())
-                    .or_insert((index, name.span));
+                let future = self.names.future.entry(name.value.clone());
+                future.or_insert((index, name.span));
             }
         }
         let mut out: Vec<Step> = Vec::new();
