@@ -42,6 +42,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use diagnostic::err;
 pub use diagnostic::{MAX_SNIPPET_GAP, RENDER_WIDTH, ScenarioError, Span, Spanned, line_col};
 pub use resolve::{free_table, json_of};
 pub use shape::*;
@@ -193,19 +194,17 @@ fn load_base(
     let shown = diagnostic::display_path(&file);
     if chain.contains(&file) {
         let cycle: Vec<String> = chain.iter().map(|p| diagnostic::display_path(p)).collect();
-        return Err(ScenarioError::new(
+        let message = format!("`extends` makes a cycle: {} -> {shown}", cycle.join(" -> "));
+        return Err(err(
             extends.span,
-            format!("`extends` makes a cycle: {} -> {shown}", cycle.join(" -> ")),
+            message,
             "extends a file that extends this one",
         ));
     }
     let source = std::fs::read_to_string(&file).map_err(|e| {
-        ScenarioError::new(
-            extends.span,
-            format!("cannot read the base world `{shown}`: {e}"),
-            "no such base world",
-        )
-        .with_help("`extends` is a path relative to this file, like `../worlds/basic.toml`")
+        let message = format!("cannot read the base world `{shown}`: {e}");
+        err(extends.span, message, "no such base world")
+            .with_help("`extends` is a path relative to this file, like `../worlds/basic.toml`")
     })?;
     chain.push(file);
     let base = resolve::parse_world_file(&source, start, &mut |next, start| {
