@@ -1,18 +1,11 @@
-//! Source spans and the [`ScenarioError`] diagnostic.
-//!
-//! Every error produced while reading a scenario points at a byte range of
-//! the scenario file. The runner can build errors of the same shape for
-//! failures it detects later (a failed expectation, a setting rejected by the
-//! engine's validator, ...) with [`ScenarioError::at`] or
-//! [`Scenario::error_at`](super::Scenario::error_at), so that every problem
-//! is reported the same way: `file:line:col`, the source line and a caret.
+//! Source spans and the [`ScenarioError`] diagnostic: every problem with a scenario, found while
+//! reading it or later by the runner ([`Scenario::error_at`](super::Scenario::error_at)), is
+//! reported the same way: `file:line:col`, the source line and a caret.
 
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
-
-use serde_json::Value;
 
 use super::shape::*;
 
@@ -20,8 +13,8 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
 };
 
-/// Secondary labels further than this many lines from the primary span
-/// become notes (see [`ScenarioError::with_secondary`]).
+/// Secondary labels further than this many lines from the primary span become notes (see
+/// [`ScenarioError::with_secondary`]).
 pub const MAX_SNIPPET_GAP: usize = 6;
 
 /// Width, in columns, of [`ScenarioError::render`]'s output.
@@ -39,32 +32,14 @@ pub struct Span {
 impl Span {
     /// A span from `start` to `end` (swapped if given in the wrong order).
     pub fn new(start: usize, end: usize) -> Self {
-        if start <= end {
-            Span { start, end }
-        } else {
-            Span {
-                start: end,
-                end: start,
-            }
-        }
-    }
-
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.end - self.start
-    }
-
-    /// Whether the span covers no bytes.
-    pub fn is_empty(&self) -> bool {
-        self.start == self.end
+        let (start, end) = (start.min(end), start.max(end));
+        Span { start, end }
     }
 
     /// The smallest span covering both `self` and `other`.
     pub fn join(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        let (start, end) = (self.start.min(other.start), self.end.max(other.end));
+        Span { start, end }
     }
 
     /// The span as a `Range<usize>`, e.g. to slice the source.
@@ -81,14 +56,14 @@ impl From<Range<usize>> for Span {
 
 impl From<Span> for miette::SourceSpan {
     fn from(s: Span) -> Self {
-        (s.start, s.len()).into()
+        (s.start, s.end - s.start).into()
     }
 }
 
 /// A value together with the span of the source text it was read from.
 ///
-/// Read from TOML through [`toml::Spanned`]; written (and described in the JSON Schema) as the
-/// bare value. Ordered by value, then span.
+/// Read from TOML through [`toml::Spanned`]; written (and described in the JSON Schema) as the bare
+/// value. Ordered by value, then span.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Spanned<T> {
     /// The value.
@@ -122,11 +97,9 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
     fn inline_schema() -> bool {
         T::inline_schema()
     }
-
     fn schema_name() -> std::borrow::Cow<'static, str> {
         T::schema_name()
     }
-
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         T::json_schema(generator)
     }
@@ -141,8 +114,8 @@ impl<T> std::ops::Deref for Spanned<T> {
 
 /// 1-based line and column (in characters) of byte `offset` in `source`.
 ///
-/// Offsets past the end are clamped to the end; offsets inside a multi-byte
-/// character count as that character.
+/// Offsets past the end are clamped to the end; offsets inside a multi-byte character count as that
+/// character.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = source.floor_char_boundary(offset);
     let before = &source[..offset];
@@ -159,27 +132,21 @@ fn clamp_span(source: &str, span: Span) -> Span {
 }
 
 /// A labelled span of a [`ScenarioError`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 struct Label {
     span: Span,
     text: String,
 }
 
 /// An error located in a scenario file: the one error type of the front end and the runner.
-///
-/// * [`Display`](fmt::Display) prints just the message.
-/// * [`one_line`](Self::one_line) prints `file:line:col: message`.
-/// * [`render`](Self::render) prints the full report: message, `file:line:col`,
-///   the source line(s) with the span underlined and labelled, and a help
-///   note if any. The output is deterministic (no colours, fixed width).
-///
-/// The resolver builds it before it knows the file (`ScenarioError::new`); the file is attached
-/// once, where the text is known. It implements [`miette::Diagnostic`], so it can also be
-/// returned through `miette::Result` and printed by whatever handler the binary installs.
+/// [`Display`](fmt::Display) prints the message, [`one_line`](Self::one_line)
+/// `file:line:col: message`, [`render`](Self::render) the full report (source lines, labels, help),
+/// deterministic: no colours, fixed width. The resolver builds it before it knows the file ([`new`](Self::new));
+/// the file is attached once, where the text is known ([`in_file`](Self::in_file)).
 #[derive(Clone)]
 pub struct ScenarioError(Box<Inner>);
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Inner {
     path: String,
     source: Option<NamedSource<Arc<str>>>,
@@ -191,39 +158,28 @@ struct Inner {
 impl ScenarioError {
     /// An error at `span` of the file `path` whose text is `source`.
     ///
-    /// The span is clamped to the source, so any span is accepted. The
-    /// label under the caret defaults to `"here"`; set it with
-    /// [`with_label`](Self::with_label).
+    /// The span is clamped to the source, so any span is accepted. The label under the caret
+    /// defaults to `"here"`; set it with [`with_label`](Self::with_label).
     pub fn at(path: &Path, source: &str, span: Span, message: impl Into<String>) -> Self {
-        Self::at_shared(display_path(path), Arc::from(source), span, message)
-    }
-
-    pub(crate) fn at_shared(
-        path: String,
-        text: Arc<str>,
-        span: Span,
-        message: impl Into<String>,
-    ) -> Self {
-        Self::new(span, message, "here").in_file(path, text)
+        Self::new(span, message, "here").in_file(display_path(path), Arc::from(source))
     }
 
     /// An error at `span` with `label` under the caret, of a file attached later by
     /// [`in_file`](Self::in_file).
     pub(crate) fn new(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
+        let labels = vec![Label {
+            span,
+            text: label.into(),
+        }];
         ScenarioError(Box::new(Inner {
-            path: String::new(),
-            source: None,
             message: message.into(),
-            labels: vec![Label {
-                span,
-                text: label.into(),
-            }],
-            help: None,
+            labels,
+            ..Inner::default()
         }))
     }
 
-    /// Places an error built by [`new`](Self::new) in the file `path` whose text is `text`
-    /// (its spans clamped to the text); an error already in a file keeps it.
+    /// Places an error built by [`new`](Self::new) in the file `path` whose text is `text` (its
+    /// spans clamped to the text); an error already in a file keeps it.
     pub(crate) fn in_file(mut self, path: String, text: Arc<str>) -> Self {
         if self.0.source.is_none() && !self.0.labels.is_empty() {
             for label in &mut self.0.labels {
@@ -235,15 +191,13 @@ impl ScenarioError {
         self
     }
 
-    /// An error about the file as a whole, without a location (e.g. it
-    /// could not be read).
+    /// An error about the file as a whole, without a location (e.g. it could not be read).
     pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        let (path, message) = (display_path(path), message.into());
         ScenarioError(Box::new(Inner {
-            path: display_path(path),
-            source: None,
-            message: message.into(),
-            labels: Vec::new(),
-            help: None,
+            path,
+            message,
+            ..Inner::default()
         }))
     }
 
@@ -261,18 +215,14 @@ impl ScenarioError {
         self
     }
 
-    /// Adds a secondary labelled span, e.g. pointing at an earlier
-    /// definition that conflicts with the primary span.
+    /// Adds a secondary labelled span, e.g. pointing at an earlier definition that conflicts with
+    /// the primary span.
     ///
-    /// If it is more than [`MAX_SNIPPET_GAP`] lines away from the primary
-    /// span, it is not drawn (the snippet would show every line between)
-    /// but mentioned in a note instead: a `here` in the label becomes
-    /// `at line N`, otherwise ` (line N)` is appended.
+    /// If it is more than [`MAX_SNIPPET_GAP`] lines away from the primary span, it is not drawn
+    /// (the snippet would show every line between) but mentioned in a note instead: a `here` in the
+    /// label becomes `at line N`, otherwise ` (line N)` is appended.
     pub fn with_secondary(mut self, span: Span, label: impl Into<String>) -> Self {
-        let span = match self.text() {
-            Some(text) => clamp_span(text, span),
-            None => span,
-        };
+        let span = self.text().map_or(span, |text| clamp_span(text, span));
         if !self.0.labels.is_empty() {
             self.0.labels.push(Label {
                 span,
@@ -297,8 +247,8 @@ impl ScenarioError {
         self.0.source.as_ref().map(|s| &**s.inner())
     }
 
-    /// The secondary labels, each either drawn (`Ok`) or, when far from the primary span,
-    /// a note (`Err`).
+    /// The secondary labels, each either drawn (`Ok`) or, when far from the primary span, a note
+    /// (`Err`).
     fn secondaries(&self) -> impl Iterator<Item = Result<&Label, String>> {
         let text = self.text().unwrap_or("");
         let primary_line = self.span().map_or(0, |s| line_col(text, s.start).0);
@@ -314,8 +264,7 @@ impl ScenarioError {
         })
     }
 
-    /// The help text, if any: notes about far-away related places, then
-    /// the help note.
+    /// The help text, if any: notes about far-away related places, then the help note.
     pub fn help_text(&self) -> Option<String> {
         let mut parts: Vec<String> = self.secondaries().filter_map(Result::err).collect();
         parts.extend(self.0.help.clone());
@@ -345,9 +294,9 @@ impl ScenarioError {
         }
     }
 
-    /// The full report rendered with miette's graphical handler, using the
-    /// no-colour unicode theme at a fixed width of [`RENDER_WIDTH`]: the
-    /// output is the same on every machine and contains no ANSI codes.
+    /// The full report rendered with miette's graphical handler, using the no-colour unicode theme
+    /// at a fixed width of [`RENDER_WIDTH`]: the output is the same on every machine and contains
+    /// no ANSI codes.
     pub fn render(&self) -> String {
         if self.0.source.is_none() {
             let mut out = format!("  × {}\n", self.one_line());
@@ -382,9 +331,10 @@ impl fmt::Display for ScenarioError {
 
 impl fmt::Debug for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (at, help) = (self.one_line(), &self.0.help);
         f.debug_struct("ScenarioError")
-            .field("at", &self.one_line())
-            .field("help", &self.0.help)
+            .field("at", &at)
+            .field("help", help)
             .finish()
     }
 }
@@ -393,8 +343,7 @@ impl std::error::Error for ScenarioError {}
 
 impl Diagnostic for ScenarioError {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help_text()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
+        Some(Box::new(self.help_text()?))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -443,27 +392,22 @@ pub(crate) fn suggest<'c>(
 pub(crate) fn toml_issue(source: &str, e: &toml::de::Error) -> ScenarioError {
     let span = e.span().map(Span::from).unwrap_or_else(|| Span::new(0, 0));
     // TOML has no null: `x = null` reads as a malformed float. Say what is wrong instead.
-    let word: String = source
-        .get(span.start..)
-        .unwrap_or("")
+    let rest = source.get(span.start..).unwrap_or("");
+    let word: String = rest
         .chars()
         .take_while(|c| c.is_ascii_alphabetic())
         .collect();
     if matches!(word.as_str(), "null" | "nil" | "None" | "NULL" | "Null") {
-        return ScenarioError::new(
-            Span::new(span.start, span.start + word.len()),
-            format!("TOML has no `{word}`"),
-            "not a TOML value",
-        )
-        .with_help("to send or expect a JSON null, write the whole value as JSON text: `body = { json = '{\"sitterId\": null}' }` (also for `expect.json` and event `payload`)");
+        let at = Span::new(span.start, span.start + word.len());
+        return err(at, format!("TOML has no `{word}`"), "not a TOML value").with_help("to send or expect a JSON null, write the whole value as JSON text: `body = { json = '{\"sitterId\": null}' }` (also for `expect.json` and event `payload`)");
     }
     let message = e.message().trim().replace('\n', "; ");
-    ScenarioError::new(span, format!("invalid TOML: {message}"), "syntax error")
+    err(span, format!("invalid TOML: {message}"), "syntax error")
 }
 
-/// A shape error (serde, keys and types) as a located issue with the resolver's wording: an
-/// unknown key at the key with a "did you mean", a wrong value or type at the value, named by
-/// its key (read from the source before the value).
+/// A shape error (serde, keys and types) as a located issue with the resolver's wording: an unknown
+/// key at the key with a "did you mean", a wrong value or type at the value, named by its key (read
+/// from the source before the value).
 pub(crate) fn shape_issue(source: &str, e: &toml::de::Error) -> ScenarioError {
     let span = e.span().map(Span::from).unwrap_or_else(|| Span::new(0, 0));
     let message = e.message().trim().replace('\n', "; ");
@@ -477,20 +421,19 @@ pub(crate) fn shape_issue(source: &str, e: &toml::de::Error) -> ScenarioError {
     }
     if let Some((value, options)) = serde_list(&message, "unknown variant `") {
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
-        let action_of = (key == "action")
+        let issue = match (key == "action")
             .then(|| enclosing_key(source, span))
-            .flatten();
-        let issue = match action_of {
-            Some(kind) => ScenarioError::new(
+            .flatten()
+        {
+            Some(kind) => err(
                 span,
                 format!("unknown {kind} action `{value}`"),
                 "unknown action",
             ),
-            None => ScenarioError::new(
-                span,
-                format!("invalid `{key}` value `{value}`"),
-                format!("not a valid `{key}`"),
-            ),
+            None => {
+                let message = format!("invalid `{key}` value `{value}`");
+                err(span, message, format!("not a valid `{key}`"))
+            }
         };
         return issue.with_help(one_of(&value, &options));
     }
@@ -499,90 +442,52 @@ pub(crate) fn shape_issue(source: &str, e: &toml::de::Error) -> ScenarioError {
         .and_then(|rest| rest.split_once(", expected "))
     {
         let (found, expected) = (serde_type(found), serde_type(expected));
-        return ScenarioError::new(
-            span,
-            format!("`{key}` must be {expected}, not {found}"),
-            format!("expected {expected}"),
-        );
+        let message = format!("`{key}` must be {expected}, not {found}");
+        return err(span, message, format!("expected {expected}"));
     }
-    ScenarioError::new(span, message, "here")
+    err(span, message, "here")
 }
 
-/// `(word, listed)` from a serde message `PREFIXword`, expected one of `a`, `b`` (or
-/// "expected `a`").
+/// `(word, listed)` from a serde message `PREFIXword`, expected one of `a`, `b`` (or "expected
+/// `a`").
 pub(crate) fn serde_list(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
     let (word, tail) = message.strip_prefix(prefix)?.split_once('`')?;
-    let listed = tail
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect();
-    Some((word.to_string(), listed))
+    let listed = tail.split('`').skip(1).step_by(2);
+    Some((word.to_string(), listed.map(str::to_string).collect()))
 }
 
 /// serde's name of a type or value ("integer `5`", "a sequence", "i64") as a TOML type name.
 pub(crate) fn serde_type(text: &str) -> &'static str {
-    let names = [
-        ("string", "a string"),
-        ("char", "a string"),
-        ("integer", "an integer"),
-        ("i64", "an integer"),
-        ("u64", "an integer"),
-        ("floating", "a float"),
-        ("f64", "a float"),
-        ("bool", "a boolean"),
-        ("sequence", "an array"),
-        ("map", "a table"),
-        ("struct", "a table"),
+    let names: [(&[&str], _); 6] = [
+        (&["string", "char"], "a string"),
+        (&["integer", "i64", "u64"], "an integer"),
+        (&["floating", "f64"], "a float"),
+        (&["bool"], "a boolean"),
+        (&["sequence"], "an array"),
+        (&["map", "struct"], "a table"),
     ];
-    names
+    let found = names
         .iter()
-        .find(|(word, _)| text.contains(word))
-        .map_or("another type", |(_, name)| name)
+        .find(|(words, _)| words.iter().any(|w| text.contains(w)));
+    found.map_or("another type", |(_, name)| name)
 }
 
-/// The table a shape's field list belongs to, for "unknown key ... in WHAT" (the field lists are
-/// the shapes' own, read from their JSON Schema). `[[sitters]]` and `[[clients]]` share a shape:
-/// the nearest header in the source says which.
+/// The table a shape's field list belongs to, for "unknown key ... in WHAT". `[[sitters]]` and
+/// `[[clients]]` share a shape: the nearest header in the source says which.
 pub(crate) fn shape_table(source: &str, span: Span, fields: &[&str]) -> String {
-    fn keys<T: schemars::JsonSchema>() -> Vec<String> {
-        let schema = schemars::schema_for!(T);
-        let props = schema.get("properties").and_then(Value::as_object);
-        props
-            .map(|p| p.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-    let header = source.get(..span.start).unwrap_or("").lines().rev();
-    let header = header.map(str::trim).find(|l| l.starts_with('['));
-    let person = match header {
-        Some("[[clients]]") => "a `[[clients]]` entry",
-        _ => "a `[[sitters]]` entry",
-    };
-    let tables = [
-        ("the scenario (top level)", keys::<ScenarioShape>()),
-        ("a step", keys::<StepShape>()),
-        ("`expect`", keys::<ExpectShape>()),
-        ("a `[[numbers]]` entry", keys::<NumberShape>()),
-        (person, keys::<PersonShape>()),
-        ("a `[[bookings]]` entry", keys::<BookingShape>()),
-        ("a `[[users]]` entry", keys::<UserShape>()),
-        ("the `request` action", keys::<RequestShape>()),
-        ("the `inbound` action", keys::<InboundShape>()),
-        ("the `send` action", keys::<SendShape>()),
-        ("the `booking` action", keys::<BookingActionShape>()),
-        ("the `thread` action", keys::<ThreadActionShape>()),
-        ("the `number` action", keys::<NumberActionShape>()),
-        ("the `webhook` action", keys::<WebhookShape>()),
-        ("an `expect.events` entry", keys::<EventShape>()),
-        ("an `expect.bindings` entry", keys::<BindingShape>()),
-    ];
     let mut fields: Vec<&str> = fields.to_vec();
     fields.sort_unstable();
-    let found = tables.into_iter().find(|(_, keys)| {
-        keys.len() == fields.len() && keys.iter().zip(&fields).all(|(k, f)| k == f)
-    });
-    found.map_or_else(|| "this table".to_string(), |(what, _)| what.to_string())
+    let tables = shape_tables().into_iter();
+    let mut found = tables
+        .filter(|(_, keys)| keys.iter().eq(&fields))
+        .map(|(what, _)| what);
+    let header = source.get(..span.start).unwrap_or("").lines().rev();
+    let header = header.map(str::trim).find(|l| l.starts_with('['));
+    match found.next() {
+        Some("a `[[sitters]]` entry") if header == Some("[[clients]]") => "a `[[clients]]` entry",
+        found => found.unwrap_or("this table"),
+    }
+    .to_string()
 }
 
 /// The key written before the value at `span` (`key = value`) and the key's span: the resolver
@@ -633,10 +538,19 @@ pub(crate) fn unknown_key(span: Span, key: &str, what: &str, allowed: &[&str]) -
     if let Some(s) = suggest(key, allowed.iter().copied()) {
         help = format!("did you mean `{s}`? {help}");
     }
-    ScenarioError::new(
+    err(
         span,
         format!("unknown key `{key}` in {what}"),
         "unknown key",
     )
     .with_help(help)
+}
+
+/// An error at `span`: the message, and the label under the caret.
+pub(crate) fn err(
+    span: Span,
+    message: impl Into<String>,
+    label: impl Into<String>,
+) -> ScenarioError {
+    ScenarioError::new(span, message, label)
 }

@@ -1,6 +1,5 @@
-//! Scenario files: TOML descriptions of a simulated world and a sequence of
-//! timed steps with expectations, parsed into validated, fully-resolved
-//! values.
+//! Scenario files: TOML descriptions of a simulated world and a sequence of timed steps with
+//! expectations, parsed into validated, fully-resolved values.
 //!
 //! ```no_run
 //! use switchboard_sim::scenario::{Action, Scenario, given};
@@ -23,18 +22,15 @@
 //!
 //! What the parser guarantees (so the runner need not re-check):
 //! * no unknown keys anywhere; every value has the right type and form;
-//! * every symbolic name is unique across numbers, sitters, clients,
-//!   bookings, threads and users, and every reference names an entity of the
-//!   right kind that is defined at that point (world entities always; names
-//!   created by `booking.create`/`thread.open` from that step on);
-//! * every time is resolved to unix seconds, and steps' `when` never
-//!   decreases;
+//! * every symbolic name is unique across numbers, sitters, clients, bookings, threads and users,
+//!   and every reference names an entity of the right kind that is defined at that point (world
+//!   entities always; names created by `booking.create`/`thread.open` from that step on);
+//! * every time is resolved to unix seconds, and steps' `when` never decreases;
 //! * expectations only appear on steps that can produce them.
 //!
-//! What it does not check: the contents of `settings`/`chaos` tables and
-//! request bodies (the engine validates those; report its errors with
-//! [`Scenario::error_at`] and [`JsonTable::span_of`]), and whether an
-//! entity is in the right state for an action at run time.
+//! What it does not check: the contents of `settings`/`chaos` tables and request bodies (the engine
+//! validates those; report its errors with [`Scenario::error_at`] and [`JsonTable::span_of`]), and
+//! whether an entity is in the right state for an action at run time.
 
 mod diagnostic;
 mod resolve;
@@ -46,6 +42,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use diagnostic::err;
 pub use diagnostic::{MAX_SNIPPET_GAP, RENDER_WIDTH, ScenarioError, Span, Spanned, line_col};
 pub use resolve::{free_table, json_of};
 pub use shape::*;
@@ -62,8 +59,8 @@ pub struct Scenario {
     pub seed: u64,
     /// The simulated clock's starting instant (unix seconds).
     pub start: i64,
-    /// Initial rotation settings (`[settings]`), API camelCase keys kept as
-    /// JSON for the engine's validator.
+    /// Initial rotation settings (`[settings]`), API camelCase keys kept as JSON for the engine's
+    /// validator.
     pub settings: Option<JsonTable>,
     /// The initial world.
     pub world: World,
@@ -76,9 +73,8 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Parses `source`, the text of the file at `path`. `path` is only used
-    /// in messages: pass the path the way it should appear in them
-    /// (typically relative to the repository root).
+    /// Parses `source`, the text of the file at `path`. `path` is only used in messages: pass the
+    /// path the way it should appear in them (typically relative to the repository root).
     pub fn parse(path: &Path, source: &str) -> Result<Scenario, ScenarioError> {
         let text: Arc<str> = Arc::from(source);
         let display = diagnostic::display_path(path);
@@ -104,8 +100,7 @@ impl Scenario {
         &self.source
     }
 
-    /// The file's path, as given to [`parse`](Self::parse) or
-    /// [`load`](Self::load).
+    /// The file's path, as given to [`parse`](Self::parse) or [`load`](Self::load).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -115,27 +110,20 @@ impl Scenario {
         line_col(&self.source, span.start)
     }
 
-    /// An error at `span` of this scenario's file, for failures found by the
-    /// runner. Refine it with [`ScenarioError::with_label`],
-    /// [`with_help`](ScenarioError::with_help) and
+    /// An error at `span` of this scenario's file, for failures found by the runner. Refine it with
+    /// [`ScenarioError::with_label`], [`with_help`](ScenarioError::with_help) and
     /// [`with_secondary`](ScenarioError::with_secondary).
     pub fn error_at(&self, span: Span, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::at_shared(
-            self.display_path.clone(),
-            self.source.clone(),
-            span,
-            message,
-        )
+        let (path, text) = (self.display_path.clone(), self.source.clone());
+        ScenarioError::new(span, message, "here").in_file(path, text)
     }
 
-    /// What `name` refers to, if it is a name of this scenario (including
-    /// names created by steps).
+    /// What `name` refers to, if it is a name of this scenario (including names created by steps).
     pub fn name_kind(&self, name: &str) -> Option<NameKind> {
         self.names.get(name).map(|(kind, _)| *kind)
     }
 
-    /// The simulated time after the last step (the start if there are no
-    /// steps).
+    /// The simulated time after the last step (the start if there are no steps).
     pub fn end(&self) -> i64 {
         self.steps.last().map_or(self.start, |s| s.when)
     }
@@ -157,8 +145,8 @@ impl Scenario {
         e164.map(|e| e.value.as_str())
     }
 
-    /// A time as written (an instant, or an offset from the start) in unix seconds; the
-    /// start when none is written.
+    /// A time as written (an instant, or an offset from the start) in unix seconds; the start when
+    /// none is written.
     pub fn time(&self, text: &Option<Spanned<shape::TimeText>>) -> Result<i64, String> {
         match text {
             Some(text) => time::parse_time(&text.value.0, self.start),
@@ -193,9 +181,9 @@ fn lexical(path: &Path) -> PathBuf {
     out
 }
 
-/// Reads the base world `extends` names (relative to the file at the end of `chain`), its
-/// times resolved against `start`. A missing file or a cycle is an issue at the `extends`
-/// value; a problem inside the base is reported against the base file.
+/// Reads the base world `extends` names (relative to the file at the end of `chain`), its times
+/// resolved against `start`. A missing file or a cycle is an issue at the `extends` value; a
+/// problem inside the base is reported against the base file.
 fn load_base(
     chain: &mut Vec<PathBuf>,
     extends: &Spanned<String>,
@@ -206,19 +194,17 @@ fn load_base(
     let shown = diagnostic::display_path(&file);
     if chain.contains(&file) {
         let cycle: Vec<String> = chain.iter().map(|p| diagnostic::display_path(p)).collect();
-        return Err(ScenarioError::new(
+        let message = format!("`extends` makes a cycle: {} -> {shown}", cycle.join(" -> "));
+        return Err(err(
             extends.span,
-            format!("`extends` makes a cycle: {} -> {shown}", cycle.join(" -> ")),
+            message,
             "extends a file that extends this one",
         ));
     }
     let source = std::fs::read_to_string(&file).map_err(|e| {
-        ScenarioError::new(
-            extends.span,
-            format!("cannot read the base world `{shown}`: {e}"),
-            "no such base world",
-        )
-        .with_help("`extends` is a path relative to this file, like `../worlds/basic.toml`")
+        let message = format!("cannot read the base world `{shown}`: {e}");
+        err(extends.span, message, "no such base world")
+            .with_help("`extends` is a path relative to this file, like `../worlds/basic.toml`")
     })?;
     chain.push(file);
     let base = resolve::parse_world_file(&source, start, &mut |next, start| {

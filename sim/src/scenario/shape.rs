@@ -1,14 +1,13 @@
-//! The scenario front end's one type tree: the file's *shape* as serde structs, and the few
-//! values computed from it ([`Step`], [`World`], [`Action`]).
+//! The scenario front end's one type tree: the file's *shape* as serde structs, and the few values
+//! computed from it ([`Step`], [`World`], [`Action`]).
 //!
-//! The shape structs say which keys exist where and what type each value has
-//! (`deny_unknown_fields` everywhere but the free-form JSON values). They are
-//! read from TOML with [`toml::Spanned`] positions, written back to TOML by the
-//! explorer ([`render`]), turned into the JSON Schema that editors use
-//! (`switchboard schema`, [`json_schema`]), and read by the runner and the world builder
-//! (defaults through accessor methods). They check no meaning: names, time order, one action
-//! per step and the expectation rules are checked by the resolving layer, which computes only
-//! each step's instant and actor.
+//! The shape structs say which keys exist where and what type each value has (`deny_unknown_fields`
+//! everywhere but the free-form JSON values). They are read from TOML with [`toml::Spanned`]
+//! positions, written back to TOML by the explorer ([`render`]), turned into the JSON Schema that
+//! editors use (`switchboard schema`, [`json_schema`]), and read by the runner and the world
+//! builder (defaults through accessor methods). They check no meaning: names, time order, one
+//! action per step and the expectation rules are checked by the resolving layer, which computes
+//! only each step's instant and actor.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,44 +20,96 @@ use super::diagnostic::{Span, Spanned};
 pub use switchboard_core::bookings::BookingStatus;
 pub use switchboard_core::world::{NumberClass, NumberStatus};
 
-/// A free-form TOML value sent or compared as JSON (request bodies,
-/// `expect.json`, event payloads; `{ json = '...' }` holds JSON text).
+/// A free-form TOML value sent or compared as JSON (request bodies, `expect.json`, event payloads;
+/// `{ json = '...' }` holds JSON text).
 pub type FreeValue = toml::Value;
 
 /// A free-form table with its keys and values located (`[settings]`, `settings`, `chaos`).
 pub type FreeTable = BTreeMap<Spanned<String>, Spanned<FreeValue>>;
 
 macro_rules! shapes {
-    ($($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* })*) => {$(
+    ($($(#[$meta:meta])* pub struct $name:ident in $what:literal {
+        $($(#[$fmeta:meta])* $field:ident : $ty:ty,)*
+    })*) => {$(
         $(#[$meta])*
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name { $($(#[$fmeta])* #[serde(default, skip_serializing_if = "Shape::is_unset")] pub $field: $ty,)* }
-    )*};
+
+        impl Table for $name {
+            fn written(&self) -> Vec<(&'static str, Span)> {
+                let fields = [$((stringify!($field), Shape::at(&self.$field))),*];
+                fields.into_iter().filter_map(|(key, at)| Some((key, at?))).collect()
+            }
+        }
+    )*
+
+    /// Each shape table as messages name it (`a [[numbers]] entry`; `[[clients]]` entries share
+    /// the sitters' shape), with its keys as written (from its JSON Schema, so renames count).
+    pub(crate) fn shape_tables() -> Vec<(&'static str, Vec<String>)> {
+        fn keys<T: JsonSchema>() -> Vec<String> {
+            let schema = schemars::schema_for!(T);
+            let props = schema.get("properties").and_then(Value::as_object);
+            props.map(|p| p.keys().cloned().collect()).unwrap_or_default()
+        }
+        vec![$(($what, keys::<$name>())),*]
+    }};
 }
 
-/// Whether a field is left out when written (absent options, empty lists).
-pub trait Shape {
-    /// `true` when the value is the field's default.
-    fn is_unset(&self) -> bool;
+/// A shape table.
+pub trait Table {
+    /// The fields written, each with where its value is, in declaration order.
+    fn written(&self) -> Vec<(&'static str, Span)>;
 }
 
-impl<T> Shape for Option<T> {
-    fn is_unset(&self) -> bool {
-        self.is_none()
+impl<T: Table> Spanned<T> {
+    /// The whole table: its header (or braces) joined with every value written in it.
+    pub fn extent(&self) -> Span {
+        let written = self.value.written().into_iter();
+        written.fold(self.span, |all, (_, at)| all.join(at))
     }
 }
 
-impl<T> Shape for Vec<T> {
+/// A field of a shape: whether it is left out when written (absent options, empty lists), and where
+/// it is written.
+pub trait Shape {
+    /// `true` when the value is the field's default.
+    fn is_unset(&self) -> bool;
+    /// Where the value is written (a list: its first item); `None` when absent or unknown.
+    fn at(&self) -> Option<Span> {
+        None
+    }
+}
+
+impl<T> Shape for Option<Spanned<T>> {
+    fn is_unset(&self) -> bool {
+        self.is_none()
+    }
+    fn at(&self) -> Option<Span> {
+        self.as_ref().map(|v| v.span)
+    }
+}
+
+impl<T> Shape for Vec<Spanned<T>> {
     fn is_unset(&self) -> bool {
         self.is_empty()
+    }
+    fn at(&self) -> Option<Span> {
+        self.first().map(|v| v.span)
+    }
+}
+
+/// `description`, the one field without a position.
+impl Shape for Option<String> {
+    fn is_unset(&self) -> bool {
+        self.is_none()
     }
 }
 
 shapes! {
     /// A whole scenario file. `name` and `start` are required (checked when resolving, so the
     /// error can point at the file's first line).
-    pub struct ScenarioShape {
+    pub struct ScenarioShape in "the scenario (top level)" {
         /// A short title.
         name: Option<Spanned<String>>,
         /// Why the scenario exists.
@@ -87,7 +138,7 @@ shapes! {
     }
 
     /// A `[[numbers]]` entry.
-    pub struct NumberShape {
+    pub struct NumberShape in "a `[[numbers]]` entry" {
         /// Symbolic name.
         name: Option<Spanned<String>>,
         /// `+` then 8 to 15 digits.
@@ -105,7 +156,7 @@ shapes! {
     }
 
     /// A `[[sitters]]` or `[[clients]]` entry.
-    pub struct PersonShape {
+    pub struct PersonShape in "a `[[sitters]]` entry" {
         /// Symbolic name.
         name: Option<Spanned<String>>,
         /// Default: the name capitalised.
@@ -119,7 +170,7 @@ shapes! {
     }
 
     /// A `[[bookings]]` entry.
-    pub struct BookingShape {
+    pub struct BookingShape in "a `[[bookings]]` entry" {
         /// Symbolic name, also its thread's.
         name: Option<Spanned<String>>,
         /// A client's name.
@@ -137,7 +188,7 @@ shapes! {
     }
 
     /// A `[[users]]` entry.
-    pub struct UserShape {
+    pub struct UserShape in "a `[[users]]` entry" {
         /// Symbolic name.
         name: Option<Spanned<String>>,
         /// `owner` or `admin`.
@@ -147,7 +198,7 @@ shapes! {
     }
 
     /// A `[[steps]]` entry: timing, at most one action, expectations.
-    pub struct StepShape {
+    pub struct StepShape in "a step" {
         /// Free label.
         name: Option<Spanned<String>>,
         /// A duration the clock moves first.
@@ -184,7 +235,7 @@ shapes! {
     }
 
     /// `request = { ... }`.
-    pub struct RequestShape {
+    pub struct RequestShape in "the `request` action" {
         /// A role.
         #[serde(rename = "as")]
         actor: Option<Spanned<String>>,
@@ -198,7 +249,7 @@ shapes! {
     }
 
     /// `inbound = { ... }`.
-    pub struct InboundShape {
+    pub struct InboundShape in "the `inbound` action" {
         /// A client, sitter or number name, or an E.164 phone.
         from: Option<Spanned<String>>,
         /// A client, sitter or number name, or an E.164 phone.
@@ -212,7 +263,7 @@ shapes! {
     }
 
     /// `send = { ... }`.
-    pub struct SendShape {
+    pub struct SendShape in "the `send` action" {
         /// A role.
         #[serde(rename = "as")]
         actor: Option<Spanned<String>>,
@@ -223,7 +274,7 @@ shapes! {
     }
 
     /// `booking = { action = ..., ... }`; the keys each action takes are checked when resolving.
-    pub struct BookingActionShape {
+    pub struct BookingActionShape in "the `booking` action" {
         /// What to do.
         action: Option<Spanned<BookingVerb>>,
         /// `create`: the new booking's name.
@@ -243,7 +294,7 @@ shapes! {
     }
 
     /// `thread = { action = ..., ... }`.
-    pub struct ThreadActionShape {
+    pub struct ThreadActionShape in "the `thread` action" {
         /// What to do.
         action: Option<Spanned<ThreadVerb>>,
         /// `open`: the new thread's name.
@@ -257,7 +308,7 @@ shapes! {
     }
 
     /// `number = { action = ..., ... }`.
-    pub struct NumberActionShape {
+    pub struct NumberActionShape in "the `number` action" {
         /// What to do.
         action: Option<Spanned<NumberVerb>>,
         /// `add`: the new number's name.
@@ -275,7 +326,7 @@ shapes! {
     }
 
     /// `webhook = { fields = { ... }, signature = ... }`.
-    pub struct WebhookShape {
+    pub struct WebhookShape in "the `webhook` action" {
         /// Form fields, sent as written.
         fields: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
         /// Default `valid`.
@@ -283,7 +334,7 @@ shapes! {
     }
 
     /// `[steps.expect]`.
-    pub struct ExpectShape {
+    pub struct ExpectShape in "`expect`" {
         /// HTTP status, 100..=599.
         status: Option<Spanned<i64>>,
         /// A JSON subset of the response body.
@@ -306,7 +357,7 @@ shapes! {
     }
 
     /// An `expect.events` entry.
-    pub struct EventShape {
+    pub struct EventShape in "an `expect.events` entry" {
         /// Event type.
         #[serde(rename = "type")]
         event_type: Option<Spanned<String>>,
@@ -316,7 +367,7 @@ shapes! {
     }
 
     /// An `expect.bindings` entry.
-    pub struct BindingShape {
+    pub struct BindingShape in "an `expect.bindings` entry" {
         /// A thread name.
         thread: Option<Spanned<String>>,
         /// A number name, or `none`.
@@ -438,20 +489,7 @@ fn drop_null(schema: &mut serde_json::Value) {
 }
 
 /// The two organisations every world has.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Default,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Org {
     /// The business under test (`main`, the default).
@@ -471,8 +509,8 @@ pub enum UserRole {
     Admin,
 }
 
-/// The initial state of the simulated world: the entries as written, in file order (a base
-/// world's first), each located at its whole table (at the `extends` value for a base's).
+/// The initial state of the simulated world: the entries as written, in file order (a base world's
+/// first), each located at its whole table (at the `extends` value for a base's).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct World {
     /// `[[numbers]]`.
@@ -556,8 +594,8 @@ impl fmt::Display for Role {
     }
 }
 
-/// A TOML table kept as a JSON object, with the span of each key so the
-/// runner can report the engine's validation errors at the offending key.
+/// A TOML table kept as a JSON object, with the span of each key so the runner can report the
+/// engine's validation errors at the offending key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JsonTable {
     /// The keys and values, converted to JSON.
@@ -569,9 +607,8 @@ pub struct JsonTable {
 }
 
 impl JsonTable {
-    /// The span of top-level `key`, or of the whole table if there is no
-    /// such key. `key` may be a dotted or slash-separated path
-    /// (`a.b`, `/a/b`); only its first segment is looked up.
+    /// The span of top-level `key`, or of the whole table if there is no such key. `key` may be a
+    /// dotted or slash-separated path (`a.b`, `/a/b`); only its first segment is looked up.
     pub fn span_of(&self, key: &str) -> Span {
         let first = key
             .trim_start_matches('/')
@@ -603,74 +640,72 @@ pub enum Signature {
     Bad,
 }
 
-/// What a step does: its one action as written (the parser has checked its keys, names and
-/// values, so the runner reads the shape directly).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Action<'a> {
-    /// No action: the step only moves the clock and/or checks expectations.
-    Wait,
-    /// `request`: an HTTP request to the API.
-    Request(&'a Spanned<RequestShape>),
-    /// `inbound`: an SMS arrives at the webhook.
-    Inbound(&'a Spanned<InboundShape>),
-    /// `send`: an outbound message on a thread.
-    Send(&'a Spanned<SendShape>),
-    /// `booking`: create or change a booking.
-    Booking(&'a Spanned<BookingActionShape>),
-    /// `thread`: open, close or archive a thread.
-    Thread(&'a Spanned<ThreadActionShape>),
-    /// `settings`: update rotation settings (camelCase API keys, validated by the engine).
-    Settings(&'a Spanned<FreeTable>),
-    /// `chaos`: configure fault injection (validated by the engine).
-    Chaos(&'a Spanned<FreeTable>),
-    /// `release = true`: run the number release job now.
-    Release(&'a Spanned<bool>),
-    /// `webhook`: a provider webhook with exactly the given form fields.
-    Webhook(&'a Spanned<WebhookShape>),
-    /// `number`: add a number mid-run, or change its status.
-    Number(&'a Spanned<NumberActionShape>),
+macro_rules! actions {
+    ($($(#[$doc:meta])* $field:ident $variant:ident($ty:ty),)*) => {
+        /// What a step does: its one action as written (the parser has checked its keys, names and
+        /// values, so the runner reads the shape directly).
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Action<'a> {
+            /// No action: the step only moves the clock and/or checks expectations.
+            Wait,
+            $($(#[$doc])* $variant(&'a Spanned<$ty>),)*
+        }
+
+        /// The step keys that hold an action, in the order of [`Action`].
+        pub const ACTION_KEYS: &[&str] = &[$(stringify!($field)),*];
+
+        impl StepShape {
+            /// The actions this step writes, in source order: their key, value span and value.
+            pub fn actions(&self) -> Vec<(&'static str, Span, Action<'_>)> {
+                let mut out = Vec::new();
+                $(if let Some(v) = &self.$field {
+                    out.push((stringify!($field), v.span, Action::$variant(v)));
+                })*
+                out.sort_by_key(|(_, span, _)| *span);
+                out
+            }
+        }
+
+        impl Action<'_> {
+            /// The step key of this action (`request`, `inbound`, ...; `wait` for
+            /// [`Action::Wait`]).
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    Action::Wait => "wait",
+                    $(Action::$variant(_) => stringify!($field),)*
+                }
+            }
+        }
+    };
 }
 
-impl StepShape {
-    /// The actions this step writes, in source order: their key, value span and value.
-    pub fn actions(&self) -> Vec<(&'static str, Span, Action<'_>)> {
-        let mut out = Vec::new();
-        macro_rules! written {
-            ($($field:ident $variant:ident),*) => {$(
-                if let Some(v) = &self.$field {
-                    out.push((stringify!($field), v.span, Action::$variant(v)));
-                }
-            )*};
-        }
-        written!(request Request, inbound Inbound, send Send, booking Booking, thread Thread,
-            settings Settings, chaos Chaos, release Release, webhook Webhook, number Number);
-        out.sort_by_key(|(_, span, _)| *span);
-        out
-    }
+actions! {
+    /// `request`: an HTTP request to the API.
+    request Request(RequestShape),
+    /// `inbound`: an SMS arrives at the webhook.
+    inbound Inbound(InboundShape),
+    /// `send`: an outbound message on a thread.
+    send Send(SendShape),
+    /// `booking`: create or change a booking.
+    booking Booking(BookingActionShape),
+    /// `thread`: open, close or archive a thread.
+    thread Thread(ThreadActionShape),
+    /// `settings`: update rotation settings (camelCase API keys, validated by the engine).
+    settings Settings(FreeTable),
+    /// `chaos`: configure fault injection (validated by the engine).
+    chaos Chaos(FreeTable),
+    /// `release = true`: run the number release job now.
+    release Release(bool),
+    /// `webhook`: a provider webhook with exactly the given form fields.
+    webhook Webhook(WebhookShape),
+    /// `number`: add a number mid-run, or change its status.
+    number Number(NumberActionShape),
 }
 
 impl Action<'_> {
-    /// The step key of this action (`request`, `inbound`, ...; `wait` for
-    /// [`Action::Wait`]).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::Wait => "wait",
-            Action::Request(_) => "request",
-            Action::Inbound(_) => "inbound",
-            Action::Send(_) => "send",
-            Action::Booking(_) => "booking",
-            Action::Thread(_) => "thread",
-            Action::Settings(_) => "settings",
-            Action::Chaos(_) => "chaos",
-            Action::Release(_) => "release",
-            Action::Webhook(_) => "webhook",
-            Action::Number(_) => "number",
-        }
-    }
-
-    /// Whether the action produces an HTTP response that `expect.status`
-    /// and `expect.json` can check (everything but waits and added numbers; `release`
-    /// answers with the job's statistics from `POST /api/ops/pool-release`).
+    /// Whether the action produces an HTTP response that `expect.status` and `expect.json` can
+    /// check (everything but waits and added numbers; `release` answers with the job's statistics
+    /// from `POST /api/ops/pool-release`).
     pub fn has_response(&self) -> bool {
         match self {
             Action::Wait => false,
@@ -705,8 +740,8 @@ impl ExpectShape {
         *self == ExpectShape::default()
     }
 
-    /// The exact set of open alert types expected, sorted (`Some(vec![])`: no open alert;
-    /// `None`: not checked).
+    /// The exact set of open alert types expected, sorted (`Some(vec![])`: no open alert; `None`:
+    /// not checked).
     pub fn alert_types(&self) -> Option<Vec<String>> {
         let list = self.alerts.as_ref()?;
         let mut types: Vec<String> = list.value.iter().map(|a| a.value.clone()).collect();
@@ -732,24 +767,24 @@ pub struct Step {
     pub index: usize,
     /// The optional `name` label.
     pub label: Option<String>,
-    /// The simulated time before the step (where the previous step left
-    /// the clock; the scenario start for the first step).
+    /// The simulated time before the step (where the previous step left the clock; the scenario
+    /// start for the first step).
     pub advance_from: i64,
-    /// The instant at which the action happens and expectations are
-    /// checked: `advance_from` plus `advance`, or `at`, or `advance_from`.
+    /// The instant at which the action happens and expectations are checked: `advance_from` plus
+    /// `advance`, or `at`, or `advance_from`.
     pub when: i64,
     /// Who performs the action: the action's own `as` (`request`, `send`), the step's `as`
     /// (`settings`, `chaos`, `release`, default the owner), else the owner.
     pub actor: Role,
     /// The step as written.
     pub shape: StepShape,
-    /// What must hold afterwards (empty when absent), each `events` and `bindings` entry
-    /// located at its whole table.
+    /// What must hold afterwards (empty when absent), each `events` and `bindings` entry located at
+    /// its whole table.
     pub expect: ExpectShape,
     /// The whole step table in the source.
     pub span: Span,
-    /// The `[[steps]]` header (or the inline table's start), a compact
-    /// place to point at for step-level failures.
+    /// The `[[steps]]` header (or the inline table's start), a compact place to point at for
+    /// step-level failures.
     pub header_span: Span,
     /// The `advance`/`at` value, if any.
     pub time_span: Option<Span>,
@@ -800,11 +835,5 @@ impl NameKind {
             NameKind::Thread => "thread",
             NameKind::User => "user",
         }
-    }
-}
-
-impl fmt::Display for NameKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }

@@ -1,8 +1,8 @@
 //! `{NAME}` placeholders in request paths and expected JSON strings.
 //!
-//! `{NAME}` stands for the entity with symbolic name `NAME`; the runner
-//! replaces it with that entity's id. `{{` and `}}` stand for literal braces.
-//! Any other brace is an error, so that a typo never silently becomes text.
+//! `{NAME}` stands for the entity with symbolic name `NAME`; the runner replaces it with that
+//! entity's id. `{{` and `}}` stand for literal braces. Any other brace is an error, so that a typo
+//! never silently becomes text.
 
 use serde_json::Value;
 
@@ -24,8 +24,7 @@ pub struct Template {
     pub parts: Vec<Part>,
 }
 
-/// A placeholder syntax error: byte range within the template text and a
-/// message.
+/// A placeholder syntax error: byte range within the template text and a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TemplateError {
     /// Byte offset of the offending text within the template.
@@ -44,57 +43,48 @@ pub fn is_name_char(c: char) -> bool {
 impl Template {
     /// Splits `raw` into text and placeholders.
     pub fn parse(raw: &str) -> Result<Template, TemplateError> {
-        let mut parts = Vec::new();
-        let mut text = String::new();
-        let mut chars = raw.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '{' if chars.peek().map(|p| p.1) == Some('{') => {
-                    chars.next();
-                    text.push('{');
-                }
-                '}' if chars.peek().map(|p| p.1) == Some('}') => {
-                    chars.next();
-                    text.push('}');
-                }
-                '{' => {
-                    let rest = &raw[i + 1..];
-                    let name_len = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
-                    if name_len > 0 && rest[name_len..].starts_with('}') {
-                        if !text.is_empty() {
-                            parts.push(Part::Text(std::mem::take(&mut text)));
-                        }
-                        parts.push(Part::Name(rest[..name_len].to_string()));
-                        // Skip the name and the closing brace.
-                        for _ in 0..=rest[..name_len].chars().count() {
-                            chars.next();
-                        }
-                    } else {
-                        let end = i + 1 + name_len + usize::from(rest[name_len..].starts_with('}'));
-                        return Err(TemplateError {
-                            start: i,
-                            end: end.max(i + 1),
-                            message: "`{` must start a `{NAME}` placeholder (letters, digits, `-`, `_`, `.`); write `{{` for a literal `{`".to_string(),
-                        });
-                    }
-                }
-                '}' => {
-                    return Err(TemplateError {
-                        start: i,
-                        end: i + 1,
-                        message: "unmatched `}`; write `}}` for a literal `}`".to_string(),
-                    });
-                }
-                c => text.push(c),
+        let (mut parts, mut text, mut at) = (Vec::new(), String::new(), 0);
+        while let Some(found) = raw[at..].find(['{', '}']) {
+            let (i, brace) = (at + found, raw.as_bytes()[at + found] as char);
+            text.push_str(&raw[at..i]);
+            let after = &raw[i + 1..];
+            if after.starts_with(brace) {
+                // `{{` or `}}`: a literal brace.
+                text.push(brace);
+                at = i + 2;
+                continue;
             }
+            let error = |end: usize, message: &str| TemplateError {
+                start: i,
+                end,
+                message: message.to_string(),
+            };
+            if brace == '}' {
+                return Err(error(i + 1, "unmatched `}`; write `}}` for a literal `}`"));
+            }
+            let len = after
+                .find(|c: char| !is_name_char(c))
+                .unwrap_or(after.len());
+            let closed = after[len..].starts_with('}');
+            if len == 0 || !closed {
+                let end = (i + 1 + len + usize::from(closed)).max(i + 1);
+                return Err(error(
+                    end,
+                    "`{` must start a `{NAME}` placeholder (letters, digits, `-`, `_`, `.`); write `{{` for a literal `{`",
+                ));
+            }
+            if !text.is_empty() {
+                parts.push(Part::Text(std::mem::take(&mut text)));
+            }
+            parts.push(Part::Name(after[..len].to_string()));
+            at = i + len + 2;
         }
+        text.push_str(&raw[at..]);
         if !text.is_empty() {
             parts.push(Part::Text(text));
         }
-        Ok(Template {
-            raw: raw.to_string(),
-            parts,
-        })
+        let raw = raw.to_string();
+        Ok(Template { raw, parts })
     }
 
     /// The placeholder names, in order.
@@ -105,9 +95,9 @@ impl Template {
         })
     }
 
-    /// Like [`Template::render`], but `lookup` also sees the text rendered so
-    /// far, so a placeholder can resolve by its context (after `/bookings/`,
-    /// a booking's name means the booking rather than its thread).
+    /// Like [`Template::render`], but `lookup` also sees the text rendered so far, so a placeholder
+    /// can resolve by its context (after `/bookings/`, a booking's name means the booking rather
+    /// than its thread).
     pub fn render_with_context(
         &self,
         mut lookup: impl FnMut(&str, &str) -> Option<String>,
@@ -125,17 +115,16 @@ impl Template {
         Ok(out)
     }
 
-    /// Replaces each placeholder with `lookup(name)`. Fails with the first
-    /// name `lookup` does not know.
+    /// Replaces each placeholder with `lookup(name)`. Fails with the first name `lookup` does not
+    /// know.
     pub fn render(&self, mut lookup: impl FnMut(&str) -> Option<String>) -> Result<String, String> {
         self.render_with_context(|name, _| lookup(name))
     }
 }
 
-/// Replaces the placeholders of every string value (not object keys) of an
-/// expected JSON value. Fails with the first unknown name. Strings were
-/// validated at parse time, so syntax errors cannot occur for values taken
-/// from a [`Scenario`](super::Scenario); such a string is left unchanged.
+/// Replaces the placeholders of every string value (not object keys) of an expected JSON value.
+/// Fails with the first unknown name. Strings were validated at parse time, so syntax errors cannot
+/// occur for values taken from a [`Scenario`](super::Scenario); such a string is left unchanged.
 pub fn render_json(
     value: &Value,
     lookup: &mut impl FnMut(&str) -> Option<String>,

@@ -1,15 +1,14 @@
 //! Times and durations of the scenario format.
 //!
-//! * A **duration** is one or more `<digits><unit>` groups with units
-//!   `w` (7 days), `d` (24 hours), `h`, `m`, `s`, largest unit first and each
-//!   unit at most once: `30m`, `3d`, `1h30m`, `2w`, `45s`, `1d2h30m` (read by
-//!   jiff's friendly span parser, restricted to this compact form).
-//! * A **time** is either an RFC 3339 instant (`2026-03-03T10:00:00Z`,
-//!   `2026-03-03T11:00:00+01:00`) or an offset from the scenario start: a
-//!   sign followed by a duration (`+1d`, `-30m`, `+1d2h30m`).
+//! * A **duration** is one or more `<digits><unit>` groups with units `w` (7 days), `d` (24 hours),
+//!   `h`, `m`, `s`, largest unit first and each unit at most once: `30m`, `3d`, `1h30m`, `2w`,
+//!   `45s`, `1d2h30m` (read by jiff's friendly span parser, restricted to this compact form).
+//! * A **time** is either an RFC 3339 instant (`2026-03-03T10:00:00Z`, `2026-03-03T11:00:00+01:00`)
+//!   or an offset from the scenario start: a sign followed by a duration (`+1d`, `-30m`,
+//!   `+1d2h30m`).
 //!
-//! Everything resolves to whole unix seconds (`i64`); the simulated clock is
-//! UTC and a day is always exactly 24 hours.
+//! Everything resolves to whole unix seconds (`i64`); the simulated clock is UTC and a day is
+//! always exactly 24 hours.
 
 /// The forms accepted for a duration, for error messages.
 pub const DURATION_FORMS: &str =
@@ -18,14 +17,13 @@ pub const DURATION_FORMS: &str =
 /// The forms accepted for a time, for error messages.
 pub const TIME_FORMS: &str = "an RFC 3339 instant like `2026-03-03T10:00:00Z` or an offset from the scenario start like `+1d`, `-30m` or `+1d2h30m`";
 
-/// Parses a duration (`1h30m`) into seconds with jiff's friendly span
-/// parser, days and weeks being exactly 24 hours and 7 days.
+/// Parses a duration (`1h30m`) into seconds with jiff's friendly span parser, days and weeks being
+/// exactly 24 hours and 7 days.
 ///
-/// The scenario syntax is the compact subset of jiff's friendly format:
-/// digits and the unit letters `w d h m s` only (jiff alone would also take
-/// fractions, spaces, long unit names and signs). jiff checks the rest: a
-/// unit after each number, largest unit first, each unit once. The error is
-/// a short explanation (without the accepted forms, see [`DURATION_FORMS`]).
+/// The scenario syntax is the compact subset of jiff's friendly format: digits and the unit letters
+/// `w d h m s` only (jiff alone would also take fractions, spaces, long unit names and signs). jiff
+/// checks the rest: a unit after each number, largest unit first, each unit once. The error is a
+/// short explanation (without the accepted forms, see [`DURATION_FORMS`]).
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     if text.is_empty() {
         return Err("the duration is empty".to_string());
@@ -56,8 +54,8 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(secs)
 }
 
-/// Largest duration or offset accepted: about 1000 years, far beyond any
-/// simulation, small enough that adding it to an instant never overflows.
+/// Largest duration or offset accepted: about 1000 years, far beyond any simulation, small enough
+/// that adding it to an instant never overflows.
 const MAX_SECONDS: i64 = 1000 * 366 * 86_400;
 
 /// Parses an RFC 3339 instant into unix seconds.
@@ -90,8 +88,7 @@ pub fn parse_time(text: &str, start: i64) -> Result<i64, String> {
     }
 }
 
-/// Formats unix seconds as an RFC 3339 instant in UTC
-/// (`2026-03-02T09:00:00Z`), for messages.
+/// Formats unix seconds as an RFC 3339 instant in UTC (`2026-03-02T09:00:00Z`), for messages.
 pub fn format_instant(secs: i64) -> String {
     match jiff::Timestamp::from_second(secs) {
         Ok(ts) => ts.to_string(),
@@ -99,9 +96,9 @@ pub fn format_instant(secs: i64) -> String {
     }
 }
 
-/// Formats seconds as a duration in the scenario syntax (`1d2h30m`, `0s`), for messages:
-/// jiff's friendly printer, compact and unspaced, weeks and days being 7 and exactly 24 hours.
-/// Negative durations get a leading `-`.
+/// Formats seconds as a duration in the scenario syntax (`1d2h30m`, `0s`), for messages: jiff's
+/// friendly printer, compact and unspaced, weeks and days being 7 and exactly 24 hours. Negative
+/// durations get a leading `-`.
 pub fn format_duration(secs: i64) -> String {
     use jiff::fmt::friendly::{Designator, Spacing, SpanPrinter};
     let round = jiff::SpanRound::new()
