@@ -338,7 +338,9 @@ mod tests {
             "SELECT count(*) FROM audit_events INDEXED BY audit_type WHERE type = 'alert.opened'",
         );
         assert!(
-            alerts.iter().any(|s| s.starts_with("SEARCH") && s.contains("audit_type")),
+            alerts
+                .iter()
+                .any(|s| s.starts_with("SEARCH") && s.contains("audit_type")),
             "{alerts:?}"
         );
         let received = plan(

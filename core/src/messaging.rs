@@ -249,7 +249,10 @@ fn thread_for_sender(
         [(thread, client)] => {
             trace.push(TraceStep::new(
                 "thread",
-                format!("From {} is client {client} on open thread {thread}", inbound.from),
+                format!(
+                    "From {} is client {client} on open thread {thread}",
+                    inbound.from
+                ),
             ));
             return Ok(Some(*thread));
         }
@@ -557,10 +560,7 @@ pub(crate) fn queue_outbound(
              WHERE t.id = ?1 AND t.number_id = ?2",
         )?
         .query_row(params![thread_id, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let trace = [TraceStep::new(
-        "send",
-        format!("from thread number {from}"),
-    )];
+    let trace = [TraceStep::new("send", format!("from thread number {from}"))];
     let message = insert_message(
         tx,
         ctx,
@@ -750,7 +750,8 @@ mod tests {
     /// The typed column texts are byte for byte what the `Value` trees they replace printed.
     #[test]
     fn typed_column_texts_match_the_value_trees() {
-        let old_delivery = json!({ "status": SendStatus::Received, "provider": { "code": null, "error": null } });
+        let old_delivery =
+            json!({ "status": SendStatus::Received, "provider": { "code": null, "error": null } });
         assert_eq!(RECEIVED_DELIVERY, old_delivery.to_string());
         let trace = [
             TraceStep::new("number", "To +15550100001 is pool number num_1".into()),
@@ -762,6 +763,9 @@ mod tests {
             .collect();
         let old_metadata = json!({ "routing": { "trace": old_trace } });
         assert_eq!(metadata_json(&trace), old_metadata.to_string());
-        assert_eq!(metadata_json(&[]), json!({ "routing": { "trace": [] } }).to_string());
+        assert_eq!(
+            metadata_json(&[]),
+            json!({ "routing": { "trace": [] } }).to_string()
+        );
     }
 }
