@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// The migration files, in order; the position of a file is its version.
-const MIGRATION_FILES: [(&str, &str); 13] = [
+const MIGRATION_FILES: [(&str, &str); 14] = [
     (
         "001_schema.sql",
         include_str!("../migrations/001_schema.sql"),
@@ -61,6 +61,10 @@ const MIGRATION_FILES: [(&str, &str); 13] = [
     (
         "016_fewer_message_indexes.sql",
         include_str!("../migrations/016_fewer_message_indexes.sql"),
+    ),
+    (
+        "017_alert_only_audit_type.sql",
+        include_str!("../migrations/017_alert_only_audit_type.sql"),
     ),
 ];
 

@@ -148,9 +148,48 @@ struct NewMessage<'a> {
     body: &'a str,
     sid: Option<&'a str>,
     routed_to: RoutedTo,
-    delivery: Value,
-    metadata: Value,
+    /// The `delivery` column's JSON text.
+    delivery: String,
+    /// The `metadata` column's JSON text ([`metadata_json`]).
+    metadata: String,
 }
+
+/// One step of a message's routing trace, stored as `{"detail": ..., "step": ...}` (the fields
+/// in the order `serde_json::Value` sorted its keys when the trace was built as a `Value`, so
+/// the stored text is unchanged).
+#[derive(Debug, Serialize)]
+struct TraceStep {
+    detail: String,
+    step: &'static str,
+}
+
+impl TraceStep {
+    fn new(step: &'static str, detail: String) -> TraceStep {
+        TraceStep { detail, step }
+    }
+}
+
+/// The `metadata` column of a message: `{"routing":{"trace":[...]}}`, serialized from typed
+/// values rather than through a `Value` tree (one per inbound webhook).
+fn metadata_json(trace: &[TraceStep]) -> String {
+    #[derive(Serialize)]
+    struct Routing<'a> {
+        trace: &'a [TraceStep],
+    }
+    #[derive(Serialize)]
+    struct Metadata<'a> {
+        routing: Routing<'a>,
+    }
+    serde_json::to_string(&Metadata {
+        routing: Routing { trace },
+    })
+    .expect("a trace of strings serializes")
+}
+
+/// The `delivery` column of every inbound message: what
+/// `json!({"status": SendStatus::Received, "provider": {"code": null, "error": null}})` printed
+/// (keys sorted; a test keeps the two equal).
+const RECEIVED_DELIVERY: &str = r#"{"provider":{"code":null,"error":null},"status":"received"}"#;
 
 fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<MessageId> {
     tx.prepare_cached(
@@ -168,8 +207,8 @@ fn insert_message(tx: &Transaction, ctx: &Ctx, m: &NewMessage) -> Result<Message
         ctx.now,
         m.sid,
         m.routed_to,
-        m.delivery.to_string(),
-        m.metadata.to_string()
+        m.delivery,
+        m.metadata
     ])?;
     Ok(MessageId(tx.last_insert_rowid()))
 }
@@ -198,7 +237,7 @@ fn thread_for_sender(
     org: OrgId,
     number: NumberId,
     inbound: &Inbound,
-    trace: &mut Vec<Value>,
+    trace: &mut Vec<TraceStep>,
 ) -> Result<Option<ThreadId>> {
     let matches: Vec<(ThreadId, crate::ids::ClientId)> = tx
         .prepare_cached(THREAD_FOR_SENDER)?
@@ -208,10 +247,13 @@ fn thread_for_sender(
         .collect::<rusqlite::Result<_>>()?;
     let detail = match matches.as_slice() {
         [(thread, client)] => {
-            trace.push(json!({
-                "step": "thread",
-                "detail": format!("From {} is client {client} on open thread {thread}", inbound.from),
-            }));
+            trace.push(TraceStep::new(
+                "thread",
+                format!(
+                    "From {} is client {client} on open thread {thread}",
+                    inbound.from
+                ),
+            ));
             return Ok(Some(*thread));
         }
         [] => format!(
@@ -223,7 +265,7 @@ fn thread_for_sender(
             inbound.from, inbound.to
         ),
     };
-    trace.push(json!({ "step": "unmapped", "detail": detail }));
+    trace.push(TraceStep::new("unmapped", detail));
     Ok(None)
 }
 
@@ -234,7 +276,7 @@ fn route_on_thread(
     tx: &Transaction,
     ctx: &Ctx,
     thread: ThreadId,
-    trace: &mut Vec<Value>,
+    trace: &mut Vec<TraceStep>,
 ) -> Result<RoutedTo> {
     let sitter: Option<SitterId> = tx
         .prepare_cached("SELECT sitter_id FROM threads WHERE id = ?1")?
@@ -252,7 +294,7 @@ fn route_on_thread(
             SitterAccess::Denied(why) => (RoutedTo::OwnerInbox, format!("{why}: owner inbox")),
         },
     };
-    trace.push(json!({ "step": "access", "detail": detail }));
+    trace.push(TraceStep::new("access", detail));
     Ok(routed)
 }
 
@@ -277,18 +319,25 @@ pub(crate) fn receive(
     to: &str,
     inbound: &Inbound,
 ) -> Result<InboundOutcome> {
-    let number: Option<(NumberId, OrgId, NumberClass)> = tx
-        .prepare_cached("SELECT id, org_id, class FROM message_numbers WHERE e164 = ?1")?
-        .query_row([to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    // The number with its org's region (read with it: one keyed statement instead of two).
+    let number: Option<(NumberId, OrgId, NumberClass, String)> = tx
+        .prepare_cached(
+            "SELECT n.id, n.org_id, n.class, o.default_region
+             FROM message_numbers n JOIN orgs o ON o.id = n.org_id WHERE n.e164 = ?1",
+        )?
+        .query_row([to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    let Some((number, org, class)) = number else {
+    let Some((number, org, class, region)) = number else {
         return Err(Error::NotFound(format!("number {to}")));
     };
     if let Some(outcome) = seen_before(tx, org, &inbound.message_sid)? {
         return Ok(outcome);
     }
     // A repeated MessageSid was answered above whatever its `From`; a new one is read now.
-    let from = phone::normalize("From", &inbound.from, crate::world::org_region(tx, org)?)?;
+    let region = phone::region(&region).ok_or_else(|| {
+        Error::Corrupt(format!("default_region {region:?} of org {}", org.rowid()))
+    })?;
+    let from = phone::normalize("From", &inbound.from, region)?;
     let inbound = &Inbound {
         from,
         to: to.to_string(),
@@ -299,10 +348,10 @@ pub(crate) fn receive(
         now,
         actor: "provider",
     };
-    let mut trace = vec![json!({
-        "step": "number",
-        "detail": format!("To {} is {class} number {number}", inbound.to),
-    })];
+    let mut trace = vec![TraceStep::new(
+        "number",
+        format!("To {} is {class} number {number}", inbound.to),
+    )];
     let thread = if class == NumberClass::Pool {
         thread_for_sender(tx, org, number, inbound, &mut trace)?
     } else {
@@ -323,8 +372,8 @@ pub(crate) fn receive(
             body: &inbound.body,
             sid: Some(&inbound.message_sid),
             routed_to,
-            delivery: json!({ "status": SendStatus::Received, "provider": { "code": null, "error": null } }),
-            metadata: json!({ "routing": { "trace": trace } }),
+            delivery: RECEIVED_DELIVERY.to_string(),
+            metadata: metadata_json(&trace),
         },
     )?;
     let stored = Received {
@@ -511,7 +560,7 @@ pub(crate) fn queue_outbound(
              WHERE t.id = ?1 AND t.number_id = ?2",
         )?
         .query_row(params![thread_id, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let trace = json!([{ "step": "send", "detail": format!("from thread number {from}") }]);
+    let trace = [TraceStep::new("send", format!("from thread number {from}"))];
     let message = insert_message(
         tx,
         ctx,
@@ -523,8 +572,8 @@ pub(crate) fn queue_outbound(
             body,
             sid: None,
             routed_to: RoutedTo::Client,
-            delivery: delivery_json(SendStatus::Queued, None, &draw),
-            metadata: json!({ "routing": { "trace": trace } }),
+            delivery: delivery_json(SendStatus::Queued, None, &draw).to_string(),
+            metadata: metadata_json(&trace),
         },
     )?;
     touch_thread(tx, ctx, thread_id)?;
@@ -691,5 +740,32 @@ impl ChaosDraw {
             duplicate: duplicate < chaos.duplicate_probability,
             delay_ms: (delay < chaos.delay_probability).then_some(chaos.delay_ms),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed column texts are byte for byte what the `Value` trees they replace printed.
+    #[test]
+    fn typed_column_texts_match_the_value_trees() {
+        let old_delivery =
+            json!({ "status": SendStatus::Received, "provider": { "code": null, "error": null } });
+        assert_eq!(RECEIVED_DELIVERY, old_delivery.to_string());
+        let trace = [
+            TraceStep::new("number", "To +15550100001 is pool number num_1".into()),
+            TraceStep::new("access", "quote \" backslash \\ newline \n é".into()),
+        ];
+        let old_trace: Vec<Value> = trace
+            .iter()
+            .map(|t| json!({ "step": t.step, "detail": t.detail }))
+            .collect();
+        let old_metadata = json!({ "routing": { "trace": old_trace } });
+        assert_eq!(metadata_json(&trace), old_metadata.to_string());
+        assert_eq!(
+            metadata_json(&[]),
+            json!({ "routing": { "trace": [] } }).to_string()
+        );
     }
 }

@@ -21,7 +21,16 @@ pub const DEFAULT_REGION: &str = "US";
 
 /// Parses a region code (`US`, `GB`, ...) as libphonenumber knows it.
 pub fn region(code: &str) -> Option<Id> {
-    code.trim().to_ascii_uppercase().parse().ok()
+    let code = code.trim();
+    // Every inbound webhook reads two region codes (the default and its org's, stored
+    // uppercase): those parse without the uppercase copy.
+    if code == DEFAULT_REGION {
+        return Some(Id::US);
+    }
+    if !code.bytes().any(|b| b.is_ascii_lowercase()) {
+        return code.parse().ok();
+    }
+    code.to_ascii_uppercase().parse().ok()
 }
 
 /// `text` as an E.164 number, reading numbers without `+` in `region` first.
@@ -152,6 +161,15 @@ mod tests {
         let us = region(DEFAULT_REGION).unwrap();
         let got = normalize("From", input, us).ok();
         assert_eq!(got.as_deref(), expected, "input {input:?}");
+    }
+
+    /// The fast paths of [`region`] answer as the parse of the uppercased code does.
+    #[test]
+    fn region_fast_paths_match_the_parse() {
+        for code in ["US", " US ", "us", "Gb", "GB", "FR", "", "XX", "usa"] {
+            let parsed: Option<Id> = code.trim().to_ascii_uppercase().parse().ok();
+            assert_eq!(region(code), parsed, "{code:?}");
+        }
     }
 
     /// The memo answers as a fresh reading does: the same text read twice, and a text longer

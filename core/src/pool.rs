@@ -291,8 +291,22 @@ fn store_deadline(tx: &Transaction, row: &ThreadRow, settings: &RotationSettings
     Ok(())
 }
 
+/// [`ThreadRow`] of one thread of one org, then its stored `release_due_at` (for
+/// [`record_activity`], which writes the deadline only when it moves).
+const THREAD_AND_DUE: &str = concat!(
+    "SELECT ",
+    thread_fields!(),
+    ", t.release_due_at
+     FROM threads t LEFT JOIN bookings b ON b.id = t.booking_id
+     WHERE t.id = ?1 AND t.org_id = ?2"
+);
+
 /// A message on the thread at `at`: moves `last_message_at` and, for a bound thread, the release
-/// deadline with it, in one statement.
+/// deadline with it, in one statement. The deadline is written only when its value changes: a
+/// message moves only the inactivity deadline, so while grace or lifetime comes first the stored
+/// earliest stays, and an `UPDATE` naming `release_due_at` would still rewrite the thread's
+/// `threads_due` entry (SQLite rewrites an index whose column is in the SET list, changed or
+/// not). Either way the row ends with `release_due_at` = [`Deadlines::of`] its current inputs.
 pub fn record_activity(
     tx: &Transaction,
     org: OrgId,
@@ -300,15 +314,26 @@ pub fn record_activity(
     at: Timestamp,
     settings: &RotationSettings,
 ) -> Result<()> {
-    let mut row = thread_row(tx, org, thread)?;
+    let (mut row, stored_due) = tx
+        .prepare_cached(THREAD_AND_DUE)?
+        .query_row(params![thread, org], |r| {
+            Ok((thread_from_row(r, org)?, r.get::<_, Option<Timestamp>>(9)?))
+        })
+        .optional()?
+        .ok_or_else(|| Error::NotFound("thread".into()))?;
     row.last_message_at = Some(at);
     let due = row
         .bound_at
         .map(|bound_at| Deadlines::of(&row, bound_at, settings).earliest().1);
-    tx.prepare_cached(
-        "UPDATE threads SET last_message_at = ?1, release_due_at = ?2 WHERE id = ?3",
-    )?
-    .execute(params![at, due, thread])?;
+    if due == stored_due {
+        tx.prepare_cached("UPDATE threads SET last_message_at = ?1 WHERE id = ?2")?
+            .execute(params![at, thread])?;
+    } else {
+        tx.prepare_cached(
+            "UPDATE threads SET last_message_at = ?1, release_due_at = ?2 WHERE id = ?3",
+        )?
+        .execute(params![at, due, thread])?;
+    }
     Ok(())
 }
 

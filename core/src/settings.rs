@@ -277,9 +277,53 @@ fn save<T: Serialize>(tx: &Transaction, table: &str, org: OrgId, value: &T) -> R
     Ok(())
 }
 
-/// The org's rotation settings; the defaults until saved.
+/// How many parsed rotation settings [`rotation`] keeps per thread (a world has one or two
+/// orgs; the explorer's cases reuse a handful of setting texts).
+const PARSED_ROTATIONS: usize = 8;
+
+thread_local! {
+    /// Rotation settings already parsed, by their stored text. The text is the whole input of
+    /// the parse, so an entry can never be stale: settings changed by any writer (the engine,
+    /// raw SQL, another connection) are new text and miss. Keyed by content rather than a
+    /// version counter, which would need the database's identity too (one thread runs many
+    /// engines) and a trigger on every writer.
+    static ROTATIONS: std::cell::RefCell<Vec<(Box<[u8]>, RotationSettings)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The org's rotation settings; the defaults until saved. Every inbound message and release
+/// reads them: the stored text is read each time and parsed only when this thread has not
+/// parsed that exact text before.
 pub fn rotation(tx: &Transaction, org: OrgId) -> Result<RotationSettings> {
-    load(tx, "rotation_settings", org)
+    let mut stmt = tx.prepare_cached("SELECT settings FROM rotation_settings WHERE org_id = ?1")?;
+    let mut rows = stmt.query([org])?;
+    let Some(row) = rows.next()? else {
+        return Ok(RotationSettings::default());
+    };
+    let rusqlite::types::ValueRef::Text(text) = row.get_ref(0)? else {
+        // Not text: the uncached path reports it exactly as before.
+        return load(tx, "rotation_settings", org);
+    };
+    let cached = ROTATIONS.with_borrow(|parsed| {
+        parsed
+            .iter()
+            .find(|(stored, _)| **stored == *text)
+            .map(|(_, settings)| settings.clone())
+    });
+    if let Some(settings) = cached {
+        return Ok(settings);
+    }
+    let text: Box<[u8]> = text.into();
+    drop(rows);
+    drop(stmt);
+    let settings: RotationSettings = load(tx, "rotation_settings", org)?;
+    ROTATIONS.with_borrow_mut(|parsed| {
+        if parsed.len() == PARSED_ROTATIONS {
+            parsed.remove(0);
+        }
+        parsed.push((text, settings.clone()));
+    });
+    Ok(settings)
 }
 
 /// Saves the org's rotation settings whole.

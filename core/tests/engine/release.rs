@@ -166,6 +166,48 @@ fn a_message_moves_the_inactivity_deadline() {
     assert_eq!(fx.binding(thread), None);
 }
 
+/// A message while another rule comes first moves `last_message_at` but not the stored
+/// deadline (`record_activity` then leaves `release_due_at` out of its UPDATE), and the thread
+/// is still released at that rule's deadline.
+#[test]
+fn a_message_while_grace_comes_first_keeps_the_grace_deadline() {
+    let fx = Fixture::new(
+        1,
+        1,
+        json!({"inactivityReleaseDays": 7, "postBookingGraceHours": 2}),
+    );
+    // Booking starts in 1h and lasts 1h: the walk's window ends 1h later (3h), grace at 5h.
+    let thread = fx.book(0, Some(0), H, 1);
+    let row = || {
+        fx.engine.inspect(|c| {
+            c.query_row(
+                "SELECT release_due_at, last_message_at FROM threads WHERE id = ?1",
+                [thread],
+                |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
+            )
+            .unwrap()
+        })
+    };
+    let (due, last) = row();
+    let start = fx.engine.now().0;
+    assert_eq!((due, last), (Some(start + 5 * H), None));
+    fx.advance(2 * H);
+    let e164 = crate::support::pool_e164(0);
+    fx.inbound(
+        &crate::support::contact("client", 0).phone,
+        &e164,
+        "hello",
+        "SM1",
+    )
+    .unwrap();
+    assert_eq!(row(), (Some(start + 5 * H), Some(start + 2 * H)));
+    fx.advance(3 * H - 1);
+    assert_eq!(fx.release().total_released, 0);
+    fx.advance(1);
+    assert_eq!(fx.release().released_by_grace_period, 1);
+    assert_eq!(fx.binding(thread), None);
+}
+
 #[test]
 fn earliest_rule_wins_ties_go_grace_inactivity_lifetime_and_each_thread_counts_once() {
     // All three deadlines at exactly 1 day: grace (window end now + 0h... arranged), inactivity 1d, lifetime 1d.
