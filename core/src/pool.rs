@@ -580,13 +580,17 @@ fn strategy_choice(
     let cap = settings.max_concurrent_threads_per_pool_number;
     // LRU and FIFO walk their order's index and stop at the first number with room that the
     // household does not hold (so at most one more row than it holds); the index is named so
-    // that SQLite does not prefer the room index and sort every number with room.
+    // that SQLite does not prefer the room index and sort every number with room. The LIMIT is
+    // a literal, not a parameter: SQLite plans with a bound LIMIT's value and so marks the
+    // statement expired whenever it is bound again, which re-prepared it on every assignment
+    // (a household holds a handful of numbers, so the cache keeps a handful of texts).
     let ordered = |index: &str, order: &str| -> Result<Option<NumberId>> {
+        let limit = household.held.len() + 1;
         let rows = tx
             .prepare_cached(&format!(
-                "SELECT n.id FROM message_numbers n INDEXED BY {index} WHERE {ROOM} ORDER BY {order} LIMIT ?3"
+                "SELECT n.id FROM message_numbers n INDEXED BY {index} WHERE {ROOM} ORDER BY {order} LIMIT {limit}"
             ))?
-            .query_map(params![ctx.org, cap, household.held.len() as i64 + 1], |r| r.get(0))?
+            .query_map(params![ctx.org, cap], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<NumberId>>>()?;
         Ok(rows.into_iter().find(|n| household.allows(*n)))
     };
