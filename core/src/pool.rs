@@ -605,13 +605,17 @@ fn strategy_choice(
     let cap = settings.max_concurrent_threads_per_pool_number;
     // LRU and FIFO walk their order's index and stop at the first number with room that the
     // household does not hold (so at most one more row than it holds); the index is named so
-    // that SQLite does not prefer the room index and sort every number with room.
+    // that SQLite does not prefer the room index and sort every number with room. The LIMIT is
+    // a literal, not a parameter: SQLite plans with a bound LIMIT's value and so marks the
+    // statement expired whenever it is bound again, which re-prepared it on every assignment
+    // (a household holds a handful of numbers, so the cache keeps a handful of texts).
     let ordered = |index: &str, order: &str| -> Result<Option<NumberId>> {
+        let limit = household.held.len() + 1;
         let rows = tx
             .prepare_cached(&format!(
-                "SELECT n.id FROM message_numbers n INDEXED BY {index} WHERE {ROOM} ORDER BY {order} LIMIT ?3"
+                "SELECT n.id FROM message_numbers n INDEXED BY {index} WHERE {ROOM} ORDER BY {order} LIMIT {limit}"
             ))?
-            .query_map(params![ctx.org, cap, household.held.len() as i64 + 1], |r| r.get(0))?
+            .query_map(params![ctx.org, cap], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<NumberId>>>()?;
         Ok(rows.into_iter().find(|n| household.allows(*n)))
     };
@@ -945,12 +949,30 @@ pub fn unbind_all(
         return Ok(());
     }
     let e164_of = numbers_e164(tx, &releases)?;
-    tx.prepare_cached(
-        "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL
-         WHERE id IN (SELECT value FROM json_each(?1))",
-    )?
-    .execute([thread_ids(&releases, &|_| true)])?;
-    close_bindings(tx, ctx, &releases)?;
+    match releases.as_slice() {
+        // One release (nearly every tick of a busy year's release job): keyed statements,
+        // which spare the JSON array and the IN list the set-based ones build.
+        [(thread, why)] => {
+            tx.prepare_cached(
+                "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL
+                 WHERE id = ?1",
+            )?
+            .execute([thread.id])?;
+            tx.prepare_cached(
+                "UPDATE number_bindings SET released_at = ?1, release_rule = ?2
+                 WHERE thread_id = ?3 AND released_at IS NULL",
+            )?
+            .execute(params![ctx.now, why.rule_name(), thread.id])?;
+        }
+        _ => {
+            tx.prepare_cached(
+                "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL
+                 WHERE id IN (SELECT value FROM json_each(?1))",
+            )?
+            .execute([thread_ids(&releases, &|_| true)])?;
+            close_bindings(tx, ctx, &releases)?;
+        }
+    }
     let settings_json = settings.release_rules_json();
     let mut audit = audit::Appender::new(tx, ctx.org)?;
     for (thread, why) in releases {

@@ -27,6 +27,9 @@ pub(super) struct Scope {
     pub threads: Option<String>,
     /// Orgs whose pool counters are checked.
     pub orgs: Option<String>,
+    /// For those orgs, the loads of their active pool numbers as the [`Shadow`] keeps them
+    /// (None: count them from the rows).
+    pub pool_loads: Option<BTreeMap<i64, PoolLoads>>,
 }
 
 impl Scope {
@@ -49,6 +52,22 @@ impl Scope {
 /// events, `alert.resolved` events).
 pub(super) type AlertCounts = (i64, i64, i64, i64);
 
+/// An org's active pool numbers by load: how many carry each `open_load`. `pool_stats` counts
+/// all of them (`active_numbers`) and those under its cap (`with_room`).
+pub(super) type PoolLoads = BTreeMap<i64, i64>;
+
+/// A number as the rules read it: (org, its load when it is an active pool number).
+type NumberRow = (i64, Option<i64>);
+
+/// The SQL reading a number's [`NumberRow`] columns (first column the number id).
+const NUMBER: &str =
+    "SELECT id, org_id, CASE WHEN class = 'pool' AND status = 'active' THEN open_load END
+ FROM message_numbers";
+
+fn number_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, NumberRow)> {
+    Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+}
+
 /// What the rules read of a thread that holds a number: (number, open, bound cap, client).
 type Held = (i64, bool, Option<i64>, i64);
 
@@ -64,8 +83,11 @@ fn held(r: &rusqlite::Row) -> rusqlite::Result<(i64, Held)> {
 pub(super) struct Shadow {
     /// Each thread that holds a number: what the rules read of it.
     thread_number: BTreeMap<i64, Held>,
-    /// Each number: its org.
-    number_org: BTreeMap<i64, i64>,
+    /// Each number: its org, and its load when it is an active pool number.
+    number_org: BTreeMap<i64, NumberRow>,
+    /// Each org's active pool numbers by load, kept with `number_org`: the pool counters'
+    /// rule then costs what changed, not a count of the org's whole pool at every step.
+    pool_loads: BTreeMap<i64, PoolLoads>,
     /// Each alert: whether it is resolved.
     alert_resolved: BTreeMap<i64, bool>,
     /// The alert counts, as a full reading would find them.
@@ -95,7 +117,7 @@ impl Shadow {
     pub fn read(conn: &Connection) -> Shadow {
         let pairs =
             |sql: &str| -> Vec<(i64, i64)> { q(conn, sql, [], |r| Ok((r.get(0)?, r.get(1)?))) };
-        Shadow {
+        let mut shadow = Shadow {
             thread_number: q(
                 conn,
                 &format!("{HELD} WHERE number_id IS NOT NULL"),
@@ -104,15 +126,41 @@ impl Shadow {
             )
             .into_iter()
             .collect(),
-            number_org: pairs("SELECT id, org_id FROM message_numbers")
-                .into_iter()
-                .collect(),
+            number_org: BTreeMap::new(),
+            pool_loads: BTreeMap::new(),
             alert_resolved: pairs("SELECT id, status = 'resolved' FROM alerts")
                 .into_iter()
                 .map(|(id, resolved)| (id, resolved != 0))
                 .collect(),
             alerts: count_alerts(conn).unwrap_or_default(),
+        };
+        for (number, row) in q(conn, NUMBER, [], number_row) {
+            shadow.set_number(number, row);
         }
+        shadow
+    }
+
+    /// Records a number's row; returns the org it had before (None if it was unknown).
+    fn set_number(&mut self, number: i64, row: NumberRow) -> Option<i64> {
+        let before = self.number_org.insert(number, row);
+        if let Some((org, Some(load))) = before
+            && let Some(loads) = self.pool_loads.get_mut(&org)
+            && let Some(count) = loads.get_mut(&load)
+        {
+            *count -= 1;
+            if *count == 0 {
+                loads.remove(&load);
+            }
+        }
+        if let (org, Some(load)) = row {
+            *self
+                .pool_loads
+                .entry(org)
+                .or_default()
+                .entry(load)
+                .or_default() += 1;
+        }
+        before.map(|(org, _)| org)
     }
 
     /// Brings the shadow up to date with `changes` (the audit events after `events_after` are
@@ -148,10 +196,15 @@ impl Shadow {
         let mut orgs = changes.pool_stats.clone();
         self.move_numbers(conn, &changes.numbers, &mut orgs);
         self.count_new_alerts(conn, &changes.alerts, events_after);
+        let pool_loads = orgs
+            .iter()
+            .map(|org| (*org, self.pool_loads.get(org).cloned().unwrap_or_default()))
+            .collect();
         Scope {
             numbers: Some(json(&numbers)),
             threads: Some(json(&threads)),
             orgs: Some(json(&orgs)),
+            pool_loads: Some(pool_loads),
         }
     }
 
@@ -207,14 +260,14 @@ impl Shadow {
         if changed.is_empty() {
             return;
         }
-        for (number, org) in q(
+        for (number, row) in q(
             conn,
-            "SELECT id, org_id FROM message_numbers WHERE id IN (SELECT value FROM json_each(?1))",
+            &format!("{NUMBER} WHERE id IN (SELECT value FROM json_each(?1))"),
             [json(changed)],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            number_row,
         ) {
-            orgs.extend(self.number_org.insert(number, org));
-            orgs.insert(org);
+            orgs.extend(self.set_number(number, row));
+            orgs.insert(row.0);
         }
     }
 

@@ -112,3 +112,12 @@ fn a_write_the_hook_never_saw_makes_the_checks_read_everything() {
     let found = after_write(unhook, DRIFT);
     assert_eq!(invariants(&found), ["capacity"], "{found:?}");
 }
+
+#[test]
+fn pool_counters_that_drift_are_caught_from_the_kept_loads() {
+    // Only `pool_stats` is written: the feed scopes the check to its org, whose counts come
+    // from the shadow's kept loads (and, in debug builds, from a full count too: they agree).
+    let found = after_write(|_, _| {}, "UPDATE pool_stats SET with_room = with_room + 1");
+    assert_eq!(invariants(&found), ["capacity"], "{found:?}");
+    assert!(found[0].detail.contains("pool numbers"), "{found:?}");
+}
