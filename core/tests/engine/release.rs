@@ -145,14 +145,7 @@ fn a_message_moves_the_inactivity_deadline() {
     let fx = Fixture::new(1, 1, json!({"inactivityReleaseDays": 1}));
     let thread = fx.book(0, Some(0), 10 * D, 1);
     fx.advance(12 * H);
-    let e164 = crate::support::pool_e164(0);
-    fx.inbound(
-        &crate::support::contact("client", 0).phone,
-        &e164,
-        "hello",
-        "SM1",
-    )
-    .unwrap();
+    client_writes_to_pool_number_0(&fx);
     fx.advance(12 * H);
     assert_eq!(
         fx.release().total_released,
@@ -192,14 +185,7 @@ fn a_message_while_grace_comes_first_keeps_the_grace_deadline() {
     let start = fx.engine.now().0;
     assert_eq!((due, last), (Some(start + 5 * H), None));
     fx.advance(2 * H);
-    let e164 = crate::support::pool_e164(0);
-    fx.inbound(
-        &crate::support::contact("client", 0).phone,
-        &e164,
-        "hello",
-        "SM1",
-    )
-    .unwrap();
+    client_writes_to_pool_number_0(&fx);
     assert_eq!(row(), (Some(start + 5 * H), Some(start + 2 * H)));
     fx.advance(3 * H - 1);
     assert_eq!(fx.release().total_released, 0);
@@ -293,4 +279,13 @@ fn the_job_releases_only_the_callers_org() {
     let rival = fx.engine.run_release_job(fx.rival_org, "test").unwrap();
     assert_eq!(rival.total_released, 0);
     assert_eq!(fx.release().total_released, 1);
+}
+
+/// Client 0 writes "hello" (MessageSid `SM1`) to pool number 0.
+fn client_writes_to_pool_number_0(fx: &Fixture) {
+    let (from, to) = (
+        crate::support::contact("client", 0).phone,
+        crate::support::pool_e164(0),
+    );
+    fx.inbound(&from, &to, "hello", "SM1").unwrap();
 }
