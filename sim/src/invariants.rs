@@ -487,6 +487,24 @@ fn alert_events(counts: Option<AlertCounts>, out: &mut Vec<Violation>) {
     }
 }
 
+/// The SQL of a table-wide check restricted to the scope's ids: `$before`, then `$column`
+/// restricted to `$ids` (bound as `?1`) or `?1 IS NULL` (always true) for every row, so both
+/// forms take the same one parameter; then `$after`. Both forms are literals (no SQL formatted
+/// per check; the statement cache looks them up as they are).
+macro_rules! within {
+    ($ids:expr, $before:literal, $column:literal, $after:literal) => {
+        match $ids {
+            Some(_) => concat!(
+                $before,
+                $column,
+                " IN (SELECT value FROM json_each(?1))",
+                $after
+            ),
+            None => concat!($before, "?1 IS NULL", $after),
+        }
+    };
+}
+
 /// Every capacity rule (see the module table): binding ranks, `open_load`, the per-org
 /// counters, and withdrawn numbers or closed threads that still hold a number.
 fn capacity(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
@@ -503,15 +521,17 @@ fn capacity_ranks(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
     // Ranks are per number, so the numbers in scope are ranked exactly as in a full reading.
     let over: Vec<(i64, i64, i64, i64)> = q(
         conn,
-        &format!(
+        within!(
+            &scope.numbers,
             "SELECT id, number_id, bound_cap, rank FROM (
                  SELECT t.id, t.number_id, t.bound_cap,
                         row_number() OVER (PARTITION BY t.number_id ORDER BY nb.id) AS rank
                  FROM threads t JOIN number_bindings nb
                       ON nb.id = (SELECT max(id) FROM number_bindings WHERE thread_id = t.id)
-                 WHERE t.number_id IS NOT NULL AND t.status = 'open' AND {})
-             WHERE rank > bound_cap",
-            Scope::within("t.number_id", &scope.numbers)
+                 WHERE t.number_id IS NOT NULL AND t.status = 'open' AND ",
+            "t.number_id",
+            ")
+             WHERE rank > bound_cap"
         ),
         [&scope.numbers],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -525,14 +545,16 @@ fn capacity_ranks(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
 fn capacity_counters(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
     let drift: Vec<(i64, i64, i64)> = q(
         conn,
-        &format!(
+        within!(
+            &scope.numbers,
             "SELECT id, open_load, open FROM (
                  SELECT n.id, n.open_load,
                         (SELECT count(*) FROM threads t
                          WHERE t.number_id = n.id AND t.number_id IS NOT NULL AND t.status = 'open') AS open
-                 FROM message_numbers n WHERE {})
-             WHERE open_load != open ORDER BY id",
-            Scope::within("n.id", &scope.numbers)
+                 FROM message_numbers n WHERE ",
+            "n.id",
+            ")
+             WHERE open_load != open ORDER BY id"
         ),
         [&scope.numbers],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -550,12 +572,14 @@ fn capacity_counters(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>)
         Some(pool_loads) => kept_pool_counts(conn, scope, pool_loads),
         None => q(
             conn,
-            &format!(
+            within!(
+                &scope.orgs,
                 "SELECT s.org_id, s.active_numbers, s.with_room,
                     (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active'),
                     (SELECT count(*) FROM message_numbers n WHERE n.org_id = s.org_id AND n.class = 'pool' AND n.status = 'active' AND n.open_load < s.cap)
-                 FROM pool_stats s WHERE {}",
-                Scope::within("s.org_id", &scope.orgs)
+                 FROM pool_stats s WHERE ",
+                "s.org_id",
+                ""
             ),
             [&scope.orgs],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
@@ -602,10 +626,12 @@ fn kept_pool_counts(
 fn withdrawn_holders(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>) {
     let withdrawn: Vec<(i64, i64, String)> = q(
         conn,
-        &format!(
+        within!(
+            &scope.numbers,
             "SELECT t.id, n.id, n.status FROM threads t JOIN message_numbers n ON n.id = t.number_id
-             WHERE n.status != 'active' AND {} ORDER BY t.id",
-            Scope::within("n.id", &scope.numbers)
+             WHERE n.status != 'active' AND ",
+            "n.id",
+            " ORDER BY t.id"
         ),
         [&scope.numbers],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -618,9 +644,11 @@ fn withdrawn_holders(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>)
     }
     let closed: Vec<i64> = q(
         conn,
-        &format!(
-            "SELECT id FROM threads WHERE number_id IS NOT NULL AND status != 'open' AND {}",
-            Scope::within("id", &scope.threads)
+        within!(
+            &scope.threads,
+            "SELECT id FROM threads WHERE number_id IS NOT NULL AND status != 'open' AND ",
+            "id",
+            ""
         ),
         [&scope.threads],
         |r| r.get(0),
@@ -639,11 +667,13 @@ fn client_uniqueness(conn: &Connection, scope: &Scope, out: &mut Vec<Violation>)
     // Groups are per number, so the numbers in scope group exactly as in a full reading.
     let dup: Vec<(i64, i64, i64)> = q(
         conn,
-        &format!(
+        within!(
+            &scope.numbers,
             "SELECT t.number_id, min(t.client_id), count(*) FROM threads t JOIN clients c ON c.id = t.client_id
-             WHERE t.number_id IS NOT NULL AND t.status = 'open' AND {}
-             GROUP BY t.number_id, c.org_id, c.phone HAVING count(*) > 1",
-            Scope::within("t.number_id", &scope.numbers)
+             WHERE t.number_id IS NOT NULL AND t.status = 'open' AND ",
+            "t.number_id",
+            "
+             GROUP BY t.number_id, c.org_id, c.phone HAVING count(*) > 1"
         ),
         [&scope.numbers],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -1432,22 +1462,29 @@ impl Checker {
     }
 
     /// Moves each table's org-isolation cursor to its newest row: rows up to it are checked.
+    /// One statement for the five tables (it runs at every step that wrote a row; five
+    /// statements, each formatted afresh, cost about five times its fixed overhead).
     fn advance_isolation_cursors(&mut self, conn: &Connection) {
-        for table in [
+        const TABLES: [&str; 5] = [
             "threads",
             "bookings",
             "messages",
             "number_bindings",
             "audit_events",
-        ] {
-            let max: Vec<i64> = q(
-                conn,
-                &format!("SELECT COALESCE(MAX(id), 0) FROM {table}"),
-                [],
-                |r| r.get(0),
-            );
-            self.isolation_cursors
-                .insert(table, max.first().copied().unwrap_or(0));
+        ];
+        let max: Vec<[i64; 5]> = q(
+            conn,
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM threads),
+                    (SELECT COALESCE(MAX(id), 0) FROM bookings),
+                    (SELECT COALESCE(MAX(id), 0) FROM messages),
+                    (SELECT COALESCE(MAX(id), 0) FROM number_bindings),
+                    (SELECT COALESCE(MAX(id), 0) FROM audit_events)",
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+        );
+        let max = max.first().copied().unwrap_or([0; 5]);
+        for (table, max) in TABLES.into_iter().zip(max) {
+            self.isolation_cursors.insert(table, max);
         }
     }
 }
