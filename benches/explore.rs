@@ -3,10 +3,11 @@
 //!
 //! - `explore/case/60_steps`: `explore::check` on a generated case of 60 operations (render the
 //!   scenario TOML, parse it, a fresh engine on in-memory SQLite, build the world, every step
-//!   through the Router with every invariant after it, the timeline). Criterion's throughput is
+//!   through the Router with every invariant after it; the timeline is not rendered since
+//!   `runner::run_verdict`, the explorer never reads it). Criterion's throughput is
 //!   in steps (elements) per second; cases per second = steps per second / 60.
 //! - `explore/case/0_steps`: the same with no operations: the fixed cost of a case (parse,
-//!   engine, schema, world, timeline).
+//!   engine, schema, world).
 //! - `explore/fresh_connection/{60,0}_steps`: the same cases with every engine on a new
 //!   connection (a page copy of the migrated template, every statement prepared afresh), the
 //!   approach before pooled connections: the in-binary baseline of the two above.

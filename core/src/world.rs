@@ -275,8 +275,13 @@ pub(crate) fn require_in_org(
 /// Every real phone and email in the database, with all business numbers allowed.
 pub(crate) fn all_contacts(tx: &Transaction) -> Result<Contacts> {
     let mut contacts = Contacts::default();
-    for table in ["sitters", "clients"] {
-        let mut stmt = tx.prepare(&format!("SELECT phone, email FROM {table} ORDER BY id"))?;
+    // Cached: the scanner is rebuilt after every contact write (the explorer adds clients
+    // and sitters as it goes), and parsing these three statements each time showed in profiles.
+    for sql in [
+        "SELECT phone, email FROM sitters ORDER BY id",
+        "SELECT phone, email FROM clients ORDER BY id",
+    ] {
+        let mut stmt = tx.prepare_cached(sql)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (phone, email) = row?;
@@ -284,7 +289,7 @@ pub(crate) fn all_contacts(tx: &Transaction) -> Result<Contacts> {
             contacts.emails.push(email);
         }
     }
-    let mut stmt = tx.prepare("SELECT e164 FROM message_numbers ORDER BY id")?;
+    let mut stmt = tx.prepare_cached("SELECT e164 FROM message_numbers ORDER BY id")?;
     for e164 in stmt.query_map([], |r| r.get::<_, String>(0))? {
         contacts.allowed_phones.push(e164?);
     }

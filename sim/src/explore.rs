@@ -618,7 +618,7 @@ pub fn run_case(
             );
         }
     };
-    let outcome = runner::run(&scenario, options);
+    let outcome = runner::run_verdict(&scenario, options);
     let verdict = match outcome.failure {
         None => Ok(()),
         Some(failure) => {

@@ -37,15 +37,6 @@ impl Scope {
     pub fn all() -> Scope {
         Scope::default()
     }
-
-    /// The SQL condition restricting `column` to `ids` (bound as `?1`): `?1 IS NULL` (always
-    /// true) for every row, so both forms take the same one parameter.
-    pub fn within(column: &str, ids: &Option<String>) -> String {
-        match ids {
-            Some(_) => format!("{column} IN (SELECT value FROM json_each(?1))"),
-            None => "?1 IS NULL".to_string(),
-        }
-    }
 }
 
 /// The alert counts the `audit` rule compares: (alert rows, resolved rows, `alert.opened`
