@@ -949,30 +949,12 @@ pub fn unbind_all(
         return Ok(());
     }
     let e164_of = numbers_e164(tx, &releases)?;
-    match releases.as_slice() {
-        // One release (nearly every tick of a busy year's release job): keyed statements,
-        // which spare the JSON array and the IN list the set-based ones build.
-        [(thread, why)] => {
-            tx.prepare_cached(
-                "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL
-                 WHERE id = ?1",
-            )?
-            .execute([thread.id])?;
-            tx.prepare_cached(
-                "UPDATE number_bindings SET released_at = ?1, release_rule = ?2
-                 WHERE thread_id = ?3 AND released_at IS NULL",
-            )?
-            .execute(params![ctx.now, why.rule_name(), thread.id])?;
-        }
-        _ => {
-            tx.prepare_cached(
-                "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL
-                 WHERE id IN (SELECT value FROM json_each(?1))",
-            )?
-            .execute([thread_ids(&releases, &|_| true)])?;
-            close_bindings(tx, ctx, &releases)?;
-        }
-    }
+    tx.prepare_cached(
+        "UPDATE threads SET number_id = NULL, bound_at = NULL, bound_cap = NULL, release_due_at = NULL
+         WHERE id IN (SELECT value FROM json_each(?1))",
+    )?
+    .execute([thread_ids(&releases, &|_| true)])?;
+    close_bindings(tx, ctx, &releases)?;
     let settings_json = settings.release_rules_json();
     let mut audit = audit::Appender::new(tx, ctx.org)?;
     for (thread, why) in releases {
