@@ -334,9 +334,7 @@ pub(crate) fn receive(
         return Ok(outcome);
     }
     // A repeated MessageSid was answered above whatever its `From`; a new one is read now.
-    let region = phone::region(&region).ok_or_else(|| {
-        Error::Corrupt(format!("default_region {region:?} of org {}", org.rowid()))
-    })?;
+    let region = crate::world::stored_region(&region, org)?;
     let from = phone::normalize("From", &inbound.from, region)?;
     let inbound = &Inbound {
         from,

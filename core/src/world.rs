@@ -249,7 +249,13 @@ pub(crate) fn org_region(tx: &Transaction, org: OrgId) -> Result<phonenumber::co
         .query_row([org], |r| r.get(0))
         .optional()?
         .ok_or_else(|| Error::NotFound("org".into()))?;
-    phone::region(&code)
+    stored_region(&code, org)
+}
+
+/// An org's stored `default_region` code as a region; `Corrupt` when it is not one (the API
+/// validates it before it is stored).
+pub(crate) fn stored_region(code: &str, org: OrgId) -> Result<phonenumber::country::Id> {
+    phone::region(code)
         .ok_or_else(|| Error::Corrupt(format!("default_region {code:?} of org {}", org.rowid())))
 }
 
