@@ -16,6 +16,8 @@ pub mod names;
 pub mod runner;
 pub mod scenario;
 pub mod simulation;
+#[cfg(test)]
+mod test_world;
 pub mod timeline;
 pub mod world;
 

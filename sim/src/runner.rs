@@ -1064,34 +1064,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const WORLD: &str = r#"
-name = "reads"
-start = "2026-03-02T09:00:00Z"
-
-[[numbers]]
-name = "pool-1"
-e164 = "+15550100001"
-
-[[clients]]
-name = "alice"
-phone = "+15550300001"
-email = "alice@example.com"
-
-[[bookings]]
-name = "walk"
-client = "alice"
-service = "Dog Walking"
-start = "+1h"
-end = "+2h"
-"#;
-
     /// Builds the world, breaks the database with `sql`, and returns what `read` reports.
     fn broken_read<T: std::fmt::Debug>(
         sql: &str,
         read: impl FnOnce(&Engine, &BuiltWorld) -> Result<T, String>,
     ) -> String {
-        let scenario = Scenario::parse(std::path::Path::new("reads.toml"), WORLD)
-            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let scenario = crate::test_world::one_booking();
         block_on_paused(async {
             let clock = SimClock::new(Timestamp(scenario.start));
             let engine = Engine::new(
@@ -1195,15 +1173,7 @@ end = "+2h"
         );
         check(
             "ALTER TABLE audit_events RENAME TO audit_gone",
-            |e, b| {
-                timeline(
-                    e,
-                    &Scenario::parse(std::path::Path::new("reads.toml"), WORLD)
-                        .map_err(|e| e.render())?,
-                    b,
-                )
-                .map(drop)
-            },
+            |e, b| timeline(e, &crate::test_world::one_booking(), b).map(drop),
             "timeline",
         );
     }

@@ -65,16 +65,12 @@ fn explored_cases_report_the_same_with_quiet_ticks_skipped() {
 
 #[test]
 fn scenario_files_report_the_same_with_quiet_ticks_skipped() {
-    let files = common::scenario_files();
     let options = RunOptions {
         dump: true,
         ..RunOptions::default()
     };
-    for file in files {
-        let source = std::fs::read_to_string(&file).expect("readable");
-        if let Ok(scenario) = Scenario::parse(&file, &source) {
-            same_both_ways(&scenario, &options);
-        }
+    for scenario in common::scenarios() {
+        same_both_ways(&scenario, &options);
     }
     assert!(
         SKIPPED.with(std::cell::Cell::get) > 0,

@@ -8,36 +8,13 @@ use switchboard_core::{Engine, EngineConfig, Timestamp};
 
 use super::{Checker, StepFacts, Violation};
 use crate::clock::SimClock;
-use crate::scenario::Scenario;
 use crate::simulation::block_on_paused;
 use crate::world;
-
-const WORLD: &str = r#"
-name = "feed"
-start = "2026-03-02T09:00:00Z"
-
-[[numbers]]
-name = "pool-1"
-e164 = "+15550100001"
-
-[[clients]]
-name = "alice"
-phone = "+15550300001"
-email = "alice@example.com"
-
-[[bookings]]
-name = "walk"
-client = "alice"
-service = "Dog Walking"
-start = "+1h"
-end = "+2h"
-"#;
 
 /// Builds the world, checks it clean, prepares the feed with `before`, then writes `sql` on
 /// the engine's connection and returns what the next check finds.
 fn after_write(before: impl FnOnce(&Checker, &Engine), sql: &str) -> Vec<Violation> {
-    let scenario = Scenario::parse(std::path::Path::new("feed.toml"), WORLD)
-        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let scenario = crate::test_world::one_booking();
     block_on_paused(async {
         let engine = Engine::new(
             EngineConfig::default(),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use switchboard_sim::runner::Outcome;
+use switchboard_sim::scenario::Scenario;
 
 /// The world the planted-bug and equivalence tests run their steps in: two pool numbers (cap 1),
 /// a sitter, two clients of the main org and one of the rival org, a booking in an active window
@@ -81,6 +82,21 @@ pub fn scenario_files() -> Vec<PathBuf> {
     files.sort();
     assert!(files.len() > 5, "the scenario files are there");
     files
+}
+
+/// Every scenario under `scenarios/` parsed, sorted by path; the base worlds under
+/// `scenarios/worlds/` (merged by `extends`, not runnable alone) left out. Panics on any other
+/// file that does not parse, so a test over them cannot silently cover fewer.
+pub fn scenarios() -> Vec<Scenario> {
+    let worlds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/worlds");
+    let files = scenario_files()
+        .into_iter()
+        .filter(|f| !f.starts_with(&worlds));
+    let parse = |file: PathBuf| {
+        let source = std::fs::read_to_string(&file).expect("readable");
+        Scenario::parse(&file, &source).unwrap_or_else(|e| panic!("{}", e.render()))
+    };
+    files.map(parse).collect()
 }
 
 /// Everything a run reports, as text: the equivalence tests compare two runs by it.
